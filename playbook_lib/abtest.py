@@ -1,0 +1,1 @@
+"""Module abtest (to be written)."""

@@ -1,0 +1,1 @@
+"""Module bandits (to be written)."""

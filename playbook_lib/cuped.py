@@ -1,0 +1,1 @@
+"""Module cuped (to be written)."""

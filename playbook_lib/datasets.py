@@ -1,0 +1,1 @@
+"""Module datasets (to be written)."""

@@ -1,0 +1,1 @@
+"""Module decisions (to be written)."""

@@ -1,0 +1,1 @@
+"""Module geo (to be written)."""

@@ -1,0 +1,1 @@
+"""Module hbm (to be written)."""

@@ -1,0 +1,1 @@
+"""Module plotting (to be written)."""

@@ -1,0 +1,181 @@
+"""The one result type every estimator in :mod:`playbook_lib` returns.
+
+Chapters, tests and :mod:`playbook_lib.decisions` all speak :class:`Estimate`: an effect in
+the metric's units with its standard error, a two-sided ``1 - alpha`` interval, and
+optionally a p-value and degrees of freedom. Method-specific numbers (arm sizes, CUPED's
+``theta``, a posterior probability, ...) go into ``details``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Estimate"]
+
+
+def _format_number(value: float | None) -> str:
+    if value is None:
+        return "None"
+    if value == 0 or (1e-3 <= abs(value) < 1e6):
+        return f"{value:.4g}"
+    return f"{value:.3e}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An estimated effect with its uncertainty.
+
+    Parameters
+    ----------
+    method : str
+        Short name of the estimator, e.g. ``"welch"``, ``"cuped"``, ``"did"``.
+    estimate : float
+        The point estimate, in the metric's units (an absolute difference unless the
+        method says otherwise, e.g. ``"relative lift"``).
+    se : float
+        Standard error of ``estimate`` (posterior standard deviation for Bayesian
+        summaries). ``nan`` when a method has none (e.g. a pure permutation interval).
+    ci_low, ci_high : float
+        The two-sided ``1 - alpha`` confidence (or credible) interval.
+    alpha : float
+        One minus the interval's coverage, in (0, 1).
+    p_value : float or None
+        Two-sided p-value of the null of no effect, where the method has one.
+    df : float or None
+        Degrees of freedom of the reference t distribution; ``None`` for normal or
+        non-parametric reference distributions.
+    details : Mapping[str, Any]
+        Method-specific numbers (arm sizes, ``theta``, ``rho``, ...). Stored read-only.
+
+    Raises
+    ------
+    ValueError
+        If ``alpha`` is outside (0, 1), ``se`` is negative, ``ci_low > ci_high``,
+        ``p_value`` is outside [0, 1], or ``df`` is not positive.
+
+    Examples
+    --------
+    >>> Estimate("welch", 0.5, 0.2, 0.1, 0.9, alpha=0.05, p_value=0.02, df=98.0)
+    Estimate(welch: 0.5 [0.1, 0.9] 95% CI, se=0.2, p=0.02, df=98)
+    """
+
+    method: str
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    alpha: float = 0.05
+    p_value: float | None = None
+    df: float | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.method, str) or not self.method:
+            raise ValueError("method must be a non-empty string")
+        for name in ("estimate", "se", "ci_low", "ci_high", "alpha"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        if not 0.0 < self.alpha < 1.0:
+            raise ValueError(f"alpha must lie in (0, 1), got {self.alpha}")
+        if self.se < 0:
+            raise ValueError(f"se must be non-negative, got {self.se}")
+        if self.ci_low > self.ci_high:
+            raise ValueError(
+                f"ci_low ({self.ci_low}) must not exceed ci_high ({self.ci_high})"
+            )
+        if self.p_value is not None:
+            p_value = float(self.p_value)
+            if not (0.0 <= p_value <= 1.0 or math.isnan(p_value)):
+                raise ValueError(f"p_value must lie in [0, 1], got {p_value}")
+            object.__setattr__(self, "p_value", p_value)
+        if self.df is not None:
+            df = float(self.df)
+            if not df > 0:
+                raise ValueError(f"df must be positive, got {df}")
+            object.__setattr__(self, "df", df)
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+    # ------------------------------------------------------------------ views
+    @property
+    def confidence(self) -> float:
+        """The interval's nominal coverage, ``1 - alpha``."""
+        return 1.0 - self.alpha
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        """The interval as a ``(low, high)`` tuple."""
+        return (self.ci_low, self.ci_high)
+
+    @property
+    def ci_width(self) -> float:
+        """Width of the interval, ``ci_high - ci_low``."""
+        return self.ci_high - self.ci_low
+
+    def covers(self, value: float) -> bool:
+        """Whether the closed interval contains ``value``."""
+        return self.ci_low <= value <= self.ci_high
+
+    @property
+    def excludes_zero(self) -> bool:
+        """Whether the interval lies entirely on one side of zero."""
+        return self.ci_low > 0 or self.ci_high < 0
+
+    def scaled(self, factor: float, method: str | None = None) -> Estimate:
+        """The same estimate in other units (e.g. per user → per day in total).
+
+        Multiplies the estimate, the standard error and the interval by ``factor``;
+        a negative factor swaps the interval's ends. p-value and df are unchanged.
+        """
+        factor = float(factor)
+        if not math.isfinite(factor) or factor == 0:
+            raise ValueError(f"factor must be finite and non-zero, got {factor}")
+        low, high = sorted((self.ci_low * factor, self.ci_high * factor))
+        return replace(
+            self,
+            method=method or self.method,
+            estimate=self.estimate * factor,
+            se=self.se * abs(factor),
+            ci_low=low,
+            ci_high=high,
+            details=dict(self.details),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A flat dict: the fields, then ``details`` entries prefixed by nothing."""
+        row: dict[str, Any] = {
+            "method": self.method,
+            "estimate": self.estimate,
+            "se": self.se,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "alpha": self.alpha,
+            "p_value": self.p_value,
+            "df": self.df,
+        }
+        for key, value in self.details.items():
+            row.setdefault(key, value)
+        return row
+
+    def to_frame(self) -> pd.DataFrame:
+        """A one-row :class:`pandas.DataFrame`; ``pd.concat`` several to compare methods."""
+        return pd.DataFrame([self.to_dict()]).set_index("method")
+
+    def __repr__(self) -> str:
+        parts = [
+            f"Estimate({self.method}: {_format_number(self.estimate)} "
+            f"[{_format_number(self.ci_low)}, {_format_number(self.ci_high)}] "
+            f"{self.confidence:.0%} CI",
+            f"se={_format_number(self.se)}",
+        ]
+        if self.p_value is not None:
+            parts.append(f"p={_format_number(self.p_value)}")
+        if self.df is not None:
+            parts.append(f"df={_format_number(self.df)}")
+        return ", ".join(parts) + ")"
+
+    __str__ = __repr__

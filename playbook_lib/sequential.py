@@ -1,0 +1,1 @@
+"""Module sequential (to be written)."""

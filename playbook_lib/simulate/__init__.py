@@ -1,0 +1,22 @@
+"""Seeded simulators with known ground truth, one file per kind of data.
+
+Every generator takes ``rng: numpy.random.Generator | int | None`` and calls
+``numpy.random.default_rng(rng)`` once; the same seed gives the same data. Each returns a
+tidy :class:`pandas.DataFrame` whose columns its docstring documents, plus the truth the
+chapter checks against.
+
+- :mod:`~playbook_lib.simulate.ab_users`: A/B users with pre-period covariates
+  (foundations, CUPED).
+- :mod:`~playbook_lib.simulate.ecommerce`: a realistic e-commerce experiment (CUPED).
+- :mod:`~playbook_lib.simulate.geo_panels`: geo panels, staggered adoption (geo, synth, HBM).
+- :mod:`~playbook_lib.simulate.creators`: creator-level experiments with genres (HBM).
+- :mod:`~playbook_lib.simulate.bandit_logs`: logged bandit and confounded data (bandits).
+"""
+
+# Each submodule lists its public generators in ``__all__``; re-export them all here so
+# chapters can write ``pl.simulate.simulate_geo_panel(...)``.
+from playbook_lib.simulate.ab_users import *  # noqa: F403
+from playbook_lib.simulate.bandit_logs import *  # noqa: F403
+from playbook_lib.simulate.creators import *  # noqa: F403
+from playbook_lib.simulate.ecommerce import *  # noqa: F403
+from playbook_lib.simulate.geo_panels import *  # noqa: F403

@@ -1,0 +1,1 @@
+"""Module synth (to be written)."""

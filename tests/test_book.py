@@ -1,0 +1,108 @@
+"""The book as a whole: chapter pairing, no committed outputs, README/CI agreement, and a
+warnings-as-errors build of the rendered book (execution off: nbmake executes chapters)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+from conftest import BOOK_DIR, REPO_ROOT
+
+NOTEBOOK_SOURCES = sorted(
+    path for path in BOOK_DIR.glob("*.md") if "kernelspec" in path.read_text()[:600]
+)
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part.get("chapters", [])]
+    return files
+
+
+def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
+
+
+def test_every_toc_page_exists() -> None:
+    for stem in _toc_files():
+        assert (REPO_ROOT / f"{stem}.md").exists(), f"{stem}.md is in _toc.yml but missing"
+
+
+def test_every_chapter_is_a_paired_notebook() -> None:
+    chapters = [stem for stem in _toc_files() if stem.startswith("book/")]
+    for stem in ("foundations", "cuped", "geo_did", "synthetic_control", "sequential",
+                 "bandits", "hbm", "decisions"):
+        assert f"book/{stem}" in chapters, f"chapter {stem} is not in _toc.yml"
+        assert (BOOK_DIR / f"{stem}.ipynb").exists(), f"book/{stem}.ipynb is missing"
+
+
+@pytest.mark.parametrize("source", NOTEBOOK_SOURCES, ids=lambda path: path.stem)
+def test_markdown_and_notebook_agree(source: Path) -> None:
+    notebook_path = source.with_suffix(".ipynb")
+    assert notebook_path.exists(), f"{source.name} has no paired {notebook_path.name}"
+    from_markdown = jupytext.read(source)
+    from_notebook = nbformat.read(notebook_path, as_version=4)
+    assert _cells(from_markdown) == _cells(from_notebook), (
+        f"{source.name} and {notebook_path.name} differ: run `jupytext --sync {source}`"
+    )
+
+
+@pytest.mark.parametrize("notebook_path", sorted(BOOK_DIR.glob("*.ipynb")),
+                         ids=lambda path: path.stem)
+def test_notebook_carries_no_outputs(notebook_path: Path) -> None:
+    notebook = json.loads(notebook_path.read_text())
+    for index, cell in enumerate(notebook["cells"]):
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"{notebook_path.name} cell {index} has outputs"
+            assert cell.get("execution_count") is None, (
+                f"{notebook_path.name} cell {index} has an execution count"
+            )
+
+
+def _readme_commands() -> dict[str, str]:
+    readme = (REPO_ROOT / "README.md").read_text()
+    commands = {}
+    for name in ("build", "test"):
+        match = re.search(rf"<!-- {name}-command -->\s*```(?:bash)?\n(.+?)\n```", readme, re.S)
+        assert match, f"README.md lacks the marked {name} command"
+        commands[name] = match.group(1).strip()
+    return commands
+
+
+def test_readme_has_exactly_two_commands_and_ci_runs_the_test_one() -> None:
+    commands = _readme_commands()
+    assert "jupyter-book build" in commands["build"]
+    assert "pytest" in commands["test"]
+    ci_script = (REPO_ROOT / ".ci" / "run").read_text()
+    assert "test-command" in ci_script, ".ci/run must take the test command from README.md"
+
+
+@pytest.mark.xdist_group("book-build")
+@pytest.mark.timeout(900)
+def test_book_builds_with_warnings_as_errors(tmp_path: Path) -> None:
+    """Render every page with -W -n --keep-going; execution is off (nbmake ran the chapters)."""
+    config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
+    config["execute"]["execute_notebooks"] = "off"
+    config_path = tmp_path / "_config.yml"
+    config_path.write_text(yaml.safe_dump(config))
+    jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
+    assert jupyter_book, "jupyter-book is not installed (pip install -e '.[book]')"
+    result = subprocess.run(
+        [jupyter_book, "build", str(REPO_ROOT), "--path-output", str(tmp_path / "out"),
+         "--config", str(config_path), "-W", "-n", "--keep-going", "--all"],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=900,
+    )
+    log = result.stdout + result.stderr
+    warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert result.returncode == 0, "book build failed:\n" + "\n".join(warnings or [log[-4000:]])
