@@ -12,3 +12,41 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BOOK_DIR = REPO_ROOT / "book"
+
+
+def _install_strict_notebook_runs() -> None:
+    """Make nbmake fail a chapter that writes to stderr (a warning, a progress bar, a log).
+
+    The rendered book is built with ``stderr_output: warn`` and ``-W``, so any stderr output
+    would break the real build; checking it here catches that when nbmake executes the
+    chapters. This conftest is imported before ``book/`` is collected (``testpaths`` lists
+    ``tests`` first), so the wrapper is in place for every notebook item.
+    """
+    from nbmake.nb_result import NotebookError
+    from nbmake.nb_run import NotebookRun
+
+    if getattr(NotebookRun.execute, "_checks_stderr", False):
+        return
+    original_execute = NotebookRun.execute
+
+    def execute_and_check_stderr(self):  # type: ignore[no-untyped-def]
+        result = original_execute(self)
+        if result.error is not None:
+            return result
+        for index, cell in enumerate(result.nb.cells):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                    text = "".join(output.get("text", ""))
+                    result.error = NotebookError(
+                        summary=f"cell {index} wrote to stderr: {text[:300]!r}",
+                        trace=f"cell {index} source:\n{cell.source}\n\nstderr:\n{text}",
+                        failing_cell_index=index,
+                    )
+                    return result
+        return result
+
+    execute_and_check_stderr._checks_stderr = True  # type: ignore[attr-defined]
+    NotebookRun.execute = execute_and_check_stderr  # type: ignore[method-assign]
+
+
+_install_strict_notebook_runs()

@@ -11,6 +11,9 @@ chapter checks against.
 - :mod:`~playbook_lib.simulate.geo_panels`: geo panels, staggered adoption (geo, synth, HBM).
 - :mod:`~playbook_lib.simulate.creators`: creator-level experiments with genres (HBM).
 - :mod:`~playbook_lib.simulate.bandit_logs`: logged bandit and confounded data (bandits).
+- :mod:`~playbook_lib.simulate.synth_panels`: panels with one or a few treated units (synth).
+- :mod:`~playbook_lib.simulate.streams`: accruing experiment data and z-paths (sequential).
+- :mod:`~playbook_lib.simulate.monitoring`: post-launch metric streams (decisions).
 """
 
 # Each submodule lists its public generators in ``__all__``; re-export them all here so
@@ -20,3 +23,6 @@ from playbook_lib.simulate.bandit_logs import *  # noqa: F403
 from playbook_lib.simulate.creators import *  # noqa: F403
 from playbook_lib.simulate.ecommerce import *  # noqa: F403
 from playbook_lib.simulate.geo_panels import *  # noqa: F403
+from playbook_lib.simulate.monitoring import *  # noqa: F403
+from playbook_lib.simulate.streams import *  # noqa: F403
+from playbook_lib.simulate.synth_panels import *  # noqa: F403

@@ -1,1 +1,0 @@
-"""Module datasets (to be written)."""

@@ -1,0 +1,3 @@
+"""Dataset loaders (to be written)."""
+
+__all__: list[str] = []

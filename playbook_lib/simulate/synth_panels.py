@@ -1,0 +1,3 @@
+"""Simulator module (to be written)."""
+
+__all__: list[str] = []
