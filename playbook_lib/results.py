@@ -146,7 +146,10 @@ class Estimate:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """A flat dict: the fields, then ``details`` entries prefixed by nothing."""
+        """A flat dict: the fields, then the ``details`` entries.
+
+        A ``details`` key that clashes with a field name is kept as ``"details.<key>"``.
+        """
         row: dict[str, Any] = {
             "method": self.method,
             "estimate": self.estimate,
@@ -158,7 +161,7 @@ class Estimate:
             "df": self.df,
         }
         for key, value in self.details.items():
-            row.setdefault(key, value)
+            row[f"details.{key}" if key in row else key] = value
         return row
 
     def to_frame(self) -> pd.DataFrame:

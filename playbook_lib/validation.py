@@ -156,6 +156,8 @@ def check_same_length(**arrays: Sequence[Any] | np.ndarray) -> int:
 def check_not_constant(values: np.ndarray, name: str) -> None:
     """Raise if ``values`` has zero variance (e.g. a constant covariate)."""
     values = np.asarray(values, dtype=float)
+    if np.isnan(values).any():
+        raise ValueError(f"{name} contains NaN")
     if values.size < 2 or np.ptp(values) == 0:
         raise ValueError(f"{name} is constant (zero variance)")
 

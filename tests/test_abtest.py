@@ -1,0 +1,705 @@
+"""Tests of playbook_lib.abtest: references (scipy/statsmodels/exact theory), Monte Carlo
+calibration (vectorised, seeded), bad inputs and properties."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special, stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower, TTestIndPower
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_effectsize,
+    proportions_ztest,
+)
+
+from playbook_lib import Estimate
+from playbook_lib import abtest as ab
+from playbook_lib.datasets import load_free_trial_screener, load_thornton_hiv
+from playbook_lib.simulate import simulate_ab_users, simulate_clicks_pageviews
+
+
+def within_mc(rate: float, target: float, n_sims: int, k: float = 3.0) -> bool:
+    """|rate - target| within k binomial Monte Carlo standard errors of the target."""
+    return abs(rate - target) <= k * math.sqrt(target * (1 - target) / n_sims)
+
+
+def sums(y: np.ndarray) -> tuple[int, float, float]:
+    return y.size, float(y.sum()), float((y**2).sum())
+
+
+# ------------------------------------------------------------------ Welch
+@pytest.mark.parametrize("alternative", ["two-sided", "larger", "smaller"])
+def test_welch_matches_scipy(alternative: str) -> None:
+    rng = np.random.default_rng(1)
+    control, treatment = rng.normal(0, 1, 12), rng.normal(0.4, 3, 7)
+    result = ab.compare_means(control, treatment, alternative=alternative, alpha=0.1)
+    scipy_alt = {"two-sided": "two-sided", "larger": "greater", "smaller": "less"}[alternative]
+    reference = stats.ttest_ind(treatment, control, equal_var=False, alternative=scipy_alt)
+    interval = reference.confidence_interval(confidence_level=0.9)
+    assert result.p_value == pytest.approx(reference.pvalue, rel=1e-10)
+    assert result.df == pytest.approx(reference.df, rel=1e-10)
+    assert result.ci_low == pytest.approx(interval.low, rel=1e-9)
+    assert result.ci_high == pytest.approx(interval.high, rel=1e-9)
+    assert result.estimate == pytest.approx(treatment.mean() - control.mean())
+
+
+def test_welch_from_stats_and_batch_equal_rows() -> None:
+    rng = np.random.default_rng(2)
+    control, treatment = rng.normal(100, 5, 50), rng.normal(101, 7, 60)
+    rows = ab.compare_means(control, treatment)
+    from_stats = ab.compare_means_from_stats(*sums(control), *sums(treatment))
+    batch = ab.batch_compare_means(*sums(control), *sums(treatment))
+    for field in ("estimate", "se", "ci_low", "ci_high", "p_value", "df"):
+        assert getattr(from_stats, field) == pytest.approx(getattr(rows, field), rel=1e-8)
+        assert batch[field].iloc[0] == pytest.approx(getattr(rows, field), rel=1e-8)
+    assert rows.details["mean_control"] == pytest.approx(control.mean())
+
+
+def test_welch_type_one_error_and_coverage_small_unequal_samples() -> None:
+    """Welch's t with Welch df keeps its level at n = 8 vs 12 with sd 3 vs 1 (normal data).
+
+    Welch's df is an approximation: with the noisy arm even smaller (5 vs 15) the size is
+    about 5.4%, still far better than the normal reference (checked below).
+    """
+    rng = np.random.default_rng(3)
+    n_sims, effect = 20_000, 0.7
+    control = rng.normal(0.0, 3.0, (n_sims, 8))
+    treatment = rng.normal(effect, 1.0, (n_sims, 12))
+    result = ab.batch_compare_means(
+        8, control.sum(1), (control**2).sum(1), 12, treatment.sum(1), (treatment**2).sum(1)
+    )
+    coverage = np.mean((result.ci_low <= effect) & (effect <= result.ci_high))
+    assert within_mc(coverage, 0.95, n_sims)
+    null = ab.batch_compare_means(
+        8,
+        control.sum(1),
+        (control**2).sum(1),
+        12,
+        treatment.sum(1) - effect * 12,
+        ((treatment - effect) ** 2).sum(1),
+    )
+    assert within_mc(np.mean(null.p_value < 0.05), 0.05, n_sims)
+    # The normal approximation (1.96, the seed's mistake) over-rejects here.
+    z = null.estimate / null.se
+    assert np.mean(np.abs(z) > 1.96) > 0.05 + 3 * math.sqrt(0.05 * 0.95 / n_sims)
+    small = rng.normal(0.0, 3.0, (n_sims, 5))
+    large = rng.normal(0.0, 1.0, (n_sims, 15))
+    extreme = ab.batch_compare_means(
+        5, small.sum(1), (small**2).sum(1), 15, large.sum(1), (large**2).sum(1)
+    )
+    welch_size = np.mean(extreme.p_value < 0.05)
+    normal_size = np.mean(np.abs(extreme.estimate / extreme.se) > 1.96)
+    assert welch_size < 0.06 and normal_size > 0.08
+
+
+def test_one_sided_direction_does_not_depend_on_storage_order() -> None:
+    control = np.array([1.0, 2, 3, 4, 5])
+    treatment = control + 2
+    larger = ab.compare_means(control, treatment, alternative="larger")
+    smaller = ab.compare_means(control, treatment, alternative="smaller")
+    assert larger.p_value < 0.05 < smaller.p_value
+    assert larger.ci_high == np.inf and smaller.ci_low == -np.inf
+    assert larger.p_value + smaller.p_value == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------ proportions
+def test_proportions_match_statsmodels() -> None:
+    result = ab.compare_proportions_from_stats(3785, 17293, 3423, 17260)
+    z, p = proportions_ztest([3423, 3785], [17260, 17293])
+    assert result.details["z"] == pytest.approx(z, rel=1e-10)
+    assert result.p_value == pytest.approx(p, rel=1e-10)
+    low, high = confint_proportions_2indep(3423, 17260, 3785, 17293, method="wald")
+    assert (result.ci_low, result.ci_high) == pytest.approx((low, high), rel=1e-10)
+    caffo = ab.compare_proportions_from_stats(3, 20, 9, 25, interval="agresti-caffo")
+    low, high = confint_proportions_2indep(9, 25, 3, 20, method="agresti-caffo")
+    assert (caffo.ci_low, caffo.ci_high) == pytest.approx((low, high), rel=1e-10)
+
+
+def test_proportions_rows_equal_stats_and_one_sided() -> None:
+    y_c = np.r_[np.ones(30), np.zeros(170)]
+    y_t = np.r_[np.ones(50), np.zeros(150)]
+    rows = ab.compare_proportions(y_c, y_t, alternative="larger")
+    stats_version = ab.compare_proportions_from_stats(30, 200, 50, 200, alternative="larger")
+    assert rows == stats_version
+    _, p = proportions_ztest([50, 30], [200, 200], alternative="larger")
+    assert rows.p_value == pytest.approx(p, rel=1e-10)
+
+
+def test_pooled_z_test_type_one_error_and_interval_coverage() -> None:
+    rng = np.random.default_rng(4)
+    n_sims = 40_000
+    # Large samples: the z-test holds its level and the Wald interval covers.
+    s_c, s_t = rng.binomial(2000, 0.1, n_sims), rng.binomial(2000, 0.1, n_sims)
+    result = ab.batch_compare_proportions(s_c, 2000, s_t, 2000)
+    assert within_mc(np.mean(result.p_value < 0.05), 0.05, n_sims)
+    coverage = np.mean((result.ci_low <= 0) & (0 <= result.ci_high))
+    assert within_mc(coverage, 0.95, n_sims)
+    # Small samples (n = 25 per arm, p = 0.1 vs 0.2): Wald under-covers, Agresti-Caffo does not.
+    s_c, s_t = rng.binomial(25, 0.1, n_sims), rng.binomial(25, 0.2, n_sims)
+    wald = ab.batch_compare_proportions(s_c, 25, s_t, 25)
+    caffo = ab.batch_compare_proportions(s_c, 25, s_t, 25, interval="agresti-caffo")
+    cover_wald = np.mean((wald.ci_low <= 0.1) & (0.1 <= wald.ci_high))
+    cover_caffo = np.mean((caffo.ci_low <= 0.1) & (0.1 <= caffo.ci_high))
+    assert cover_wald < 0.95 - 3 * math.sqrt(0.95 * 0.05 / n_sims)
+    assert cover_caffo >= 0.95 - 3 * math.sqrt(0.95 * 0.05 / n_sims)
+
+
+# ------------------------------------------------------------------ relative lift
+def test_relative_lift_delta_and_fieller_formulas() -> None:
+    rng = np.random.default_rng(5)
+    control, treatment = rng.normal(10, 4, 80), rng.normal(11, 4, 90)
+    delta = ab.estimate_relative_lift(control, treatment)
+    m_c, m_t = control.mean(), treatment.mean()
+    v_c, v_t = control.var(ddof=1) / 80, treatment.var(ddof=1) / 90
+    se = math.sqrt(v_t / m_c**2 + m_t**2 * v_c / m_c**4)
+    assert delta.estimate == pytest.approx(m_t / m_c - 1)
+    assert delta.se == pytest.approx(se)
+    assert delta.ci_high - delta.estimate == pytest.approx(stats.norm.ppf(0.975) * se)
+    fieller = ab.estimate_relative_lift(control, treatment, method="fieller")
+    # Fieller's ends solve (m_t - rho m_c)^2 = z^2 (v_t + rho^2 v_c), with rho = 1 + lift.
+    for end in (fieller.ci_low, fieller.ci_high):
+        rho = 1 + end
+        assert (m_t - rho * m_c) ** 2 == pytest.approx(
+            stats.norm.ppf(0.975) ** 2 * (v_t + rho**2 * v_c)
+        )
+    assert fieller.details["bounded"]
+
+
+def test_relative_lift_from_stats_for_binary_metric() -> None:
+    y_c = np.r_[np.ones(120), np.zeros(880)]
+    y_t = np.r_[np.ones(150), np.zeros(850)]
+    rows = ab.estimate_relative_lift(y_c, y_t)
+    aggregated = ab.estimate_relative_lift_from_stats(1000, 120, None, 1000, 150, None)
+    assert aggregated.estimate == pytest.approx(0.25)
+    assert aggregated.se == pytest.approx(rows.se, rel=1e-12)
+    batch = ab.batch_relative_lift(1000, 120, 120, 1000, 150, 150, method="fieller")
+    single = ab.estimate_relative_lift_from_stats(
+        1000, 120, None, 1000, 150, None, method="fieller"
+    )
+    assert batch.ci_low.iloc[0] == pytest.approx(single.ci_low)
+
+
+def test_fieller_unbounded_when_control_mean_is_noise() -> None:
+    result = ab.estimate_relative_lift(
+        [-1.0, 1.2, -0.9, 1.0], [1.0, 2.0, 3.0, 2.5], method="fieller"
+    )
+    assert not result.details["bounded"]
+    assert result.ci_low == -np.inf and result.ci_high == np.inf
+
+
+def test_relative_lift_coverage() -> None:
+    rng = np.random.default_rng(6)
+    n_sims, n = 20_000, 200
+    # Exponential revenue-like metric, true relative lift 10%.
+    control = rng.exponential(10.0, (n_sims, n))
+    treatment = rng.exponential(11.0, (n_sims, n))
+    args = (n, control.sum(1), (control**2).sum(1), n, treatment.sum(1), (treatment**2).sum(1))
+    for method in ("delta", "fieller"):
+        out = ab.batch_relative_lift(*args, method=method)
+        coverage = np.mean((out.ci_low <= 0.1) & (0.1 <= out.ci_high))
+        assert within_mc(coverage, 0.95, n_sims), (method, coverage)
+
+
+# ------------------------------------------------------------------ ratio metrics
+def test_ratio_metric_matches_linearisation_and_stats_twin() -> None:
+    rng = np.random.default_rng(7)
+    pv_c, pv_t = 1 + rng.poisson(4, 300), 1 + rng.poisson(4, 250)
+    cl_c, cl_t = rng.binomial(pv_c, 0.1), rng.binomial(pv_t, 0.12)
+    result = ab.compare_ratio_metrics(cl_c, pv_c, cl_t, pv_t)
+
+    def linearised_variance(x: np.ndarray, y: np.ndarray) -> float:
+        ratio = x.sum() / y.sum()
+        return np.var((x - ratio * y) / y.mean(), ddof=1) / x.size
+
+    se = math.sqrt(linearised_variance(cl_c, pv_c) + linearised_variance(cl_t, pv_t))
+    assert result.se == pytest.approx(se, rel=1e-10)
+    assert result.estimate == pytest.approx(cl_t.sum() / pv_t.sum() - cl_c.sum() / pv_c.sum())
+    stats_twin = ab.compare_ratio_metrics_from_stats(
+        n_control=300,
+        sum_numerator_control=cl_c.sum(),
+        sum_denominator_control=pv_c.sum(),
+        sum_numerator_squares_control=(cl_c**2).sum(),
+        sum_denominator_squares_control=(pv_c**2).sum(),
+        sum_cross_products_control=(cl_c * pv_c).sum(),
+        n_treatment=250,
+        sum_numerator_treatment=cl_t.sum(),
+        sum_denominator_treatment=pv_t.sum(),
+        sum_numerator_squares_treatment=(cl_t**2).sum(),
+        sum_denominator_squares_treatment=(pv_t**2).sum(),
+        sum_cross_products_treatment=(cl_t * pv_t).sum(),
+    )
+    assert stats_twin == result
+    summary = ab.summarise_ratio_metric(cl_c, pv_c)
+    batch = ab.batch_compare_ratio_metrics(summary, ab.summarise_ratio_metric(cl_t, pv_t))
+    assert batch.se.iloc[0] == pytest.approx(result.se, rel=1e-12)
+
+
+def test_ratio_metric_delta_covers_and_naive_binomial_does_not() -> None:
+    n_sims = 4000
+    sim = simulate_clicks_pageviews(n_sims, 500, ctr=0.05, concentration=2.0, rng=8)
+    out = ab.batch_compare_ratio_metrics(
+        ab.summarise_ratio_metric(sim["clicks_control"], sim["pageviews_control"]),
+        ab.summarise_ratio_metric(sim["clicks_treatment"], sim["pageviews_treatment"]),
+    )
+    coverage = np.mean((out.ci_low <= 0) & (0 <= out.ci_high))
+    assert within_mc(coverage, 0.95, n_sims)
+    naive = ab.batch_compare_proportions(
+        sim["clicks_control"].sum(1),
+        sim["pageviews_control"].sum(1),
+        sim["clicks_treatment"].sum(1),
+        sim["pageviews_treatment"].sum(1),
+    )
+    naive_coverage = np.mean((naive.ci_low <= 0) & (0 <= naive.ci_high))
+    assert naive_coverage < 0.90
+
+
+# ------------------------------------------------------------------ SRM
+def test_srm_matches_scipy_and_hand_formula() -> None:
+    counts = [5100, 2480, 2420]
+    shares = [0.5, 0.25, 0.25]
+    check = ab.check_sample_ratio(counts, shares)
+    expected = np.array(shares) * sum(counts)
+    statistic = float(np.sum((np.array(counts) - expected) ** 2 / expected))
+    assert check.statistic == pytest.approx(statistic)
+    assert check.p_value == pytest.approx(stats.chi2.sf(statistic, 2))
+    assert check.df == 2 and not check.mismatch
+    assert ab.check_sample_ratio({"a": 9000, "b": 1000}, [0.9, 0.1]).p_value == pytest.approx(1.0)
+    frame = ab.check_sample_ratio({"a": 10, "b": 20}).to_frame()
+    assert list(frame.index) == ["a", "b"]
+    assert "MISMATCH" in repr(ab.check_sample_ratio([1000, 1200]))
+
+
+def test_srm_type_one_error_for_unequal_three_arm_split() -> None:
+    rng = np.random.default_rng(9)
+    n_sims, shares = 20_000, np.array([0.6, 0.3, 0.1])
+    counts = rng.multinomial(5000, shares, size=n_sims)
+    # Vectorised reference: scipy's chisquare along axis 1 (the function itself is scalar).
+    p_values = stats.chisquare(counts, shares * 5000, axis=1).pvalue
+    assert within_mc(np.mean(p_values < 0.05), 0.05, n_sims)
+    one = ab.check_sample_ratio(counts[0], shares)
+    assert one.p_value == pytest.approx(p_values[0])
+
+
+# ------------------------------------------------------------------ assignment
+def test_hashing_is_deterministic_salted_and_documented() -> None:
+    ids = [f"user{i}" for i in range(5)]
+    first = ab.hash_to_unit_interval(ids, "exp-1")
+    assert np.array_equal(first, ab.hash_to_unit_interval(ids, "exp-1"))
+    assert not np.array_equal(first, ab.hash_to_unit_interval(ids, "exp-2"))
+    digest = hashlib.sha256(b"exp-1:user3").digest()[:8]
+    assert first[3] == (int.from_bytes(digest, "big") >> 11) / 2**53
+    buckets = ab.hash_to_bucket(ids, "exp-1", 100)
+    assert np.array_equal(buckets, np.floor(first * 100).astype(int))
+
+
+def test_three_arm_assignment_fills_every_arm_and_traffic_is_monotone() -> None:
+    ids = np.arange(60_000)
+    arms = ab.assign_arms(ids, "checkout", ["a", "b", "c"], weights=[0.5, 0.25, 0.25])
+    counts = pd.Series(arms).value_counts()
+    check = ab.check_sample_ratio([counts["a"], counts["b"], counts["c"]], [0.5, 0.25, 0.25])
+    assert check.p_value > 0.001
+    small = ab.assign_arms(
+        ids, "checkout", ["a", "b", "c"], [0.5, 0.25, 0.25], traffic_fraction=0.1
+    )
+    large = ab.assign_arms(
+        ids, "checkout", ["a", "b", "c"], [0.5, 0.25, 0.25], traffic_fraction=0.3
+    )
+    enrolled_small = small != None  # noqa: E711 (object array)
+    assert np.mean(enrolled_small) == pytest.approx(0.1, abs=0.005)
+    # Units enrolled at 10% stay enrolled, in the same arm, at 30%, and in the full-traffic arm.
+    assert np.all(large[enrolled_small] == small[enrolled_small])
+    assert np.all(arms[enrolled_small] == small[enrolled_small])
+
+
+def test_complete_and_stratified_assignment() -> None:
+    treatment = ab.assign_complete(10, 5, rng=1)
+    assert treatment.sum() == 5 and set(treatment) == {0, 1}
+    strata = np.repeat(["a", "b", "c"], [10, 7, 31])
+    assigned = ab.assign_stratified(strata, 0.5, rng=2)
+    per_stratum = pd.Series(assigned).groupby(strata).sum()
+    assert per_stratum.to_dict() == {"a": 5, "b": 4, "c": 16}  # round half to even for 3.5, 15.5
+    assert np.array_equal(assigned, ab.assign_stratified(strata, 0.5, rng=2))
+    from_generator = ab.assign_stratified((label for label in strata), 0.5, rng=2)
+    assert np.array_equal(assigned, from_generator)
+
+
+# ------------------------------------------------------------------ regression views
+def test_ols_hc2_equals_difference_in_means_and_welch_se() -> None:
+    rng = np.random.default_rng(10)
+    data = pd.DataFrame({"treatment": np.r_[np.zeros(40), np.ones(25)]})
+    data["y"] = rng.normal(0, 1 + 2 * data["treatment"], len(data))
+    ols = ab.estimate_regression_effect(data, "y", "treatment")
+    welch = ab.compare_means(data.y[data.treatment == 0], data.y[data.treatment == 1])
+    assert ols.estimate == pytest.approx(welch.estimate, rel=1e-10)
+    assert ols.se == pytest.approx(welch.se, rel=1e-10)
+    assert ols.df == len(data) - 2
+
+
+def test_logistic_effect_is_probability_difference_and_matches_statsmodels() -> None:
+    data = pd.DataFrame(
+        {
+            "treatment": np.r_[np.zeros(400), np.ones(400)],
+            "converted": np.r_[np.ones(40), np.zeros(360), np.ones(60), np.zeros(340)],
+        }
+    )
+    result = ab.estimate_logistic_effect(data, "converted", "treatment")
+    z_test = ab.compare_proportions_from_stats(40, 400, 60, 400)
+    # A saturated logit reproduces the arm proportions; delta SE = unpooled Wald SE.
+    assert result.estimate == pytest.approx(0.05, abs=1e-8)
+    assert result.se == pytest.approx(z_test.se, rel=1e-5)
+    reference = sm.Logit(data.converted, sm.add_constant(data.treatment)).fit(disp=0)
+    assert result.details["log_odds_ratio"] == pytest.approx(
+        reference.params["treatment"], rel=1e-6
+    )
+    assert result.details["log_odds_ratio"] == pytest.approx(
+        math.log((60 / 340) / (40 / 360)), rel=1e-6
+    )
+
+
+def test_logistic_with_day_fixed_effects_runs_on_simulation() -> None:
+    data = simulate_ab_users(6000, conversion_lift=0.02, rng=11)
+    result = ab.estimate_logistic_effect(data, "converted", "treatment", fixed_effects=["day"])
+    assert result.covers(data.attrs["truth"]["conversion_ate"])
+    assert result.details["fixed_effects"] == "day"
+
+
+def test_stratified_effect_matches_hand_formula() -> None:
+    data = simulate_ab_users(4000, rng=12)
+    result = ab.estimate_stratified_effect(data, "converted", "treatment", "stratum")
+    effect = variance = 0.0
+    for _, group in data.groupby("stratum"):
+        w = len(group) / len(data)
+        y1, y0 = group.converted[group.treatment == 1], group.converted[group.treatment == 0]
+        effect += w * (y1.mean() - y0.mean())
+        variance += w**2 * (y1.var() / len(y1) + y0.var() / len(y0))
+    assert result.estimate == pytest.approx(effect)
+    assert result.se == pytest.approx(math.sqrt(variance))
+    one = ab.estimate_stratified_effect(data.assign(stratum=0), "converted", "treatment", "stratum")
+    welch = ab.compare_means(
+        data.converted[data.treatment == 0], data.converted[data.treatment == 1]
+    )
+    assert one.estimate == pytest.approx(welch.estimate) and one.se == pytest.approx(welch.se)
+
+
+def test_stratified_variance_formula_is_calibrated() -> None:
+    """Vectorised replication of the estimator's formula under repeated stratified assignment."""
+    rng = np.random.default_rng(13)
+    n_sims, sizes, effects = 20_000, np.array([40, 60, 100]), np.array([0.0, 1.0, 2.0])
+    true_effect = float(np.sum(sizes / sizes.sum() * effects))
+    estimate = np.zeros(n_sims)
+    variance = np.zeros(n_sims)
+    for size, effect, base in zip(sizes, effects, (0.0, 5.0, -3.0), strict=True):  # 3 strata
+        half = size // 2
+        y0 = rng.normal(base, 2.0, (n_sims, half))
+        y1 = rng.normal(base + effect, 1.0, (n_sims, half))
+        w = size / sizes.sum()
+        estimate += w * (y1.mean(1) - y0.mean(1))
+        variance += w**2 * (y1.var(1, ddof=1) / half + y0.var(1, ddof=1) / half)
+    lower = estimate - 1.959964 * np.sqrt(variance)
+    upper = estimate + 1.959964 * np.sqrt(variance)
+    assert within_mc(np.mean((lower <= true_effect) & (true_effect <= upper)), 0.95, n_sims)
+
+
+# ------------------------------------------------------------------ power
+def test_sample_size_for_ten_vs_eleven_percent() -> None:
+    """Errata 13: 14,751 (pooled null, unpooled alt.), 14,745 (Cohen's h), 14,752 (pooled)."""
+    n = {
+        m: ab.sample_size_proportions(0.10, 0.11, method=m)
+        for m in ("pooled-unpooled", "cohen-h", "pooled", "unpooled")
+    }
+    assert math.ceil(n["pooled-unpooled"]) == 14_751
+    assert math.ceil(n["cohen-h"]) == 14_745
+    assert n["cohen-h"] == pytest.approx(
+        NormalIndPower().solve_power(proportion_effectsize(0.11, 0.10), alpha=0.05, power=0.8)
+    )
+    assert math.floor(n["cohen-h"]) == 14_744
+    assert math.ceil(n["pooled"]) == 14_752
+    assert math.ceil(n["unpooled"]) == 14_749
+    assert ab.power_proportions(0.10, 0.11, n["pooled-unpooled"]) == pytest.approx(0.8, abs=1e-6)
+
+
+def test_minimum_detectable_effect_inverts_power() -> None:
+    mde = ab.minimum_detectable_effect_proportions(0.10, 14_751)
+    assert mde == pytest.approx(0.01, abs=2e-6)
+    mde_means = ab.minimum_detectable_effect_means(2.0, 100)
+    assert ab.power_means(mde_means, 2.0, 100) == pytest.approx(0.8, abs=1e-5)
+    assert ab.sample_size_means(0.5, 2.0) == pytest.approx(
+        TTestIndPower().solve_power(0.25, alpha=0.05, power=0.8)
+    )
+
+
+def test_simulated_power_agrees_with_analytic() -> None:
+    simulated = ab.simulate_power_proportions(0.10, 0.11, 14_751, n_sims=40_000, rng=14)
+    assert abs(simulated.estimate - 0.8) < 3 * math.sqrt(0.8 * 0.2 / 40_000)
+    size = ab.simulate_power_proportions(0.10, 0.10, 3000, n_sims=40_000, rng=15)
+    assert within_mc(size.estimate, 0.05, 40_000)
+    means = ab.simulate_power_means(0.5, 2.0, 60, n_sims=40_000, rng=16)
+    target = ab.power_means(0.5, 2.0, 60)
+    assert abs(means.estimate - target) < 3 * math.sqrt(target * (1 - target) / 40_000) + 0.003
+
+
+# ------------------------------------------------------------------ multiple testing
+def test_holm_and_bh_match_statsmodels_and_keep_labels() -> None:
+    p_values = pd.Series({"a": 0.01, "b": 0.04, "c": 0.03, "d": 0.2})
+    for method in ("holm", "fdr_bh"):
+        table = ab.adjust_p_values(p_values, method)
+        reject, adjusted, _, _ = multipletests(p_values.to_numpy(), method=method)
+        assert np.allclose(table.adjusted_p_value, adjusted)
+        assert list(table.index) == ["a", "b", "c", "d"]
+        assert np.array_equal(table.reject, reject)
+    # Hand Holm: sorted p times (m - rank + 1), running max upwards, capped at 1.
+    holm = ab.adjust_p_values([0.6, 0.01, 0.4])
+    assert holm.adjusted_p_value.tolist() == pytest.approx([0.8, 0.03, 0.8])
+
+
+def test_holm_on_the_free_trial_screener() -> None:
+    data = load_free_trial_screener()
+    gross = ab.compare_proportions_from_stats(
+        data.enrollments["control"],
+        data.clicks_with_outcomes["control"],
+        data.enrollments["experiment"],
+        data.clicks_with_outcomes["experiment"],
+    )
+    net = ab.compare_proportions_from_stats(
+        data.payments["control"],
+        data.clicks_with_outcomes["control"],
+        data.payments["experiment"],
+        data.clicks_with_outcomes["experiment"],
+    )
+    table = ab.adjust_p_values({"gross": gross.p_value, "net": net.p_value})
+    assert table.adjusted_p_value["gross"] == pytest.approx(5.2e-6, rel=0.01)
+    assert table.adjusted_p_value["net"] == pytest.approx(0.156, abs=0.001)
+    assert ab.check_sample_ratio(data.pageviews.to_numpy()).p_value > 0.001
+
+
+# ------------------------------------------------------------------ Bayesian
+def _closed_form_probability(a_c: int, b_c: int, a_t: int, b_t: int) -> float:
+    """Exact P(p_t > p_c) for integer a_t (the sum over i < a_t; e.g. Miller's formula)."""
+    i = np.arange(a_t)
+    log_terms = (
+        special.betaln(a_c + i, b_c + b_t)
+        - np.log(b_t + i)
+        - special.betaln(1 + i, b_t)
+        - special.betaln(a_c, b_c)
+    )
+    return float(np.exp(special.logsumexp(log_terms)))
+
+
+@pytest.mark.parametrize(
+    "counts", [(40, 1000, 55, 1000), (3, 20, 3, 20), (3785, 17293, 3423, 17260)]
+)
+def test_probability_treatment_better_exact(counts: tuple[int, int, int, int]) -> None:
+    s_c, n_c, s_t, n_t = counts
+    exact = ab.probability_treatment_better(s_c, n_c, s_t, n_t)
+    closed = _closed_form_probability(1 + s_c, 1 + n_c - s_c, 1 + s_t, 1 + n_t - s_t)
+    assert exact == pytest.approx(closed, rel=1e-6, abs=1e-12)
+    rng = np.random.default_rng(17)
+    draws = 400_000
+    monte_carlo = np.mean(
+        rng.beta(1 + s_t, 1 + n_t - s_t, draws) > rng.beta(1 + s_c, 1 + n_c - s_c, draws)
+    )
+    assert abs(monte_carlo - exact) <= 4 * math.sqrt(max(exact * (1 - exact), 1e-6) / draws)
+
+
+def test_probability_treatment_better_with_unbounded_prior_density() -> None:
+    """Jeffreys prior and zero successes: the control density is unbounded at 0 (quad path)."""
+    exact = ab.probability_treatment_better(0, 10, 3, 10, prior_alpha=0.5, prior_beta=0.5)
+    rng = np.random.default_rng(21)
+    draws = 400_000
+    monte_carlo = np.mean(rng.beta(3.5, 7.5, draws) > rng.beta(0.5, 10.5, draws))
+    assert abs(monte_carlo - exact) <= 4 * math.sqrt(exact * (1 - exact) / draws)
+
+
+def test_beta_binomial_credible_interval_matches_monte_carlo() -> None:
+    result = ab.estimate_beta_binomial(40, 1000, 55, 1000)
+    rng = np.random.default_rng(18)
+    difference = rng.beta(56, 946, 400_000) - rng.beta(41, 961, 400_000)
+    assert result.estimate == pytest.approx(difference.mean(), abs=1e-4)
+    assert result.ci_low == pytest.approx(np.quantile(difference, 0.025), abs=5e-4)
+    assert result.ci_high == pytest.approx(np.quantile(difference, 0.975), abs=5e-4)
+    assert result.details["probability_treatment_better"] == pytest.approx(
+        np.mean(difference > 0), abs=3e-3
+    )
+
+
+# ------------------------------------------------------------------ bootstrap
+def test_bootstrap_matches_scipy_and_covers() -> None:
+    rng = np.random.default_rng(19)
+    control, treatment = rng.exponential(1.0, 60), rng.exponential(1.3, 50)
+    result = ab.bootstrap_difference(
+        control, treatment, method="percentile", rng=5, n_resamples=999
+    )
+    reference = stats.bootstrap(
+        (control, treatment),
+        lambda c, t, axis=-1: t.mean(axis) - c.mean(axis),
+        method="percentile",
+        n_resamples=999,
+        rng=np.random.default_rng(5),
+    )
+    assert result.ci_low == pytest.approx(reference.confidence_interval.low)
+    assert result.ci_high == pytest.approx(reference.confidence_interval.high)
+    # Coverage of BCa for a normal mean difference, n = 40 per arm.
+    n_sims = 300
+    data = rng.normal(0.0, 1.0, (n_sims, 2, 40))
+    covered = [
+        ab.bootstrap_difference(c, t, n_resamples=500, rng=i).covers(0.0)
+        for i, (c, t) in enumerate(data)
+    ]  # each scipy bootstrap call is already vectorised over its resamples
+    assert abs(np.mean(covered) - 0.95) <= 3 * math.sqrt(0.95 * 0.05 / n_sims) + 0.01
+
+
+# ------------------------------------------------------------------ data and simulator
+def test_datasets_and_simulator() -> None:
+    data = load_free_trial_screener()
+    assert data.loc["control", "pageviews"] == 345_543
+    assert data.loc["experiment", "payments"] == 1_945
+    hiv = load_thornton_hiv()
+    assert set(hiv.any_incentive.unique()) == {0, 1} and hiv.got_result.notna().all()
+    users = simulate_ab_users(2000, rng=20)
+    again = simulate_ab_users(2000, rng=20)
+    pd.testing.assert_frame_equal(users, again)
+    observed = np.where(users.treatment == 1, users.converted_1, users.converted_0)
+    assert np.array_equal(users.converted, observed)
+    assert (users.converted_1 >= users.converted_0).all()
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: ab.compare_means([], [1.0, 2.0]), "y_control"),
+        (lambda: ab.compare_means([1.0, np.nan], [1.0, 2.0]), "y_control"),
+        (lambda: ab.compare_means([1.0, 2.0], [1.0]), "y_treatment"),
+        (lambda: ab.compare_means([1.0, 1.0], [2.0, 2.0]), "zero variance"),
+        (lambda: ab.compare_means([1.0, 2.0], [1.0, 3.0], alpha=1.5), "alpha"),
+        (lambda: ab.compare_means([1.0, 2.0], [1.0, 3.0], alternative="greater"), "alternative"),
+        (lambda: ab.compare_means_from_stats(1, 1.0, 1.0, 5, 2.0, 3.0), "n_control"),
+        (lambda: ab.compare_means_from_stats(5, 10.0, 1.0, 5, 2.0, 3.0), "sum_squares_control"),
+        (lambda: ab.compare_proportions_from_stats(11, 10, 3, 10), "successes_control"),
+        (lambda: ab.compare_proportions_from_stats(1, 10, -1, 10), "successes_treatment"),
+        (lambda: ab.compare_proportions_from_stats(1, 0, 1, 10), "n_control"),
+        (lambda: ab.compare_proportions_from_stats(0, 10, 0, 10), "zero variance"),
+        (lambda: ab.compare_proportions([0, 1, 2], [0, 1]), "y_control"),
+        (lambda: ab.compare_proportions([0, 1], [0, 1], interval="exact"), "interval"),
+        (lambda: ab.estimate_relative_lift([0.0, 0.0], [1.0, 2.0]), "sum_control"),
+        (lambda: ab.estimate_relative_lift([1.0, 2.0], [1.0, 2.0], method="log"), "method"),
+        (lambda: ab.compare_ratio_metrics([1, 2], [1, 2, 3], [1, 2], [3, 4]), "numerator_control"),
+        (
+            lambda: ab.compare_ratio_metrics([1, 2], [0, 0], [1, 2], [3, 4]),
+            "sum_denominator_control",
+        ),
+        (lambda: ab.check_sample_ratio([100]), "counts"),
+        (lambda: ab.check_sample_ratio([100, -1]), "counts"),
+        (lambda: ab.check_sample_ratio([100, 10.5]), "counts"),
+        (lambda: ab.check_sample_ratio([100, 100], [0.5]), "planned_shares"),
+        (lambda: ab.assign_arms([1, 2], "e", ["a"]), "arms"),
+        (lambda: ab.assign_arms([1, 2], "e", traffic_fraction=0.0), "traffic_fraction"),
+        (lambda: ab.assign_arms([1, 2], "e", weights=[1, 0]), "weights"),
+        (lambda: ab.hash_to_unit_interval([1], ""), "salt"),
+        (lambda: ab.assign_complete(10, 10), "n_treated"),
+        (lambda: ab.assign_stratified(["a", "b", "b"]), "strata"),
+        (lambda: ab.assign_stratified(["a", "a", None, None]), "strata"),
+        (lambda: ab.assign_stratified([]), "strata"),
+        (lambda: ab.assign_stratified(["a", "a"], treatment_share=1.0), "treatment_share"),
+        (lambda: ab.sample_size_proportions(0.1, 1.2), "p_treatment"),
+        (lambda: ab.sample_size_proportions(-0.1, 0.2), "p_control"),
+        (lambda: ab.sample_size_proportions(0.1, 0.1), "p_treatment"),
+        (lambda: ab.sample_size_proportions(0.1, 0.2, power=1.0), "power"),
+        (lambda: ab.sample_size_means(0.0, 1.0), "effect"),
+        (lambda: ab.power_means(1.0, 0.0, 10), "sd"),
+        (lambda: ab.adjust_p_values([0.1, 1.2]), "p_values"),
+        (lambda: ab.adjust_p_values([0.1, np.nan]), "p_values"),
+        (lambda: ab.adjust_p_values([0.1], method="sidak"), "method"),
+        (lambda: ab.probability_treatment_better(5, 4, 1, 4), "successes_control"),
+        (lambda: ab.probability_treatment_better(1, 4, 1, 4, prior_alpha=0), "prior_alpha"),
+        (lambda: ab.bootstrap_difference([1.0], [1.0, 2.0]), "y_control"),
+        (
+            lambda: ab.estimate_regression_effect(
+                pd.DataFrame({"y": [1.0, 2], "treatment": [1, 1]})
+            ),
+            "treatment",
+        ),
+        (lambda: ab.estimate_regression_effect(pd.DataFrame({"y": [1.0, 2]})), "data"),
+        (
+            lambda: ab.estimate_stratified_effect(
+                pd.DataFrame(
+                    {"y": [1.0, 2, 3, 4], "treatment": [0, 1, 0, 1], "stratum": [0, 0, 0, 1]}
+                )
+            ),
+            "stratum",
+        ),
+        (lambda: ab.summarise_ratio_metric([1, 2], [1, 2, 3]), "numerator"),
+        (lambda: ab.summarise_ratio_metric([1.0, np.nan], [1, 2]), "numerator"),
+        (lambda: simulate_ab_users(5), "n_users"),
+        (lambda: simulate_ab_users(100, baseline_conversion=1.5), "baseline_conversion"),
+        (lambda: simulate_clicks_pageviews(10, 10, ctr=0.0), "ctr"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_argument(call, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# ------------------------------------------------------------------ properties
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+samples = st.lists(finite, min_size=3, max_size=30).filter(lambda v: np.ptp(v) > 1e-3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(control=samples, treatment=samples, shift=finite)
+def test_welch_swap_flips_sign_and_shift_is_invariant(control, treatment, shift) -> None:
+    forward = ab.compare_means(control, treatment)
+    backward = ab.compare_means(treatment, control)
+    assert backward.estimate == pytest.approx(-forward.estimate, abs=1e-9)
+    assert backward.p_value == pytest.approx(forward.p_value, abs=1e-9)
+    assert (backward.ci_low, backward.ci_high) == pytest.approx(
+        (-forward.ci_high, -forward.ci_low), abs=1e-6
+    )
+    shifted = ab.compare_means(np.add(control, shift), np.add(treatment, shift))
+    assert shifted.estimate == pytest.approx(forward.estimate, abs=1e-6)
+    assert shifted.se == pytest.approx(forward.se, rel=1e-6, abs=1e-9)
+
+
+counts = st.tuples(st.integers(1, 500), st.integers(0, 500)).map(lambda t: (min(t), max(t)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(control=counts, treatment=counts)
+def test_proportions_swap_flips_sign(control, treatment) -> None:
+    (s_c, n_c), (s_t, n_t) = control, treatment
+    n_c, n_t = max(n_c, 1), max(n_t, 1)
+    if s_c + s_t in (0, n_c + n_t):
+        return
+    forward = ab.compare_proportions_from_stats(s_c, n_c, s_t, n_t)
+    backward = ab.compare_proportions_from_stats(s_t, n_t, s_c, n_c)
+    assert backward.estimate == pytest.approx(-forward.estimate, abs=1e-12)
+    assert backward.p_value == pytest.approx(forward.p_value, abs=1e-12)
+    probability = ab.probability_treatment_better(s_c, n_c, s_t, n_t)
+    reverse = ab.probability_treatment_better(s_t, n_t, s_c, n_c)
+    assert probability + reverse == pytest.approx(1.0, abs=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shift=finite, seed=st.integers(0, 1000))
+def test_regression_effect_shift_invariant(shift, seed) -> None:
+    rng = np.random.default_rng(seed)
+    data = pd.DataFrame({"treatment": np.r_[np.zeros(10), np.ones(10)], "y": rng.normal(size=20)})
+    base = ab.estimate_regression_effect(data)
+    moved = ab.estimate_regression_effect(data.assign(y=data.y + shift))
+    assert moved.estimate == pytest.approx(base.estimate, abs=1e-8)
+    assert moved.se == pytest.approx(base.se, rel=1e-6)
+
+
+def test_every_estimator_returns_the_shared_estimate() -> None:
+    assert isinstance(ab.compare_means([1.0, 2, 3], [2.0, 3, 5]), Estimate)
+    assert isinstance(ab.estimate_beta_binomial(3, 10, 5, 10), Estimate)
+    assert isinstance(ab.simulate_power_means(1.0, 1.0, 10, n_sims=100, rng=1), Estimate)

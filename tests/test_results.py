@@ -1,0 +1,139 @@
+"""Tests of the shared result type playbook_lib.results.Estimate."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from playbook_lib import Estimate
+
+
+def make(**changes) -> Estimate:
+    fields = dict(
+        method="welch",
+        estimate=0.5,
+        se=0.2,
+        ci_low=0.1,
+        ci_high=0.9,
+        alpha=0.05,
+        p_value=0.02,
+        df=98.0,
+        details={"n_control": 50},
+    )
+    fields.update(changes)
+    return Estimate(**fields)
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"method": ""}, "method"),
+        ({"method": 3}, "method"),
+        ({"alpha": 0.0}, "alpha"),
+        ({"alpha": 1.0}, "alpha"),
+        ({"se": -0.1}, "se"),
+        ({"ci_low": 1.0}, "ci_low"),
+        ({"p_value": 1.5}, "p_value"),
+        ({"p_value": -0.1}, "p_value"),
+        ({"df": 0.0}, "df"),
+        ({"df": -3}, "df"),
+    ],
+)
+def test_invalid_fields_raise_value_error(changes, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        make(**changes)
+
+
+def test_fields_are_coerced_and_frozen() -> None:
+    result = make(estimate=np.float32(0.5), df=np.int64(10), p_value=np.float64(0.2))
+    assert type(result.estimate) is float and type(result.df) is float
+    assert type(result.p_value) is float
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.estimate = 1.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        result.details["n_control"] = 3  # type: ignore[index]
+
+
+def test_details_are_copied_from_the_caller() -> None:
+    details = {"n": 1}
+    result = make(details=details)
+    details["n"] = 2
+    assert result.details["n"] == 1
+
+
+def test_nan_p_value_and_infinite_one_sided_interval_are_allowed() -> None:
+    result = make(p_value=float("nan"), ci_high=float("inf"))
+    assert math.isnan(result.p_value)
+    assert result.covers(1e9) and result.ci_width == float("inf")
+
+
+def test_views() -> None:
+    result = make()
+    assert result.confidence == pytest.approx(0.95)
+    assert result.ci == (0.1, 0.9)
+    assert result.ci_width == pytest.approx(0.8)
+    assert result.covers(0.1) and result.covers(0.9) and not result.covers(0.95)
+    assert result.excludes_zero
+    assert not make(ci_low=-0.1).excludes_zero
+    assert make(estimate=-0.5, ci_low=-0.9, ci_high=-0.1).excludes_zero
+
+
+def test_scaled_multiplies_and_swaps_for_negative_factors() -> None:
+    result = make()
+    doubled = result.scaled(2.0, method="welch total")
+    assert (doubled.estimate, doubled.se, doubled.ci_low, doubled.ci_high) == pytest.approx(
+        (1.0, 0.4, 0.2, 1.8)
+    )
+    assert doubled.method == "welch total" and doubled.p_value == result.p_value
+    assert doubled.df == result.df and dict(doubled.details) == dict(result.details)
+    flipped = result.scaled(-1.0)
+    assert (flipped.estimate, flipped.se, flipped.ci_low, flipped.ci_high) == pytest.approx(
+        (-0.5, 0.2, -0.9, -0.1)
+    )
+    assert flipped.method == "welch"
+    for bad in (0.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="factor"):
+            result.scaled(bad)
+
+
+@settings(max_examples=50, deadline=None)
+@given(factor=st.floats(-1e3, 1e3).filter(lambda f: abs(f) > 1e-3))
+def test_scaled_keeps_the_estimate_inside_its_interval(factor) -> None:
+    scaled = make().scaled(factor)
+    assert scaled.ci_low <= scaled.estimate <= scaled.ci_high
+    assert scaled.se == pytest.approx(0.2 * abs(factor))
+
+
+def test_to_dict_and_to_frame() -> None:
+    result = make(details={"n_control": 50, "estimate": "ignored"})
+    row = result.to_dict()
+    assert row["estimate"] == 0.5 and row["n_control"] == 50
+    frame = result.to_frame()
+    assert list(frame.index) == ["welch"] and frame.index.name == "method"
+    assert frame.loc["welch", "ci_high"] == 0.9 and frame.loc["welch", "n_control"] == 50
+    both = pd.concat([frame, make(method="ols HC2", df=None).to_frame()])
+    assert list(both.index) == ["welch", "ols HC2"]
+    assert pd.isna(both.loc["ols HC2", "df"])
+
+
+def test_repr() -> None:
+    assert repr(make()) == "Estimate(welch: 0.5 [0.1, 0.9] 95% CI, se=0.2, p=0.02, df=98)"
+    tiny = make(
+        estimate=2.5e-6, se=1e-6, ci_low=5e-7, ci_high=4.5e-6, p_value=None, df=None, alpha=0.1
+    )
+    assert repr(tiny) == "Estimate(welch: 2.500e-06 [5.000e-07, 4.500e-06] 90% CI, se=1.000e-06)"
+    assert str(tiny) == repr(tiny)
+
+
+def test_to_dict_keeps_details_that_clash_with_field_names() -> None:
+    estimate = Estimate("x", 1.0, 0.1, 0.8, 1.2, details={"se": 99.0, "n": 10})
+    row = estimate.to_dict()
+    assert row["se"] == 0.1
+    assert row["details.se"] == 99.0
+    assert row["n"] == 10

@@ -1,0 +1,509 @@
+"""Tests of playbook_lib.sequential and playbook_lib.simulate.streams.
+
+References for published values:
+- JT2000: Jennison & Turnbull (2000), *Group Sequential Methods with Applications to
+  Clinical Trials*: Table 2.1 (Pocock C_P(K)), Table 2.3 (O'Brien-Fleming C_B(K)),
+  Tables 2.2 and 2.4 (inflation factors R_P, R_B), two-sided alpha = 0.05.
+- rpact: ``getDesignGroupSequential(typeOfDesign = "asOF", kMax = 3)`` (one-sided
+  alpha = 0.025) prints critical values 3.710, 2.511, 1.993 (rpact annual meeting 2025,
+  "Enhanced Futility Bounds Specification", annual-meeting.2025.rpact.com); the spending
+  function itself is rpact's C++ ``getSpendingValueCpp``:
+  ``2 * sided * (1 - Phi(z_{1-alpha/(2 sided)} / sqrt(t)))``.
+- gsDesign's own unit tests (tests/testthat/test-outputs.R): O'Brien-Fleming K = 4
+  bounds 4.05, 2.86, 2.34, 2.02 and repeated-testing error 0.042, 0.063, 0.097, 0.124.
+- rpact vignette "Enhanced Futility Bounds Specification" and the 2025/2026 rpact
+  presentations: bounds, inflation factors and ASN of designs with non-binding futility.
+- SeqBounds.jl README (PharmCat/SeqBounds.jl): one-sided alpha = 0.05, O'Brien-Fleming
+  spending at 0.25, 0.5, 0.75, 1: Z = 3.74955, 2.53993, 2.01604, 1.72014 (coarse grid).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from playbook_lib import sequential as sq
+from playbook_lib.simulate import (
+    simulate_ab_stream,
+    simulate_accruing_differences,
+    simulate_z_paths,
+)
+
+N_PATHS = 200_000
+
+
+def mc_tolerance(p: float, n: int) -> float:
+    return 3.0 * math.sqrt(p * (1 - p) / n)
+
+
+# ----------------------------------------------------------------- published boundaries
+@pytest.mark.parametrize(("n_looks", "expected"), [(2, 2.178), (3, 2.289), (4, 2.361), (5, 2.413)])
+def test_pocock_constants_match_jennison_turnbull_table_2_1(n_looks, expected):
+    design = sq.design_pocock(n_looks, alpha=0.05, sides=2)
+    assert np.allclose(design.efficacy_bounds, expected, atol=1e-3)
+
+
+def test_obrien_fleming_k4_matches_jennison_turnbull_table_2_3():
+    design = sq.design_obrien_fleming(4, alpha=0.05, sides=2)
+    assert np.allclose(design.efficacy_bounds, [4.049, 2.863, 2.337, 2.024], atol=1e-3)
+
+
+def test_one_sided_design_at_half_alpha_is_nearly_the_two_sided_one():
+    # A two-sided design does not count upper crossings of paths that left through the
+    # lower boundary first, so it needs a (very slightly) smaller constant.
+    for n_looks in (2, 5):
+        one = sq.design_pocock(n_looks, alpha=0.025, sides=1).efficacy_bounds[0]
+        two = sq.design_pocock(n_looks, alpha=0.05, sides=2).efficacy_bounds[0]
+        assert two <= one
+        assert abs(one - two) < 2e-3
+
+
+def test_obf_spending_matches_rpact_one_sided():
+    design = sq.design_alpha_spending([1 / 3, 2 / 3, 1], alpha=0.025, sides=1)
+    assert np.allclose(design.efficacy_bounds, [3.710, 2.511, 1.993], atol=1e-3)
+
+
+def test_obrien_fleming_k4_matches_gsdesign_unit_test():
+    # gsDesign tests/testthat/test-outputs.R, "test.Deming.OFbound"
+    design = sq.design_obrien_fleming(4, alpha=0.05, sides=2)
+    assert np.allclose(design.efficacy_bounds.round(2), [4.05, 2.86, 2.34, 2.02])
+
+
+def test_rpact_obrien_fleming_with_non_binding_futility():
+    # rpact vignette "Enhanced Futility Bounds Specification" (rpact.org/vignettes/planning/
+    # rpact_futility_bounds): OF, kMax = 3, one-sided 0.025, futilityBounds = c(0, -Inf):
+    # bounds 3.471, 2.454, 2.004; inflation factor 1.0628; ASN H1 0.8528, H0 0.7059;
+    # cumulative power 0.0356, 0.4617, 0.8000.
+    design = sq.design_obrien_fleming(3, alpha=0.025, sides=1, futility_bounds=[0, -np.inf])
+    assert np.allclose(design.efficacy_bounds, [3.471, 2.454, 2.004], atol=1e-3)
+    summary = sq.compute_design_characteristics(design, power=0.8)
+    assert summary.inflation_factor == pytest.approx(1.0628, abs=1e-4)
+    assert summary.expected_n_h1 == pytest.approx(0.8528, abs=1e-4)
+    assert summary.expected_n_h0 == pytest.approx(0.7059, abs=1e-4)
+    up = sq.compute_crossing_probabilities(
+        design.information_fractions,
+        design.efficacy_bounds,
+        design.lower_bounds,
+        summary.drift_sequential,
+    )["cumulative_upper"]
+    assert np.allclose(up, [0.0356, 0.4617, 0.8000], atol=1e-4)
+
+
+def test_rpact_spending_design_with_non_binding_futility():
+    # rpact presentation "Design Specification in rpact" (bayer.presentation.2026.rpact.com):
+    # asOF, informationRates 0.3, 0.6, 1, one-sided 0.025, futilityBounds = c(0, -Inf):
+    # inflation factor 1.0718, ASN H1 0.8826, ASN H0 0.695; cumulative alpha 0.0038 at 0.6.
+    design = sq.design_alpha_spending(
+        [0.3, 0.6, 1.0], alpha=0.025, sides=1, futility_bounds=[0, -np.inf]
+    )
+    summary = sq.compute_design_characteristics(design, power=0.8)
+    assert summary.inflation_factor == pytest.approx(1.0718, abs=1e-4)
+    assert summary.expected_n_h1 == pytest.approx(0.8826, abs=1e-4)
+    assert summary.expected_n_h0 == pytest.approx(0.695, abs=1e-3)
+    assert design.cumulative_alpha[1] == pytest.approx(0.0038, abs=5e-5)
+
+
+def test_obf_spending_matches_seqbounds_readme():
+    design = sq.design_alpha_spending([0.25, 0.5, 0.75, 1], alpha=0.05, sides=1)
+    assert np.allclose(design.efficacy_bounds, [3.74955, 2.53993, 2.01604, 1.72014], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("maker", "power", "expected"),
+    [
+        (sq.design_pocock, 0.8, [1.110, 1.166, 1.202, 1.228]),
+        (sq.design_pocock, 0.9, [1.100, 1.151, 1.183, 1.207]),
+        (sq.design_obrien_fleming, 0.8, [1.008, 1.017, 1.024, 1.028]),
+        (sq.design_obrien_fleming, 0.9, [1.007, 1.016, 1.022, 1.026]),
+    ],
+)
+def test_inflation_factors_match_jennison_turnbull(maker, power, expected):
+    factors = [
+        sq.compute_design_characteristics(maker(k), power).inflation_factor for k in (2, 3, 4, 5)
+    ]
+    assert np.allclose(factors, expected, atol=1.5e-3)
+
+
+# ----------------------------------------------------------------- exactness of the recursion
+@pytest.mark.parametrize("n_looks", [2, 3])
+def test_naive_peeking_recursion_equals_multivariate_normal_cdf(n_looks):
+    by_recursion = sq.compute_naive_peeking_error(n_looks)
+    by_genz = sq.compute_naive_peeking_error(n_looks, method="multivariate-normal")
+    assert abs(by_recursion - by_genz) < 2e-6
+
+
+def test_naive_peeking_single_look_is_alpha_and_grows_with_looks():
+    assert sq.compute_naive_peeking_error(1, alpha=0.05) == pytest.approx(0.05, abs=1e-12)
+    errors = [sq.compute_naive_peeking_error(k) for k in (1, 2, 5, 10, 20)]
+    assert np.all(np.diff(errors) > 0)
+    # gsDesign tests/testthat/test-outputs.R ("test.Deming.gsProb"): the upper-crossing
+    # probability of repeated two-sided 0.05 tests is 0.042, 0.063, 0.097, 0.124 for
+    # K = 2, 4, 10, 20, i.e. half the two-sided error.
+    halves = [sq.compute_naive_peeking_error(k) / 2 for k in (2, 4, 10, 20)]
+    assert np.allclose(np.round(halves, 3), [0.042, 0.063, 0.097, 0.124])
+
+
+def test_crossing_probabilities_are_symmetric_in_drift():
+    fractions = [0.3, 0.55, 1.0]
+    bounds = [2.9, 2.4, 2.0]
+    plus = sq.compute_crossing_probabilities(fractions, bounds, [-b for b in bounds], 1.3)
+    minus = sq.compute_crossing_probabilities(fractions, bounds, [-b for b in bounds], -1.3)
+    assert np.allclose(plus["upper"], minus["lower"], atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("spending", "gamma"),
+    [
+        ("obrien-fleming", None),
+        ("obrien-fleming-total", None),
+        ("pocock", None),
+        ("hwang-shih-decani", -4.0),
+        ("hwang-shih-decani", 1.0),
+        ("power", 2.0),
+    ],
+)
+@pytest.mark.parametrize("sides", [1, 2])
+def test_cumulative_alpha_equals_spending_function(spending, gamma, sides):
+    fractions = np.array([0.12, 0.3, 0.45, 0.7, 0.86, 1.0])
+    design = sq.design_alpha_spending(fractions, 0.05, sides, spending, gamma)
+    target = sq.compute_alpha_spending(fractions, 0.05, spending, sides, gamma)
+    assert np.allclose(design.cumulative_alpha, target, atol=1e-9, rtol=0)
+    # Independent check: a finer grid (r = 80) gives the same cumulative alpha to 1e-6.
+    lower = -design.efficacy_bounds if sides == 2 else None
+    fine = sq.compute_crossing_probabilities(fractions, design.efficacy_bounds, lower, grid_size=80)
+    assert np.allclose(
+        fine["cumulative_upper"] + fine["cumulative_lower"], target, atol=1e-6, rtol=0
+    )
+
+
+def test_cumulative_alpha_checked_by_multivariate_normal():
+    fractions = np.array([0.3, 0.6, 1.0])
+    design = sq.design_alpha_spending(fractions, 0.05, 2, "pocock")
+    bounds = design.efficacy_bounds
+    covariance = np.sqrt(
+        np.minimum.outer(fractions, fractions) / np.maximum.outer(fractions, fractions)
+    )
+    for k in range(1, 4):
+        inside = stats.multivariate_normal.cdf(
+            bounds[:k],
+            mean=np.zeros(k),
+            cov=covariance[:k, :k],
+            lower_limit=-bounds[:k],
+            abseps=1e-8,
+            releps=1e-8,
+            maxpts=5_000_000,
+            rng=np.random.default_rng(1),
+        )
+        spent = sq.compute_alpha_spending(fractions[k - 1], 0.05, "pocock")[0]
+        assert abs((1 - inside) - spent) < 2e-6
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(st.floats(0.05, 0.95), min_size=1, max_size=6, unique=True),
+    st.sampled_from(["obrien-fleming", "pocock", "hwang-shih-decani"]),
+)
+def test_spending_design_spends_exactly_for_any_looks(interims, spending):
+    fractions = np.array(sorted(interims) + [1.0])
+    if np.any(np.diff(fractions) < 1e-3):
+        return
+    design = sq.design_alpha_spending(fractions, 0.05, 2, spending)
+    target = sq.compute_alpha_spending(fractions, 0.05, spending, 2)
+    assert np.allclose(design.cumulative_alpha, target, atol=1e-8, rtol=0)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.floats(0.001, 0.2), st.integers(1, 6))
+def test_alpha_spending_function_properties(alpha, k):
+    t = np.linspace(0, 1, 11)
+    for spending in ("obrien-fleming", "obrien-fleming-total", "pocock", "hwang-shih-decani"):
+        spent = sq.compute_alpha_spending(t, alpha, spending)
+        assert spent[0] == 0 and spent[-1] == pytest.approx(alpha)
+        assert np.all(np.diff(spent) >= -1e-15)
+    constants = [sq.design_pocock(j, alpha).efficacy_bounds[0] for j in (k, k + 1)]
+    assert constants[1] > constants[0]
+
+
+def test_obf_spending_conventions_agree_one_sided_and_differ_two_sided():
+    t = np.array([0.25, 0.5, 1.0])
+    one = sq.compute_alpha_spending(t, 0.025, "obrien-fleming", sides=1)
+    total = sq.compute_alpha_spending(t, 0.025, "obrien-fleming-total", sides=1)
+    assert np.allclose(one, total)
+    per_side = sq.compute_alpha_spending(t, 0.05, "obrien-fleming", sides=2)
+    # rpact: 2 * sided * (1 - Phi(z_{1 - alpha / (2 sided)} / sqrt(t)))
+    assert np.allclose(per_side, 4 * stats.norm.sf(stats.norm.isf(0.0125) / np.sqrt(t)))
+    assert per_side[0] < sq.compute_alpha_spending(t, 0.05, "obrien-fleming-total")[0]
+
+
+def test_k10_boundaries_are_fast():
+    # CPU time of this process (wall time on a shared CI machine measures the neighbours).
+    for make in (
+        lambda: sq.design_pocock(10),
+        lambda: sq.design_obrien_fleming(10),
+        lambda: sq.design_alpha_spending(np.arange(1, 11) / 10),
+    ):
+        start = time.process_time()
+        make()
+        assert time.process_time() - start < 0.5
+
+
+# ----------------------------------------------------------------- the seed's errata
+def test_errata_constant_2414_is_not_pocock_for_every_k():
+    for k, expected in [(2, 0.0275), (4, 0.0438), (10, 0.0712)]:
+        t = np.arange(1, k + 1) / k
+        probs = sq.compute_crossing_probabilities(t, 2.414, -2.414)
+        assert probs["cumulative_upper"].iloc[-1] * 2 == pytest.approx(expected, abs=5e-4)
+
+
+def test_errata_196_over_root_t_is_not_obrien_fleming():
+    for k, expected in [(4, 0.0586), (10, 0.0686)]:
+        t = np.arange(1, k + 1) / k
+        bounds = 1.96 / np.sqrt(t)
+        probs = sq.compute_crossing_probabilities(t, bounds, -bounds)
+        assert 2 * probs["cumulative_upper"].iloc[-1] == pytest.approx(expected, abs=5e-4)
+
+
+def test_errata_independent_looks_overstate_the_peeking_error():
+    t = np.arange(1, 5) / 4
+    bounds = 1.96 / np.sqrt(t)
+    rng = np.random.default_rng(17)
+    independent = (np.abs(rng.standard_normal((N_PATHS, 4))) >= bounds).any(axis=1).mean()
+    exact_independent = 1 - np.prod(1 - 2 * stats.norm.sf(bounds))
+    correlated = (np.abs(simulate_z_paths(t, N_PATHS, rng=rng)) >= bounds).any(axis=1).mean()
+    probs = sq.compute_crossing_probabilities(t, bounds, -bounds)
+    exact = 2 * probs["cumulative_upper"].iloc[-1]
+    assert abs(independent - exact_independent) < mc_tolerance(exact_independent, N_PATHS)
+    assert abs(correlated - exact) < mc_tolerance(exact, N_PATHS)
+    assert exact_independent == pytest.approx(0.078, abs=1e-3)
+
+
+def test_errata_per_look_spending_quantiles_lose_alpha_and_power():
+    t = np.array([0.2, 0.4, 0.6, 0.8, 1.0])
+    drift = stats.norm.isf(0.025) + stats.norm.ppf(0.8)
+    for spending, alpha_naive, power_exact, power_naive in [
+        ("obrien-fleming-total", 0.032, 0.78, 0.72),
+        ("pocock", 0.034, 0.72, 0.61),
+    ]:
+        increments = np.diff(sq.compute_alpha_spending(t, 0.05, spending), prepend=0)
+        naive = stats.norm.isf(increments / 2)
+        under_h0 = sq.compute_crossing_probabilities(t, naive, -naive)
+        assert 2 * under_h0["cumulative_upper"].iloc[-1] == pytest.approx(alpha_naive, abs=6e-4)
+        under_h1 = sq.compute_crossing_probabilities(t, naive, -naive, drift)
+        assert under_h1[["upper", "lower"]].to_numpy().sum() == pytest.approx(power_naive, abs=6e-3)
+        exact = sq.design_alpha_spending(t, 0.05, 2, spending)
+        assert sq.compute_power(exact, drift) == pytest.approx(power_exact, abs=6e-3)
+
+
+# ----------------------------------------------------------------- Monte Carlo calibration
+DESIGNS = {
+    "pocock-2": lambda: sq.design_pocock(5),
+    "obf-2": lambda: sq.design_obrien_fleming(5),
+    "pocock-1": lambda: sq.design_pocock(4, alpha=0.025, sides=1),
+    "obf-1": lambda: sq.design_obrien_fleming(4, alpha=0.025, sides=1),
+    "asOF-2": lambda: sq.design_alpha_spending([0.2, 0.45, 0.7, 1.0]),
+    "asP-2": lambda: sq.design_alpha_spending([0.2, 0.45, 0.7, 1.0], spending="pocock"),
+    "HSD-1": lambda: sq.design_alpha_spending([0.25, 0.5, 1.0], 0.025, 1, "hwang-shih-decani", -2),
+    "asOF-total-2": lambda: sq.design_alpha_spending(
+        [0.3, 0.6, 1.0], spending="obrien-fleming-total"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(DESIGNS))
+def test_simulated_type_one_error_is_alpha(name):
+    design = DESIGNS[name]()
+    paths = simulate_z_paths(design.information_fractions, N_PATHS, rng=list(DESIGNS).index(name))
+    rejected, _ = sq.apply_design_to_paths(design, paths)
+    assert abs(rejected.mean() - design.alpha) < mc_tolerance(design.alpha, N_PATHS)
+    assert design.cumulative_alpha[-1] == pytest.approx(design.alpha, abs=1e-9)
+
+
+def test_simulated_power_and_expected_sample_size_match_recursion():
+    design = sq.design_obrien_fleming(4)
+    summary = sq.compute_design_characteristics(design, power=0.8)
+    paths = simulate_z_paths(
+        design.information_fractions, N_PATHS, drift=summary.drift_sequential, rng=5
+    )
+    rejected, stop_look = sq.apply_design_to_paths(design, paths)
+    assert abs(rejected.mean() - 0.8) < mc_tolerance(0.8, N_PATHS)
+    fraction = design.information_fractions[stop_look - 1]
+    expected = summary.expected_n_h1 / summary.inflation_factor
+    assert abs(fraction.mean() - expected) < 3 * fraction.std() / math.sqrt(N_PATHS)
+
+
+def test_non_binding_futility_keeps_alpha_and_costs_power():
+    plain = sq.design_obrien_fleming(4, alpha=0.025, sides=1)
+    futile = sq.design_obrien_fleming(4, alpha=0.025, sides=1, futility_bounds=0.0)
+    assert np.allclose(plain.efficacy_bounds, futile.efficacy_bounds)
+    with_futility = sq.compute_design_characteristics(futile, 0.8)
+    assert with_futility.type_one_error < 0.025
+    assert with_futility.expected_n_h0 < sq.compute_design_characteristics(plain, 0.8).expected_n_h0
+    paths = simulate_z_paths(futile.information_fractions, N_PATHS, rng=8)
+    rejected, stop = sq.apply_design_to_paths(futile, paths)
+    assert abs(rejected.mean() - with_futility.type_one_error) < mc_tolerance(0.025, N_PATHS)
+    rejected_ignoring, _ = sq.apply_design_to_paths(futile, paths, apply_futility=False)
+    assert abs(rejected_ignoring.mean() - 0.025) < mc_tolerance(0.025, N_PATHS)
+    assert (stop < 4).mean() > 0.45  # about half the null experiments stop at the first look
+
+
+def test_simulate_z_paths_has_the_canonical_correlation():
+    t = np.array([0.2, 0.5, 1.0])
+    paths = simulate_z_paths(t, 100_000, drift=2.0, rng=3)
+    correlation = np.corrcoef(paths, rowvar=False)
+    assert np.allclose(
+        correlation, np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t)), atol=0.01
+    )
+    assert np.allclose(paths.mean(axis=0), 2.0 * np.sqrt(t), atol=0.02)
+    assert np.allclose(paths.std(axis=0), 1.0, atol=0.01)
+
+
+# ----------------------------------------------------------------- always valid inference
+def test_confidence_sequence_covers_uniformly_over_time():
+    tau2 = sq.choose_mixture_variance(2.0 / 20_000)
+    covered, ever_rejected, n_paths = 0, 0, 0
+    for chunk in range(2):
+        _, estimates, variances = simulate_accruing_differences(
+            5_000, 400, effect=0.3, sd=1.0, users_per_step=50, rng=100 + chunk
+        )
+        low, high = sq.compute_confidence_sequence(estimates, variances, tau2, alpha=0.05)
+        covered += ((low <= 0.3) & (high >= 0.3)).all(axis=1).sum()
+        p = sq.compute_always_valid_p_values(estimates, variances, tau2, null_value=0.3)
+        ever_rejected += (p[:, -1] <= 0.05).sum()
+        n_paths += estimates.shape[0]
+    assert covered / n_paths >= 0.95
+    assert ever_rejected / n_paths <= 0.05
+    assert covered / n_paths == pytest.approx(1 - ever_rejected / n_paths)
+
+
+def test_confidence_sequence_is_the_inverted_msprt():
+    estimates, variances, tau2 = np.array([0.4, 0.1]), np.array([0.05, 0.01]), 0.02
+    low, high = sq.compute_confidence_sequence(
+        estimates, variances, tau2, 0.05, running_intersection=False
+    )
+    for bound in (low, high):
+        ratio = np.array(
+            [
+                sq.compute_msprt_statistic(e, v, tau2, null_value=b)
+                for e, v, b in zip(estimates, variances, bound, strict=True)
+            ]
+        )
+        assert np.allclose(ratio, 1 / 0.05)
+
+
+def test_mixture_variance_minimises_the_planned_width():
+    planned = 0.003
+    tau2 = sq.choose_mixture_variance(planned, 0.05)
+    grid = tau2 * np.exp(np.linspace(-1, 1, 41))
+    widths = [
+        np.diff(sq.compute_confidence_sequence([0.0], [planned], g, 0.05), axis=0)[0, 0]
+        for g in grid
+    ]
+    assert np.argmin(widths) == 20
+
+
+def test_estimate_always_valid_is_wider_than_fixed_horizon():
+    _, estimates, variances = simulate_accruing_differences(1, 100, effect=0.2, rng=4)
+    tau2 = sq.choose_mixture_variance(variances[-1])
+    result = sq.estimate_always_valid(estimates[0], variances, tau2)
+    assert result.method == "msprt confidence sequence"
+    assert 1.3 < result.details["width_ratio"] < 1.7
+    assert 0 <= result.p_value <= 1
+
+
+# ----------------------------------------------------------------- running experiment
+def test_interim_statistics_match_welch_statistics():
+    data = simulate_ab_stream(3_000, baseline_rate=0.2, lift=0.03, rng=2)
+    looks = [500, 1_200, 3_000]
+    table = sq.compute_interim_statistics(data["converted"], data["treatment"], looks)
+    for row, n in zip(table.itertuples(), looks, strict=True):
+        head = data.iloc[:n]
+        welch = stats.ttest_ind(
+            head.loc[head.treatment == 1, "converted"],
+            head.loc[head.treatment == 0, "converted"],
+            equal_var=False,
+        )
+        assert row.z == pytest.approx(welch.statistic, rel=1e-10)
+
+
+def test_interim_statistics_from_stats_equal_the_row_version():
+    data = simulate_ab_stream(2_000, baseline_rate=0.3, lift=0.02, rng=6)
+    looks = [400, 1_000, 2_000]
+    rows = sq.compute_interim_statistics(data["converted"], data["treatment"], looks)
+    aggregates = {}
+    for label, arm in (("treatment", 1), ("control", 0)):
+        n, total, squares = [], [], []
+        for look in looks:
+            head = data.iloc[:look]
+            values = head.loc[head.treatment == arm, "converted"].to_numpy(float)
+            n.append(values.size)
+            total.append(values.sum())
+            squares.append((values**2).sum())
+        aggregates.update({f"n_{label}": n, f"sum_{label}": total, f"sum_squares_{label}": squares})
+    from_stats = sq.compute_interim_statistics_from_stats(**aggregates)
+    assert np.allclose(rows.to_numpy(float), from_stats.to_numpy(float), rtol=1e-12)
+    with pytest.raises(ValueError, match="n_control"):
+        sq.compute_interim_statistics_from_stats(**{**aggregates, "n_control": [1, 2, 3]})
+
+
+def test_swapping_arms_flips_the_interim_z():
+    data = simulate_ab_stream(1_000, baseline_rate=0.4, lift=0.05, rng=9)
+    forward = sq.compute_interim_statistics(data["converted"], data["treatment"], [300, 1_000])
+    swapped = sq.compute_interim_statistics(data["converted"], 1 - data["treatment"], [300, 1_000])
+    assert np.allclose(forward["z"], -swapped["z"])
+    shifted = sq.compute_interim_statistics(
+        data["converted"] + 5.0, data["treatment"], [300, 1_000]
+    )
+    assert np.allclose(forward["z"], shifted["z"], rtol=1e-8)
+
+
+def test_monitor_rejects_at_first_crossing_and_matches_design():
+    monitor = sq.monitor_group_sequential([200, 400, 600], [1.0, 3.5, 0.5], n_max=800)
+    assert list(monitor["decision"]) == ["continue", "reject H0", "stopped earlier"]
+    design = sq.design_alpha_spending([0.25, 0.5, 0.75])
+    assert np.allclose(monitor["efficacy_z"], design.efficacy_bounds)
+    final = sq.monitor_group_sequential([200, 400, 700], [1.0, 1.2, 1.1], n_max=800, final=True)
+    assert final["information_fraction"].iloc[-1] == 1.0
+    assert final["decision"].iloc[-1] == "accept H0"
+    assert final["cumulative_alpha"].iloc[-1] == pytest.approx(0.05, abs=1e-9)
+
+
+# ----------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda: sq.design_alpha_spending([0.5, 0.4, 1.0]), "information_fractions"),
+        (lambda: sq.design_alpha_spending([0.0, 0.5, 1.0]), "information_fractions"),
+        (lambda: sq.design_alpha_spending([0.5, 1.2]), "information_fractions"),
+        (lambda: sq.design_alpha_spending([0.5, 1.0], alpha=1.5), "alpha"),
+        (lambda: sq.design_alpha_spending([0.5, 1.0], alpha=0.0), "alpha"),
+        (lambda: sq.design_alpha_spending([0.5, 1.0], spending="linear"), "spending"),
+        (lambda: sq.design_pocock(0), "n_looks"),
+        (lambda: sq.design_obrien_fleming(-2), "n_looks"),
+        (lambda: sq.design_pocock(3, sides=3), "sides"),
+        (lambda: sq.design_pocock(3, futility_bounds=0.0), "futility_bounds"),
+        (lambda: sq.compute_naive_peeking_error(0), "n_looks"),
+        (lambda: sq.compute_naive_peeking_error(3, alpha=-0.1), "alpha"),
+        (lambda: sq.compute_alpha_spending([0.5], 0.05, "power", gamma=-1.0), "gamma"),
+        (lambda: sq.compute_crossing_probabilities([0.5, 1], [2, 2, 2]), "upper"),
+        (lambda: sq.apply_design_to_paths(sq.design_pocock(3), np.zeros((4, 2))), "z_paths"),
+        (lambda: sq.choose_mixture_variance(-1.0), "planned_variance"),
+        (lambda: sq.compute_confidence_sequence([0.1], [0.0], 1.0), "variances"),
+        (lambda: sq.compute_confidence_sequence([0.1], [1.0], 1.0, alpha=2), "alpha"),
+        (lambda: sq.monitor_group_sequential([100, 50], [1, 2], 200), "n_accrued"),
+        (lambda: sq.monitor_group_sequential([100, 150], [1, 2], -5), "n_max"),
+        (lambda: sq.compute_interim_statistics([1, 2, 3], [0, 1, 2], [3]), "treatment"),
+        (lambda: simulate_z_paths([0.5, 0.5], 10), "information_fractions"),
+        (lambda: simulate_z_paths([0.5, 1.0], 0), "n_paths"),
+        (lambda: simulate_accruing_differences(10, 10, sd=0.0), "sd"),
+        (lambda: simulate_ab_stream(100, baseline_rate=0.9, lift=0.2), "lift"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_the_argument(call, argument):
+    with pytest.raises(ValueError, match=argument):
+        call()

@@ -1,0 +1,124 @@
+"""Tests of the shared input checks in playbook_lib.validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from playbook_lib import validation as v
+
+
+def test_as_float_array() -> None:
+    out = v.as_float_array([1, 2, 3], "x")
+    assert out.dtype == np.float64 and out.tolist() == [1.0, 2.0, 3.0]
+    assert np.isnan(v.as_float_array([1.0, np.nan], "x", allow_nan=True)[1])
+    assert v.as_float_array(np.ones((3, 2)), "x", ndim=2).shape == (3, 2)
+    for values, match in [
+        (["a", "b"], "x must be numeric"),
+        ([[1.0, 2.0]], "x must be 1-dimensional"),
+        ([], "x must have at least 1"),
+        ([1.0, np.nan], "x contains NaN"),
+        ([1.0, np.inf], "x contains infinite"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            v.as_float_array(values, "x")
+    with pytest.raises(ValueError, match="y must have at least 3"):
+        v.as_float_array([1.0, 2.0], "y", min_size=3)
+    with pytest.raises(ValueError, match="z contains infinite"):
+        v.as_float_array([np.inf], "z", allow_nan=True)
+
+
+def test_check_finite_number() -> None:
+    assert v.check_finite_number(np.float32(1.5), "a") == 1.5
+    for bad in (True, "1", None, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="^a "):
+            v.check_finite_number(bad, "a")
+
+
+def test_check_alpha() -> None:
+    assert v.check_alpha(0.05) == 0.05
+    for bad in (0.0, 1.0, -0.1, 2):
+        with pytest.raises(ValueError, match="alpha must lie in"):
+            v.check_alpha(bad)
+    with pytest.raises(ValueError, match="level"):
+        v.check_alpha(1.5, "level")
+
+
+def test_check_probability() -> None:
+    assert v.check_probability(0, "p") == 0.0 and v.check_probability(1, "p") == 1.0
+    with pytest.raises(ValueError, match=r"p must lie in \(0, 1\]"):
+        v.check_probability(0.0, "p", allow_zero=False)
+    with pytest.raises(ValueError, match=r"p must lie in \[0, 1\)"):
+        v.check_probability(1.0, "p", allow_one=False)
+    with pytest.raises(ValueError, match="q must lie in"):
+        v.check_probability(1.01, "q")
+
+
+def test_check_positive() -> None:
+    assert v.check_positive(2, "s") == 2.0
+    assert v.check_positive(0, "s", strict=False) == 0.0
+    with pytest.raises(ValueError, match="s must be positive"):
+        v.check_positive(0, "s")
+    with pytest.raises(ValueError, match="s must be non-negative"):
+        v.check_positive(-1, "s", strict=False)
+
+
+def test_check_integer() -> None:
+    assert v.check_integer(np.int64(3), "n") == 3
+    assert v.check_integer(4.0, "n") == 4
+    for bad in (True, 2.5, "3", None):
+        with pytest.raises(ValueError, match="n must be an integer"):
+            v.check_integer(bad, "n")
+    with pytest.raises(ValueError, match="n must be at least 2"):
+        v.check_integer(1, "n", minimum=2)
+
+
+def test_check_counts() -> None:
+    assert v.check_counts(3, 10, "k", "n") == (3, 10)
+    assert v.check_counts(0, 1, "k", "n") == (0, 1)
+    with pytest.raises(ValueError, match=r"k \(11\) must not exceed n \(10\)"):
+        v.check_counts(11, 10, "k", "n")
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        v.check_counts(0, 0, "k", "n")
+    with pytest.raises(ValueError, match="k must be at least 0"):
+        v.check_counts(-1, 5, "k", "n")
+
+
+def test_check_same_length() -> None:
+    assert v.check_same_length(a=[1, 2], b=np.zeros(2)) == 2
+    assert v.check_same_length() == 0
+    with pytest.raises(ValueError, match="a has 2, b has 3"):
+        v.check_same_length(a=[1, 2], b=[1, 2, 3])
+
+
+def test_check_not_constant() -> None:
+    v.check_not_constant(np.array([1.0, 2.0]), "x")
+    for bad in ([1.0, 1.0], [1.0]):
+        with pytest.raises(ValueError, match="x is constant"):
+            v.check_not_constant(np.array(bad), "x")
+
+
+def test_check_choice() -> None:
+    assert v.check_choice("holm", "method", ("holm", "fdr_bh")) == "holm"
+    with pytest.raises(ValueError, match="method must be one of"):
+        v.check_choice("sidak", "method", ("holm", "fdr_bh"))
+
+
+def test_check_columns() -> None:
+    frame = pd.DataFrame({"y": [1.0], "t": [0]})
+    assert v.check_columns(frame, ["y"]) is frame
+    with pytest.raises(ValueError, match=r"data is missing column\(s\) \['x'\]"):
+        v.check_columns(frame, ["y", "x"])
+    with pytest.raises(ValueError, match="panel must be a pandas DataFrame"):
+        v.check_columns({"y": [1.0]}, ["y"], name="panel")
+
+
+def test_check_not_constant_rejects_nan() -> None:
+    from playbook_lib.validation import check_not_constant
+
+    with pytest.raises(ValueError, match="covariate contains NaN"):
+        check_not_constant(np.array([1.0, np.nan, 1.0]), "covariate")
+    with pytest.raises(ValueError, match="covariate is constant"):
+        check_not_constant(np.array([2.0, 2.0, 2.0]), "covariate")
+    check_not_constant(np.array([1.0, 2.0]), "covariate")
