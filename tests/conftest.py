@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+# One BLAS/OpenMP thread per process: pytest-xdist already runs two workers on the two cores,
+# and oversubscribed BLAS threads made small SVDs ~20x slower. Set before the chapter kernels
+# start so they inherit it; threadpoolctl caps this process's already-loaded libraries.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import matplotlib  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+threadpool_limits(1)
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")

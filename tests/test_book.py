@@ -70,6 +70,26 @@ def test_notebook_carries_no_outputs(notebook_path: Path) -> None:
             )
 
 
+CITE_ROLE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
+
+
+@pytest.mark.parametrize("source", NOTEBOOK_SOURCES, ids=lambda path: path.stem)
+def test_citations_use_the_chapter_key_prefix(source: Path) -> None:
+    """Each chapter lists its own references: sphinxcontrib-bibtex needs a per-document
+    ``:keyprefix:`` (and ``:labelprefix:``) when one work is cited by several chapters, and
+    every ``{cite}`` key on the page must carry that prefix (``{cite}`cuped-lin2013agnostic```)."""
+    text = source.read_text()
+    prefix = f"{source.stem}-"
+    keys = [key.strip() for group in CITE_ROLE.findall(text) for key in group.split(",")]
+    assert keys, f"{source.name} cites nothing"
+    unprefixed = [key for key in keys if not key.startswith(prefix)]
+    assert not unprefixed, f"{source.name}: cite keys without the {prefix!r} prefix: {unprefixed}"
+    block = re.search(r"```\{bibliography\}\n((?::[a-z]+:.*\n)*)```", text)
+    assert block, f"{source.name} has no bibliography block"
+    assert f":keyprefix: {prefix}" in block.group(1)
+    assert ":labelprefix:" in block.group(1)
+
+
 def _readme_commands() -> dict[str, str]:
     readme = (REPO_ROOT / "README.md").read_text()
     commands = {}

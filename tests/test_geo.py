@@ -1,0 +1,510 @@
+"""Tests of playbook_lib.geo, the geo-panel simulators and the policy-panel loaders.
+
+References: statsmodels (OLS, HC2 and cluster-robust covariances, CompareMeans, f_test),
+scipy.stats (ttest_ind, ttest_rel, permutation_test), and exact theory (Welch 1947; the
+imputation estimator of Borusyak, Jaravel and Spiess 2024, which is OLS on untreated
+observations followed by prediction). Monte Carlo calibrations are seeded and vectorised;
+tolerances are three Monte Carlo standard errors.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+from threadpoolctl import threadpool_limits
+
+import playbook_lib as pl
+from playbook_lib import geo
+from playbook_lib.simulate import simulate_geo_kpi, simulate_geo_panel, simulate_staggered_panel
+
+# Small matrices: multi-threaded BLAS only adds contention on a shared 2-core machine.
+threadpool_limits(1)
+
+
+def three_mc_se(p: float, n: int) -> float:
+    return 3 * math.sqrt(p * (1 - p) / n)
+
+
+@pytest.fixture(scope="module")
+def panel() -> pd.DataFrame:
+    return simulate_geo_panel(n_geos=20, pre_days=14, post_days=7, lift=0.05, rng=11)
+
+
+@pytest.fixture(scope="module")
+def staggered() -> pd.DataFrame:
+    return simulate_staggered_panel(n_units=24, n_periods=12, rng=5)
+
+
+# --------------------------------------------------------------------------- references
+def test_did_equals_statsmodels_welch(panel: pd.DataFrame) -> None:
+    table = geo.aggregate_geo_periods(panel)
+    treated = table["treated"].to_numpy()
+    compare = CompareMeans(
+        DescrStatsW(table["delta"][treated].to_numpy()),
+        DescrStatsW(table["delta"][~treated].to_numpy()),
+    )
+    t_statistic, p_value, df = compare.ttest_ind(usevar="unequal")
+    low, high = compare.tconfint_diff(alpha=0.1, usevar="unequal")
+    result = geo.estimate_did(panel, alpha=0.1)
+    assert result.p_value == pytest.approx(p_value, abs=1e-12)
+    assert result.df == pytest.approx(df, rel=1e-10)
+    assert result.details["t_statistic"] == pytest.approx(t_statistic, rel=1e-10)
+    assert (result.ci_low, result.ci_high) == pytest.approx((low, high), abs=1e-8)
+    twin = geo.estimate_did_from_stats(
+        table["delta"][treated].mean(),
+        table["delta"][treated].var(ddof=1),
+        int(treated.sum()),
+        table["delta"][~treated].mean(),
+        table["delta"][~treated].var(ddof=1),
+        int((~treated).sum()),
+        alpha=0.1,
+    )
+    assert twin.estimate == pytest.approx(result.estimate, abs=1e-10)
+    assert twin.se == pytest.approx(result.se, abs=1e-10)
+
+
+def test_welch_arrays_equal_scipy() -> None:
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=(50, 12)) * np.linspace(1, 3, 12)
+    treated = np.zeros((50, 12), dtype=bool)
+    treated[:, :5] = True
+    result = geo.welch_test_arrays(values, treated)
+    reference = stats.ttest_ind(values[:, :5], values[:, 5:], axis=1, equal_var=False)
+    np.testing.assert_allclose(result["t_statistic"], reference.statistic, rtol=1e-10)
+    np.testing.assert_allclose(result["p_value"], reference.pvalue, rtol=1e-10)
+    np.testing.assert_allclose(result["df"], reference.df, rtol=1e-10)
+
+
+def test_ancova_equals_statsmodels_formula(panel: pd.DataFrame) -> None:
+    table = geo.aggregate_geo_periods(panel).reset_index()
+    fit = smf.ols(
+        "post_mean ~ treated + pre_mean", data=table.assign(treated=table["treated"].astype(float))
+    ).fit(cov_type="HC2", use_t=True)
+    result = geo.estimate_ancova(panel)
+    assert result.estimate == pytest.approx(fit.params["treated"], abs=1e-8)
+    assert result.se == pytest.approx(fit.bse["treated"], abs=1e-8)
+    assert result.p_value == pytest.approx(fit.pvalues["treated"], abs=1e-10)
+    assert result.ci_low == pytest.approx(fit.conf_int().loc["treated", 0], abs=1e-8)
+    assert result.df == len(table) - 3
+
+
+def test_twfe_equals_formula_fit_and_did_of_means(panel: pd.DataFrame) -> None:
+    result = geo.estimate_twfe(panel)
+    fit = smf.ols(
+        "kpi ~ treated + C(geo) + C(day)", data=panel.assign(treated=panel["treated"].astype(float))
+    ).fit(cov_type="cluster", cov_kwds={"groups": panel["geo"].to_numpy()}, use_t=True)
+    assert result.estimate == pytest.approx(fit.params["treated"], abs=1e-8)
+    assert result.se == pytest.approx(fit.bse["treated"], abs=1e-8)
+    assert result.p_value == pytest.approx(fit.pvalues["treated"], abs=1e-10)
+    # balanced panel, one adoption date: the TWFE coefficient is the DiD of means
+    assert result.estimate == pytest.approx(geo.estimate_did(panel).estimate, abs=1e-8)
+    assert result.df == panel["geo"].nunique() - 1
+
+
+def test_paired_did_equals_ttest_rel_and_pair_fixed_effects() -> None:
+    data = simulate_geo_panel(n_geos=16, pre_days=7, post_days=7, design="pairs", rng=3)
+    result = geo.estimate_paired_did(data)
+    table = geo.aggregate_geo_periods(data).join(data.groupby("geo")["pair"].first())
+    wide = table.pivot_table(index="pair", columns="group", values="delta")
+    reference = stats.ttest_rel(wide["treatment"], wide["control"])
+    assert result.p_value == pytest.approx(reference.pvalue, rel=1e-10)
+    fit = smf.ols(
+        "delta ~ treated + C(pair)", data=table.assign(treated=table["treated"].astype(float))
+    ).fit()
+    assert result.estimate == pytest.approx(fit.params["treated"], abs=1e-8)
+    assert result.se == pytest.approx(fit.bse["treated"], abs=1e-8)
+    assert result.df == 7
+
+
+def test_paired_arrays_equal_scipy() -> None:
+    arrays = simulate_geo_kpi(30, 12, 7, 7, design="pairs", rng=2)
+    values = arrays.kpi.mean(axis=2)
+    result = geo.paired_test_arrays(values, arrays.treated, arrays.pair)
+    for s in range(30):
+        order = np.lexsort((~arrays.treated[s], arrays.pair[s]))
+        treated_values = values[s, order][0::2]
+        control_values = values[s, order][1::2]
+        reference = stats.ttest_rel(treated_values, control_values)
+        assert result["p_value"][s] == pytest.approx(reference.pvalue, rel=1e-9)
+
+
+def test_randomization_inference_exact_p_equals_scipy() -> None:
+    data = simulate_geo_panel(n_geos=10, pre_days=7, post_days=7, lift=0.1, rng=4)
+    table = geo.aggregate_geo_periods(data)
+    treated = table["treated"].to_numpy()
+    x, y = table["delta"][treated].to_numpy(), table["delta"][~treated].to_numpy()
+    reference = stats.permutation_test(
+        (x, y),
+        lambda a, b: abs(np.mean(a) - np.mean(b)),
+        permutation_type="independent",
+        alternative="greater",
+        n_resamples=np.inf,
+    )
+    result = geo.estimate_randomization_inference(data)
+    assert result.details["exact"] == 1.0 and result.details["n_assignments"] == 252
+    assert result.p_value == pytest.approx(reference.pvalue, abs=1e-12)
+
+
+def test_randomization_inference_pairs_exact_p_equals_scipy() -> None:
+    data = simulate_geo_panel(n_geos=16, pre_days=7, post_days=7, lift=0.1, design="pairs", rng=6)
+    table = geo.aggregate_geo_periods(data).join(data.groupby("geo")["pair"].first())
+    wide = table.pivot_table(index="pair", columns="group", values="delta")
+    reference = stats.permutation_test(
+        (wide["treatment"].to_numpy(), wide["control"].to_numpy()),
+        lambda a, b: abs(np.mean(a - b)),
+        permutation_type="samples",
+        alternative="greater",
+        n_resamples=np.inf,
+    )
+    result = geo.estimate_randomization_inference(data, design="pairs")
+    assert result.details["n_assignments"] == 2**8
+    assert result.p_value == pytest.approx(reference.pvalue, abs=1e-12)
+
+
+def test_randomization_interval_inverts_the_test() -> None:
+    data = simulate_geo_panel(n_geos=12, pre_days=7, post_days=7, lift=0.1, rng=8)
+    result = geo.estimate_randomization_inference(data, alpha=0.1)
+    assert result.ci_low < result.estimate < result.ci_high
+    post_treated = (data["group"] == "treatment") & (data["period"] == "post")
+    for bound, inside in ((result.ci_low, 1e-6), (result.ci_high, -1e-6)):
+        for shift, accept in ((inside, True), (-inside, False)):
+            shifted = data.assign(kpi=data["kpi"] - post_treated * (bound + shift))
+            p_value = geo.estimate_randomization_inference(shifted, alpha=0.1).p_value
+            assert (p_value > 0.1) == accept
+
+
+def test_event_study_equals_gap_differences_and_formula_fit() -> None:
+    data = simulate_geo_panel(n_geos=12, pre_days=21, post_days=14, rng=9)
+    data = data.assign(week=data["day"] // 7 - 3)
+    table = geo.estimate_event_study(data).set_index("week")
+    weekly = data.groupby(["week", "group"])["kpi"].mean().unstack()
+    gap = weekly["treatment"] - weekly["control"]
+    np.testing.assert_allclose(table["estimate"], (gap - gap.loc[-1]).loc[table.index], atol=1e-8)
+    treat = (data["group"] == "treatment").to_numpy(dtype=float)
+    weeks = [-3, -2, 0, 1]
+    names = [f"d{i}" for i in range(len(weeks))]
+    data = data.assign(
+        **{name: treat * (data["week"] == week) for name, week in zip(names, weeks, strict=True)}
+    )
+    fit = smf.ols(f"kpi ~ {' + '.join(names)} + C(geo) + C(week)", data=data).fit(
+        cov_type="cluster", cov_kwds={"groups": data["geo"].to_numpy()}, use_t=True
+    )
+    np.testing.assert_allclose(table.loc[weeks, "estimate"], fit.params[names], atol=1e-8)
+    np.testing.assert_allclose(table.loc[weeks, "se"], fit.bse[names], rtol=1e-8)
+    f_test = fit.f_test(" = 0, ".join(names[:2]) + " = 0")
+    check = geo.check_pre_trends(data, [-3, -2])
+    assert check["f_statistic"] == pytest.approx(float(np.squeeze(f_test.fvalue)), rel=1e-8)
+    assert check["p_value"] == pytest.approx(float(f_test.pvalue), rel=1e-8)
+
+
+def _reference_imputation(data: pd.DataFrame):  # type: ignore[no-untyped-def]
+    """OLS of y on unit and period dummies on untreated rows (statsmodels), then predict."""
+    dummies = pd.get_dummies(data[["unit", "period"]].astype(str), drop_first=True, dtype=float)
+    exog = sm.add_constant(dummies.to_numpy())
+    treated = data["treated"].to_numpy()
+    fit = sm.OLS(data["y"].to_numpy()[~treated], exog[~treated]).fit()
+    tau = data["y"].to_numpy()[treated] - fit.predict(exog[treated])
+    return fit, data[treated], tau, exog[treated]
+
+
+def test_imputation_equals_statsmodels_prediction(staggered: pd.DataFrame) -> None:
+    fit, treated, tau, exog = _reference_imputation(staggered)
+    result = geo.estimate_imputation(staggered, variance="homoskedastic")
+    assert result.estimate == pytest.approx(tau.mean(), abs=1e-8)
+    # homoskedastic variance: sigma^2 / N1 + Var(prediction at the mean treated design row)
+    mean_row = exog.mean(axis=0, keepdims=True)
+    se_mean = fit.get_prediction(mean_row).se_mean[0]
+    expected = math.sqrt(fit.scale / len(treated) + se_mean**2)
+    assert result.se == pytest.approx(expected, rel=1e-8)
+    assert result.df == fit.df_resid
+    # unit effects: sigma^2 / T_i + Var(prediction at the unit's mean treated row)
+    units = geo.imputation_unit_effects(staggered).set_index("unit")
+    for unit in units.index[:4]:
+        mask = (treated["unit"] == unit).to_numpy()
+        se_unit = fit.get_prediction(exog[mask].mean(axis=0, keepdims=True)).se_mean[0]
+        assert units.loc[unit, "estimate"] == pytest.approx(tau[mask].mean(), abs=1e-8)
+        assert units.loc[unit, "se"] == pytest.approx(
+            math.sqrt(fit.scale / mask.sum() + se_unit**2), rel=1e-8
+        )
+        assert units.loc[unit, "n_treated_periods"] == mask.sum()
+
+
+def test_imputation_is_did_with_one_adoption_date() -> None:
+    data = simulate_geo_panel(n_geos=10, pre_days=7, post_days=7, rng=12)
+    data = data.assign(first_treated=np.where(data["group"] == "treatment", 7.0, np.nan))
+    result = geo.estimate_imputation(data, unit="geo", time="day", outcome="kpi")
+    assert result.estimate == pytest.approx(geo.estimate_did(data).estimate, abs=1e-8)
+    assert result.estimate == pytest.approx(geo.estimate_twfe(data).estimate, abs=1e-8)
+
+
+def test_imputation_pieces_agree(staggered: pd.DataFrame) -> None:
+    overall = geo.estimate_imputation(staggered)
+    horizons = geo.imputation_horizon_effects(staggered)
+    weighted = np.average(horizons["estimate"], weights=horizons["n_observations"])
+    assert weighted == pytest.approx(overall.estimate, abs=1e-10)
+    units = geo.imputation_unit_effects(staggered)
+    assert np.average(units["estimate"], weights=units["n_treated_periods"]) == pytest.approx(
+        overall.estimate, abs=1e-10
+    )
+    covariance = geo.imputation_unit_effect_covariance(staggered)
+    np.testing.assert_allclose(np.sqrt(np.diag(covariance)), units["se"], rtol=1e-12)
+    # units sharing treated periods share imputed period effects: positive covariances
+    off_diagonal = covariance.to_numpy()[~np.eye(len(units), dtype=bool)]
+    assert np.mean(off_diagonal > 0) > 0.9
+
+
+def test_design_effect_known_value() -> None:
+    assert geo.design_effect(200, 0.1) == pytest.approx(20.9)
+    assert geo.design_effect(1, 0.5) == 1.0
+
+
+def test_balance_table_and_designs() -> None:
+    pre = pd.Series(
+        np.random.default_rng(3).lognormal(7, 0.4, 20), index=pd.Index([f"g{i}" for i in range(20)])
+    )
+    pairs = geo.assign_matched_pairs(pre, rng=1)
+    assert (
+        pairs.groupby("pair")["group"].agg(lambda g: sorted(g) == ["control", "treatment"])
+    ).all()
+    assert pairs["pre_kpi"].is_monotonic_increasing
+    assert pairs.equals(geo.assign_matched_pairs(pre, rng=1))
+    strata = geo.assign_stratified(pre, 5, rng=2)
+    assert (strata.groupby("stratum")["group"].apply(lambda g: (g == "treatment").sum()) == 2).all()
+    balance = geo.check_balance(pairs, ["pre_kpi"])
+    treated = pairs["group"] == "treatment"
+    reference = stats.ttest_ind(
+        pairs["pre_kpi"][treated], pairs["pre_kpi"][~treated], equal_var=False
+    )
+    assert balance.loc["pre_kpi", "p_value"] == pytest.approx(reference.pvalue, rel=1e-10)
+
+
+# --------------------------------------------------------------------------- calibration
+@pytest.mark.parametrize("n_geos", [10, 20, 40])
+def test_type_one_error_of_welch_and_paired_did(n_geos: int) -> None:
+    n_sims = 4000
+    welch = geo.simulate_did_power(n_geos, 28, 14, 0.0, n_sims=n_sims, rng=n_geos)
+    assert abs(welch["power"][0] - 0.05) < three_mc_se(0.05, n_sims)
+    paired = geo.simulate_did_power(
+        n_geos, 28, 14, 0.0, n_sims=n_sims, design="pairs", rng=n_geos + 1
+    )
+    assert abs(paired["power"][0] - 0.05) < three_mc_se(0.05, n_sims)
+    if n_geos <= 20:  # the normal reference over-rejects with few geos (errata 1)
+        normal = geo.simulate_did_power(
+            n_geos, 28, 14, 0.0, n_sims=n_sims, analysis="did_normal", rng=n_geos
+        )
+        assert normal["power"][0] > 0.05 + three_mc_se(0.05, n_sims)
+
+
+def test_welch_interval_covers_the_true_effect() -> None:
+    n_sims = 4000
+    result = geo.simulate_did_power(20, 28, 14, 0.08, n_sims=n_sims, rng=21)
+    assert abs(result["coverage"][0] - 0.95) < three_mc_se(0.95, n_sims)
+
+
+def test_pairs_design_power_at_least_complete_and_unpaired_analysis_fails() -> None:
+    options = dict(n_sims=4000, trend_per_day=0.005, rng=5)
+    paired = geo.simulate_did_power(20, 28, 14, 0.05, design="pairs", **options)
+    complete = geo.simulate_did_power(20, 28, 14, 0.05, design="complete", **options)
+    assert paired["power"][0] >= complete["power"][0]
+    unpaired = geo.simulate_did_power(
+        20, 28, 14, 0.05, design="pairs", analysis="unpaired_post", **options
+    )
+    assert unpaired["power"][0] < 0.02  # errata 5: pairing ignored, power collapses
+
+
+def test_power_simulation_speed() -> None:
+    start = time.process_time()
+    result = geo.simulate_did_power(40, 28, 14, 0.05, n_sims=1000, rng=1)
+    elapsed = time.process_time() - start
+    assert elapsed < 2.0, f"1,000 x 40 x 42 power simulation took {elapsed:.2f} s of CPU"
+    assert 0.2 < result["power"][0] < 0.8
+
+
+def test_minimum_detectable_lift_has_the_promised_power() -> None:
+    mde = geo.estimate_minimum_detectable_lift(20, 28, 14, n_sims=4000, rng=3)
+    check = geo.simulate_did_power(20, 28, 14, mde["mde_lift"], n_sims=4000, rng=4)
+    assert abs(check["power"][0] - 0.8) < 0.03
+
+
+def test_imputation_coverage_and_twfe_bias() -> None:
+    rng = np.random.default_rng(2024)
+    n_sims = 200
+    covered = {"cluster": 0, "homoskedastic": 0}
+    unit_covered, unit_count = 0, 0
+    mean_independent, mean_correlated = 0, 0
+    errors = []
+    for _ in range(n_sims):
+        data = simulate_staggered_panel(rng=rng)
+        truth = data.loc[data["treated"], "true_effect"].mean()
+        for variance in covered:
+            result = geo.estimate_imputation(data, variance=variance)
+            covered[variance] += result.covers(truth)
+        errors.append(result.estimate - truth)
+        units = geo.imputation_unit_effects(data)
+        unit_truth = data[data["treated"]].groupby("unit")["true_effect"].mean()
+        unit_truth = unit_truth.loc[units["unit"]].to_numpy()
+        critical = stats.t.ppf(0.975, len(data) - data["unit"].nunique() * 2)
+        unit_covered += int(
+            np.sum(np.abs(units["estimate"] - unit_truth) <= critical * units["se"])
+        )
+        unit_count += len(units)
+        covariance = geo.imputation_unit_effect_covariance(data).to_numpy()
+        gap = abs(units["estimate"].mean() - unit_truth.mean())
+        mean_independent += gap <= 1.96 * math.sqrt((units["se"] ** 2).sum()) / len(units)
+        mean_correlated += gap <= 1.96 * math.sqrt(covariance.sum()) / len(units)
+    for variance, count in covered.items():
+        assert abs(count / n_sims - 0.95) < three_mc_se(0.95, n_sims), variance
+    assert abs(np.mean(errors)) < 3 * np.std(errors) / math.sqrt(n_sims)
+    # unit-level intervals (correlated across units, so a looser tolerance)
+    assert abs(unit_covered / unit_count - 0.95) < 0.015
+    # errata 11: treating unit estimates as independent undercovers their mean
+    assert mean_independent / n_sims < 0.9
+    assert abs(mean_correlated / n_sims - 0.95) < three_mc_se(0.95, n_sims)
+
+
+def test_twfe_is_biased_under_staggered_heterogeneous_effects() -> None:
+    rng = np.random.default_rng(7)
+    gaps = []
+    for _ in range(12):
+        data = simulate_staggered_panel(n_units=60, rng=rng)
+        truth = data.loc[data["treated"], "true_effect"].mean()
+        twfe = geo.estimate_twfe(data, unit="unit", time="period", outcome="y")
+        gaps.append((twfe.estimate - truth) / twfe.se)
+    assert np.mean(gaps) < -2  # biased downwards by several standard errors
+
+
+# --------------------------------------------------------------------------- properties
+@settings(max_examples=8, deadline=None)
+@given(shift=st.floats(-1e3, 1e3), scale=st.floats(0.1, 10), seed=st.integers(0, 1000))
+def test_did_properties(shift: float, scale: float, seed: int) -> None:
+    data = simulate_geo_panel(n_geos=8, pre_days=7, post_days=7, rng=seed)
+    base = geo.estimate_did(data)
+    shifted = geo.estimate_did(data.assign(kpi=data["kpi"] + shift))
+    assert shifted.estimate == pytest.approx(base.estimate, abs=1e-6 * (1 + abs(shift)))
+    scaled = geo.estimate_did(data.assign(kpi=data["kpi"] * scale))
+    assert scaled.estimate == pytest.approx(base.estimate * scale, rel=1e-9, abs=1e-9)
+    assert scaled.p_value == pytest.approx(base.p_value, rel=1e-6)
+    swapped = data.assign(group=data["group"].map({"treatment": "control", "control": "treatment"}))
+    assert geo.estimate_did(swapped).estimate == pytest.approx(-base.estimate, abs=1e-9)
+
+
+@settings(max_examples=6, deadline=None)
+@given(shift=st.floats(-100, 100), seed=st.integers(0, 1000))
+def test_imputation_shift_invariance(shift: float, seed: int) -> None:
+    data = simulate_staggered_panel(n_units=12, n_periods=8, rng=seed)
+    base = geo.estimate_imputation(data)
+    shifted = geo.estimate_imputation(data.assign(y=data["y"] + shift))
+    assert shifted.estimate == pytest.approx(base.estimate, abs=1e-8 * (1 + abs(shift)))
+    assert shifted.se == pytest.approx(base.se, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- bad input
+def test_bad_panels_raise(panel: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="group"):
+        geo.estimate_did(panel.assign(group="treatment"))
+    both = panel.copy()
+    both.loc[(both["geo"] == 0) & (both["day"] == 0), "group"] = (
+        "control" if both.loc[both["geo"] == 0, "group"].iloc[1] == "treatment" else "treatment"
+    )
+    with pytest.raises(ValueError, match="geo"):
+        geo.estimate_did(both)
+    with pytest.raises(ValueError, match="pre period"):
+        geo.estimate_did(panel[~((panel["geo"] == 3) & (panel["period"] == "pre"))])
+    with pytest.raises(ValueError, match="pre period"):
+        geo.estimate_did(panel[panel["period"] == "post"])
+    with pytest.raises(ValueError, match="unbalanced days"):
+        geo.estimate_did(panel.drop(index=panel.index[(panel["geo"] == 2)][:1]))
+    with pytest.raises(ValueError, match="alpha"):
+        geo.estimate_did(panel, alpha=1.5)
+    with pytest.raises(ValueError, match="kpi"):
+        geo.estimate_did(panel.assign(kpi=np.nan))
+    with pytest.raises(ValueError, match="design"):
+        geo.estimate_randomization_inference(panel, design="matched")
+    with pytest.raises(ValueError, match="pair"):
+        geo.estimate_paired_did(panel.assign(pair=0))
+    with pytest.raises(ValueError, match="reference"):
+        geo.estimate_event_study(panel, time="day", reference=99)
+    with pytest.raises(ValueError, match="treated"):
+        geo.estimate_twfe(panel.assign(treated=False))
+    small = panel[panel["geo"].isin(panel.groupby("group")["geo"].first())]
+    with pytest.raises(ValueError, match="group"):
+        geo.estimate_did(small)
+
+
+def test_bad_design_inputs_raise() -> None:
+    with pytest.raises(ValueError, match="pre_kpi"):
+        geo.assign_matched_pairs(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0]))
+    with pytest.raises(ValueError, match="n_strata"):
+        geo.assign_stratified(pd.Series(np.arange(6.0)), 4)
+    with pytest.raises(ValueError, match="intra_cluster_correlation"):
+        geo.design_effect(10, 1.5)
+    with pytest.raises(ValueError, match="design"):
+        geo.simulate_did_power(6, 7, 7, 0.0, n_sims=500, design="bernoulli", rng=1)
+    with pytest.raises(ValueError, match="analysis"):
+        geo.simulate_did_power(10, 7, 7, 0.0, n_sims=10, analysis="paired")
+    with pytest.raises(ValueError, match="n_geos"):
+        simulate_geo_kpi(10, 1, 7, 7)
+    with pytest.raises(ValueError, match="cohorts"):
+        simulate_staggered_panel(10, 5, cohorts=(5,))
+
+
+def test_bad_staggered_inputs_raise(staggered: pd.DataFrame) -> None:
+    always = staggered.assign(
+        first_treated=np.where(staggered["unit"] == 0, 0.0, staggered["first_treated"])
+    )
+    with pytest.raises(ValueError, match="first_treated"):
+        geo.estimate_imputation(always)
+    varying = staggered.copy()
+    varying.loc[varying.index[0], "first_treated"] = 99.0
+    with pytest.raises(ValueError, match="first_treated"):
+        geo.estimate_imputation(varying)
+    with pytest.raises(ValueError, match="first_treated"):
+        geo.estimate_imputation(staggered.assign(first_treated=np.nan))
+    with pytest.raises(ValueError, match="missing column"):
+        geo.estimate_imputation(staggered.drop(columns="y"))
+    with pytest.raises(ValueError, match="variance"):
+        geo.estimate_imputation(staggered, variance="robust")
+
+
+# --------------------------------------------------------------------------- data and simulators
+def test_simulators_are_reproducible_and_truthful() -> None:
+    first = simulate_geo_panel(rng=3)
+    assert first.equals(simulate_geo_panel(rng=3))
+    assert list(first.columns[:5]) == ["geo", "day", "period", "group", "kpi"]
+    treated = first["treated"]
+    assert np.allclose(
+        first.loc[treated, "true_effect"], 0.05 * first.loc[treated, "kpi_untreated"]
+    )
+    staggered = simulate_staggered_panel(rng=3)
+    assert staggered.equals(simulate_staggered_panel(rng=3))
+    never = staggered["first_treated"].isna()
+    assert not staggered.loc[never, "treated"].any()
+    assert (staggered.loc[~staggered["treated"], "true_effect"] == 0).all()
+    np.testing.assert_allclose(staggered["y"] - staggered["y_untreated"], staggered["true_effect"])
+    arrays = simulate_geo_kpi(5, 8, 7, 7, design="pairs", rng=1)
+    assert arrays.kpi.shape == (5, 8, 14)
+    assert (arrays.treated.sum(axis=1) == 4).all()
+
+
+def test_policy_panels_load() -> None:
+    organ = pl.datasets.load_organ_donations()
+    assert organ.shape[0] == 162 and organ["state"].nunique() == 27
+    assert organ.loc[organ["treated"], "state"].unique().tolist() == ["California"]
+    # Huntington-Klein (2021), The Effect, ch. 18: TWFE estimate -0.0225
+    result = geo.estimate_twfe(organ, unit="state", time="quarter_number", outcome="rate")
+    assert result.estimate == pytest.approx(-0.0225, abs=5e-5)
+    castle = pl.datasets.load_castle()
+    assert castle.shape[0] == 550 and castle["state"].nunique() == 50
+    adopters = castle.groupby("state")["first_treated"].first().dropna()
+    assert len(adopters) == 21 and adopters.min() == 2006 and adopters.max() == 2010
+    assert sm is not None
