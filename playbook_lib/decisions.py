@@ -410,6 +410,8 @@ class Decision:
     checks : pandas.DataFrame
         One row per test: metric, role, test, null hypothesis, statistic, p-value (adjusted
         where the plan says so), the level it is compared with, and whether it passed.
+        ``passed`` is always the good outcome for shipping: superiority and non-inferiority
+        shown, the minimum effect reached and not ruled out (futility), no harm or breach.
     """
 
     action: str
@@ -481,9 +483,10 @@ def decide(rule: DecisionRule, estimates: Mapping[str, Estimate]) -> Decision:
         f"{primary.minimum_effect:g}", good, np.nan, np.nan, good >= primary.minimum_effect)
     if primary.minimum_effect > 0:
         p_futile = float(reference.cdf((good - primary.minimum_effect) / se))
+        # "passed" means good news, as for the harm rows: the minimum effect is not ruled out.
         add(primary.name, "primary", "futility",
             f"effect (good direction) >= {primary.minimum_effect:g}",
-            (good - primary.minimum_effect) / se, p_futile, alpha, p_futile < alpha)
+            (good - primary.minimum_effect) / se, p_futile, alpha, p_futile >= alpha)
 
     # Guardrails: non-inferiority (for ship) and breach (for roll back).
     harm_names = [primary.name]
@@ -582,8 +585,8 @@ def ship_if_positive() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
 def ship_if_ci_excludes_zero(alpha: float = 0.05) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Ship when the two-sided ``1 - alpha`` normal interval lies above zero.
 
-    Equivalent to a one-sided test at ``alpha / 2``: valid but more conservative than needed
-    for a one-directional decision.
+    Equivalent to a one-sided superiority test at ``alpha / 2`` (the recommended rule's test at
+    its default one-sided 0.025 when ``alpha = 0.05``), without the minimum-effect check.
     """
     alpha = check_alpha(alpha)
     critical = stats.norm.ppf(1 - alpha / 2)
