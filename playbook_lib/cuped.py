@@ -22,9 +22,10 @@ Every estimator compares a treatment arm (``treatment == 1``) with a control arm
 Conventions: ``theta`` is estimated on the pooled sample *within arms* (each arm centred on
 its own means, then pooled), which makes the CUPED effect identical to the OLS coefficient
 on the treatment in ``outcome ~ treatment + covariate``; ``theta_method="total"`` gives the
-textbook ``cov(Y, X) / var(X)`` on the pooled sample ignoring arms (the two differ by
-O(1/n)). Standard errors treat ``theta`` as known (its estimation error is O(1/n)) and use
-Welch's t with Welch-Satterthwaite degrees of freedom on the adjusted outcomes.
+textbook ``cov(Y, X) / var(X)`` on the pooled sample ignoring arms, as in Deng et al. (the
+two effect estimates differ by O(1/n)). Standard errors treat ``theta`` as known (estimating
+it adds a relative O(k/n) to the variance) and use Welch's t with Welch-Satterthwaite degrees
+of freedom on the adjusted outcomes.
 """
 
 from __future__ import annotations
@@ -496,9 +497,10 @@ def estimate_cuped_batch(
         ``"cuped"``: as :func:`estimate_cuped` (theta pooled within arms, Welch t).
         ``"difference"``: the unadjusted difference in means (Welch t).
         ``"lin"``: Lin's (2013) estimator, separate slopes per arm evaluated at the overall
-        covariate mean; its se adds the heterogeneity term
-        ``(beta_T - beta_C)² var(X) / n`` to the per-arm residual variances (normal-theory
-        Welch degrees of freedom with ``n_arm - 2``).
+        covariate mean; its se targets the population average effect, as
+        :func:`estimate_regression_adjustment` with ``estimand="population"``: it adds the
+        heterogeneity term ``(beta_T - beta_C)² var(X) / n`` to the per-arm residual
+        variances (normal-theory Welch degrees of freedom with ``n_arm - 2``).
     include : array-like of bool, shape (n_sims, n), optional
         Which units each experiment analyses (e.g. only returning users); default all.
     alpha : float
@@ -610,6 +612,7 @@ def estimate_regression_adjustment(
     data: pd.DataFrame | None = None,
     method: str = "lin",
     cov_type: str = "HC2",
+    estimand: str = "sample",
     alpha: float = 0.05,
 ) -> Estimate:
     """Regression adjustment by OLS (statsmodels): ANCOVA or Lin's interacted estimator.
@@ -631,6 +634,14 @@ def estimate_regression_adjustment(
         Interacted (Lin) or common-slope (ANCOVA) regression.
     cov_type : {"HC2", "HC0", "HC1", "HC3", "nonrobust"}
         statsmodels covariance type; HC2 is Lin's recommendation.
+    estimand : {"sample", "population"}
+        ``"sample"`` (default): the sandwich standard error of the regression, valid
+        (conservatively) for the average effect on *these* users, as in Lin's finite-population
+        analysis. ``"population"`` (``"lin"`` only): the average effect in the population the
+        users were sampled from, whose standard error must also carry the sampling noise of the
+        covariate mean at which the arms' lines are compared: it adds
+        ``(b_T - b_C)ᵀ S_X (b_T - b_C) / n`` (``b`` the arms' slopes, ``S_X`` the covariates'
+        sample covariance; Negi & Wooldridge, 2021). The two agree when the slopes are equal.
     alpha : float
         One minus the confidence level.
 
@@ -638,7 +649,9 @@ def estimate_regression_adjustment(
     -------
     Estimate
         ``method`` is ``"lin"`` or ``"ancova"``; ``details`` holds ``n``, ``cov_type``,
-        ``coefficients`` (name → value) and ``r_squared``.
+        ``coefficients`` (name → value), ``r_squared``, ``estimand``, ``sample_se`` (the
+        sandwich standard error) and ``heterogeneity_variance`` (the term added for
+        ``"population"``, else 0).
 
     Raises
     ------
@@ -656,6 +669,9 @@ def estimate_regression_adjustment(
     alpha = check_alpha(alpha)
     check_choice(method, "method", ("lin", "ancova"))
     check_choice(cov_type, "cov_type", ("HC0", "HC1", "HC2", "HC3", "nonrobust"))
+    check_choice(estimand, "estimand", ("sample", "population"))
+    if estimand == "population" and method != "lin":
+        raise ValueError("estimand='population' needs method='lin' (ANCOVA has one slope)")
     y = as_float_array(_column(data, outcome, "outcome"), "outcome")
     x = _covariate_matrix(_column(data, covariates, "covariates"), "covariates")
     t_values = _column(data, treatment, "treatment")
@@ -674,7 +690,12 @@ def estimate_regression_adjustment(
         raise ValueError("covariates are collinear with each other or with the treatment")
     fit = sm.OLS(y, design).fit(cov_type=cov_type)
     effect = float(fit.params[1])
-    se = float(fit.bse[1])
+    heterogeneity = 0.0
+    if estimand == "population":
+        slope_difference = np.asarray(fit.params[2 + k:], dtype=float)
+        spread = np.atleast_2d(np.cov(x, rowvar=False))
+        heterogeneity = float(slope_difference @ spread @ slope_difference) / y.size
+    se = float(math.sqrt(fit.bse[1] ** 2 + heterogeneity))
     df = float(fit.df_resid)
     p_value, low, high = _t_inference(effect, se, df, alpha)
     details = {
@@ -682,6 +703,9 @@ def estimate_regression_adjustment(
         "cov_type": cov_type,
         "coefficients": dict(zip(labels, map(float, fit.params), strict=True)),
         "r_squared": float(fit.rsquared),
+        "estimand": estimand,
+        "sample_se": float(fit.bse[1]),
+        "heterogeneity_variance": heterogeneity,
     }
     return Estimate(method, effect, se, low, high, alpha=alpha, p_value=p_value, df=df,
                     details=details)
@@ -822,8 +846,13 @@ def estimate_ratio_cuped(
     randomisation). Numerator and denominator means are each regression-adjusted with the
     pre-period ``covariates`` (slopes pooled within arms, as in :func:`estimate_cuped`);
     the ratio of the adjusted means is linearised per user,
-    ``L_i = [(y_i - theta_y·w_i) - R (n_i - theta_n·w_i)] / mean_n``, and the variance of
-    the difference is ``var_T(L)/n_T + var_C(L)/n_C``.
+    ``L_i = [(y_i - theta_y·w_i) - R (n_i - theta_n·w_i)] / mean_n`` (``mean_n`` the
+    adjusted denominator mean), and the variance of the difference is
+    ``var_T(L)/n_T + var_C(L)/n_C``. Both arms are adjusted towards the *pooled* covariate
+    mean, so ``L_i`` also carries ``(n_a / n) g·w_i`` with
+    ``g = c_T - c_C``, ``c_a = (theta_y - R_a theta_n) / mean_n,a``; this term vanishes
+    without an effect and makes the variance the exact first-order delta method (the
+    ``theta`` are treated as known, as in :func:`estimate_cuped`).
 
     Parameters
     ----------
@@ -874,16 +903,22 @@ def estimate_ratio_cuped(
             raise ValueError(f"denominator must have a positive mean in the {name} arm")
 
     def linearised(theta_y: np.ndarray, theta_m: np.ndarray):
+        # Adjusted arm means: mean_a - theta·(mean_w_a - overall_w). overall_w pools both
+        # arms, so each ratio also moves with the other arm's covariates: the influence of a
+        # user in arm a gains share_a · gradient·w_i, with gradient = c_T - c_C and
+        # c_a = (theta_y - R_a theta_m) / mean_den_a (zero without an effect).
         overall_w = w.mean(axis=0)
-        ratios, variances = [], []
+        ratios, denominators = [], []
         for arm in arms:
             shift = w[arm].mean(axis=0) - overall_w
-            mean_num = y[arm].mean() - shift @ theta_y
-            mean_den = m[arm].mean() - shift @ theta_m
-            ratio = mean_num / mean_den
-            values = ((y[arm] - w[arm] @ theta_y) - ratio * (m[arm] - w[arm] @ theta_m))
-            values = values / mean_den
-            ratios.append(ratio)
+            denominators.append(m[arm].mean() - shift @ theta_m)
+            ratios.append((y[arm].mean() - shift @ theta_y) / denominators[-1])
+        c = [(theta_y - r * theta_m) / d for r, d in zip(ratios, denominators, strict=True)]
+        gradient = c[1] - c[0]
+        variances = []
+        for arm, ratio, den, sign in zip(arms, ratios, denominators, (-1.0, 1.0), strict=True):
+            values = ((y[arm] - w[arm] @ theta_y) - ratio * (m[arm] - w[arm] @ theta_m)) / den
+            values = sign * values + arm.mean() * (w[arm] @ gradient)
             variances.append(values.var(ddof=1) / arm.sum())
         return np.array(ratios), np.array(variances)
 

@@ -199,6 +199,81 @@ def test_ratio_without_covariates_is_the_delta_method() -> None:
     assert abs(result.se - np.sqrt(variance)) < 1e-12
 
 
+def test_ratio_cuped_se_is_the_delta_method_of_the_adjusted_ratio() -> None:
+    """Exact first-order delta method by a numerical gradient, with a large effect on both
+    numerator and denominator (where the pooled-covariate-mean term matters)."""
+    rng = np.random.default_rng(15)
+    n = 3_000
+    activity = rng.gamma(2.0, 2.0, n)
+    pre_sessions = rng.poisson(activity) + 1.0
+    value = rng.gamma(4.0, 0.5, n)
+    t = (rng.random(n) < 0.3).astype(float)
+    sessions = (rng.poisson(activity) + 1.0) * (1 + 0.5 * t)
+    revenue = sessions * value * (1 + 0.4 * t) + rng.normal(0, 1, n)
+    covariates = np.column_stack([pre_sessions * value + rng.normal(0, 1, n), pre_sessions])
+    result = cuped.estimate_ratio_cuped(revenue, sessions, t, covariates=covariates)
+    theta_y = np.array(result.details["theta_numerator"])
+    theta_m = np.array(result.details["theta_denominator"])
+    arms = (t == 0, t == 1)
+    sizes = np.array([arm.sum() for arm in arms], dtype=float)
+
+    def difference(means: np.ndarray) -> float:  # per arm: mean revenue, sessions, w1, w2
+        blocks = means.reshape(2, 4)
+        pooled = sizes @ blocks[:, 2:] / sizes.sum()
+        ratios = [(b[0] - (b[2:] - pooled) @ theta_y) / (b[1] - (b[2:] - pooled) @ theta_m)
+                  for b in blocks]
+        return ratios[1] - ratios[0]
+
+    point = np.concatenate([np.r_[revenue[a].mean(), sessions[a].mean(), covariates[a].mean(0)]
+                            for a in arms])
+    gradient = np.array([(difference(point + step) - difference(point - step)) / 2e-6
+                         for step in np.eye(8) * 1e-6])
+    covariance = np.zeros((8, 8))
+    for index, arm in enumerate(arms):
+        rows = np.column_stack([revenue[arm], sessions[arm], covariates[arm]])
+        covariance[4 * index:4 * index + 4, 4 * index:4 * index + 4] = np.cov(rows.T) / arm.sum()
+    assert abs(result.estimate - difference(point)) < 1e-12
+    assert abs(result.se / np.sqrt(gradient @ covariance @ gradient) - 1) < 1e-6
+
+
+def test_lin_population_se_adds_the_heterogeneity_term() -> None:
+    y, x, t = _experiment(n=500, seed=16)
+    y = y + 0.6 * t * (x - x.mean())  # slopes differ between the arms
+    sample = cuped.estimate_regression_adjustment(y, x, t)
+    population = cuped.estimate_regression_adjustment(y, x, t, estimand="population")
+    slopes = [np.polyfit(x[t == arm], y[t == arm], 1)[0] for arm in (0, 1)]
+    extra = (slopes[1] - slopes[0]) ** 2 * x.var(ddof=1) / x.size
+    assert population.estimate == sample.estimate
+    assert abs(population.details["heterogeneity_variance"] - extra) < 1e-12
+    assert abs(population.se**2 - (sample.se**2 + extra)) < 1e-12
+    assert population.details["sample_se"] == sample.se
+    with pytest.raises(ValueError, match="estimand"):
+        cuped.estimate_regression_adjustment(y, x, t, estimand="superpopulation")
+    with pytest.raises(ValueError, match="estimand"):
+        cuped.estimate_regression_adjustment(y, x, t, method="ancova", estimand="population")
+
+
+def test_lin_population_se_covers_the_population_effect() -> None:
+    # Heterogeneous slopes and an uneven split: the sandwich (sample) se covers the sample
+    # average effect but not the population one; the population se covers the latter.
+    n_sims = 600
+    world = ecommerce.simulate_pre_post_metrics(n_sims, 200, correlation=0.3, effect=0.1,
+                                                treated_fraction=0.2, slope_difference=1.5,
+                                                rng=25)
+    population_hits = sample_hits = 0
+    for sim in range(n_sims):  # statsmodels fits one experiment at a time
+        fit = cuped.estimate_regression_adjustment(
+            world["outcome"][sim], world["covariate"][sim], world["treatment"][sim],
+            estimand="population")
+        population_hits += fit.covers(0.1)
+        sample_effect = 0.1 + 1.5 * world["covariate"][sim].mean()
+        half_width = (fit.ci_high - fit.estimate) * fit.details["sample_se"] / fit.se
+        sample_hits += abs(fit.estimate - sample_effect) <= half_width
+    limit = 3 * np.sqrt(0.95 * 0.05 / n_sims)
+    assert abs(population_hits / n_sims - 0.95) < limit
+    assert abs(sample_hits / n_sims - 0.95) < limit
+
+
 def test_cross_fitted_prediction_ignores_own_outcome() -> None:
     rng = np.random.default_rng(10)
     features = rng.normal(size=(300, 3))
