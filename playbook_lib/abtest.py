@@ -17,7 +17,7 @@ Comparing arms (rows, aggregates, and vectorised ``batch_`` versions for simulat
     :func:`estimate_relative_lift`, :func:`estimate_relative_lift_from_stats`,
     :func:`batch_relative_lift`, :func:`compare_ratio_metrics`,
     :func:`compare_ratio_metrics_from_stats`, :func:`batch_compare_ratio_metrics`,
-    :func:`bootstrap_difference`.
+    :func:`summarise_ratio_metric`, :func:`bootstrap_difference`.
 Regression and strata
     :func:`estimate_regression_effect`, :func:`estimate_logistic_effect`,
     :func:`estimate_stratified_effect`.
@@ -254,9 +254,12 @@ def assign_arms(
     Raises
     ------
     ValueError
-        Naming the argument: fewer than two or duplicate ``arms``, ``weights`` of the wrong
-        length or not positive, ``traffic_fraction`` outside (0, 1], bad ``n_buckets``.
+        Naming the argument: empty ``experiment_id``, fewer than two or duplicate
+        ``arms``, ``weights`` of the wrong length, not positive or so small that an arm
+        gets no bucket, ``traffic_fraction`` outside (0, 1], bad ``n_buckets``.
     """
+    if not isinstance(experiment_id, str) or not experiment_id:
+        raise ValueError("experiment_id must be a non-empty string")
     arms = list(arms)
     if len(arms) < 2 or len(set(arms)) != len(arms):
         raise ValueError("arms must hold at least two distinct labels")
@@ -275,6 +278,8 @@ def assign_arms(
     )
     arm_bucket = hash_to_bucket(ids, experiment_id, n_buckets)
     edges = np.round(np.cumsum(weights_array) * n_buckets)
+    if (np.diff(edges, prepend=0.0) == 0).any():
+        raise ValueError("weights: an arm would get no bucket; raise n_buckets")
     arm_index = np.searchsorted(edges, arm_bucket, side="right")
     labels = np.array(arms + [None], dtype=object)
     return np.where(enrolled, labels[np.minimum(arm_index, len(arms) - 1)], None)
@@ -682,7 +687,10 @@ def _welch_core(
     }
 
 
-def _moments_from_stats(n: np.ndarray, total: np.ndarray, sum_squares: np.ndarray, name: str):
+def _moments_from_stats(
+    n: np.ndarray, total: np.ndarray, sum_squares: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample variance (``ddof=1``) from size, sum and sum of squares."""
     mean = total / n
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = (sum_squares - n * mean**2) / (n - 1)
@@ -743,8 +751,8 @@ def compare_means_from_stats(
     )
     alpha = check_alpha(alpha)
     alternative = _check_alternative(alternative)
-    mean_c, var_c = _moments_from_stats(n_c, s_c, q_c, "control")
-    mean_t, var_t = _moments_from_stats(n_t, s_t, q_t, "treatment")
+    mean_c, var_c = _moments_from_stats(n_c, s_c, q_c)
+    mean_t, var_t = _moments_from_stats(n_t, s_t, q_t)
     if np.all(var_c + var_t <= 0):
         raise ValueError("sum_squares_control and sum_squares_treatment imply zero variance")
     out = _welch_core(n_c, mean_c, var_c, n_t, mean_t, var_t, alpha, alternative)
@@ -829,8 +837,8 @@ def batch_compare_means(
     arrays = np.broadcast_arrays(
         *(np.atleast_1d(a).astype(float) for a in (n_c, s_c, q_c, n_t, s_t, q_t))
     )
-    mean_c, var_c = _moments_from_stats(arrays[0], arrays[1], arrays[2], "control")
-    mean_t, var_t = _moments_from_stats(arrays[3], arrays[4], arrays[5], "treatment")
+    mean_c, var_c = _moments_from_stats(arrays[0], arrays[1], arrays[2])
+    mean_t, var_t = _moments_from_stats(arrays[3], arrays[4], arrays[5])
     out = _welch_core(
         arrays[0],
         mean_c,
@@ -931,8 +939,8 @@ def estimate_relative_lift_from_stats(
     n_t, s_t, q_t = _check_mean_stats(
         n_treatment, sum_treatment, sum_squares_treatment, "treatment"
     )
-    mean_c, var_c = _moments_from_stats(n_c, s_c, q_c, "control")
-    mean_t, var_t = _moments_from_stats(n_t, s_t, q_t, "treatment")
+    mean_c, var_c = _moments_from_stats(n_c, s_c, q_c)
+    mean_t, var_t = _moments_from_stats(n_t, s_t, q_t)
     if np.any(mean_c == 0):
         raise ValueError("sum_control is zero: the relative lift is undefined")
     if np.all(var_c + var_t <= 0):
@@ -999,8 +1007,8 @@ def batch_relative_lift(
     arrays = np.broadcast_arrays(
         *(np.atleast_1d(a).astype(float) for a in (n_c, s_c, q_c, n_t, s_t, q_t))
     )
-    mean_c, var_c = _moments_from_stats(arrays[0], arrays[1], arrays[2], "control")
-    mean_t, var_t = _moments_from_stats(arrays[3], arrays[4], arrays[5], "treatment")
+    mean_c, var_c = _moments_from_stats(arrays[0], arrays[1], arrays[2])
+    mean_t, var_t = _moments_from_stats(arrays[3], arrays[4], arrays[5])
     out = _relative_core(
         mean_c, var_c / arrays[0], mean_t, var_t / arrays[3], check_alpha(alpha), method
     )
@@ -1263,7 +1271,9 @@ def bootstrap_difference(
     distribution; ``"BCa"`` corrects them for bias and skewness (better for skewed
     metrics such as revenue, or for medians and quantiles); ``"basic"`` reflects them.
     Use it for statistics without a simple standard error; for a difference in means
-    Welch's interval is as good and cheaper.
+    Welch's interval is as good and cheaper, and in small samples better: bootstrap
+    intervals under-cover there (BCa: about 0.94 for a nominal 0.95 with 40 normal
+    observations per arm, where Welch's t interval holds 0.95).
 
     Parameters
     ----------
@@ -1335,9 +1345,12 @@ def estimate_regression_effect(
 
     Without covariates the coefficient is exactly the difference in means and its HC2
     standard error is exactly Welch's ``sqrt(s_t^2/n_t + s_c^2/n_c)``
-    (MacKinnon & White 1985; Imbens & Rubin 2015); covariates (centred,
-    pre-treatment) can only sharpen it (Lin 2013). Reference distribution
-    t with ``n - p`` df (statsmodels' ``use_t``).
+    (MacKinnon & White 1985; Imbens & Rubin 2015). Pre-treatment covariates enter
+    centred **and interacted with the treatment** (Lin's estimator): the treatment
+    coefficient is then still the average effect, and the adjustment cannot hurt
+    asymptotic precision even with unequal arms or heterogeneous effects (Lin 2013);
+    without the interactions it can. Reference distribution t with ``n - p`` df
+    (statsmodels' ``use_t``).
 
     Raises
     ------
@@ -1354,7 +1367,8 @@ def estimate_regression_effect(
     for name in covariates:
         x = as_float_array(data[name], name)
         check_not_constant(x, name)
-        columns.append(x - x.mean())
+        centred = x - x.mean()
+        columns.extend([centred, t * centred])
     import statsmodels.api as sm
 
     fit = sm.OLS(y, np.column_stack(columns)).fit(cov_type=cov_type, use_t=True)
@@ -1862,10 +1876,11 @@ def probability_treatment_better(
 
     With a ``Beta(prior_alpha, prior_beta)`` prior per arm the posteriors are
     ``Beta(prior_alpha + successes, prior_beta + failures)`` and
-    ``P(p_t > p_c) = 1 - integral f_c(x) F_t(x) dx``, computed by adaptive 1-D
-    quadrature over the control posterior's support (fixed Gauss-Legendre panels,
-    or :func:`scipy.integrate.quad` when a posterior density is unbounded)
-    (Gelman et al. 2013). No Monte Carlo error.
+    ``P(p_t > p_c) = 1 - integral f_c(x) F_t(x) dx``, computed by 1-D quadrature over
+    the control posterior's support (composite Gauss-Legendre, or adaptive
+    :func:`scipy.integrate.quad` when the control density is unbounded)
+    (Gelman et al. 2013). No Monte Carlo error: it agrees with the closed-form sum for
+    integer parameters (Miller's formula) to about 1e-9 in absolute terms.
 
     It is a probability about the **parameters given this model and prior**, not the
     probability that shipping is a good decision, nor a p-value.

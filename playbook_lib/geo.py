@@ -413,7 +413,10 @@ def estimate_ancova(
     by OLS (statsmodels) with HC2 standard errors and Student-t reference with
     ``n_geos - 3`` degrees of freedom. The DiD estimator is the special case ``b = 1``;
     estimating ``b`` never loses precision asymptotically and gains when the pre-post
-    correlation is below one :cite:`lin2013agnostic`.
+    correlation is below one :cite:`lin2013agnostic`. With very few geos the HC2 t-test is
+    slightly liberal: in 4,000 simulated A/A tests (the default geo simulator) it rejected
+    about 6 % at a nominal 5 % with 10 geos, and 5.2 % with 20; with about 10 geos prefer
+    :func:`estimate_did` or :func:`estimate_randomization_inference`.
 
     Returns
     -------
@@ -477,7 +480,12 @@ def estimate_twfe(
 
     Fits ``y_it = alpha_i + lambda_t + tau * D_it + e_it`` by OLS (statsmodels) with a
     cluster-robust covariance by unit and a t reference with ``G - 1`` degrees of
-    freedom (``G`` clusters) :cite:`bertrand2004trust`. With one adoption date and a
+    freedom (``G`` clusters) :cite:`bertrand2004trust`. The covariance is statsmodels'
+    CR1, whose small-sample factor ``G / (G - 1) * (N - 1) / (N - K)`` counts the unit
+    dummies in ``K``; software that treats fixed effects nested in the clusters as free
+    (fixest, Stata's ``xtreg``) reports slightly smaller standard errors. Cluster-robust
+    errors need many treated clusters: with one or two treated units they are far too
+    small (use randomisation inference). With one adoption date and a
     balanced panel, ``tau`` equals the difference-in-differences of means. With staggered
     adoption and effects that vary over cohorts or time since adoption, ``tau`` is a
     weighted average with possibly negative weights :cite:`goodmanbacon2021difference`:
@@ -1071,7 +1079,7 @@ def simulate_did_power(
         n_sims, n_geos, pre_days, post_days, lift=0.0, design=design, rng=rng, **panel_options
     )
     n_treated = arrays.treated.sum(axis=1)
-    if n_treated.min() < 2 or (n_geos - n_treated).max() > n_geos - 2:
+    if n_treated.min() < 2 or n_treated.max() > n_geos - 2:
         raise ValueError(
             f"design: {design!r} left an arm with fewer than 2 geos in some "
             "simulations; use complete randomisation or pairs"
@@ -1543,11 +1551,15 @@ def estimate_imputation(
     alpha : float
         One minus the interval's coverage.
     variance : {"cluster", "homoskedastic"}
-        ``"cluster"`` (default): BJS's conservative variance clustered by unit, with
+        ``"cluster"`` (default): BJS's variance clustered by unit (their Theorem 3), with
         treated-observation residuals taken around cohort-by-period means, and a
-        t(G - 1) reference. ``"homoskedastic"``: exact under independent, equal-variance
-        noise: ``sigma^2 (sum_it w_it^2 + c' (Z0'Z0)^-1 c)``, t with the untreated fit's
-        residual df.
+        t(G - 1) reference (our small-sample choice; BJS use the normal). It is robust
+        to serial correlation and heteroskedasticity, and conservative when effects vary
+        within a cohort, but only when each cohort-period cell holds several units: a
+        cell mean over one or two units absorbs their own noise, so with tiny cohorts
+        the variance understates. ``"homoskedastic"``: exact under independent,
+        equal-variance noise: ``sigma^2 (sum_it w_it^2 + c' (Z0'Z0)^-1 c)``, t with the
+        untreated fit's residual df; too small when outcomes are serially correlated.
 
     Returns
     -------
@@ -1666,7 +1678,10 @@ def imputation_unit_effects(
     ``Var(tau_i) = sigma^2 (1 / T_i + c_i' (Z0'Z0)^-1 c_i)``
 
     where ``T_i`` is the number of treated periods and ``c_i`` the mean design row of the
-    unit's treated observations. Cluster-robust errors are impossible for one unit.
+    unit's treated observations. Cluster-robust errors are impossible for one unit, so
+    these standard errors are too small when a unit's outcomes are serially correlated
+    (compare ``estimate_imputation(..., variance="homoskedastic")`` with the clustered
+    default before trusting them).
 
     The unit estimates are **correlated**: every unit treated in period ``t`` shares the
     error of the same ``lambda_t`` (:func:`imputation_unit_effect_covariance` returns the

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import optimize, special
 
 from playbook_lib.validation import check_integer, check_positive, check_probability
 
@@ -106,8 +106,6 @@ def simulate_ab_users(
     pre_pageviews = rng.poisson(7.0 * engagement)
     log_odds = stratum_effect[stratum] + day_effect + 0.6 * np.log(engagement)
     # Recentre the intercept so the average control probability equals the baseline.
-    from scipy import optimize
-
     intercept = optimize.brentq(
         lambda c: special.expit(c + log_odds).mean() - baseline, -30.0, 30.0, xtol=1e-12
     )
@@ -163,8 +161,9 @@ def simulate_clicks_pageviews(
 
     Each user has ``1 + Poisson(mean_pageviews - 1)`` pageviews and a personal
     click-through rate ``Beta(ctr * concentration, (1 - ctr) * concentration)`` (plus
-    ``ctr_lift`` in treatment), so the true difference in clicks per pageview is exactly
-    ``ctr_lift`` while clicks of one user are positively correlated (small
+    ``ctr_lift`` in treatment, clipped to [0, 1]), so the true difference in clicks per
+    pageview is ``ctr_lift`` (exactly when ``ctr_lift = 0``; up to the rare clipping
+    otherwise) while clicks of one user are positively correlated (small
     ``concentration`` means strong correlation).
 
     Returns
