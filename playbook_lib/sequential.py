@@ -4,7 +4,7 @@ Everything here works on the *canonical joint distribution* of group-sequential 
 (:cite:`jennison2000group`, ch. 3): at information fractions ``t_1 < ... < t_K`` the
 z-statistics are jointly normal with ``E[Z_k] = drift * sqrt(t_k)`` and
 ``corr(Z_i, Z_j) = sqrt(t_i / t_j)`` (``i <= j``), where ``drift`` is the expected z at full
-information. Boundary-crossing probabilities are computed exactly (to ~1e-8) by the
+information. Boundary-crossing probabilities are computed exactly (to ~1e-7 or better) by the
 Armitage-McPherson-Rowe recursive numerical integration on the grid of Jennison & Turnbull
 (2000, ch. 19), so boundaries are *solved*, not read from tables or approximated per look.
 
@@ -18,8 +18,10 @@ Contents
 - :func:`compute_power`, :func:`compute_design_characteristics`: power, inflation factor,
   maximum and expected sample size; non-binding futility.
 - :func:`apply_design_to_paths`: vectorised rejection decisions for simulated z-paths.
-- :func:`compute_interim_statistics` (and its ``_from_stats`` twin for warehouse aggregates),
-  :func:`monitor_group_sequential`: a running experiment.
+- :func:`compute_interim_statistics` (and its ``_from_stats`` twin for warehouse aggregates,
+  and :func:`compute_interim_paths` for many simulated experiments at once),
+  :func:`monitor_group_sequential`: a running experiment;
+  :func:`replay_in_random_orders`: a finished experiment's interim looks under random orders.
 - :func:`choose_mixture_variance`, :func:`compute_msprt_statistic`,
   :func:`compute_always_valid_p_values`, :func:`compute_confidence_sequence`,
   :func:`estimate_always_valid`: the normal-mixture mSPRT and its confidence sequence.
@@ -57,6 +59,7 @@ __all__ = [
     "compute_crossing_probabilities",
     "compute_design_characteristics",
     "compute_interim_statistics",
+    "compute_interim_paths",
     "compute_interim_statistics_from_stats",
     "compute_msprt_statistic",
     "compute_naive_peeking_error",
@@ -67,6 +70,7 @@ __all__ = [
     "estimate_always_valid",
     "find_drift_for_power",
     "monitor_group_sequential",
+    "replay_in_random_orders",
 ]
 
 #: Spending functions understood by :func:`compute_alpha_spending`.
@@ -275,7 +279,7 @@ def compute_naive_peeking_error(
     sides : {1, 2}
         One-sided (reject when ``Z_k > z_{1-alpha}``) or two-sided (``|Z_k| > z_{1-alpha/2}``).
     method : {"recursion", "multivariate-normal"}
-        Recursive numerical integration (default, ~1e-8 accurate) or
+        Recursive numerical integration (default, ~1e-7 accurate or better) or
         :class:`scipy.stats.multivariate_normal` CDF of the box (Genz's algorithm, ~1e-5).
 
     Returns
@@ -346,6 +350,9 @@ class GroupSequentialDesign:
         The spending function of a Lan-DeMets design.
     gamma : float or None
         Its parameter (Hwang-Shih-DeCani gamma, power rho).
+    spending_times : numpy.ndarray or None
+        Times at which the spending function was evaluated, if not the information
+        fractions (see :func:`design_alpha_spending`).
     """
 
     method: str
@@ -357,6 +364,7 @@ class GroupSequentialDesign:
     futility_bounds: np.ndarray | None = None
     spending: str | None = None
     gamma: float | None = None
+    spending_times: np.ndarray | None = None
 
     @property
     def n_looks(self) -> int:
@@ -496,29 +504,29 @@ def design_obrien_fleming(
 ) -> GroupSequentialDesign:
     """O'Brien-Fleming's design: critical z proportional to ``1 / sqrt(t_k)``, solved exactly.
 
-        The boundaries are ``c * sqrt(t_K / t_k)``, i.e. a constant boundary ``c sqrt(t_K)`` on
-        the score scale ``S_k = Z_k sqrt(t_k)``; ``c`` is solved so that the total type-I error
-        is ``alpha``. (``1.96 / sqrt(t_k)`` is *not* this design: its type-I error is 0.059, not
+    The boundaries are ``c * sqrt(t_K / t_k)``, i.e. a constant boundary ``c sqrt(t_K)`` on
+    the score scale ``S_k = Z_k sqrt(t_k)``; ``c`` is solved so that the total type-I error
+    is ``alpha``. (``1.96 / sqrt(t_k)`` is *not* this design: its type-I error is 0.059, not
     0.05, with K = 4 two-sided looks.)
 
-        Parameters
-        ----------
-        n_looks, alpha, sides, information_fractions, futility_bounds
-            As in :func:`design_pocock`.
+    Parameters
+    ----------
+    n_looks, alpha, sides, information_fractions, futility_bounds
+        As in :func:`design_pocock`.
 
-        Returns
-        -------
-        GroupSequentialDesign
+    Returns
+    -------
+    GroupSequentialDesign
 
-        Raises
-        ------
-        ValueError
-            As in :func:`design_pocock`.
+    Raises
+    ------
+    ValueError
+        As in :func:`design_pocock`.
 
-        Notes
-        -----
-        :cite:`obrien1979multiple`; two-sided ``alpha = 0.05``, K = 4 gives 4.049, 2.863, 2.337,
-        2.024 (:cite:`jennison2000group`, Table 2.3, ``C_B(4) = 2.024``).
+    Notes
+    -----
+    :cite:`obrien1979multiple`; two-sided ``alpha = 0.05``, K = 4 gives 4.049, 2.863, 2.337,
+    2.024 (:cite:`jennison2000group`, Table 2.3, ``C_B(4) = 2.024``).
     """
     fractions = _resolve_fractions(n_looks, information_fractions)
     alpha = check_alpha(alpha)
@@ -681,6 +689,7 @@ def design_alpha_spending(
     spending: str = "obrien-fleming",
     gamma: float | None = None,
     futility_bounds: Any = None,
+    spending_times: Any = None,
 ) -> GroupSequentialDesign:
     """Lan-DeMets alpha-spending design: boundaries that spend exactly ``alpha(t)``.
 
@@ -704,6 +713,12 @@ def design_alpha_spending(
         Spending-function parameter.
     futility_bounds : float or array-like, optional
         Non-binding futility z per look (``sides=1`` only).
+    spending_times : array-like of float, optional
+        Times at which ``alpha(.)`` is evaluated, when they differ from the information
+        fractions that set the looks' correlation (gsDesign's ``usTime``). Typical use: a
+        final analysis reached with more or less information than planned spends all the
+        remaining alpha (spending time 1) while the correlation uses the information
+        actually observed. Defaults to ``information_fractions``.
 
     Returns
     -------
@@ -712,7 +727,7 @@ def design_alpha_spending(
     Raises
     ------
     ValueError
-        On bad fractions, ``alpha``, ``sides``, ``spending`` or ``gamma``.
+        On bad fractions or spending times, ``alpha``, ``sides``, ``spending`` or ``gamma``.
 
     Notes
     -----
@@ -723,7 +738,15 @@ def design_alpha_spending(
     fractions = _check_fractions(information_fractions)
     alpha = check_alpha(alpha)
     sides = _check_sides(sides)
-    cumulative = compute_alpha_spending(fractions, alpha, spending, sides, gamma)
+    if spending_times is None:
+        times = fractions
+    else:
+        times = _check_fractions(spending_times, "spending_times")
+        if times.size != fractions.size:
+            raise ValueError(
+                f"spending_times must have one value per look ({fractions.size}), got {times.size}"
+            )
+    cumulative = compute_alpha_spending(times, alpha, spending, sides, gamma)
     increments = np.diff(cumulative, prepend=0.0)
     bounds = _solve_spending_bounds(fractions, increments, sides)
     return GroupSequentialDesign(
@@ -736,6 +759,7 @@ def design_alpha_spending(
         futility_bounds=_check_futility(futility_bounds, sides, bounds),
         spending=spending,
         gamma=gamma,
+        spending_times=None if spending_times is None else times,
     )
 
 
@@ -931,12 +955,7 @@ def compute_interim_statistics(outcome: Any, treatment: Any, look_sizes: Any) ->
         raise ValueError(f"treatment must have the same length as outcome ({y.size})")
     if not np.isin(arm, (0.0, 1.0)).all():
         raise ValueError("treatment must contain only 0 and 1")
-    sizes = as_float_array(look_sizes, "look_sizes")
-    if np.any(sizes != np.round(sizes)) or np.any(sizes < 1) or np.any(sizes > y.size):
-        raise ValueError(f"look_sizes must be integers in [1, {y.size}]")
-    if np.any(np.diff(sizes) <= 0):
-        raise ValueError("look_sizes must be strictly increasing")
-    index = sizes.astype(int) - 1
+    index = _check_looks(look_sizes, y.size)
     cumulative = {}
     for label, mask in (("treatment", arm == 1.0), ("control", arm == 0.0)):
         cumulative[f"n_{label}"] = np.cumsum(mask)[index]
@@ -945,6 +964,134 @@ def compute_interim_statistics(outcome: Any, treatment: Any, look_sizes: Any) ->
     if min(cumulative["n_treatment"].min(), cumulative["n_control"].min()) < 2:
         raise ValueError("look_sizes: every look needs at least 2 units per arm")
     return compute_interim_statistics_from_stats(**cumulative)
+
+
+def _difference_in_means(values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Difference in means and unpooled standard error from per-arm sums (any shape)."""
+    estimates, variances = {}, {}
+    for label in ("treatment", "control"):
+        n = values[f"n_{label}"]
+        mean = values[f"sum_{label}"] / n
+        variance = (values[f"sum_squares_{label}"] - n * mean * mean) / (n - 1)
+        if np.any(variance < -1e-9 * np.maximum(1.0, mean * mean)):
+            raise ValueError(
+                f"sum_squares_{label} is too small for sum_{label} (negative variance)"
+            )
+        estimates[label] = mean
+        variances[label] = np.maximum(variance, 0.0) / n
+    estimate = estimates["treatment"] - estimates["control"]
+    return estimate, np.sqrt(variances["treatment"] + variances["control"])
+
+
+def _check_looks(look_sizes: Any, n_units: int) -> np.ndarray:
+    sizes = as_float_array(look_sizes, "look_sizes")
+    if np.any(sizes != np.round(sizes)) or np.any(sizes < 1) or np.any(sizes > n_units):
+        raise ValueError(f"look_sizes must be integers in [1, {n_units}]")
+    if np.any(np.diff(sizes) <= 0):
+        raise ValueError("look_sizes must be strictly increasing")
+    return sizes.astype(int) - 1
+
+
+def compute_interim_paths(
+    outcomes: Any, treatments: Any, look_sizes: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`compute_interim_statistics` for many experiments at once, vectorised.
+
+    Parameters
+    ----------
+    outcomes : array-like of float
+        Shape ``(n_paths, n_units)``, outcomes in arrival order, one row per experiment.
+    treatments : array-like of {0, 1}
+        Same shape, the arm of each unit.
+    look_sizes : array-like of int
+        Strictly increasing numbers of units analysed at each look (``<= n_units``).
+
+    Returns
+    -------
+    estimates, standard_errors : numpy.ndarray
+        Shape ``(n_paths, n_looks)``: difference in means (treatment minus control) and its
+        unpooled standard error ``sqrt(s1^2/n1 + s0^2/n0)``. A look without a usable
+        variance (an arm with fewer than 2 units, or zero variance in both arms) has an
+        infinite standard error (no information; with fewer than 2 units in an arm the
+        estimate is NaN too), so the look never crosses a boundary and its
+        confidence-sequence interval is the whole line.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, ``treatments`` is not 0/1 or the looks are invalid.
+    """
+    y = as_float_array(outcomes, "outcomes", ndim=2)
+    arm = as_float_array(treatments, "treatments", ndim=2)
+    if arm.shape != y.shape:
+        raise ValueError(f"treatments must have the shape of outcomes {y.shape}, got {arm.shape}")
+    if not np.isin(arm, (0.0, 1.0)).all():
+        raise ValueError("treatments must contain only 0 and 1")
+    index = _check_looks(look_sizes, y.shape[1])
+    values = {}
+    for label, mask in (("treatment", arm == 1.0), ("control", arm == 0.0)):
+        y_arm = np.where(mask, y, 0.0)
+        values[f"n_{label}"] = np.cumsum(mask, axis=1)[:, index].astype(float)
+        values[f"sum_{label}"] = np.cumsum(y_arm, axis=1)[:, index]
+        values[f"sum_squares_{label}"] = np.cumsum(y_arm * y_arm, axis=1)[:, index]
+    too_small = (values["n_treatment"] < 2) | (values["n_control"] < 2)
+    for label in ("treatment", "control"):  # placeholder counts; those looks become NaN
+        values[f"n_{label}"] = np.maximum(values[f"n_{label}"], 2.0)
+    estimate, se = _difference_in_means(values)
+    estimate = np.where(too_small, np.nan, estimate)
+    se = np.where(too_small | (se <= 0), np.inf, se)
+    return estimate, se
+
+
+def replay_in_random_orders(
+    outcome: Any,
+    treatment: Any,
+    look_sizes: Any,
+    n_orders: int,
+    rng: np.random.Generator | int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interim estimates of a finished experiment replayed in many random arrival orders.
+
+    A completed experiment has one final answer but, had its units arrived in another
+    order, different interim looks. Replaying it in ``n_orders`` random permutations shows
+    how much an interim decision depends on the (arbitrary) order, and what a design would
+    have done on average.
+
+    Parameters
+    ----------
+    outcome : array-like of float
+        Outcomes of the units.
+    treatment : array-like of {0, 1}
+        Arm of each unit.
+    look_sizes : array-like of int
+        Strictly increasing numbers of units analysed at each look (``<= len(outcome)``).
+    n_orders : int
+        Number of random arrival orders.
+    rng : numpy.random.Generator, int or None
+        Random generator or seed.
+
+    Returns
+    -------
+    estimates, standard_errors : numpy.ndarray
+        Shape ``(n_orders, n_looks)``, as in :func:`compute_interim_paths`.
+
+    Raises
+    ------
+    ValueError
+        If lengths differ, ``treatment`` is not 0/1, the looks are invalid, or
+        ``n_orders < 1``.
+    """
+    y = as_float_array(outcome, "outcome")
+    arm = as_float_array(treatment, "treatment")
+    if arm.size != y.size:
+        raise ValueError(f"treatment must have the same length as outcome ({y.size})")
+    if not np.isin(arm, (0.0, 1.0)).all():
+        raise ValueError("treatment must contain only 0 and 1")
+    _check_looks(look_sizes, y.size)
+    n_orders = check_integer(n_orders, "n_orders", minimum=1)
+    rng = np.random.default_rng(rng)
+    order = rng.permuted(np.broadcast_to(np.arange(y.size), (n_orders, y.size)), axis=1)
+    return compute_interim_paths(y[order], arm[order], look_sizes)
 
 
 def compute_interim_statistics_from_stats(
@@ -988,21 +1135,11 @@ def compute_interim_statistics_from_stats(
     sizes = {name: array.size for name, array in values.items()}
     if len(set(sizes.values())) > 1:
         raise ValueError(f"n_treatment and the other aggregates must have equal lengths: {sizes}")
-    estimates, variances = {}, {}
     for label in ("treatment", "control"):
         n = values[f"n_{label}"]
         if np.any(n < 2) or np.any(np.diff(n) < 0) or np.any(n != np.round(n)):
             raise ValueError(f"n_{label} must be integers >= 2, non-decreasing over looks")
-        mean = values[f"sum_{label}"] / n
-        variance = (values[f"sum_squares_{label}"] - n * mean * mean) / (n - 1)
-        if np.any(variance < -1e-9 * np.maximum(1.0, mean * mean)):
-            raise ValueError(
-                f"sum_squares_{label} is too small for sum_{label} (negative variance)"
-            )
-        estimates[label] = mean
-        variances[label] = np.maximum(variance, 0.0) / n
-    estimate = estimates["treatment"] - estimates["control"]
-    se = np.sqrt(variances["treatment"] + variances["control"])
+    estimate, se = _difference_in_means(values)
     n_treatment_values = values["n_treatment"].astype(int)
     n_control_values = values["n_control"].astype(int)
     return pd.DataFrame(
@@ -1030,9 +1167,11 @@ def monitor_group_sequential(
 ) -> pd.DataFrame:
     """Apply a Lan-DeMets spending design to an experiment as its looks happen.
 
-    The information fraction of each look is ``n / n_max`` (capped at 1); the boundary of
-    each look spends ``alpha(t_k) - alpha(t_{k-1})`` given the looks actually taken. With
-    ``final=True`` the last look is the final analysis and spends all remaining alpha.
+    Each look spends ``alpha(t_k) - alpha(t_{k-1})`` at the spending time ``t_k = n_k / n_max``
+    (capped at 1), given the looks actually taken; the correlation between looks always uses
+    the sample sizes actually reached, ``corr(Z_i, Z_j) = sqrt(n_i / n_j)``. With
+    ``final=True`` the last look is the final analysis and spends all remaining alpha (its
+    spending time is set to 1), also when it falls short of or overruns ``n_max``.
 
     Parameters
     ----------
@@ -1050,7 +1189,8 @@ def monitor_group_sequential(
     Returns
     -------
     pandas.DataFrame
-        One row per look: ``n``, ``information_fraction``, ``z``, ``efficacy_z``,
+        One row per look: ``n``, ``information_fraction`` (the spending time), ``z``,
+        ``efficacy_z``,
         ``nominal_p``, ``cumulative_alpha`` and ``decision`` (``"continue"``,
         ``"reject H0"``, ``"accept H0"`` at a final look, or ``"stopped earlier"``).
 
@@ -1067,12 +1207,17 @@ def monitor_group_sequential(
     if np.any(n <= 0) or np.any(np.diff(n) <= 0):
         raise ValueError("n_accrued must be positive and strictly increasing")
     n_max = check_positive(n_max, "n_max")
-    fractions = np.minimum(n / n_max, 1.0)
-    if np.any(np.diff(fractions) <= 0):
+    spending_times = np.minimum(n / n_max, 1.0)
+    if np.any(np.diff(spending_times) <= 0):
         raise ValueError("n_accrued: only one look may reach n_max")
     if final:
-        fractions[-1] = 1.0
-    design = design_alpha_spending(fractions, alpha, sides, spending, gamma)
+        spending_times[-1] = 1.0
+    # Proportional to n (so the correlations are right) and equal to n / n_max unless the
+    # experiment overran n_max.
+    fractions = n / max(n_max, n[-1])
+    design = design_alpha_spending(
+        fractions, alpha, sides, spending, gamma, spending_times=spending_times
+    )
     crossed = (np.abs(z) if sides == 2 else z) >= design.efficacy_bounds
     decisions = np.where(crossed, "reject H0", "continue").astype(object)
     if crossed.any():
@@ -1084,7 +1229,7 @@ def monitor_group_sequential(
         {
             "look": np.arange(1, n.size + 1),
             "n": n,
-            "information_fraction": fractions,
+            "information_fraction": spending_times,
             "z": z,
             "efficacy_z": design.efficacy_bounds,
             "nominal_p": design.nominal_p_values,
@@ -1157,7 +1302,9 @@ def compute_msprt_statistic(
     Returns
     -------
     numpy.ndarray
-        The mixture likelihood ratio; under H0 it is a non-negative martingale with mean 1.
+        The mixture likelihood ratio; under H0, for Gaussian estimates with known variances,
+        it is a non-negative martingale with mean 1 (with plug-in variances, approximately).
+        A look with infinite variance (no information yet) has ratio 1.
 
     Raises
     ------
@@ -1174,11 +1321,12 @@ def compute_msprt_statistic(
         raise ValueError("variances must be positive")
     tau2 = check_positive(mixture_variance, "mixture_variance")
     null_value = check_finite_number(null_value, "null_value")
+    informative = np.isfinite(variance)
+    variance = np.where(informative, variance, 1.0)
+    difference = np.where(informative, estimate - null_value, 0.0)
     total = variance + tau2
-    log_ratio = 0.5 * np.log(variance / total) + tau2 * (estimate - null_value) ** 2 / (
-        2.0 * variance * total
-    )
-    return np.exp(np.minimum(log_ratio, 700.0))
+    log_ratio = 0.5 * np.log(variance / total) + tau2 * difference**2 / (2.0 * variance * total)
+    return np.where(informative, np.exp(np.minimum(log_ratio, 700.0)), 1.0)
 
 
 def compute_always_valid_p_values(
@@ -1240,18 +1388,21 @@ def compute_confidence_sequence(
     Returns
     -------
     low, high : numpy.ndarray
-        Same shape as ``estimates``.
+        Same shape as ``estimates``. A look with infinite variance (no information yet)
+        gets the whole line, whatever its estimate.
 
     Raises
     ------
     ValueError
-        If a variance or ``mixture_variance`` is not positive, or ``alpha`` is outside (0, 1).
+        If a variance (or ``mixture_variance``) is not positive, or ``alpha`` is outside
+        (0, 1).
 
     Notes
     -----
     :cite:`howard2021time` (two-sided normal mixture, their Prop. 2 / eq. (14));
     :cite:`johari2022always`. Exact for Gaussian data with known variance; asymptotic
-    (plug-in variance) otherwise.
+    (plug-in variance) otherwise :cite:`waudbysmith2024time`: start monitoring once each arm
+    has enough units for a stable variance estimate.
     """
     estimate = np.asarray(estimates, dtype=float)
     variance = np.broadcast_to(np.asarray(variances, dtype=float), estimate.shape)
@@ -1259,11 +1410,18 @@ def compute_confidence_sequence(
         raise ValueError("variances must be positive")
     tau2 = check_positive(mixture_variance, "mixture_variance")
     alpha = check_alpha(alpha)
-    total = variance + tau2
+    informative = np.isfinite(variance)
+    finite_variance = np.where(informative, variance, 1.0)
+    total = finite_variance + tau2
     radius = np.sqrt(
-        2.0 * variance * total / tau2 * (0.5 * np.log(total / variance) - math.log(alpha))
+        2.0
+        * finite_variance
+        * total
+        / tau2
+        * (0.5 * np.log(total / finite_variance) - math.log(alpha))
     )
-    low, high = estimate - radius, estimate + radius
+    low = np.where(informative, estimate - radius, -np.inf)
+    high = np.where(informative, estimate + radius, np.inf)
     if running_intersection:
         low = np.maximum.accumulate(low, axis=-1)
         high = np.minimum.accumulate(high, axis=-1)

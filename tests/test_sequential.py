@@ -32,6 +32,7 @@ from playbook_lib import sequential as sq
 from playbook_lib.simulate import (
     simulate_ab_stream,
     simulate_accruing_differences,
+    simulate_binary_streams,
     simulate_z_paths,
 )
 
@@ -182,9 +183,11 @@ def test_cumulative_alpha_equals_spending_function(spending, gamma, sides):
     )
 
 
-def test_cumulative_alpha_checked_by_multivariate_normal():
+@pytest.mark.parametrize("spending", ["pocock", "obrien-fleming"])
+def test_cumulative_alpha_checked_by_multivariate_normal(spending):
+    # "obrien-fleming" two-sided is the default (rpact asOF, gsDesign sfLDOF per side).
     fractions = np.array([0.3, 0.6, 1.0])
-    design = sq.design_alpha_spending(fractions, 0.05, 2, "pocock")
+    design = sq.design_alpha_spending(fractions, 0.05, 2, spending)
     bounds = design.efficacy_bounds
     covariance = np.sqrt(
         np.minimum.outer(fractions, fractions) / np.maximum.outer(fractions, fractions)
@@ -200,7 +203,7 @@ def test_cumulative_alpha_checked_by_multivariate_normal():
             maxpts=5_000_000,
             rng=np.random.default_rng(1),
         )
-        spent = sq.compute_alpha_spending(fractions[k - 1], 0.05, "pocock")[0]
+        spent = sq.compute_alpha_spending(fractions[k - 1], 0.05, spending)[0]
         assert abs((1 - inside) - spent) < 2e-6
 
 
@@ -473,6 +476,75 @@ def test_monitor_rejects_at_first_crossing_and_matches_design():
     assert final["cumulative_alpha"].iloc[-1] == pytest.approx(0.05, abs=1e-9)
 
 
+def _two_sided_alpha_by_genz(n, bounds):
+    """1 - P(|Z_k| < b_k for all k) for z-statistics at sample sizes n (scipy, Genz)."""
+    covariance = np.sqrt(np.minimum.outer(n, n) / np.maximum.outer(n, n))
+    inside = stats.multivariate_normal.cdf(
+        bounds,
+        mean=np.zeros(n.size),
+        cov=covariance,
+        lower_limit=-bounds,
+        abseps=1e-8,
+        releps=1e-8,
+        maxpts=5_000_000,
+        rng=np.random.default_rng(2),
+    )
+    return 1.0 - inside
+
+
+@pytest.mark.parametrize("n_final", [11_200, 14_000])
+def test_monitor_final_look_off_plan_uses_the_observed_correlation(n_final):
+    # The final look falls short of / overruns n_max = 12,000: it must spend exactly what is
+    # left, with the correlation sqrt(n_i / n_j) of the looks actually taken.
+    n = np.array([3_100, 7_900, n_final], dtype=float)
+    monitor = sq.monitor_group_sequential(n, [0.0, 0.0, 0.0], n_max=12_000, final=True)
+    bounds = monitor["efficacy_z"].to_numpy()
+    spent_interim = sq.compute_alpha_spending(n[:2] / 12_000, 0.05)
+    assert _two_sided_alpha_by_genz(n[:1], bounds[:1]) == pytest.approx(spent_interim[0], abs=1e-7)
+    assert _two_sided_alpha_by_genz(n[:2], bounds[:2]) == pytest.approx(spent_interim[1], abs=2e-6)
+    assert _two_sided_alpha_by_genz(n, bounds) == pytest.approx(0.05, abs=2e-6)
+
+
+def test_replay_in_random_orders_matches_interim_statistics_of_each_order():
+    data = simulate_ab_stream(600, baseline_rate=0.3, lift=0.05, rng=11)
+    looks = [150, 300, 600]
+    estimates, ses = sq.replay_in_random_orders(data["converted"], data["treatment"], looks, 5, 4)
+    order = np.random.default_rng(4).permuted(np.tile(np.arange(600), (5, 1)), axis=1)
+    for row in range(5):
+        shuffled = data.iloc[order[row]]
+        table = sq.compute_interim_statistics(shuffled["converted"], shuffled["treatment"], looks)
+        assert np.allclose(estimates[row], table["estimate"], rtol=1e-12)
+        assert np.allclose(ses[row], table["se"], rtol=1e-12)
+    # The last look uses every unit, so it is the same in every order.
+    assert np.allclose(estimates[:, -1], estimates[0, -1])
+
+
+def test_interim_paths_without_information_give_the_whole_line():
+    outcomes = np.array([[1.0, 0.0, 1.0, 1.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]])
+    arms = np.array([[1, 1, 0, 1, 0, 0], [1, 0, 1, 0, 1, 0]])
+    estimates, ses = sq.compute_interim_paths(outcomes, arms, [3, 6])
+    # Row 0, look 1: one control unit (NaN estimate); row 1: zero variance in both arms.
+    assert np.isnan(estimates[0, 0]) and np.isinf(ses[0, 0])
+    assert estimates[1, 1] == 0.0 and np.isinf(ses[1, 1])
+    assert estimates[0, 1] == pytest.approx(2 / 3 - 2 / 3) and np.isfinite(ses[0, 1])
+    low, high = sq.compute_confidence_sequence(estimates, ses**2, 0.1, running_intersection=False)
+    assert np.all(np.isneginf(low[[0, 1], [0, 1]])) and np.all(np.isposinf(high[[0, 1], [0, 1]]))
+    assert np.isfinite(low[0, 1]) and np.isfinite(high[0, 1])
+    assert sq.compute_msprt_statistic(estimates[0, 0], ses[0, 0] ** 2, 0.1) == 1.0
+
+
+def test_plug_in_confidence_sequence_covers_binary_outcomes_from_moderate_n():
+    # Asymptotic (Waudby-Smith et al. 2024): with the plug-in variance, monitoring every user
+    # from the 40th of 364 (rates 0.46 / 0.32) still covers at every look in >= 95% of paths.
+    arms, outcomes = simulate_binary_streams(4_000, 364, 0.46, 0.32, rng=21)
+    estimates, ses = sq.compute_interim_paths(outcomes, arms, np.arange(40, 365))
+    tau2 = sq.choose_mixture_variance(2 * (0.46 * 0.54 + 0.32 * 0.68) / 364)
+    low, high = sq.compute_confidence_sequence(estimates, ses**2, tau2)
+    covered = ((low <= -0.14) & (high >= -0.14)).all(axis=1).mean()
+    assert covered >= 0.95
+    assert abs(outcomes[arms == 1].mean() - 0.32) < 0.005
+
+
 # ----------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("call", "argument"),
@@ -490,6 +562,10 @@ def test_monitor_rejects_at_first_crossing_and_matches_design():
         (lambda: sq.compute_naive_peeking_error(0), "n_looks"),
         (lambda: sq.compute_naive_peeking_error(3, alpha=-0.1), "alpha"),
         (lambda: sq.compute_alpha_spending([0.5], 0.05, "power", gamma=-1.0), "gamma"),
+        (lambda: sq.design_alpha_spending([0.5, 1.0], spending_times=[0.6, 0.5]), "spending_times"),
+        (lambda: sq.design_alpha_spending([0.5, 1.0], spending_times=[1.0]), "spending_times"),
+        (lambda: sq.replay_in_random_orders([1.0, 2.0], [0, 1], [2], 0), "n_orders"),
+        (lambda: sq.replay_in_random_orders([1.0, 2.0], [0, 1], [3], 2), "look_sizes"),
         (lambda: sq.compute_crossing_probabilities([0.5, 1], [2, 2, 2]), "upper"),
         (lambda: sq.apply_design_to_paths(sq.design_pocock(3), np.zeros((4, 2))), "z_paths"),
         (lambda: sq.choose_mixture_variance(-1.0), "planned_variance"),
@@ -502,6 +578,9 @@ def test_monitor_rejects_at_first_crossing_and_matches_design():
         (lambda: simulate_z_paths([0.5, 1.0], 0), "n_paths"),
         (lambda: simulate_accruing_differences(10, 10, sd=0.0), "sd"),
         (lambda: simulate_ab_stream(100, baseline_rate=0.9, lift=0.2), "lift"),
+        (lambda: simulate_binary_streams(10, 10, 0.5, 1.2), "treatment_rate"),
+        (lambda: sq.compute_interim_paths(np.zeros((2, 4)), np.zeros((2, 3)), [3]), "treatments"),
+        (lambda: sq.compute_interim_paths(np.zeros((2, 4)), np.zeros((2, 4)), [5]), "look_sizes"),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_argument(call, argument):

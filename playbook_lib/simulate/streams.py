@@ -21,6 +21,7 @@ from playbook_lib.validation import as_float_array, check_finite_number, check_i
 __all__ = [
     "simulate_accruing_differences",
     "simulate_ab_stream",
+    "simulate_binary_streams",
     "simulate_z_paths",
 ]
 
@@ -186,3 +187,46 @@ def simulate_ab_stream(
     return pd.DataFrame(
         {"arrival": np.arange(n_users), "treatment": treatment, "converted": converted}
     )
+
+
+def simulate_binary_streams(
+    n_paths: int,
+    n_users: int,
+    control_rate: float,
+    treatment_rate: float,
+    rng: np.random.Generator | int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate many 50/50 experiments with a binary outcome, users in arrival order.
+
+    Parameters
+    ----------
+    n_paths : int
+        Number of simulated experiments (rows).
+    n_users : int
+        Users per experiment.
+    control_rate, treatment_rate : float
+        Success probabilities in (0, 1); the true effect is their difference.
+    rng : numpy.random.Generator, int or None
+        Random generator or seed.
+
+    Returns
+    -------
+    treatment, outcome : numpy.ndarray
+        Shape ``(n_paths, n_users)``: the arm (fair coin, 0/1) and the 0/1 outcome of each
+        user.
+
+    Raises
+    ------
+    ValueError
+        If a count is below 1 or a rate falls outside (0, 1).
+    """
+    n_paths = check_integer(n_paths, "n_paths", minimum=1)
+    n_users = check_integer(n_users, "n_users", minimum=1)
+    for name, rate in (("control_rate", control_rate), ("treatment_rate", treatment_rate)):
+        if not 0 < check_finite_number(rate, name) < 1:
+            raise ValueError(f"{name} must lie in (0, 1), got {rate}")
+    rng = np.random.default_rng(rng)
+    treatment = rng.integers(0, 2, size=(n_paths, n_users))
+    probability = np.where(treatment == 1, treatment_rate, control_rate)
+    outcome = (rng.random((n_paths, n_users)) < probability).astype(float)
+    return treatment, outcome
