@@ -133,8 +133,10 @@ def check_integer(value: Any, name: str, *, minimum: int | None = None) -> int:
     return value
 
 
-def check_counts(successes: Any, trials: Any, successes_name: str, trials_name: str) -> tuple[int, int]:
-    """Check a count of successes out of trials: integers with 0 <= successes <= trials, trials >= 1."""
+def check_counts(
+    successes: Any, trials: Any, successes_name: str, trials_name: str
+) -> tuple[int, int]:
+    """Check successes out of trials: integers, ``0 <= successes <= trials``, ``trials >= 1``."""
     trials = check_integer(trials, trials_name, minimum=1)
     successes = check_integer(successes, successes_name, minimum=0)
     if successes > trials:

@@ -14,7 +14,6 @@ import jupytext
 import nbformat
 import pytest
 import yaml
-
 from conftest import BOOK_DIR, REPO_ROOT
 
 NOTEBOOK_SOURCES = sorted(
