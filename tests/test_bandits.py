@@ -1,0 +1,562 @@
+"""Tests for playbook_lib.bandits and playbook_lib.simulate.bandit_logs.
+
+References: exact theory (closed-form Beta superiority probability, Cook 2005 / Miller 2015;
+martingale unbiasedness of IPW with known propensities), statsmodels (logistic maximum
+likelihood), explicit-loop reference implementations, and seeded Monte Carlo calibration
+with tolerances from the binomial / normal Monte Carlo standard error.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LinearRegression
+
+import playbook_lib as pl
+from playbook_lib import bandits as bd
+from playbook_lib.simulate import bandit_logs as logs_module
+
+
+# --------------------------------------------------------------------------- propensities
+def test_exact_beta_propensity_is_five_sixths() -> None:
+    # P(theta_B > theta_A) for A ~ Beta(2, 3), B ~ Beta(4, 2): 5/6 exactly (a finite sum of
+    # Beta functions); both the closed form and the quadrature must give it.
+    assert bd.beta_superiority_probability(2, 3, 4, 2, method="exact") == pytest.approx(
+        5 / 6, abs=1e-13)
+    assert bd.beta_superiority_probability(2, 3, 4, 2) == pytest.approx(5 / 6, abs=1e-12)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.integers(1, 400), st.integers(1, 4000), st.integers(1, 400), st.integers(1, 4000))
+def test_quadrature_matches_closed_form(a_a: int, b_a: int, a_b: int, b_b: int) -> None:
+    exact = bd.beta_superiority_probability(a_a, b_a, a_b, b_b, method="exact")
+    assert bd.beta_superiority_probability(a_a, b_a, a_b, b_b) == pytest.approx(exact, abs=1e-9)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.integers(1, 300), st.integers(1, 300), st.integers(1, 300), st.integers(1, 300))
+def test_swapping_arms_gives_the_complement(a_a: int, b_a: int, a_b: int, b_b: int) -> None:
+    forward = bd.beta_superiority_probability(a_a, b_a, a_b, b_b)
+    backward = bd.beta_superiority_probability(a_b, b_b, a_a, b_a)
+    assert forward + backward == pytest.approx(1.0, abs=1e-10)
+
+
+@pytest.mark.parametrize(
+    "alpha, beta",
+    [
+        ([3.0, 10.0], [30.0, 70.0]),
+        ([120.0, 1.0], [880.0, 4.0]),
+        ([3.0, 10.0, 30.0, 2.0], [30.0, 70.0, 200.0, 9.0]),
+        ([300.0, 10.0, 3000.0, 2.0], [3000.0, 70.0, 30000.0, 9.0]),
+        ([1.0, 1.0, 1.0], [1.0, 1.0, 1.0]),
+    ],
+)
+def test_propensities_match_a_million_monte_carlo_draws(alpha, beta) -> None:
+    rng = np.random.default_rng(20261122)
+    n = 1_000_000
+    draws = rng.beta(alpha, beta, size=(n, len(alpha)))
+    monte_carlo = np.bincount(draws.argmax(axis=1), minlength=len(alpha)) / n
+    exact = bd.thompson_propensities(np.array(alpha), np.array(beta))
+    assert exact.sum() == pytest.approx(1.0, abs=1e-12)
+    mc_se = np.sqrt(np.maximum(exact * (1 - exact), 1e-12) / n)
+    assert np.all(np.abs(monte_carlo - exact) < 4 * mc_se + 1e-9)
+
+
+def test_symmetric_arms_get_equal_propensities() -> None:
+    p = bd.thompson_propensities(np.full(3, 5.0), np.full(3, 50.0))
+    assert np.allclose(p, 1 / 3, atol=1e-10)
+
+
+def test_monte_carlo_propensity_can_be_zero_but_exact_cannot() -> None:
+    # the seed's shortcut: 200 draws; a clearly worse arm gets propensity exactly 0
+    alpha, beta = np.array([8.0, 30.0]), np.array([140.0, 140.0])
+    mc = bd.thompson_propensities(alpha, beta, method="monte_carlo", n_draws=200, rng=1)
+    exact = bd.thompson_propensities(alpha, beta)
+    assert mc[0] == 0.0
+    assert 1e-4 < exact[0] < 1e-3
+
+
+def test_top_two_propensities_match_simulated_resampling() -> None:
+    rng = np.random.default_rng(7)
+    alpha, beta = np.array([4.0, 6.0, 5.0]), np.array([20.0, 20.0, 22.0])
+    p = bd.thompson_propensities(alpha, beta)
+    expected = bd.top_two_propensities(p, 0.5)
+    n = 200_000
+    first = rng.beta(alpha, beta, size=(n, 3)).argmax(1)
+    second = rng.beta(alpha, beta, size=(n, 3)).argmax(1)
+    # resample until the challenger differs from the leader
+    same = second == first
+    while same.any():
+        second[same] = rng.beta(alpha, beta, size=(same.sum(), 3)).argmax(1)
+        same = second == first
+    played = np.where(rng.random(n) < 0.5, first, second)
+    observed = np.bincount(played, minlength=3) / n
+    assert np.all(np.abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / n))
+    # two arms: top-two is beta * p + (1 - beta) * (1 - p)
+    two = bd.top_two_propensities(np.array([0.9, 0.1]), 0.5)
+    assert np.allclose(two, [0.5, 0.5])
+
+
+# --------------------------------------------------------------------------- simulation
+def test_thompson_sampling_speed_1000_reps_by_10000_rounds() -> None:
+    start_cpu = time.process_time()
+    run = bd.run_thompson_sampling([0.10, 0.11], 10_000, n_reps=1_000, rng=1)
+    cpu = time.process_time() - start_cpu
+    assert run.arms.shape == (1_000, 10_000)
+    assert cpu < 10.0, f"two-arm TS took {cpu:.1f} s of CPU"
+    # Thompson sampling beats a fixed 50/50 split on regret: 10,000 * 0.005 = 50
+    assert run.mean_cumulative_regret()[-1] < 0.7 * 50
+
+
+def test_recorded_propensities_are_exact_for_the_posterior() -> None:
+    run = bd.run_thompson_sampling([0.2, 0.3], 300, n_reps=3, record_propensities=True, rng=2)
+    arms, rewards = run.arms[1].astype(int), run.rewards[1].astype(int)
+    t = 200
+    wins = np.array([np.sum((arms[:t] == a) & (rewards[:t] == 1)) for a in (0, 1)])
+    pulls = np.array([np.sum(arms[:t] == a) for a in (0, 1)])
+    expected = bd.thompson_propensities(1 + wins, 1 + pulls - wins)
+    assert np.allclose(run.propensities[1, t], expected, atol=1e-12)
+
+
+def test_batched_floor_and_top_two_runs_respect_their_design() -> None:
+    run = bd.run_thompson_sampling([0.1, 0.3, 0.2], 400, n_reps=50, batch_size=40,
+                                   propensity_floor=0.05, top_two=True,
+                                   record_propensities=True, rng=3)
+    p = run.propensities
+    assert np.all(p >= 0.05 - 1e-12)
+    assert np.allclose(p.sum(-1), 1)
+    # constant within a batch
+    assert np.allclose(p[:, :40], p[:, :1])
+    # the best arm ends up played most
+    assert run.allocation()[-40:].mean(0).argmax() == 1
+
+
+def test_thompson_allocation_matches_its_propensities() -> None:
+    # the arm drawn each round follows the recorded propensities (calibration)
+    run = bd.run_thompson_sampling([0.1, 0.12], 200, n_reps=2000, batch_size=20,
+                                   record_propensities=True, rng=4)
+    p1 = run.propensities[..., 1].ravel()
+    played = (run.arms == 1).ravel()
+    assert abs(played.mean() - p1.mean()) < 4 * np.sqrt(np.mean(p1 * (1 - p1)) / p1.size)
+
+
+def test_simulated_log_has_documented_columns() -> None:
+    log = pl.simulate.simulate_bandit_logs([0.1, 0.2], 500, batch_size=50, rng=5)
+    assert list(log.columns) == ["round", "batch", "arm", "reward", "propensity",
+                                 "propensity_0", "propensity_1"]
+    chosen = np.where(log["arm"] == 1, log["propensity_1"], log["propensity_0"])
+    assert np.allclose(log["propensity"], chosen)
+
+
+# --------------------------------------------------------------------------- estimators
+@pytest.fixture(scope="module")
+def adaptive_runs() -> bd.BanditRun:
+    # seed-like world (0.10 vs 0.11), batches of 50 rounds, 5% exploration floor
+    return bd.run_thompson_sampling([0.10, 0.11], 4000, n_reps=1000, batch_size=100,
+                                    propensity_floor=0.05, record_propensities=True,
+                                    rng=20261122)
+
+
+def test_ipw_snipw_aipw_unbiased_naive_biased(adaptive_runs: bd.BanditRun) -> None:
+    table = bd.estimate_effects_by_replication(
+        adaptive_runs.arms, adaptive_runs.rewards, adaptive_runs.propensities)
+    truth = 0.01
+    summary = table.groupby("method")["estimate"].agg(["mean", "std", "count"])
+    mc_se = summary["std"] / np.sqrt(summary["count"])
+    for method in ("ipw", "snipw", "aipw"):
+        assert abs(summary.loc[method, "mean"] - truth) < 3 * mc_se[method], method
+    assert summary.loc["naive difference", "mean"] - truth > 3 * mc_se["naive difference"]
+
+
+def test_floor_design_aipw_covers_where_naive_does_not(adaptive_runs: bd.BanditRun) -> None:
+    # the chapter's recommendation: exploration floor + AIPW (or IPW) normal interval
+    table = bd.estimate_effects_by_replication(
+        adaptive_runs.arms, adaptive_runs.rewards, adaptive_runs.propensities,
+        methods=("naive difference", "aipw", "ipw"))
+    truth = 0.01
+    table["covered"] = (table["ci_low"] <= truth) & (truth <= table["ci_high"])
+    coverage = table.groupby("method")["covered"].mean()
+    n = adaptive_runs.n_reps
+    mc_se = np.sqrt(0.95 * 0.05 / n)
+    assert abs(coverage["aipw"] - 0.95) < 3 * mc_se
+    assert abs(coverage["ipw"] - 0.95) < 3 * mc_se
+    assert coverage["naive difference"] < 0.95 - 3 * mc_se
+
+
+def test_adaptive_aipw_matches_a_loop_reference() -> None:
+    rng = np.random.default_rng(30)
+    n = 300
+    p1 = rng.uniform(0.05, 0.95, n)
+    propensities = np.column_stack([1 - p1, p1])
+    arms = (rng.random(n) < p1).astype(int)
+    rewards = rng.random(n) < np.where(arms == 1, 0.4, 0.3)
+    # reference: running posterior means from earlier rounds, weights (1/e1 + 1/e0)^(-1/2)
+    wins, pulls = np.zeros(2), np.zeros(2)
+    scores, weights = [], []
+    for t in range(n):
+        m = (1 + wins) / (2 + pulls)
+        gamma = [m[a] + (arms[t] == a) * (rewards[t] - m[a]) / propensities[t, a]
+                 for a in (0, 1)]
+        scores.append(gamma[1] - gamma[0])
+        weights.append(1 / np.sqrt(1 / propensities[t, 0] + 1 / propensities[t, 1]))
+        wins[arms[t]] += rewards[t]
+        pulls[arms[t]] += 1
+    scores, weights = np.array(scores), np.array(weights)
+    estimate = np.sum(weights * scores) / weights.sum()
+    se = np.sqrt(np.sum(weights**2 * (scores - estimate) ** 2)) / weights.sum()
+    result = bd.estimate_adaptive_aipw(arms, rewards, propensities)
+    assert result.estimate == pytest.approx(estimate, rel=1e-12)
+    assert result.se == pytest.approx(se, rel=1e-12)
+    aipw = bd.estimate_aipw(arms, rewards, propensities)
+    # equal weights give plain AIPW
+    assert aipw.estimate == pytest.approx(scores.mean(), rel=1e-12)
+
+
+def test_single_log_estimators_match_the_vectorised_ones(adaptive_runs: bd.BanditRun) -> None:
+    arms, rewards = adaptive_runs.arms[0], adaptive_runs.rewards[0]
+    p = adaptive_runs.propensities[0]
+    table = bd.estimate_effects_by_replication(arms[None], rewards[None], p[None])
+    single = {
+        "ipw": bd.estimate_ipw(arms, rewards, p),
+        "snipw": bd.estimate_snipw(arms, rewards, p),
+        "aipw": bd.estimate_aipw(arms, rewards, p),
+        "adaptive aipw": bd.estimate_adaptive_aipw(arms, rewards, p),
+        "naive difference": bd.estimate_naive_difference(arms, rewards),
+    }
+    for method, estimate in single.items():
+        row = table.loc[table["method"] == method].iloc[0]
+        assert estimate.estimate == pytest.approx(row["estimate"], rel=1e-12)
+        assert estimate.se == pytest.approx(row["se"], rel=1e-12)
+        assert isinstance(estimate, pl.Estimate)
+    # chosen-arm propensities give the same IPW as the full matrix
+    chosen = adaptive_runs.chosen_propensities()[0]
+    assert bd.estimate_ipw(arms, rewards, chosen).estimate == pytest.approx(
+        single["ipw"].estimate)
+
+
+def test_ipw_by_hand_and_stabilised_weights_equal_snipw() -> None:
+    rng = np.random.default_rng(8)
+    n = 500
+    p1 = rng.uniform(0.1, 0.9, n)
+    arms = (rng.random(n) < p1).astype(int)
+    rewards = rng.random(n) < np.where(arms == 1, 0.3, 0.2)
+    chosen = np.where(arms == 1, p1, 1 - p1)
+    by_hand = np.mean(arms * rewards / p1) - np.mean((1 - arms) * rewards / (1 - p1))
+    assert bd.estimate_ipw(arms, rewards, chosen).estimate == pytest.approx(by_hand)
+    # "stabilised" weights (times each arm's share) cancel in the self-normalised ratio
+    share = arms.mean()
+    w1, w0 = share * arms / p1, (1 - share) * (1 - arms) / (1 - p1)
+    stabilised = np.sum(w1 * rewards) / w1.sum() - np.sum(w0 * rewards) / w0.sum()
+    assert bd.estimate_snipw(arms, rewards, chosen).estimate == pytest.approx(stabilised)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(st.integers(0, 10_000), st.floats(-5, 5))
+def test_swapping_arms_flips_sign_and_shifting_rewards_keeps_effect(seed: int, shift: float
+                                                                    ) -> None:
+    rng = np.random.default_rng(seed)
+    n = 200
+    p1 = rng.uniform(0.2, 0.8, n)
+    arms = (rng.random(n) < p1).astype(int)
+    rewards = rng.normal(size=n)
+    p = np.column_stack([1 - p1, p1])
+    for estimator in (bd.estimate_snipw, bd.estimate_aipw, bd.estimate_adaptive_aipw):
+        forward = estimator(arms, rewards, p)
+        backward = estimator(arms, rewards, p, treatment=0, control=1)
+        assert backward.estimate == pytest.approx(-forward.estimate, abs=1e-9)
+    shifted = bd.estimate_snipw(arms, rewards + shift, p).estimate
+    assert shifted == pytest.approx(bd.estimate_snipw(arms, rewards, p).estimate, abs=1e-9)
+
+
+def test_clipping_is_counted_and_zero_propensity_raises() -> None:
+    arms = np.array([0, 1, 1, 0, 1])
+    rewards = np.array([1, 0, 1, 1, 0])
+    chosen = np.array([0.5, 0.0, 0.4, 0.5, 0.6])
+    with pytest.raises(ValueError, match="propensities"):
+        bd.estimate_ipw(arms, rewards, chosen)
+    clipped = bd.estimate_ipw(arms, rewards, chosen, propensity_clip=0.05)
+    assert clipped.details["n_clipped"] == 1
+
+
+@pytest.mark.parametrize(
+    "arms, rewards, propensities, match",
+    [
+        ([0, 1, 1], [1, 0, 1], [0.5, 1.2, 0.5], "propensities"),
+        ([0, 1, 1], [1, 0, 1], [0.5, -0.1, 0.5], "propensities"),
+        ([0, 2, 1], [1, 0, 1], [[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]], "arms"),
+        ([0, -1, 1], [1, 0, 1], [0.5, 0.5, 0.5], "arms"),
+        ([0, 0.5, 1], [1, 0, 1], [0.5, 0.5, 0.5], "arms"),
+        ([0, 1, 1], [1, 0], [0.5, 0.5, 0.5], "rewards"),
+        ([0, 1, 1], [1, 0, 1], [0.5, 0.5], "propensities"),
+    ],
+)
+def test_bad_logs_raise_naming_the_argument(arms, rewards, propensities, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        bd.estimate_ipw(arms, rewards, propensities)
+
+
+def test_other_bad_inputs_raise() -> None:
+    with pytest.raises(ValueError, match="arm_means"):
+        bd.run_thompson_sampling([0.1, 1.2], 10)
+    with pytest.raises(ValueError, match="propensity_floor"):
+        bd.run_thompson_sampling([0.1, 0.2], 10, propensity_floor=0.6)
+    with pytest.raises(ValueError, match="alpha_a"):
+        bd.beta_superiority_probability(0, 1, 1, 1)
+    with pytest.raises(ValueError, match="alpha_b"):
+        bd.beta_superiority_probability(1, 1, 1.5, 1, method="exact")
+    with pytest.raises(ValueError, match="propensities"):
+        bd.estimate_adaptive_aipw([0, 1, 1], [1, 0, 1], [0.5, 0.5, 0.5])
+    with pytest.raises(ValueError, match="treatment"):
+        bd.estimate_ipw([0, 1, 1], [1, 0, 1], [0.5, 0.5, 0.5], treatment=5)
+    with pytest.raises(ValueError, match="block_length"):
+        bd.block_bootstrap_means(np.ones(10), 11)
+    with pytest.raises(ValueError, match="alpha"):
+        bd.estimate_ipw([0, 1, 1], [1, 0, 1], [0.5, 0.5, 0.5], alpha=1.5)
+    with pytest.raises(ValueError, match="fraction"):
+        bd.uplift_at_k(np.arange(10.0), np.tile([0, 1], 5), np.ones(10), fraction=0)
+    with pytest.raises(ValueError, match="length mismatch"):
+        bd.qini_curve(np.arange(10.0), np.tile([0, 1], 5), np.ones(9))
+
+
+# --------------------------------------------------------------------------- bootstrap
+def test_block_bootstrap_matches_explicit_index_arrays() -> None:
+    values = np.arange(12.0) ** 2
+    block_length, n_boot = 4, 5
+    means = bd.block_bootstrap_means(values, block_length, n_boot, rng=9)
+    # reference: the same starts, blocks built row by row with wrap-around
+    starts = np.random.default_rng(9).integers(0, 12, size=n_boot * 3).reshape(n_boot, 3)
+    reference = [
+        np.mean([values[(s + j) % 12] for s in row for j in range(block_length)])
+        for row in starts
+    ]
+    assert np.allclose(means, reference)
+
+
+def test_block_bootstrap_speed_and_iid_limit() -> None:
+    rng = np.random.default_rng(10)
+    values = rng.normal(size=40_000)
+    start = time.process_time()
+    means = bd.block_bootstrap_means(values, 400, 1000, rng=11)
+    cpu = time.process_time() - start
+    assert means.shape == (1000,)
+    assert cpu < 2.0, f"block bootstrap took {cpu:.2f} s of CPU"
+    # block length 1 is the ordinary bootstrap: sd of means ~ sd / sqrt(n)
+    iid = bd.block_bootstrap_means(values, 1, 200, rng=12)
+    assert iid.std() == pytest.approx(values.std() / np.sqrt(40_000), rel=0.15)
+
+
+def test_block_bootstrap_estimate_on_a_log() -> None:
+    log = pl.simulate.simulate_bandit_logs([0.1, 0.15], 4000, batch_size=100,
+                                           propensity_floor=0.05, rng=13)
+    p = log[["propensity_0", "propensity_1"]].to_numpy()
+    result = bd.estimate_block_bootstrap(log["arm"], log["reward"], p, block_length=200,
+                                         n_boot=500, rng=14)
+    ipw = bd.estimate_ipw(log["arm"], log["reward"], p)
+    assert result.estimate == pytest.approx(ipw.estimate)
+    assert result.ci_low < ipw.estimate < result.ci_high
+    assert 0.5 < result.se / ipw.se < 2.0
+
+
+# --------------------------------------------------------------------------- confounded
+def test_batched_logistic_equals_statsmodels() -> None:
+    data = pl.simulate.simulate_confounded_logs(3000, rng=15)
+    x = sm.add_constant(data[["x1", "x2", "x3"]].to_numpy())
+    y = data["treatment"].to_numpy(dtype=float)
+    reference = sm.Logit(y, x).fit(disp=0).params
+    batched = bd._fit_logistic_batched(x[None], y[None])[0]
+    assert np.allclose(batched, reference, atol=1e-7)
+
+
+def test_dr_is_consistent_when_one_model_is_wrong() -> None:
+    truth = pl.simulate.confounded_true_ate()
+    data = pl.simulate.simulate_confounded_replications(4000, 120, rng=16)
+    linear = np.stack([data["x1"], data["x2"], data["x3"]], -1)
+    correct = np.concatenate([linear, data["x2"][..., None] ** 2], -1)
+    results = {}
+    for name, (x_e, x_m) in {"outcome wrong": (correct, linear),
+                             "propensity wrong": (linear, correct),
+                             "both wrong": (linear, linear)}.items():
+        out = bd.estimate_dr_by_replication(x_e, x_m, data["treatment"], data["outcome"])
+        results[name] = (out["dr"].mean() - truth, out["dr"].std() / np.sqrt(120), out["ipw"])
+    for name in ("outcome wrong", "propensity wrong"):
+        bias, mc_se, _ = results[name]
+        assert abs(bias) < 3.5 * mc_se, name
+    bias, mc_se, _ = results["both wrong"]
+    assert bias > 10 * mc_se
+    # IPW with the wrong propensity model is biased too
+    assert results["propensity wrong"][2].mean() - truth > 10 * mc_se
+
+
+def test_sklearn_recipes_on_one_confounded_log() -> None:
+    truth = pl.simulate.confounded_true_ate()
+    data = pl.simulate.simulate_confounded_logs(20_000, rng=17)
+    columns = ["x1", "x2", "x3", "x2_squared"]
+    dr = bd.estimate_cross_fitted_dr(data, covariates=columns, rng=18)
+    ipw = bd.estimate_ipw_estimated_propensity(data, covariates=columns)
+    assert dr.ci_low < truth < dr.ci_high
+    assert ipw.ci_low < truth < ipw.ci_high
+    assert dr.se < ipw.se
+    with pytest.raises(ValueError, match="missing"):
+        bd.estimate_cross_fitted_dr(data, covariates=["nope"])
+    bad = data.assign(treatment=data["treatment"] * 2)
+    with pytest.raises(ValueError, match="treatment"):
+        bd.estimate_ipw_estimated_propensity(bad, covariates=columns)
+
+
+# --------------------------------------------------------------------------- off-policy
+def test_off_policy_estimators_unbiased_against_on_policy_truth() -> None:
+    env = pl.simulate.make_contextual_environment(rng=19)
+    rng = np.random.default_rng(20)
+    theta_log, theta_new = env.perturbed_theta(0.5, rng), env.perturbed_theta(0.25, rng)
+    data = pl.simulate.simulate_contextual_logs(env, 3000, logging_theta=theta_log,
+                                                n_reps=300, rng=21)
+    target = env.greedy_policy(data["contexts"], theta_new)
+    predictions = env.reward_probabilities(data["contexts"], theta_new)
+    truth = (target * data["reward_probabilities"]).sum(-1).mean(-1)
+    values = bd.policy_value_arrays(data["arms"], data["rewards"],
+                                    data["logging_propensities"], target, predictions)
+    for method in ("ipw", "snipw", "dr"):
+        error = values[method][0] - truth
+        assert abs(error.mean()) < 3 * error.std() / np.sqrt(300), method
+    # single-log wrapper agrees with the arrays
+    one = bd.estimate_policy_value(data["arms"][0], data["rewards"][0],
+                                   data["logging_propensities"][0], target[0],
+                                   reward_predictions=predictions[0], method="dr")
+    assert one.estimate == pytest.approx(values["dr"][0][0])
+    # evaluating the logging policy itself: IPW weights are 1, the value is the mean reward
+    same = bd.estimate_policy_value(data["arms"][0], data["rewards"][0],
+                                    data["logging_propensities"][0],
+                                    data["logging_propensities"][0], method="ipw")
+    assert same.estimate == pytest.approx(data["rewards"][0].mean())
+
+
+# --------------------------------------------------------------------------- contextual
+def test_linucb_with_sherman_morrison_matches_a_direct_inverse() -> None:
+    env = pl.simulate.make_contextual_environment(n_arms=3, n_features=4, rng=22)
+    run = bd.run_contextual_bandit(env, 300, policy="linucb", exploration=0.8, rng=23)
+    # reference: same random stream, explicit inverse of A = I + sum x x', b = sum r x
+    rng = np.random.default_rng(23)
+    a = np.stack([np.eye(4)] * 3)
+    b = np.zeros((3, 4))
+    arms = []
+    for _ in range(300):
+        x = env.sample_contexts(1, rng)[0]
+        p = env.reward_probabilities(x)
+        scores = []
+        for arm in range(3):
+            inverse = np.linalg.inv(a[arm])
+            scores.append(x @ inverse @ b[arm] + 0.8 * np.sqrt(x @ inverse @ x))
+        arm = int(np.argmax(scores))
+        reward = rng.random(1)[0] < p[arm]
+        a[arm] += np.outer(x, x)
+        b[arm] += reward * x
+        arms.append(arm)
+    assert np.array_equal(run.arms[0], arms)
+
+
+def test_contextual_policies_beat_context_free_thompson() -> None:
+    env = pl.simulate.make_contextual_environment(rng=24)
+    rewards = {policy: bd.run_contextual_bandit(env, 2000, policy=policy, n_reps=40,
+                                                exploration=0.5, rng=25).mean_reward()
+               for policy in ("thompson", "linucb", "linear_thompson")}
+    assert rewards["linucb"] > rewards["thompson"] + 0.03
+    assert rewards["linear_thompson"] > rewards["thompson"] + 0.03
+
+
+# --------------------------------------------------------------------------- uplift
+@pytest.fixture(scope="module")
+def uplift_split() -> tuple[pd.DataFrame, pd.DataFrame]:
+    data = pl.simulate.simulate_uplift_data(40_000, rng=26)
+    return data.iloc[:20_000], data.iloc[20_000:]
+
+
+FEATURES = ["x1", "x2", "x3", "x4", "x5"]
+
+
+def test_meta_learners_recover_the_cate_on_a_holdout(uplift_split) -> None:
+    train, test = uplift_split
+    for learner in ("s", "t", "x"):
+        model = bd.fit_meta_learner(train[FEATURES], train["treatment"], train["conversion"],
+                                    learner=learner, n_threads=1)
+        predicted = model.predict(test[FEATURES])
+        assert np.corrcoef(predicted, test["true_cate"])[0, 1] > 0.6, learner
+    # an S-learner with an additive linear model cannot express heterogeneity
+    linear = bd.fit_meta_learner(train[FEATURES], train["treatment"], train["conversion"],
+                                 learner="s", base_estimator=LinearRegression(), n_threads=1)
+    assert np.ptp(linear.predict(test[FEATURES])) < 1e-12
+
+
+def _qini_by_loop(score, treatment, outcome):
+    order = np.argsort(-score, kind="stable")
+    values = [0.0]
+    y_t = y_c = n_t = n_c = 0.0
+    for i in order:
+        if treatment[i] == 1:
+            y_t += outcome[i]
+            n_t += 1
+        else:
+            y_c += outcome[i]
+            n_c += 1
+        values.append((y_t - y_c * n_t / n_c if n_c > 0 else 0.0) / len(score))
+    return np.array(values)
+
+
+def test_qini_curve_matches_a_loop_and_orders_oracle_random_anti(uplift_split) -> None:
+    _, test = uplift_split
+    w, y, tau = test["treatment"].to_numpy(), test["conversion"].to_numpy(), test[
+        "true_cate"].to_numpy()
+    small = slice(0, 300)
+    curve = bd.qini_curve(tau[small], w[small], y[small])
+    assert np.allclose(curve["qini"], _qini_by_loop(tau[small], w[small], y[small]))
+    oracle = bd.qini_coefficient(tau, w, y)
+    anti = bd.qini_coefficient(-tau, w, y)
+    random_score = bd.qini_coefficient(np.random.default_rng(27).random(len(tau)), w, y)
+    assert oracle > abs(random_score) * 3
+    assert anti < -abs(random_score) * 3
+
+
+def test_uplift_at_k_and_policy_value(uplift_split) -> None:
+    _, test = uplift_split
+    w, y, tau = test["treatment"].to_numpy(), test["conversion"].to_numpy(), test[
+        "true_cate"].to_numpy()
+    top = np.argsort(-tau, kind="stable")[:2000]
+    by_hand = y[top][w[top] == 1].mean() - y[top][w[top] == 0].mean()
+    result = bd.uplift_at_k(tau, w, y, 0.1)
+    assert result.estimate == pytest.approx(by_hand)
+    assert result.ci_low < tau[top].mean() < result.ci_high
+    value = bd.estimate_targeting_policy_value(tau, w, y, 0.3)
+    treated = np.zeros(len(tau), bool)
+    treated[np.argsort(-tau, kind="stable")[:6000]] = True
+    true_value = np.mean(np.where(treated, test["p_treated"], test["p_control"]))
+    assert value.ci_low < true_value < value.ci_high
+
+
+def test_policy_value_is_unbiased_over_replications() -> None:
+    rng = np.random.default_rng(28)
+    errors = []
+    for _ in range(60):
+        data = pl.simulate.simulate_uplift_data(4000, rng=rng)
+        score = data["true_cate"].to_numpy()
+        treated = np.zeros(4000, bool)
+        treated[np.argsort(-score, kind="stable")[:1200]] = True
+        truth = np.mean(np.where(treated, data["p_treated"], data["p_control"]))
+        est = bd.estimate_targeting_policy_value(score, data["treatment"], data["conversion"],
+                                                 0.3)
+        errors.append(est.estimate - truth)
+    errors = np.array(errors)
+    assert abs(errors.mean()) < 3 * errors.std() / np.sqrt(len(errors))
+
+
+def test_simulators_reject_bad_input() -> None:
+    with pytest.raises(ValueError, match="n"):
+        pl.simulate.simulate_uplift_data(3)
+    with pytest.raises(ValueError, match="treatment_probability"):
+        pl.simulate.simulate_uplift_data(100, treatment_probability=1.0)
+    with pytest.raises(ValueError, match="n_arms"):
+        logs_module.make_contextual_environment(n_arms=1)
