@@ -482,17 +482,7 @@ def design_pocock(
     alpha = check_alpha(alpha)
     sides = _check_sides(sides)
     shape = np.ones(fractions.size)
-    constant = _design_constant_shape(shape, fractions, alpha, sides)
-    bounds = constant * shape
-    return GroupSequentialDesign(
-        method="pocock",
-        information_fractions=fractions,
-        efficacy_bounds=bounds,
-        alpha=alpha,
-        sides=sides,
-        cumulative_alpha=np.cumsum(_type_one_by_look(fractions, bounds, sides)),
-        futility_bounds=_check_futility(futility_bounds, sides, bounds),
-    )
+    return _design_with_shape("pocock", shape, fractions, alpha, sides, futility_bounds)
 
 
 def design_obrien_fleming(
@@ -532,10 +522,22 @@ def design_obrien_fleming(
     alpha = check_alpha(alpha)
     sides = _check_sides(sides)
     shape = np.sqrt(fractions[-1] / fractions)
+    return _design_with_shape("obrien-fleming", shape, fractions, alpha, sides, futility_bounds)
+
+
+def _design_with_shape(
+    method: str,
+    shape: np.ndarray,
+    fractions: np.ndarray,
+    alpha: float,
+    sides: int,
+    futility_bounds: Any,
+) -> GroupSequentialDesign:
+    """Scale a boundary shape so the design spends exactly ``alpha`` (Pocock, OBF)."""
     constant = _design_constant_shape(shape, fractions, alpha, sides)
     bounds = constant * shape
     return GroupSequentialDesign(
-        method="obrien-fleming",
+        method=method,
         information_fractions=fractions,
         efficacy_bounds=bounds,
         alpha=alpha,
