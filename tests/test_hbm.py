@@ -3,19 +3,25 @@
 References: scipy.stats (Welch ``ttest_ind``, ``minimize_scalar``), statsmodels'
 ``combine_effects`` (DerSimonian–Laird tau^2, DerSimonian and Laird 1986), exact Gaussian
 conditioning with the full covariance matrix (Gelman et al. 2013, ch. 5), ArviZ (R-hat,
-ESS, PSIS-LOO) and posteriordb's eight-schools reference posterior (Magnusson et al. 2024:
-means of mu and tau about 4.4 and 3.6). Monte Carlo calibrations are seeded and
-vectorised; tolerances are three Monte Carlo standard errors.
+ESS, PSIS-LOO), posteriordb's eight-schools reference posterior (Magnusson et al. 2024:
+means of mu and tau about 4.4 and 3.6) and exact grid (quadrature) posteriors of the PyMC
+models, with the means and group effects integrated out analytically. Monte Carlo
+calibrations are seeded and vectorised; tolerances are three Monte Carlo standard errors.
+MCMC means are compared with exact references within 4 MC SEs (posterior sd / sqrt(ESS),
+ArviZ's ESS for the mean) and with each other within 3 SEs of the difference (about 4.2
+single-fit MC SEs), with no additive padding.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize, stats
@@ -30,6 +36,113 @@ def three_mc_se(p: float, n: int) -> float:
     return 3 * math.sqrt(p * (1 - p) / n)
 
 
+def posterior_mean_and_mc_se(
+    idata: az.InferenceData, names: list[str], scale: float = 1.0
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Posterior mean of each variable (divided by ``scale``) and its Monte Carlo standard
+    error, posterior sd / sqrt(ESS) with ArviZ's ESS for the mean."""
+    ess = az.ess(idata, var_names=names, method="mean")
+    result = {}
+    for name in names:
+        draws = idata.posterior[name]
+        mean = draws.mean(("chain", "draw")).to_numpy() / scale
+        sd = draws.std(("chain", "draw"), ddof=1).to_numpy() / scale
+        result[name] = (mean, sd / np.sqrt(ess[name].to_numpy()))
+    return result
+
+
+def known_se_grid_posterior(
+    y: np.ndarray, s: np.ndarray, codes: np.ndarray, c: float, n_grid: int = 160
+) -> dict[str, Any]:
+    """Exact posterior means of the known-SE model of ``fit_hierarchical_model`` by quadrature.
+
+    mu ~ N(0, (10c)^2), group_sd, unit_sd ~ HalfNormal(c), m_g ~ N(mu, group_sd^2),
+    theta_j ~ N(m_g, unit_sd^2), y_j ~ N(theta_j, s_j^2). Integrating mu and m out,
+    y | sds ~ N(0, S) with S = (10c)^2 11' + group_sd^2 ZZ' + diag(unit_sd^2 + s^2); the
+    sds' posterior is p(sd's) N(y; 0, S) on a 2-D grid, and given them theta is Gaussian
+    with E[theta | y, sds] = (S - diag(s^2)) S^-1 y = y - s^2 * S^-1 y. S = D + U K U'
+    with U = [1, Z], K = diag((10c)^2, group_sd^2 ...), so S^-1 y and log|S| come from
+    Woodbury's identity with a (G+1) x (G+1) solve per grid point (all points at once).
+
+    The grid is sd = 6c u^2 at the midpoints of n_grid cells of u in (0, 1): points are dense
+    near 0, where group_sd's posterior (5 groups) sits. The quadrature is over u, so each
+    point carries the half-normal density in sd (a grid in the sd itself: the density of sd,
+    no log-scale Jacobian) times d sd / du = 12 c u. Prior mass above 6c is 2e-9.
+    Measured on the fixture data: n_grid 160 vs 320 changes the means by < 2e-5, under 1%
+    of their Monte Carlo SEs, so the comparisons need no grid-resolution term.
+    """
+    n_groups = int(codes.max()) + 1
+    u = (np.arange(n_grid) + 0.5) / n_grid
+    sd = 6 * c * u**2
+    log_weight = stats.halfnorm.logpdf(sd, scale=c) + np.log(12 * c * u)  # density x Jacobian
+    group_sd, unit_sd = sd[:, None], sd[None, :]  # grid axes: (group_sd, unit_sd)
+    design = np.column_stack([np.ones(len(y)), np.eye(n_groups)[codes]])  # U = [1, Z]
+    d = np.broadcast_to(unit_sd[..., None] ** 2 + s**2, (n_grid, n_grid, len(y)))  # diag D
+    k_inverse = np.concatenate(
+        [
+            np.full((n_grid, n_grid, 1), (10 * c) ** -2),
+            np.broadcast_to(group_sd[..., None] ** -2, (n_grid, n_grid, n_groups)),
+        ],
+        axis=-1,
+    )
+    inner = np.einsum("ni,abn,nj->abij", design, 1 / d, design) + k_inverse[..., None] * np.eye(
+        n_groups + 1
+    )
+    inner_solution = np.linalg.solve(inner, np.einsum("ni,abn->abi", design, y / d)[..., None])
+    s_inv_y = (y - inner_solution[..., 0] @ design.T) / d  # Woodbury: S^-1 y
+    log_det = (
+        np.log(d).sum(-1) - np.log(k_inverse).sum(-1) + np.linalg.slogdet(inner)[1]
+    )  # log|S| = log|D| + log|K| + log|K^-1 + U'D^-1U|
+    log_post = -0.5 * log_det - 0.5 * (s_inv_y @ y) + log_weight[:, None] + log_weight[None, :]
+    w = np.exp(log_post - log_post.max())
+    w /= w.sum()
+    theta_given_sds = y - s**2 * s_inv_y
+    return {
+        "group_sd": float((w * group_sd).sum()),
+        "unit_sd": float((w * unit_sd).sum()),
+        "theta": np.einsum("ab,abn->n", w, theta_given_sds),
+        "check": (sd, s_inv_y, log_det),
+    }
+
+
+def geo_grid_posterior(
+    deltas: pd.DataFrame, c: float, n_grid: int = 400
+) -> dict[str, dict[str, Any]]:
+    """Exact posterior of the geo model, per arm (arms are independent given c).
+
+    delta_g ~ N(theta_g, se_g^2), theta_g ~ N(mu, tau^2), mu ~ N(0, (10c)^2),
+    tau ~ HalfNormal(c): the deltas of an arm are N(0, S) with S = (10c)^2 11' +
+    diag(tau^2 + se^2); a 1-D grid over tau (tau = 6c u^2 at cell midpoints of u, weighted
+    by the half-normal density of tau times d tau / du), dense solves for all grid points at
+    once, and Gaussian conditioning: E[mu | tau, y] = (10c)^2 1'S^-1 y and
+    E[theta | tau, y] = y - se^2 S^-1 y. n_grid 400 vs 800 changes the means by < 2e-4,
+    under 0.1% of their MC SEs.
+    """
+    result = {}
+    for arm, part in deltas.groupby(deltas["group"] == "treatment"):
+        y, s = part["delta"].to_numpy(), part["se"].to_numpy()
+        u = (np.arange(n_grid) + 0.5) / n_grid
+        tau = 6 * c * u**2
+        cov = (10 * c) ** 2 * np.ones((len(y), len(y))) + np.eye(len(y)) * (
+            tau[:, None, None] ** 2 + s**2
+        )
+        s_inv_y = np.linalg.solve(cov, np.broadcast_to(y, (n_grid, len(y)))[..., None])[..., 0]
+        log_post = (
+            -0.5 * np.linalg.slogdet(cov)[1]
+            - 0.5 * (s_inv_y @ y)
+            + stats.halfnorm.logpdf(tau, scale=c)
+            + np.log(12 * c * u)
+        )
+        w = np.exp(log_post - log_post.max())
+        w /= w.sum()
+        result["treatment" if arm else "control"] = {
+            "between_geo_sd": float(w @ tau),
+            "mean": float(w @ ((10 * c) ** 2 * s_inv_y.sum(-1))),
+            "theta": pd.Series(w @ (y - s**2 * s_inv_y), index=part["geo_id"].to_numpy()),
+        }
+    return result
+
+
 @pytest.fixture(scope="module")
 def creators() -> pd.DataFrame:
     return simulate_creator_experiments(n_genres=5, creators_per_genre=16, rng=5)
@@ -42,9 +155,21 @@ def effects(creators: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def small_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
-    # 80 creators in 5 small genres: "auto" non-centres the genre level here.
+    # 80 creators in 5 small genres, the default model (the two sds sampled, everything else
+    # drawn exactly). Compiled with replaceable data (reuse_compiled); the scale-free test
+    # refits with the default data-specialised compilation and the full model, so the code
+    # paths are checked against each other.
     return hbm.fit_hierarchical_model(
-        effects, draws=1_000, tune=1_000, chains=4, target_accept=0.95, rng=1
+        effects, draws=1_000, tune=1_000, chains=4, reuse_compiled=True, rng=1
+    )
+
+
+@pytest.fixture(scope="module")
+def marginal_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
+    # The model compare_groupings fits (unit effects integrated out) on the fixture data: the
+    # file's one extra compilation (data-specialised, the fastest to compile).
+    return hbm.fit_hierarchical_model(
+        effects, integrate_out_units=True, draws=1_000, tune=1_000, target_accept=0.99, rng=1
     )
 
 
@@ -264,7 +389,38 @@ def test_empirical_bayes_is_scale_and_shift_equivariant(scale: float, shift: flo
     np.testing.assert_allclose(moved["se"], scale * base["se"], rtol=1e-6)
 
 
-def test_empirical_and_oracle_bayes_are_calibrated_and_beat_no_pooling() -> None:
+def test_oracle_bayes_is_exactly_calibrated_when_the_model_holds() -> None:
+    # Data drawn from the three-level model itself, with exactly known SEs: the oracle
+    # posterior is exact, so its 95% intervals cover 95% over the joint distribution.
+    rng = np.random.default_rng(11)
+    n_reps, n_groups, per_group = 400, 5, 40
+    codes = np.repeat(np.arange(n_groups), per_group)
+    s = np.exp(rng.uniform(np.log(0.05), np.log(2.0), size=(n_reps, codes.size)))
+    group_mean = 0.5 + 0.3 * rng.standard_normal((n_reps, n_groups))
+    theta = group_mean[:, codes] + 0.4 * rng.standard_normal(s.shape)
+    y = theta + s * rng.standard_normal(s.shape)
+    frame = pd.DataFrame(
+        {
+            "replication": np.repeat(np.arange(n_reps), codes.size),
+            "creator_id": np.tile(np.arange(codes.size), n_reps),
+            "genre": np.tile(codes, n_reps),
+            "estimate": y.ravel(),
+            "se": s.ravel(),
+            "true_effect": theta.ravel(),
+        }
+    )
+    oracle = hbm.estimate_oracle_bayes(
+        frame, mean_effect=0.5, group_sd=0.3, unit_sd=0.4, replication="replication"
+    )
+    row = hbm.validate_against_truth(
+        oracle, frame, on=["replication", "creator_id"], cluster="replication"
+    ).loc["all"]
+    # clustered MC SE (units of one replication share the group means), 3 of them
+    assert abs(row["coverage"] - 0.95) < 3 * row["coverage_mc_se"], row
+    assert abs(row["bias"]) < 3 * math.sqrt(row["mse"] / row["clusters"])
+
+
+def test_empirical_and_oracle_bayes_beat_no_pooling_on_simulated_creators() -> None:
     sims = simulate_creator_experiments(
         n_genres=5, creators_per_genre=40, n_replications=150, rng=9
     )
@@ -280,7 +436,10 @@ def test_empirical_and_oracle_bayes_are_calibrated_and_beat_no_pooling() -> None
     }
     for name in ("eb", "oracle"):
         row = tables[name].loc["all"]
-        assert abs(row["coverage"] - 0.95) < 3 * row["coverage_mc_se"], (name, row)
+        # Not exactly 95%: the SEs of creators with 30 users are estimated (known-SE model),
+        # and EB also plugs in tau-hat. Measured over 600 platforms of this design:
+        # 0.941-0.943 for EB. A band, not "within MC error".
+        assert 0.93 < row["coverage"] < 0.955, (name, row)
         assert row["mse"] < 0.3 * tables["raw"].loc["all", "mse"]
     assert tables["eb"].loc["all", "mse"] < 1.05 * tables["oracle"].loc["all", "mse"]
 
@@ -345,6 +504,8 @@ def test_bad_input_raises_value_error(effects: pd.DataFrame) -> None:
         hbm.fit_hierarchical_model(effects, draws=0)
     with pytest.raises(ValueError, match="genre_centring"):
         hbm.fit_hierarchical_model(effects, genre_centring=1.5)
+    with pytest.raises(ValueError, match="creator_centring"):
+        hbm.fit_hierarchical_model(effects, creator_centring=0.5)
     with pytest.raises(ValueError, match="id"):
         hbm.estimate_empirical_bayes(pd.concat([effects, effects.iloc[:1]]))
     with pytest.raises(ValueError, match="sd_treatment"):
@@ -361,6 +522,28 @@ def test_bad_input_raises_value_error(effects: pd.DataFrame) -> None:
                 }
             )
         )
+
+
+def test_bad_hyperparameters_and_names_raise_value_error(
+    effects: pd.DataFrame, creators: pd.DataFrame
+) -> None:
+    # Without these checks a NaN prior mean or a NaN estimate propagates silently into NaN
+    # posterior means / MSEs, and a unit_sd per unit (3 values, 2 groups) broadcasts or
+    # fails deep inside NumPy; an unknown variable name fails inside ArviZ with a KeyError.
+    with pytest.raises(ValueError, match="mean_effect"):
+        hbm.normal_normal_posterior(
+            [1.0, 2.0], [1.0, 1.0], [0, 0], unit_sd=1.0, group_sd=1.0, mean_effect=np.nan
+        )
+    with pytest.raises(ValueError, match="mean_effect"):
+        hbm.estimate_oracle_bayes(effects, mean_effect=np.nan, group_sd=0.3, unit_sd=0.4)
+    with pytest.raises(ValueError, match="unit_sd"):
+        hbm.normal_normal_posterior([1.0, 2.0, 3.0], [1.0] * 3, [0, 1, 1], unit_sd=[1.0, 2.0, 3.0])
+    one_nan = effects["estimate"].where(effects.index != 3)
+    with pytest.raises(ValueError, match="estimate"):
+        hbm.validate_against_truth(effects.assign(estimate=one_nan), creators)
+    idata = az.from_dict(posterior={"x": np.zeros((2, 50))})
+    with pytest.raises(ValueError, match="var_names"):
+        hbm.check_convergence(idata, ["no_such_variable"])
 
 
 # ----------------------------------------------------------------------------- diagnostics
@@ -391,33 +574,71 @@ def test_hierarchical_fit_converges_and_agrees_with_empirical_bayes(
     eb = hbm.estimate_empirical_bayes(effects)
     merged = small_fit.unit_effects.merge(eb, on="creator_id", suffixes=("_hb", "_eb"))
     # Full Bayes averages over tau; with 80 creators the two stay close.
+    # (the exact reference is the grid test; this only checks the two pool alike)
     assert np.corrcoef(merged["estimate_hb"], merged["estimate_eb"])[0, 1] > 0.97
-    assert (merged["estimate_hb"] - merged["estimate_eb"]).abs().max() < 0.5 * effects[
-        "se"
-    ].min() + 0.3
     assert set(small_fit.unit_effects["creator_id"]) == set(effects["creator_id"])
     assert small_fit.idata.log_likelihood["likelihood"].shape == (4, 1_000, len(effects))
     assert small_fit.details["genre_centring"] == 0.0
 
 
+def test_hierarchical_fit_matches_exact_grid_posterior(small_fit: hbm.HierarchicalFit) -> None:
+    data = small_fit.data
+    y, s = data["estimate"].to_numpy(), data["se"].to_numpy()
+    c = small_fit.details["prior_scale"]
+    assert c == pytest.approx(np.std(y, ddof=1), rel=1e-12)  # documented default
+    codes = pd.factorize(data["genre"])[0]  # our own coding: only the partition matters
+    reference = known_se_grid_posterior(y, s, codes, c)
+    # the Woodbury algebra against a dense solve at one grid point
+    sd, s_inv_y, log_det = reference["check"]
+    same_genre = codes[:, None] == codes[None, :]
+    dense = (10 * c) ** 2 + sd[40] ** 2 * same_genre + np.diag(sd[90] ** 2 + s**2)
+    np.testing.assert_allclose(s_inv_y[40, 90], np.linalg.solve(dense, y), rtol=1e-9)
+    assert log_det[40, 90] == pytest.approx(np.linalg.slogdet(dense)[1], rel=1e-12)
+
+    ours = posterior_mean_and_mc_se(small_fit.idata, ["group_sd", "unit_sd", "theta"])
+    theta_ids = small_fit.idata.posterior["unit"].to_numpy()
+    assert (theta_ids == data["creator_id"].to_numpy()).all()  # theta aligned with y
+    # 82 comparisons at 4 MC SEs: a false failure has probability 82 * 6e-5 = 0.5%. Measured
+    # against references with a planted bug: half-normal scales c/10 are off by 12 (group_sd)
+    # and 49 (unit_sd) MC SEs, a missing Jacobian (a log-sd grid with the density of sd) by
+    # 20, a conditional mean shrinking with group_sd by 200. Scales 10c are not detectable
+    # here (80 units dominate the priors: under 2 MC SEs).
+    for name in ("group_sd", "unit_sd", "theta"):
+        mean, mc_se = ours[name]
+        np.testing.assert_array_less(np.abs(mean - reference[name]), 4 * mc_se, err_msg=name)
+
+
 def test_hierarchical_fit_is_scale_free(
     small_fit: hbm.HierarchicalFit, effects: pd.DataFrame
 ) -> None:
+    # The rescaled data are fitted with the *full* model (group means and unit effects
+    # sampled by NUTS, non-centred here: "auto" picks 0 for 5 genres of 16), so this also
+    # checks the default model, which samples only the two sds and draws the rest exactly,
+    # against the textbook parameterisation. target_accept 0.99: with 0.95 the full
+    # non-centred model gives 1-3 divergences on about half of the seeds.
     rescaled = hbm.fit_hierarchical_model(
         effects.assign(estimate=100 * effects["estimate"], se=100 * effects["se"]),
+        sample_effects=True,
         draws=1_000,
         tune=1_000,
-        target_accept=0.95,
+        target_accept=0.99,
         rng=1,
     )
-    assert rescaled.timings["compile_cpu"] == 0.0  # the compiled model was reused
-    base = small_fit.hyperparameters.set_index("parameter")
-    scaled = rescaled.hyperparameters.set_index("parameter")
-    for name in ("mu", "unit_sd"):
-        mc_se = base.loc[name, "se"] / math.sqrt(400)  # ESS > 400
-        assert (
-            abs(scaled.loc[name, "estimate"] / 100 - base.loc[name, "estimate"]) < 8 * mc_se + 0.02
-        )
+    assert rescaled.details["sample_effects"] and not small_fit.details["sample_effects"]
+    assert rescaled.details["genre_centring"] == 0.0
+    report = hbm.check_convergence(rescaled.idata, ["mu", "group_sd", "unit_sd", "group_mean"])
+    assert report.passed, report
+    assert rescaled.timings["compile_cpu"] > 0.0  # data-specialised: compiled afresh
+    assert not rescaled.details["reuse_compiled"] and small_fit.details["reuse_compiled"]
+    assert rescaled.details["prior_scale"] == pytest.approx(100 * small_fit.details["prior_scale"])
+    names = ["mu", "group_sd", "unit_sd"]
+    base = posterior_mean_and_mc_se(small_fit.idata, names)
+    scaled = posterior_mean_and_mc_se(rescaled.idata, names, scale=100.0)
+    for name in names:
+        # Independent runs: the difference has SE sqrt(mc_se_1^2 + mc_se_2^2) (about
+        # sqrt(2) single-fit MC SEs); 3 of those, about 4.2 single-fit MC SEs.
+        tolerance = 3 * math.hypot(base[name][1], scaled[name][1])
+        assert abs(scaled[name][0] - base[name][0]) < tolerance, name
 
 
 def test_posterior_predictive_check(small_fit: hbm.HierarchicalFit) -> None:
@@ -428,10 +649,39 @@ def test_posterior_predictive_check(small_fit: hbm.HierarchicalFit) -> None:
     assert plain.table.shape == check.table.shape
 
 
-def test_pareto_k_count(small_fit: hbm.HierarchicalFit) -> None:
-    result = hbm.count_high_pareto_k(small_fit.idata)
-    assert result["n"] == len(small_fit.data)
-    assert 0 <= result["n_high_k"] <= result["n"]
+def test_pointwise_log_likelihood_and_pareto_k(
+    small_fit: hbm.HierarchicalFit, marginal_fit: hbm.HierarchicalFit
+) -> None:
+    dims = ("chain", "draw", "unit")
+    # unit-level model: log N(y_j; theta_j, s_j^2) at every posterior draw of theta_j
+    data = small_fit.data.set_index("creator_id")
+    stored = small_fit.idata.log_likelihood["likelihood"].transpose(*dims)
+    units = stored["unit"].to_numpy()
+    theta = small_fit.idata.posterior["theta"].sel(unit=units).transpose(*dims).to_numpy()
+    y, s = data.loc[units, "estimate"].to_numpy(), data.loc[units, "se"].to_numpy()
+    # the same formula evaluated again: only rounding differences
+    np.testing.assert_allclose(stored.to_numpy(), stats.norm.logpdf(y, theta, s), rtol=1e-10)
+
+    # marginal model: log N(y_j; m_g(j), unit_sd^2 + s_j^2), m_g picked by genre label
+    data = marginal_fit.data.set_index("creator_id")
+    stored = marginal_fit.idata.log_likelihood["likelihood"].transpose(*dims)
+    units = stored["unit"].to_numpy()
+    posterior = marginal_fit.idata.posterior
+    assert "theta" not in posterior
+    genre_of_unit = xr.DataArray(data.loc[units, "genre"].to_numpy(), dims="unit")
+    group_mean = posterior["group_mean"].sel(group=genre_of_unit).transpose(*dims).to_numpy()
+    unit_sd = posterior["unit_sd"].transpose("chain", "draw").to_numpy()[..., None]
+    y, s = data.loc[units, "estimate"].to_numpy(), data.loc[units, "se"].to_numpy()
+    expected = stats.norm.logpdf(y, group_mean, np.sqrt(unit_sd**2 + s**2))
+    np.testing.assert_allclose(stored.to_numpy(), expected, rtol=1e-10)
+
+    # One parameter per unit defeats PSIS; the marginal model does not. Measured on these
+    # data over seeds 1-6: 18-23 of 80 k > 0.7 (max k >= 1.0) unit-level, none marginal
+    # (max k <= 0.5).
+    unit_level = hbm.count_high_pareto_k(small_fit.idata)
+    marginal = hbm.count_high_pareto_k(marginal_fit.idata)
+    assert unit_level["n"] == marginal["n"] == len(small_fit.data)
+    assert unit_level["n_high_k"] > 0 and marginal["n_high_k"] == 0
 
 
 def test_compare_groupings_prefers_the_real_grouping() -> None:
@@ -439,8 +689,12 @@ def test_compare_groupings_prefers_the_real_grouping() -> None:
         n_genres=3, creators_per_genre=30, genre_sd=1.0, creator_sd=0.3, n_regions=3, rng=12
     )
     frame = hbm.estimate_unit_effects_from_stats(sims, keep=["genre", "region"])
-    table, fits = hbm.compare_groupings(frame, ["genre", "region"], draws=500, tune=500, rng=2)
+    table, fits = hbm.compare_groupings(
+        frame, ["genre", "region"], reuse_compiled=True, draws=500, tune=500, rng=2
+    )
     assert table.index[0] == "genre"
+    # both groupings have 3 groups: the second fit reuses the first one's compiled model
+    assert fits["region"].timings["compile_cpu"] == 0.0 < fits["genre"].timings["compile_cpu"]
     assert (table["n_high_k"] == 0).all()
     assert "theta" not in fits["genre"].idata.posterior
 
@@ -456,15 +710,44 @@ def test_eight_schools_matches_posteriordb_reference() -> None:
 
 def test_geo_model_is_scale_free_and_pools_geos() -> None:
     deltas = simulate_geo_deltas(n_geos=20, rng=7)
-    lift, fit = hbm.fit_geo_hierarchical_model(deltas, draws=500, tune=500, rng=1)
-    lift_cents, _ = hbm.fit_geo_hierarchical_model(
+    lift, fit = hbm.fit_geo_hierarchical_model(
+        deltas, draws=500, tune=500, reuse_compiled=True, rng=1
+    )
+    lift_cents, fit_cents = hbm.fit_geo_hierarchical_model(
         deltas.assign(delta=100 * deltas["delta"], se=100 * deltas["se"]),
         draws=500,
         tune=500,
+        reuse_compiled=True,
         rng=1,
     )
+    assert fit_cents.timings["compile_cpu"] == 0.0  # same shape: compiled model reused
     assert isinstance(lift, pl.Estimate) and lift.ci_low < lift.estimate < lift.ci_high
-    assert abs(lift.details["prob_positive"] - lift_cents.details["prob_positive"]) < 0.03
+    c = fit.details["prior_scale"]
+    assert c == pytest.approx(np.std(deltas["delta"], ddof=1), rel=1e-12)
+    assert fit_cents.details["prior_scale"] == pytest.approx(100 * c)
+    names = ["between_geo_sd", "lift", "theta"]
+    ours = posterior_mean_and_mc_se(fit.idata, names)
+    cents = posterior_mean_and_mc_se(fit_cents.idata, names, scale=100.0)
+    assert lift.estimate == pytest.approx(ours["lift"][0])
+    # two independent runs: 3 SEs of the difference, about 4.2 single-fit MC SEs
+    assert abs(cents["lift"][0] - ours["lift"][0]) < 3 * math.hypot(
+        ours["lift"][1], cents["lift"][1]
+    )
+
+    # exact reference: 23 comparisons at 4 MC SEs (a false failure has probability 0.15%).
+    # Measured with planted bugs: tau ~ HalfNormal(10c) is off by 7-9 MC SEs, a missing
+    # Jacobian by 37, mu ~ N(0, c^2) by 15 (in the lift).
+    reference = geo_grid_posterior(deltas, c)
+    arms = fit.idata.posterior["arm"].to_numpy()
+    between_sd, between_mc_se = ours["between_geo_sd"]
+    for arm, mean, mc_se in zip(arms, between_sd, between_mc_se, strict=True):
+        assert abs(mean - reference[arm]["between_geo_sd"]) < 4 * mc_se, arm
+    exact_lift = reference["treatment"]["mean"] - reference["control"]["mean"]
+    assert abs(ours["lift"][0] - exact_lift) < 4 * ours["lift"][1]
+    exact_theta = pd.concat([reference[arm]["theta"] for arm in arms])
+    geos = fit.idata.posterior["geo"].to_numpy()
+    theta, theta_mc_se = ours["theta"]
+    np.testing.assert_array_less(np.abs(theta - exact_theta.loc[geos]), 4 * theta_mc_se)
     merged = fit.unit_effects.merge(deltas, on="geo_id")
     # pooled estimates sit between the raw deltas and the arm means
     assert merged["estimate"].std() < merged["delta"].std()
