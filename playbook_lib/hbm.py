@@ -1234,8 +1234,11 @@ def _build_hyperparameter_model(
         variance = unit_sd**2 + standard_error**2
         weight = 1.0 / variance
 
+        # A constant zero vector, not pt.zeros: an Alloc op costs seconds of numba compilation.
+        zeros = pt.as_tensor(np.zeros(n_groups))
+
         def group_sum(values: Any) -> Any:
-            return pt.inc_subtensor(pt.zeros(n_groups)[code], values)
+            return pt.inc_subtensor(zeros[code], values)
 
         weight_sum = group_sum(weight)
         weighted_mean = group_sum(weight * observed) / weight_sum
