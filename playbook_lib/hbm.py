@@ -1023,21 +1023,10 @@ def _compile(build: Callable[[bool], Any], key: tuple[Any, ...] | None) -> tuple
     return compiled, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def _timings(
-    compile_wall: float, compile_cpu: float, sample_wall: float, sample_cpu: float
-) -> dict[str, float]:
-    return {
-        "compile_wall": compile_wall,
-        "compile_cpu": compile_cpu,
-        "sample_wall": sample_wall,
-        "sample_cpu": sample_cpu,
-        "total_wall": compile_wall + sample_wall,
-        "total_cpu": compile_cpu + sample_cpu,
-    }
-
-
-def _sample(
-    compiled: Any,
+def _compile_and_sample(
+    build: Callable[[bool], Any],
+    key: tuple[Any, ...] | None,
+    data: Mapping[str, Any],
     *,
     draws: int,
     tune: int,
@@ -1045,9 +1034,17 @@ def _sample(
     cores: int,
     target_accept: float,
     seed: int,
-) -> tuple[Any, float, float]:
+) -> tuple[Any, dict[str, float]]:
+    """Compile (see :func:`_compile`), load ``data`` into a reused model, sample with nutpie.
+
+    Returns the draws and the timings: ``compile_wall``, ``compile_cpu`` (0 when a compiled
+    model was reused), ``sample_wall``, ``sample_cpu``, ``total_wall``, ``total_cpu``.
+    """
     import nutpie
 
+    compiled, compile_wall, compile_cpu = _compile(build, key)
+    if key is not None:
+        compiled = compiled.with_data(**data)
     wall, cpu = time.perf_counter(), time.process_time()
     idata = nutpie.sample(
         compiled,
@@ -1059,7 +1056,15 @@ def _sample(
         progress_bar=False,
         target_accept=target_accept,
     )
-    return idata, time.perf_counter() - wall, time.process_time() - cpu
+    sample_wall, sample_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return idata, {
+        "compile_wall": compile_wall,
+        "compile_cpu": compile_cpu,
+        "sample_wall": sample_wall,
+        "sample_cpu": sample_cpu,
+        "total_wall": compile_wall + sample_wall,
+        "total_cpu": compile_cpu + sample_cpu,
+    }
 
 
 def _add_draws(idata: Any, name: str, values: np.ndarray, dim: str | None = None) -> None:
@@ -1455,13 +1460,13 @@ def fit_hierarchical_model(
     alpha = check_alpha(alpha)
     _check_sampler_settings(draws, tune, chains, cores, target_accept)
     centred_units = bool(_check_centring(creator_centring, "creator_centring"))
-    if not (isinstance(genre_centring, str) and genre_centring == "auto"):
-        _check_centring(genre_centring, "genre_centring")
+    auto_centring = isinstance(genre_centring, str) and genre_centring == "auto"
+    if not auto_centring:
+        genre_centring = _check_centring(genre_centring, "genre_centring")
     y, s, codes, labels, ordered = _pivot_replications(effects, id, group, estimate, se, None)
     y, s, codes = y[0], s[0], codes[0]
-    if genre_centring == "auto":
+    if auto_centring:
         genre_centring = _automatic_group_centring(y, s, codes, len(labels))
-    genre_centring = _check_centring(genre_centring, "genre_centring")
     if len(y) < 3:
         raise ValueError("effects: need at least 3 units")
     if prior_scale is None:
@@ -1480,14 +1485,11 @@ def fit_hierarchical_model(
             y, s, codes, n_groups, prior_scale, centred_groups, centred_units, marginal, shared
         )
         key = ("known_se", centred_groups, centred_units, marginal, len(y), n_groups)
-    compiled, compile_wall, compile_cpu = _compile(build, key if reuse_compiled else None)
-    if reuse_compiled:
-        compiled = compiled.with_data(
-            group_code=codes, estimate=y, standard_error=s, prior_scale=prior_scale
-        )
     generator = np.random.default_rng(rng)
-    idata, sample_wall, sample_cpu = _sample(
-        compiled,
+    idata, timings = _compile_and_sample(
+        build,
+        key if reuse_compiled else None,
+        {"group_code": codes, "estimate": y, "standard_error": s, "prior_scale": prior_scale},
         draws=draws,
         tune=tune,
         chains=chains,
@@ -1523,7 +1525,7 @@ def fit_hierarchical_model(
         hyperparameters=_summarise_draws(
             hyper_draws, ["mu", "group_sd", "unit_sd"], "parameter", "hierarchical Bayes", alpha
         ),
-        timings=_timings(compile_wall, compile_cpu, sample_wall, sample_cpu),
+        timings=timings,
         data=ordered[[id, group, estimate, se]].reset_index(drop=True),
         details={
             "prior_scale": prior_scale,
@@ -1979,16 +1981,10 @@ def fit_geo_hierarchical_model(
     if prior_scale is None:
         prior_scale = float(np.std(y, ddof=1))
     prior_scale = check_positive(prior_scale, "prior_scale")
-    compiled, compile_wall, compile_cpu = _compile(
+    idata, timings = _compile_and_sample(
         lambda shared: _build_geo_model(y, s, arm, prior_scale, shared),
         ("geo", len(y)) if reuse_compiled else None,
-    )
-    if reuse_compiled:
-        compiled = compiled.with_data(
-            arm_code=arm, delta=y, standard_error=s, prior_scale=prior_scale
-        )
-    idata, sample_wall, sample_cpu = _sample(
-        compiled,
+        {"arm_code": arm, "delta": y, "standard_error": s, "prior_scale": prior_scale},
         draws=draws,
         tune=tune,
         chains=chains,
@@ -2030,7 +2026,7 @@ def fit_geo_hierarchical_model(
             "hierarchical Bayes",
             alpha,
         ),
-        timings=_timings(compile_wall, compile_cpu, sample_wall, sample_cpu),
+        timings=timings,
         data=deltas[[id, group, estimate, se]].reset_index(drop=True),
         details={"prior_scale": prior_scale},
     )
@@ -2088,9 +2084,10 @@ def fit_eight_schools(
     """
     _check_sampler_settings(draws, tune, chains, cores, target_accept)
     y, s = EIGHT_SCHOOLS["estimate"].to_numpy(), EIGHT_SCHOOLS["se"].to_numpy()
-    compiled, _, _ = _compile(lambda shared: _build_eight_schools(y, s), None)
-    idata, _, _ = _sample(
-        compiled,
+    idata, _ = _compile_and_sample(
+        lambda shared: _build_eight_schools(y, s),
+        None,
+        {},
         draws=draws,
         tune=tune,
         chains=chains,
