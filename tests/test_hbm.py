@@ -15,6 +15,7 @@ single-fit MC SEs), with no additive padding.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import arviz as az
@@ -162,6 +163,13 @@ def small_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
     return hbm.fit_hierarchical_model(
         effects, draws=1_000, tune=1_000, chains=4, reuse_compiled=True, rng=1
     )
+
+
+@pytest.fixture(scope="module")
+def numpy_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
+    # The same model fitted the default way (one fit, no reuse): its density evaluated in
+    # NumPy, nothing compiled.
+    return hbm.fit_hierarchical_model(effects, draws=1_000, tune=1_000, chains=4, rng=2)
 
 
 @pytest.fixture(scope="module")
@@ -581,7 +589,62 @@ def test_hierarchical_fit_converges_and_agrees_with_empirical_bayes(
     assert small_fit.details["genre_centring"] == 0.0
 
 
-def test_hierarchical_fit_matches_exact_grid_posterior(small_fit: hbm.HierarchicalFit) -> None:
+@pytest.mark.parametrize(("groups", "per_group"), [(5, 16), (3, 4), (1, 6)])
+def test_numpy_density_equals_pytensor_value_and_gradient(groups: int, per_group: int) -> None:
+    # The default fit samples a NumPy twin of the PyMC model's density; it must be the same
+    # function: PyMC's model.logp (priors, Jacobian, integrated likelihood) and PyTensor's
+    # automatic gradient at random points, including far into the tails.
+    rng = np.random.default_rng(groups * 100 + per_group)
+    frame = hbm.estimate_unit_effects_from_stats(
+        simulate_creator_experiments(n_genres=groups, creators_per_genre=per_group, rng=rng),
+        keep=["genre"],
+    )
+    y, s = frame["estimate"].to_numpy(), frame["se"].to_numpy()
+    codes = pd.factorize(frame["genre"])[0]
+    c = 0.7
+    model = hbm._build_hyperparameter_model(y, s, codes, groups, c, False)
+    logp = model.compile_logp(mode="FAST_COMPILE")  # PyTensor's Python backend: no compiler
+    dlogp = model.compile_dlogp(mode="FAST_COMPILE")
+    density = hbm._HyperparameterDensity.from_data(y, s, codes, groups, c)
+    for x in rng.normal(0.0, 2.5, size=(25, 2)):
+        point = {"group_sd_log__": x[0], "unit_sd_log__": x[1]}
+        value, gradient = density(x)
+        assert value == pytest.approx(float(logp(point)), rel=1e-12, abs=1e-9)
+        np.testing.assert_allclose(gradient, dlogp(point), rtol=1e-9, atol=1e-9)
+    # Up to sds e^(+-49.9) times the prior scale the density is finite and raises no
+    # warning; beyond e^50 it is -inf (NUTS treats that as a divergence), silently.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for corner in np.log(c) + 49.9 * np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]]):
+            value, gradient = density(corner)
+            assert np.isfinite(value) and np.isfinite(gradient).all()
+        for outside in ([400.0, 0.0], [0.0, -51.0 + np.log(c)]):
+            assert density(np.array(outside))[0] == -np.inf
+
+
+def test_default_fit_compiles_nothing_and_is_reproducible(
+    numpy_fit: hbm.HierarchicalFit, effects: pd.DataFrame
+) -> None:
+    assert numpy_fit.timings["compile_cpu"] < 0.5
+    assert not numpy_fit.details["reuse_compiled"]
+    report = hbm.check_convergence(
+        numpy_fit.idata, ["mu", "group_sd", "unit_sd", "group_mean", "theta"]
+    )
+    assert report.passed, report
+    first = hbm.fit_hierarchical_model(effects, draws=100, tune=100, rng=3)
+    again = hbm.fit_hierarchical_model(effects, draws=100, tune=100, rng=3)
+    other = hbm.fit_hierarchical_model(effects, draws=100, tune=100, rng=4)
+    for name in ("group_sd", "unit_sd", "theta"):
+        np.testing.assert_array_equal(first.idata.posterior[name], again.idata.posterior[name])
+    assert not np.array_equal(first.idata.posterior["theta"], other.idata.posterior["theta"])
+
+
+@pytest.mark.parametrize("fit_name", ["small_fit", "numpy_fit"])
+def test_hierarchical_fit_matches_exact_grid_posterior(
+    fit_name: str, request: pytest.FixtureRequest
+) -> None:
+    # Both code paths: the compiled PyMC model (reuse_compiled) and the NumPy density.
+    small_fit = request.getfixturevalue(fit_name)
     data = small_fit.data
     y, s = data["estimate"].to_numpy(), data["se"].to_numpy()
     c = small_fit.details["prior_scale"]
