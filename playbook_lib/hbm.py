@@ -1555,9 +1555,10 @@ def fit_hierarchical_model(
     nothing: nutpie samples the PyMC model's log density evaluated in NumPy
     (``_HyperparameterDensity``, equal to PyMC's ``model.logp`` and PyTensor's
     gradient of it, as the tests check), with its chains in one thread because Python
-    code holds the GIL. Numba compiling the PyMC model takes 10-20 s, more than sampling
-    500 units from the NumPy density (about 6 s); sampling the compiled model takes under
-    a second, so compilation pays when the same model is fitted again and again. The other
+    code holds the GIL. Numba compiling the PyMC model takes 10-24 s on a 2-core machine
+    (the most on one whose PyTensor cache is empty), more than sampling 500 units from the
+    NumPy density (about 6 s); sampling the compiled model takes under a second, so
+    compilation pays when the same model is fitted again and again. The other
     models (``sample_effects``, ``integrate_out_units``) are compiled with nutpie's numba
     backend, with the data folded in as constants (the fastest to compile). With
     ``reuse_compiled=True`` every model, the default included, is compiled with
