@@ -1029,33 +1029,17 @@ def _compile_and_sample(
     build: Callable[[bool], Any],
     key: tuple[Any, ...] | None,
     data: Mapping[str, Any],
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    cores: int,
-    target_accept: float,
-    seed: int,
+    **settings: Any,
 ) -> tuple[Any, dict[str, float]]:
     """Compile (see :func:`_compile`), load ``data`` into a reused model, sample with nutpie.
 
-    Returns the draws and the timings: ``compile_wall``, ``compile_cpu`` (0 when a compiled
-    model was reused), ``sample_wall``, ``sample_cpu``, ``total_wall``, ``total_cpu``.
+    ``settings`` are :func:`_sample_nutpie`'s keywords. Returns the draws and the timings
+    (``compile_cpu`` is 0 when a compiled model was reused).
     """
     compiled, compile_wall, compile_cpu = _compile(build, key)
     if key is not None:
         compiled = compiled.with_data(**data)
-    return _sample_nutpie(
-        compiled,
-        compile_wall,
-        compile_cpu,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=cores,
-        target_accept=target_accept,
-        seed=seed,
-    )
+    return _sample_nutpie(compiled, compile_wall, compile_cpu, **settings)
 
 
 def _sample_nutpie(
@@ -1070,7 +1054,11 @@ def _sample_nutpie(
     target_accept: float,
     seed: int,
 ) -> tuple[Any, dict[str, float]]:
-    """Sample a nutpie model (no progress bar); return the draws and the timings."""
+    """Sample a nutpie model (no progress bar); return the draws and the timings.
+
+    The timings are ``compile_wall``, ``compile_cpu`` (as given), ``sample_wall``,
+    ``sample_cpu``, ``total_wall`` and ``total_cpu`` in seconds.
+    """
     import nutpie
 
     wall, cpu = time.perf_counter(), time.process_time()
