@@ -1178,7 +1178,6 @@ def _build_known_se_model(
     prior_scale: float,
     centred_groups: bool,
     centred_units: bool,
-    marginal: bool,
     shared: bool,
 ) -> Any:
     """The global → group → unit model; the free variables are ``group_raw``/``unit_raw``.
@@ -1205,20 +1204,11 @@ def _build_known_se_model(
             group_mean = pm.Normal("group_raw", mu, group_sd, dims="group")
         else:
             group_mean = mu + group_sd * pm.Normal("group_raw", 0.0, 1.0, dims="group")
-        if marginal:
-            pm.Normal(
-                "likelihood",
-                group_mean[code],
-                pm.math.sqrt(unit_sd**2 + standard_error**2),
-                observed=observed,
-                dims="unit",
-            )
+        if centred_units:
+            theta = pm.Normal("unit_raw", group_mean[code], unit_sd, dims="unit")
         else:
-            if centred_units:
-                theta = pm.Normal("unit_raw", group_mean[code], unit_sd, dims="unit")
-            else:
-                theta = group_mean[code] + unit_sd * pm.Normal("unit_raw", 0.0, 1.0, dims="unit")
-            pm.Normal("likelihood", theta, standard_error, observed=observed, dims="unit")
+            theta = group_mean[code] + unit_sd * pm.Normal("unit_raw", 0.0, 1.0, dims="unit")
+        pm.Normal("likelihood", theta, standard_error, observed=observed, dims="unit")
     return model
 
 
@@ -1403,8 +1393,9 @@ def _draw_conditional_effects(
     n_groups: int,
     prior_scale: float,
     generator: np.random.Generator,
+    units: bool = True,
 ) -> None:
-    """Exact draws of ``mu``, group means and unit effects given each draw of the sds.
+    """Exact draws of ``mu``, group means and (if ``units``) unit effects given the sds.
 
     ``mu | group_sd, unit_sd, y ~ N(b/A, 1/A)`` (see :func:`_build_hyperparameter_model`);
     ``m_g | mu, ... ~ N((mu + group_sd^2 W_g ybar_g) / (1 + group_sd^2 W_g),
@@ -1425,31 +1416,32 @@ def _draw_conditional_effects(
     inflation = 1.0 + group_var * weight_sum
     centre = (mu[:, None] + group_var * weight_sum * weighted_mean) / inflation
     group_mean = centre + np.sqrt(group_var / inflation) * generator.standard_normal(centre.shape)
+    _add_draws(idata, "mu", mu)
+    _add_draws(idata, "group_mean", group_mean, "group")
+    if not units:
+        return
     shrinkage = s**2 / (s**2 + unit_var)
     theta_mean = shrinkage * group_mean[:, codes] + (1 - shrinkage) * y
     theta = theta_mean + np.sqrt((1 - shrinkage) * s**2) * generator.standard_normal(
         theta_mean.shape
     )
-    _add_draws(idata, "mu", mu)
-    _add_draws(idata, "group_mean", group_mean, "group")
     _add_draws(idata, "theta", theta, "unit")
 
 
 def _derived_means(
-    idata: Any, codes: np.ndarray, centred_groups: bool, centred_units: bool, marginal: bool
+    idata: Any, codes: np.ndarray, centred_groups: bool, centred_units: bool
 ) -> None:
-    """Add ``group_mean`` (and ``theta`` for the unit-level model) to the posterior."""
+    """Add ``group_mean`` and ``theta`` to the posterior of the full model."""
     group_raw = _stack(idata, "group_raw")
     group_mean = group_raw
     if not centred_groups:
         group_mean = _stack(idata, "mu")[:, None] + _stack(idata, "group_sd")[:, None] * group_raw
     _add_draws(idata, "group_mean", group_mean, "group")
-    if not marginal:
-        unit_raw = _stack(idata, "unit_raw")
-        theta = unit_raw
-        if not centred_units:
-            theta = group_mean[:, codes] + _stack(idata, "unit_sd")[:, None] * unit_raw
-        _add_draws(idata, "theta", theta, "unit")
+    unit_raw = _stack(idata, "unit_raw")
+    theta = unit_raw
+    if not centred_units:
+        theta = group_mean[:, codes] + _stack(idata, "unit_sd")[:, None] * unit_raw
+    _add_draws(idata, "theta", theta, "unit")
 
 
 def _add_log_likelihood(
@@ -1513,8 +1505,7 @@ def fit_hierarchical_model(
     parameterisation, chosen by ``genre_centring`` and ``creator_centring``, and still
     diverges or mixes slowly on some data sets.
 
-    With ``sample_effects=True`` (and for the ``integrate_out_units`` model, whose group
-    means are sampled) each level can be written centred (sample ``m_g`` itself) or
+    With ``sample_effects=True`` each level can be written centred (sample ``m_g`` itself) or
     non-centred (sample ``z_g ~ N(0, 1)`` and set ``m_g = mu + group_sd z_g``):
     ``genre_centring`` and
     ``creator_centring`` choose, 1 = centred, 0 = non-centred. Centre a level whose
@@ -1532,12 +1523,14 @@ def fit_hierarchical_model(
 
     The prior scale ``c`` defaults to the standard deviation of the estimates, so the
     model is scale-free: multiplying estimates and SEs by ``k`` multiplies the posterior by
-    ``k``. With ``integrate_out_units=True`` the unit effects are integrated out
-    analytically (``y_j ~ N(m_{g(j)}, unit_sd^2 + s_j^2)``): use this model to compare
-    groupings by PSIS-LOO (:func:`compare_groupings`); pointwise log-likelihoods are stored
-    in ``idata.log_likelihood`` for both variants. ``group_mean`` and ``theta`` are
-    computed from the sampled ``group_raw``/``unit_raw`` draws and stored in
-    ``idata.posterior``.
+    ``k``. With ``integrate_out_units=True`` there are no unit effects: the pointwise
+    log-likelihood is that of the model with them integrated out,
+    ``y_j ~ N(m_{g(j)}, unit_sd^2 + s_j^2)``, at each draw of the group means and
+    ``unit_sd`` (the same posterior: the two sds sampled, ``mu`` and ``m_g`` drawn
+    exactly): use it to compare groupings by PSIS-LOO (:func:`compare_groupings`).
+    Pointwise log-likelihoods are stored in ``idata.log_likelihood`` for both variants;
+    ``mu``, ``group_mean`` (and ``theta``) in ``idata.posterior`` (with
+    ``sample_effects``, computed from the sampled ``group_raw``/``unit_raw``).
 
     Sampled with nutpie, no progress bar. A single fit of the default model compiles
     nothing: nutpie samples the PyMC model's log density evaluated in NumPy
@@ -1546,9 +1539,9 @@ def fit_hierarchical_model(
     code holds the GIL. Numba compiling the PyMC model takes 10-24 s on a 2-core machine
     (the most on one whose PyTensor cache is empty), more than sampling 500 units from the
     NumPy density (about 6 s); sampling the compiled model takes under a second, so
-    compilation pays when the same model is fitted again and again. The other
-    models (``sample_effects``, ``integrate_out_units``) are compiled with nutpie's numba
-    backend, with the data folded in as constants (the fastest to compile). With
+    compilation pays when the same model is fitted again and again. The full model
+    (``sample_effects``) is compiled with nutpie's numba backend, with the data folded in
+    as constants (the fastest to compile). With
     ``reuse_compiled=True`` every model, the default included, is compiled with
     replaceable ``pm.Data`` and kept in memory (not on disk) for the rest of the process,
     keyed by structure and shape: later fits of same-shaped data (simulation studies,
@@ -1571,7 +1564,8 @@ def fit_hierarchical_model(
         Sample group means and unit effects with NUTS instead of drawing them exactly
         given the hyperparameters (the centring arguments apply only then).
     integrate_out_units : bool
-        Fit the marginal model (no unit effects).
+        No unit effects; the log-likelihood has them integrated out (for PSIS-LOO). Not
+        with ``sample_effects``.
     reuse_compiled : bool
         Compile with replaceable data and keep the compiled model for same-shaped fits.
     draws, tune, chains, cores : int
@@ -1593,10 +1587,16 @@ def fit_hierarchical_model(
     ------
     ValueError
         If columns are missing, values are NaN, an SE is not positive, a group has no
-        members, ids repeat, or a setting is invalid.
+        members, ids repeat, a setting is invalid, or both ``sample_effects`` and
+        ``integrate_out_units`` are set.
     """
     alpha = check_alpha(alpha)
     _check_sampler_settings(draws, tune, chains, cores, target_accept)
+    if sample_effects and integrate_out_units:
+        raise ValueError(
+            "integrate_out_units: the unit effects cannot be integrated out and sampled "
+            "(sample_effects=True) at once"
+        )
     centred_units = bool(_check_centring(creator_centring, "creator_centring"))
     auto_centring = isinstance(genre_centring, str) and genre_centring == "auto"
     if not auto_centring:
@@ -1612,7 +1612,7 @@ def fit_hierarchical_model(
     prior_scale = check_positive(prior_scale, "prior_scale")
     n_groups = len(labels)
     centred_groups, marginal = bool(genre_centring), bool(integrate_out_units)
-    hyper_only = not (sample_effects or marginal)
+    hyper_only = not sample_effects
     if hyper_only:
         build = lambda shared: _build_hyperparameter_model(  # noqa: E731
             y, s, codes, n_groups, prior_scale, shared
@@ -1620,9 +1620,9 @@ def fit_hierarchical_model(
         key = ("hyperparameters", len(y), n_groups)
     else:
         build = lambda shared: _build_known_se_model(  # noqa: E731
-            y, s, codes, n_groups, prior_scale, centred_groups, centred_units, marginal, shared
+            y, s, codes, n_groups, prior_scale, centred_groups, centred_units, shared
         )
-        key = ("known_se", centred_groups, centred_units, marginal, len(y), n_groups)
+        key = ("known_se", centred_groups, centred_units, len(y), n_groups)
     generator = np.random.default_rng(rng)
     settings: dict[str, Any] = {
         "draws": draws,
@@ -1654,9 +1654,11 @@ def fit_hierarchical_model(
         )
     ids = ordered[id].to_numpy()
     if hyper_only:
-        _draw_conditional_effects(idata, y, s, codes, n_groups, prior_scale, generator)
+        _draw_conditional_effects(
+            idata, y, s, codes, n_groups, prior_scale, generator, units=not marginal
+        )
     else:
-        _derived_means(idata, codes, centred_groups, centred_units, marginal)
+        _derived_means(idata, codes, centred_groups, centred_units)
     idata.posterior = idata.posterior.assign_coords(
         unit=ids, group=np.asarray(labels, dtype=object)
     )

@@ -64,6 +64,9 @@ def known_se_grid_posterior(
     with E[theta | y, sds] = (S - diag(s^2)) S^-1 y = y - s^2 * S^-1 y. S = D + U K U'
     with U = [1, Z], K = diag((10c)^2, group_sd^2 ...), so S^-1 y and log|S| come from
     Woodbury's identity with a (G+1) x (G+1) solve per grid point (all points at once).
+    The same solve is the posterior mean of beta = (mu, m_g - mu) in y = U beta + e,
+    beta ~ N(0, K), e ~ N(0, D): (K^-1 + U'D^-1U)^-1 U'D^-1 y, which gives E[mu | y, sds]
+    and E[m_g | y, sds] (group g = code g).
 
     The grid is sd = 6c u^2 at the midpoints of n_grid cells of u in (0, 1): points are dense
     near 0, where group_sd's posterior (5 groups) sits. The quadrature is over u, so each
@@ -98,10 +101,13 @@ def known_se_grid_posterior(
     w = np.exp(log_post - log_post.max())
     w /= w.sum()
     theta_given_sds = y - s**2 * s_inv_y
+    beta = inner_solution[..., 0]  # (mu, m_g - mu) given the sds
     return {
         "group_sd": float((w * group_sd).sum()),
         "unit_sd": float((w * unit_sd).sum()),
         "theta": np.einsum("ab,abn->n", w, theta_given_sds),
+        "mu": float((w * beta[..., 0]).sum()),
+        "group_mean": np.einsum("ab,abg->g", w, beta[..., :1] + beta[..., 1:]),
         "check": (sd, s_inv_y, log_det),
     }
 
@@ -174,10 +180,10 @@ def numpy_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
 
 @pytest.fixture(scope="module")
 def marginal_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
-    # The model compare_groupings fits (unit effects integrated out) on the fixture data: the
-    # file's one extra compilation (data-specialised, the fastest to compile).
+    # The fit compare_groupings makes (unit effects integrated out of the log-likelihood) on
+    # the fixture data; one-off, so nothing is compiled.
     return hbm.fit_hierarchical_model(
-        effects, integrate_out_units=True, draws=1_000, tune=1_000, target_accept=0.99, rng=1
+        effects, integrate_out_units=True, draws=1_000, tune=1_000, rng=1
     )
 
 
@@ -514,6 +520,8 @@ def test_bad_input_raises_value_error(effects: pd.DataFrame) -> None:
         hbm.fit_hierarchical_model(effects, genre_centring=1.5)
     with pytest.raises(ValueError, match="creator_centring"):
         hbm.fit_hierarchical_model(effects, creator_centring=0.5)
+    with pytest.raises(ValueError, match="integrate_out_units"):
+        hbm.fit_hierarchical_model(effects, sample_effects=True, integrate_out_units=True)
     with pytest.raises(ValueError, match="id"):
         hbm.estimate_empirical_bayes(pd.concat([effects, effects.iloc[:1]]))
     with pytest.raises(ValueError, match="sd_treatment"):
@@ -639,11 +647,12 @@ def test_default_fit_compiles_nothing_and_is_reproducible(
     assert not np.array_equal(first.idata.posterior["theta"], other.idata.posterior["theta"])
 
 
-@pytest.mark.parametrize("fit_name", ["small_fit", "numpy_fit"])
+@pytest.mark.parametrize("fit_name", ["small_fit", "numpy_fit", "marginal_fit"])
 def test_hierarchical_fit_matches_exact_grid_posterior(
     fit_name: str, request: pytest.FixtureRequest
 ) -> None:
-    # Both code paths: the compiled PyMC model (reuse_compiled) and the NumPy density.
+    # Every code path: the compiled PyMC model (reuse_compiled), the NumPy density, and the
+    # fit without unit effects that compare_groupings uses (no theta).
     small_fit = request.getfixturevalue(fit_name)
     data = small_fit.data
     y, s = data["estimate"].to_numpy(), data["se"].to_numpy()
@@ -658,15 +667,24 @@ def test_hierarchical_fit_matches_exact_grid_posterior(
     np.testing.assert_allclose(s_inv_y[40, 90], np.linalg.solve(dense, y), rtol=1e-9)
     assert log_det[40, 90] == pytest.approx(np.linalg.slogdet(dense)[1], rel=1e-12)
 
-    ours = posterior_mean_and_mc_se(small_fit.idata, ["group_sd", "unit_sd", "theta"])
-    theta_ids = small_fit.idata.posterior["unit"].to_numpy()
-    assert (theta_ids == data["creator_id"].to_numpy()).all()  # theta aligned with y
-    # 82 comparisons at 4 MC SEs: a false failure has probability 82 * 6e-5 = 0.5%. Measured
-    # against references with a planted bug: half-normal scales c/10 are off by 12 (group_sd)
-    # and 49 (unit_sd) MC SEs, a missing Jacobian (a log-sd grid with the density of sd) by
-    # 20, a conditional mean shrinking with group_sd by 200. Scales 10c are not detectable
-    # here (80 units dominate the priors: under 2 MC SEs).
-    for name in ("group_sd", "unit_sd", "theta"):
+    names = ["group_sd", "unit_sd", "mu", "group_mean"]
+    if fit_name != "marginal_fit":
+        names.append("theta")
+        theta_ids = small_fit.idata.posterior["unit"].to_numpy()
+        assert (theta_ids == data["creator_id"].to_numpy()).all()  # theta aligned with y
+    else:
+        assert "theta" not in small_fit.idata.posterior
+    ours = posterior_mean_and_mc_se(small_fit.idata, names)
+    # the fit's group coordinate (labels) in the reference's coding
+    labels = list(pd.factorize(data["genre"])[1])
+    order = [labels.index(label) for label in small_fit.idata.posterior["group"].to_numpy()]
+    reference = {**reference, "group_mean": reference["group_mean"][order]}
+    # Up to 88 comparisons at 4 MC SEs: a false failure has probability 88 * 6e-5 = 0.6% per
+    # fit. Measured against references with a planted bug: half-normal scales c/10 are off
+    # by 12 (group_sd) and 49 (unit_sd) MC SEs, a missing Jacobian (a log-sd grid with the
+    # density of sd) by 20, a conditional mean shrinking with group_sd by 200. Scales 10c
+    # are not detectable here (80 units dominate the priors: under 2 MC SEs).
+    for name in names:
         mean, mc_se = ours[name]
         np.testing.assert_array_less(np.abs(mean - reference[name]), 4 * mc_se, err_msg=name)
 
