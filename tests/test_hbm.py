@@ -630,6 +630,55 @@ def test_numpy_density_equals_pytensor_value_and_gradient(groups: int, per_group
             assert density(np.array(outside))[0] == -np.inf
 
 
+def test_conditional_draws_match_dense_gaussian_conditioning() -> None:
+    # Every NUTS draw of the two sds is completed by exact draws of (mu, m_g, theta_j). At
+    # fixed sds those must have the mean *and covariance* of Gaussian conditioning on the
+    # full joint (the grid test checks posterior means only). Dense reference: z = (mu, m,
+    # theta) = L xi with independent xi ~ N(0, diag((10c)^2, group_sd^2, unit_sd^2)), and
+    # y = theta + e, e ~ N(0, diag(s^2)).
+    rng = np.random.default_rng(7)
+    codes = np.repeat(np.arange(3), [1, 4, 7])  # a one-unit group included
+    n_units, n_groups = len(codes), 3
+    y, s = rng.normal(0.5, 1.0, n_units), rng.uniform(0.2, 1.5, n_units)
+    c, group_sd, unit_sd, n_draws = 0.8, 0.6, 0.4, 200_000
+    idata = az.from_dict(
+        posterior={
+            "group_sd": np.full((4, n_draws // 4), group_sd),
+            "unit_sd": np.full((4, n_draws // 4), unit_sd),
+        }
+    )
+    hbm._draw_conditional_effects(idata, y, s, codes, n_groups, c, np.random.default_rng(8))
+    draws = np.column_stack(
+        [hbm._stack(idata, "mu"), hbm._stack(idata, "group_mean"), hbm._stack(idata, "theta")]
+    )
+    size = 1 + n_groups + n_units
+    loading = np.zeros((size, size))
+    loading[:, 0] = 1.0  # mu enters everything
+    loading[1 + np.arange(n_groups), 1 + np.arange(n_groups)] = 1.0  # m_g = mu + delta_g
+    theta_rows = 1 + n_groups + np.arange(n_units)
+    loading[theta_rows, 1 + codes] = 1.0  # theta_j = m_g + eps_j
+    loading[theta_rows, theta_rows] = 1.0
+    scales = np.r_[(10 * c) ** 2, np.full(n_groups, group_sd**2), np.full(n_units, unit_sd**2)]
+    prior = loading @ np.diag(scales) @ loading.T
+    cross = prior[:, theta_rows]
+    gain = cross @ np.linalg.inv(prior[np.ix_(theta_rows, theta_rows)] + np.diag(s**2))
+    mean, covariance = gain @ y, prior - gain @ cross.T
+    sd = np.sqrt(np.diag(covariance))
+    # 16 means within 4 MC SEs; sds within 4 MC SEs of a sd (sd / sqrt(2n)); correlations
+    # within 4 MC SEs of a correlation ((1 - rho^2) / sqrt(n)). Measured with planted bugs:
+    # variance a instead of a / (1 + a W) for m_g, 4/A instead of 1/A for mu, s^2 instead of
+    # (1 - B) s^2 for theta each make this test fail.
+    np.testing.assert_array_less(np.abs(draws.mean(axis=0) - mean), 4 * sd / np.sqrt(n_draws))
+    np.testing.assert_array_less(
+        np.abs(draws.std(axis=0, ddof=1) / sd - 1), 4 / np.sqrt(2 * n_draws)
+    )
+    correlation = covariance / np.outer(sd, sd)
+    np.testing.assert_array_less(
+        np.abs(np.corrcoef(draws.T) - correlation),
+        4 * (1 - correlation**2) / np.sqrt(n_draws) + 1e-12,  # + 1e-12: the diagonal (1 = 1)
+    )
+
+
 def test_default_fit_compiles_nothing_and_is_reproducible(
     numpy_fit: hbm.HierarchicalFit, effects: pd.DataFrame
 ) -> None:
