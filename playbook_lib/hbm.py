@@ -1621,18 +1621,8 @@ def fit_hierarchical_model(
         prior_scale = float(np.std(y, ddof=1))
     prior_scale = check_positive(prior_scale, "prior_scale")
     n_groups = len(labels)
-    centred_groups, marginal = bool(genre_centring), bool(integrate_out_units)
+    centred_groups = bool(genre_centring)
     hyper_only = not sample_effects
-    if hyper_only:
-        build = lambda shared: _build_hyperparameter_model(  # noqa: E731
-            y, s, codes, n_groups, prior_scale, shared
-        )
-        key = ("hyperparameters", len(y), n_groups)
-    else:
-        build = lambda shared: _build_known_se_model(  # noqa: E731
-            y, s, codes, n_groups, prior_scale, centred_groups, centred_units, shared
-        )
-        key = ("known_se", centred_groups, centred_units, len(y), n_groups)
     generator = np.random.default_rng(rng)
     settings: dict[str, Any] = {
         "draws": draws,
@@ -1658,6 +1648,16 @@ def fit_hierarchical_model(
             **{**settings, "cores": 1},
         )
     else:
+        if hyper_only:
+            build = lambda shared: _build_hyperparameter_model(  # noqa: E731
+                y, s, codes, n_groups, prior_scale, shared
+            )
+            key = ("hyperparameters", len(y), n_groups)
+        else:
+            build = lambda shared: _build_known_se_model(  # noqa: E731
+                y, s, codes, n_groups, prior_scale, centred_groups, centred_units, shared
+            )
+            key = ("known_se", centred_groups, centred_units, len(y), n_groups)
         idata, timings = _compile_and_sample(
             build,
             key if reuse_compiled else None,
@@ -1667,7 +1667,7 @@ def fit_hierarchical_model(
     ids = ordered[id].to_numpy()
     if hyper_only:
         _draw_conditional_effects(
-            idata, y, s, codes, n_groups, prior_scale, generator, units=not marginal
+            idata, y, s, codes, n_groups, prior_scale, generator, units=not integrate_out_units
         )
     else:
         _derived_means(idata, codes, centred_groups, centred_units)
