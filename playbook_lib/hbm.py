@@ -45,6 +45,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+# ArviZ 0.2x announces its coming 1.0 refactor with a FutureWarning on the first import of
+# each day, per user cache (``~/.cache/arviz/daily_warning``): on a reader's fresh machine,
+# Colab or CI that is every run. It is about ArviZ's future API, not about these results,
+# and under ``jupyter-book build -W`` it fails the build. Ignore exactly that message, only
+# while ArviZ is first imported here (PyMC and nutpie then find it already imported).
+with warnings.catch_warnings():
+    warnings.filterwarnings(
+        "ignore", message=r"\s*ArviZ is undergoing a major refactor", category=FutureWarning
+    )
+    import arviz as az
+
 from playbook_lib.results import Estimate
 from playbook_lib.validation import (
     as_float_array,
@@ -1782,7 +1793,6 @@ def check_convergence(
     ValueError
         If ``idata`` lacks a posterior or the thresholds are invalid.
     """
-    import arviz as az
 
     check_positive(rhat_max, "rhat_max")
     check_positive(ess_min, "ess_min")
@@ -1944,7 +1954,6 @@ def count_high_pareto_k(idata: Any, threshold: float = 0.7) -> dict[str, float]:
     ValueError
         If ``idata`` has no log-likelihood.
     """
-    import arviz as az
 
     check_positive(threshold, "threshold")
     if "log_likelihood" not in idata.groups():
@@ -2019,7 +2028,6 @@ def compare_groupings(
     ValueError
         If fewer than two groupings are given or a column is missing.
     """
-    import arviz as az
 
     groupings = list(groupings)
     if len(groupings) < 2:

@@ -165,8 +165,15 @@ class Estimate:
         return row
 
     def to_frame(self) -> pd.DataFrame:
-        """A one-row :class:`pandas.DataFrame`; ``pd.concat`` several to compare methods."""
-        return pd.DataFrame([self.to_dict()]).set_index("method")
+        """A one-row :class:`pandas.DataFrame`; ``pd.concat`` several to compare methods.
+
+        ``p_value`` and ``df`` are float columns, NaN where the method has none, so frames
+        from methods with and without them concatenate into float columns.
+        """
+        row = self.to_dict()
+        for name in ("p_value", "df"):
+            row[name] = math.nan if row[name] is None else row[name]
+        return pd.DataFrame([row]).set_index("method")
 
     def __repr__(self) -> str:
         parts = [

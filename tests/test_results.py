@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -137,3 +138,14 @@ def test_to_dict_keeps_details_that_clash_with_field_names() -> None:
     assert row["se"] == 0.1
     assert row["details.se"] == 99.0
     assert row["n"] == 10
+
+
+def test_frames_without_p_value_or_df_concatenate_as_float_columns() -> None:
+    # pandas 2.2 warns (FutureWarning) when pd.concat meets all-None object columns.
+    frames = [make(p_value=None, df=None).to_frame(), make(method="z", df=None).to_frame()]
+    for frame in frames:
+        assert frame["p_value"].dtype == float and frame["df"].dtype == float
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both = pd.concat(frames)
+    assert both["df"].isna().all() and both.loc["z", "p_value"] == 0.02

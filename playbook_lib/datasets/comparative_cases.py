@@ -1,32 +1,20 @@
-"""Comparative case studies for synthetic control, from installed packages (no network).
+"""Comparative case studies for synthetic control, shipped as data (no network).
 
 - :func:`load_california_prop99`: per-capita cigarette sales, 39 US states, 1970-2000
-  (Abadie, Diamond & Hainmueller 2010), as shipped by ``causalpy`` 0.9.
+  (Abadie, Diamond & Hainmueller 2010), a CSV inside this package.
 - :func:`load_texas_prison`: Black male prisoners by state, 1985-2000 (Cunningham 2021,
   *Causal Inference: The Mixtape*, ch. 10), as shipped by ``causaldata``.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from importlib import resources
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["load_california_prop99", "load_texas_prison"]
 
-
-def _causalpy_data_file(name: str) -> Path:
-    # Locate causalpy's data folder without importing causalpy (importing it loads PyMC
-    # and ArviZ, which is slow and prints a migration warning).
-    spec = importlib.util.find_spec("causalpy")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("causalpy is not installed; it ships the Proposition 99 data")
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / name
-    if not path.exists():
-        raise ImportError(f"causalpy does not ship {name}")
-    return path
+PROP99_FILE = "california_prop99.csv"
 
 
 def load_california_prop99() -> pd.DataFrame:
@@ -35,8 +23,16 @@ def load_california_prop99() -> pd.DataFrame:
     The outcome-only panel of Abadie, Diamond & Hainmueller (2010) and Arkhangelsky et al.
     (2021, Table 1): 39 states (California and 38 states without large tobacco-control
     programmes), 1970-2000. Proposition 99 took effect in January 1989, so California is
-    treated from 1989 (19 pre-periods, 12 post-periods). Read from the CSV that
-    ``causalpy`` 0.9 ships (``causalpy.load_data("california_prop99")``, wide format).
+    treated from 1989 (19 pre-periods, 12 post-periods).
+
+    The file ``playbook_lib/datasets/data/california_prop99.csv`` (1,209 rows: ``state``,
+    ``year``, ``cigsale``) ships inside the package. Source: Orzechowski and Walker, *The
+    Tax Burden on Tobacco* (annual state sales in packs per capita), as assembled by
+    Abadie, Diamond & Hainmueller (2010) and redistributed with the ``synthdid`` R package
+    and CausalPy (Apache-2.0 licence), from which it was converted to this tidy form with
+    values rounded to the published one-decimal precision. The figures are public
+    statistics; the tests check the file's SHA-256 checksum and Arkhangelsky et al.'s
+    published estimates on it.
 
     Returns
     -------
@@ -44,20 +40,10 @@ def load_california_prop99() -> pd.DataFrame:
         Tidy, one row per state and year, sorted: ``state`` (str), ``year`` (int),
         ``cigsale`` (packs per capita, float) and ``treated`` (1 for California from
         1989 on, else 0).
-
-    Raises
-    ------
-    ImportError
-        If ``causalpy`` (which ships the file) is not installed.
     """
-    wide = pd.read_csv(_causalpy_data_file("california_prop99.csv"))
-    tidy = wide.melt(id_vars="Year", var_name="state", value_name="cigsale")
-    tidy = tidy.rename(columns={"Year": "year"})
-    tidy["year"] = tidy["year"].astype(int)
-    tidy["state"] = tidy["state"].astype(str)
-    # The CSV stores float32 values printed to 10 digits (e.g. 89.80000305); round to
-    # the published one-decimal precision.
-    tidy["cigsale"] = np.round(tidy["cigsale"].astype(float), 1)
+    source = resources.files("playbook_lib.datasets").joinpath("data", PROP99_FILE)
+    with source.open("r", encoding="utf-8") as handle:
+        tidy = pd.read_csv(handle, dtype={"state": str, "year": int, "cigsale": float})
     tidy["treated"] = ((tidy["state"] == "California") & (tidy["year"] >= 1989)).astype(int)
     return tidy.sort_values(["state", "year"]).reset_index(drop=True)
 
