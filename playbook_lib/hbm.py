@@ -1006,7 +1006,9 @@ _SHARED_DATA_MODELS: dict[tuple[Any, ...], Any] = {}
 def _model_data(shared: bool, name: str, value: Any, dims: str | None = None) -> Any:
     """``pm.Data`` (replaceable after compilation) or the plain value (a constant)."""
     if not shared:
-        return value
+        # A NumPy float64, not a Python float: PyTensor stores a Python float constant in
+        # float32 when its float32 rounding is "close" (autocast), e.g. 0.7 -> 0.69999999.
+        return np.float64(value) if isinstance(value, float) else value
     import pymc as pm
 
     return pm.Data(name, value, dims=dims)
@@ -1198,7 +1200,11 @@ def _build_known_se_model(
     Centred, ``*_raw`` is the group mean (unit effect) itself; non-centred, it is the
     standardised deviation ``z`` with mean = parent + sd * z. :func:`_derived_means` turns
     the draws into group means and unit effects (kept out of the graph: fewer operations
-    to compile). Centring is chosen in Python, not by data weights, for the same reason.
+    to compile). With constant data (``shared=False``) the centring is chosen in Python.
+    With ``pm.Data`` (``shared=True``) it is data too, so one compiled model serves every
+    parameterisation: with a weight ``w`` of 1 (centred) or 0 (non-centred),
+    ``raw ~ N(w parent, sd^w)`` and ``mean = parent + sd^(1 - w) (raw - w parent)``, which
+    is exactly the centred or the non-centred model.
     """
     import pymc as pm
 
@@ -1213,14 +1219,23 @@ def _build_known_se_model(
         mu = pm.Normal("mu", 0.0, 10.0 * scale)
         group_sd = pm.HalfNormal("group_sd", scale)
         unit_sd = pm.HalfNormal("unit_sd", scale)
-        if centred_groups:
-            group_mean = pm.Normal("group_raw", mu, group_sd, dims="group")
+        if shared:
+            w_group = pm.Data("group_centring", float(centred_groups))
+            w_unit = pm.Data("unit_centring", float(centred_units))
+            group_raw = pm.Normal("group_raw", w_group * mu, group_sd**w_group, dims="group")
+            group_mean = mu + group_sd ** (1.0 - w_group) * (group_raw - w_group * mu)
+            parent = group_mean[code]
+            unit_raw = pm.Normal("unit_raw", w_unit * parent, unit_sd**w_unit, dims="unit")
+            theta = parent + unit_sd ** (1.0 - w_unit) * (unit_raw - w_unit * parent)
         else:
-            group_mean = mu + group_sd * pm.Normal("group_raw", 0.0, 1.0, dims="group")
-        if centred_units:
-            theta = pm.Normal("unit_raw", group_mean[code], unit_sd, dims="unit")
-        else:
-            theta = group_mean[code] + unit_sd * pm.Normal("unit_raw", 0.0, 1.0, dims="unit")
+            if centred_groups:
+                group_mean = pm.Normal("group_raw", mu, group_sd, dims="group")
+            else:
+                group_mean = mu + group_sd * pm.Normal("group_raw", 0.0, 1.0, dims="group")
+            if centred_units:
+                theta = pm.Normal("unit_raw", group_mean[code], unit_sd, dims="unit")
+            else:
+                theta = group_mean[code] + unit_sd * pm.Normal("unit_raw", 0.0, 1.0, dims="unit")
         pm.Normal("likelihood", theta, standard_error, observed=observed, dims="unit")
     return model
 
@@ -1416,33 +1431,39 @@ def _hyperparameter_log_density(
     return -0.5 * F - (a + t) / (2.0 * c2) + math.log(2.0 / math.pi) - math.log(c2) + x0 + x1
 
 
-def _hyperparameter_pyfunc_model(density: _HyperparameterDensity) -> Any:
-    """A nutpie model sampling ``density`` (no compilation), storing ``group_sd``, ``unit_sd``.
+def _log_sd_pyfunc_model(
+    density: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    prior_scale: float,
+    names: Sequence[str],
+) -> Any:
+    """A nutpie model sampling ``density`` over log standard deviations (no compilation).
 
-    Chains start at ``log c + U(-1, 1)`` per coordinate, as PyMC jitters its start points.
+    The draws are stored as the sds themselves, one scalar variable per name. Chains start
+    at ``log c + U(-1, 1)`` per coordinate, as PyMC jitters its start points.
     """
     from nutpie.compiled_pyfunc import from_pyfunc
+
+    dimension = len(names)
 
     def make_logp() -> Callable[..., tuple[float, np.ndarray]]:
         return lambda x, **_: density(x)
 
     def make_expand(*_: Any) -> Callable[..., dict[str, np.ndarray]]:
         return lambda x, **_: {
-            "group_sd": np.asarray(np.exp(x[0])),
-            "unit_sd": np.asarray(np.exp(x[1])),
+            name: np.asarray(math.exp(x[i])) for i, name in enumerate(names)
         }
 
     def initial_point(seed: int) -> np.ndarray:
-        jitter = np.random.default_rng(seed).uniform(-1.0, 1.0, size=2)
-        return np.log(density.prior_scale) + jitter
+        jitter = np.random.default_rng(seed).uniform(-1.0, 1.0, size=dimension)
+        return np.log(prior_scale) + jitter
 
     return from_pyfunc(
-        2,
+        dimension,
         make_logp,
         make_expand,
-        [np.dtype("float64")] * 2,
-        [(), ()],
-        ["group_sd", "unit_sd"],
+        [np.dtype("float64")] * dimension,
+        [()] * dimension,
+        list(names),
         make_initial_point_fn=initial_point,
     )
 
@@ -1601,9 +1622,10 @@ def fit_hierarchical_model(
     (nutpie calls the density through Python). The full model (``sample_effects``) is
     compiled with nutpie's numba backend, with the data folded in as constants (the
     fastest to compile; 10-35 s on a machine whose PyTensor cache is empty). With
-    ``reuse_compiled=True`` it is compiled with replaceable ``pm.Data`` instead and kept in
-    memory (not on disk) for the rest of the process, keyed by structure and shape: later
-    fits of same-shaped data (simulation studies, refits) only sample.
+    ``reuse_compiled=True`` it is compiled with replaceable ``pm.Data`` instead (the
+    centring choices included) and kept in memory (not on disk) for the rest of the
+    process, keyed by shape: later fits of same-shaped data, in any parameterisation
+    (simulation studies, refits, a comparison of parameterisations), only sample.
 
     Parameters
     ----------
@@ -1689,7 +1711,7 @@ def fit_hierarchical_model(
 
         wall, cpu = time.perf_counter(), time.process_time()
         density = _HyperparameterDensity.from_data(y, s, codes, n_groups, prior_scale)
-        model = _hyperparameter_pyfunc_model(density)
+        model = _log_sd_pyfunc_model(density, prior_scale, ["group_sd", "unit_sd"])
         idata, timings = _sample_nutpie(
             model,
             time.perf_counter() - wall,
@@ -1700,12 +1722,11 @@ def fit_hierarchical_model(
         build = lambda shared: _build_known_se_model(  # noqa: E731
             y, s, codes, n_groups, prior_scale, centred_groups, centred_units, shared
         )
-        key = ("known_se", centred_groups, centred_units, len(y), n_groups)
+        data = {"group_code": codes, "estimate": y, "standard_error": s,
+                "prior_scale": prior_scale, "group_centring": float(centred_groups),
+                "unit_centring": float(centred_units)}
         idata, timings = _compile_and_sample(
-            build,
-            key if reuse_compiled else None,
-            {"group_code": codes, "estimate": y, "standard_error": s, "prior_scale": prior_scale},
-            **settings,
+            build, ("known_se", len(y), n_groups) if reuse_compiled else None, data, **settings
         )
     ids = ordered[id].to_numpy()
     if hyper_only:
@@ -2092,24 +2113,119 @@ def compare_groupings(
 
 
 # ----------------------------------------------------------------------------- geo model
-def _build_geo_model(
-    y: np.ndarray, s: np.ndarray, arm: np.ndarray, prior_scale: float, shared: bool
-) -> Any:
-    """Non-centred geo effects ``theta = arm_mean[arm] + between_geo_sd[arm] * z``."""
-    import pymc as pm
+@dataclass(frozen=True)
+class _ArmDensity:
+    """The geo model's posterior density of the log between-geo sds, one per arm.
 
-    coords = {"arm": ["control", "treatment"], "geo": np.arange(len(y))}
-    with pm.Model(coords=coords, check_bounds=False) as model:
-        arm_code = _model_data(shared, "arm_code", arm, "geo")
-        observed = _model_data(shared, "delta", y, "geo")
-        standard_error = _model_data(shared, "standard_error", s, "geo")
-        scale = _model_data(shared, "prior_scale", prior_scale)
-        arm_mean = pm.Normal("arm_mean", 0.0, 10.0 * scale, dims="arm")
-        between_sd = pm.HalfNormal("between_geo_sd", scale, dims="arm")
-        z = pm.Normal("z", 0.0, 1.0, dims="geo")
-        theta = arm_mean[arm_code] + between_sd[arm_code] * z
-        pm.Normal("likelihood", theta, standard_error, observed=observed, dims="geo")
-    return model
+    Per arm ``k`` (geos ``j`` with ``v_j = tau_k^2 + s_j^2``, ``w_j = 1/v_j``), integrating
+    the geo effects and ``mu_k ~ N(0, V)``, ``V = (10 c)^2``, out of the model of
+    :func:`fit_geo_hierarchical_model` leaves ``y_k ~ N(0, diag(v) + V 1 1')``, with log
+    density ``-F_k/2`` up to a constant, ``F_k = sum log v_j + R - P^2/A + log(V A)``,
+    where ``W = sum w_j``, ``P = sum w_j y_j``, ``R = sum w_j y_j^2`` and ``A = W + 1/V``
+    (matrix determinant lemma and Sherman-Morrison). With ``t = tau_k^2`` and the sums
+    ``S2, P2, R2`` of ``w_j^2, w_j^2 y_j, w_j^2 y_j^2``,
+    ``dF_k/dt = W - R2 + 2 P P2 / A - P^2 S2 / A^2 - S2 / A``. The sampler works on
+    ``x_k = log tau_k``: log density ``sum_k [-F_k/2 - t_k/(2 c^2) + x_k]`` plus
+    ``tau_k ~ HalfNormal(c)``'s constant, gradient ``-t_k dF_k/dt - t_k/c^2 + 1``.
+    The arms share no parameter, so the posterior factorises over them; ``mu_k`` and the
+    geo effects are then drawn exactly (:func:`_draw_arm_effects`). The tests check the
+    value against SciPy's multivariate normal density and the posterior against a grid.
+    """
+
+    y: np.ndarray
+    se_squared: np.ndarray
+    codes: np.ndarray  # arm of each geo, 0 .. n_arms - 1
+    n_arms: int
+    prior_scale: float
+
+    def __call__(self, log_sds: np.ndarray) -> tuple[float, np.ndarray]:
+        """Log density and gradient at ``x = log tau`` (``-inf`` beyond ``|x - log c| > 50``)."""
+        gradient = np.empty(self.n_arms)
+        log_density = _arm_log_density(
+            np.asarray(log_sds, dtype=float), self.y, self.se_squared, self.codes,
+            self.prior_scale, gradient,
+        )
+        return float(log_density), gradient
+
+
+@numba.njit(cache=True, nogil=True)
+def _arm_log_density(
+    x: np.ndarray,
+    y: np.ndarray,
+    se_squared: np.ndarray,
+    codes: np.ndarray,
+    prior_scale: float,
+    gradient: np.ndarray,
+) -> float:
+    """:class:`_ArmDensity`'s value; writes its gradient into ``gradient``."""
+    n_arms = x.shape[0]
+    log_c = math.log(prior_scale)
+    for k in range(n_arms):
+        if not abs(x[k] - log_c) < 50.0:
+            gradient[:] = np.nan
+            return -np.inf
+    c2 = prior_scale * prior_scale
+    mu_variance = 100.0 * c2
+    t = np.exp(2.0 * x)
+    W = np.zeros(n_arms)
+    P = np.zeros(n_arms)
+    R = np.zeros(n_arms)
+    S2 = np.zeros(n_arms)
+    P2 = np.zeros(n_arms)
+    R2 = np.zeros(n_arms)
+    sum_log_v = np.zeros(n_arms)
+    for j in range(y.shape[0]):
+        k = codes[j]
+        w = 1.0 / (t[k] + se_squared[j])
+        wy = w * y[j]
+        W[k] += w
+        P[k] += wy
+        R[k] += wy * y[j]
+        S2[k] += w * w
+        P2[k] += w * wy
+        R2[k] += w * wy * y[j]
+        sum_log_v[k] -= math.log(w)
+    log_density = 0.0
+    for k in range(n_arms):
+        A = W[k] + 1.0 / mu_variance
+        F = sum_log_v[k] + R[k] - P[k] * P[k] / A + math.log(mu_variance * A)
+        dF_dt = (
+            W[k] - R2[k] + 2.0 * P[k] * P2[k] / A - P[k] * P[k] * S2[k] / (A * A) - S2[k] / A
+        )
+        log_density += (
+            -0.5 * F - t[k] / (2.0 * c2) + 0.5 * math.log(2.0 / math.pi) - log_c + x[k]
+        )
+        gradient[k] = -t[k] * dF_dt - t[k] / c2 + 1.0
+    return log_density
+
+
+def _draw_arm_effects(
+    tau: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    codes: np.ndarray,
+    prior_scale: float,
+    generator: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact draws of the arm means and geo effects given draws ``tau`` (shape (n, arms)).
+
+    ``mu_k | tau, y ~ N(P/A, 1/A)`` (see :class:`_ArmDensity`) and
+    ``theta_j | mu_k, tau_k, y_j ~ N(B_j mu_k + (1 - B_j) y_j, (1 - B_j) s_j^2)`` with
+    ``B_j = s_j^2 / (s_j^2 + tau_k^2)``.
+    """
+    n_arms = tau.shape[1]
+    onehot = _onehot(codes, n_arms)
+    unit_var = tau[:, codes] ** 2
+    weight = 1.0 / (unit_var + s**2)
+    precision = weight @ onehot + 1.0 / (10.0 * prior_scale) ** 2
+    centre = ((weight * y) @ onehot) / precision
+    arm_mean = centre + generator.standard_normal(centre.shape) / np.sqrt(precision)
+    shrinkage = s**2 / (s**2 + unit_var)
+    theta_mean = shrinkage * arm_mean[:, codes] + (1 - shrinkage) * y
+    theta = theta_mean + np.sqrt((1 - shrinkage) * s**2) * generator.standard_normal(
+        theta_mean.shape
+    )
+    return arm_mean, theta
 
 
 def fit_geo_hierarchical_model(
@@ -2127,7 +2243,6 @@ def fit_geo_hierarchical_model(
     cores: int = 2,
     target_accept: float = 0.9,
     alpha: float = 0.05,
-    reuse_compiled: bool = False,
     rng: np.random.Generator | int | None = None,
 ) -> tuple[Estimate, HierarchicalFit]:
     """Hierarchical normal model of per-geo pre/post changes in a geo test.
@@ -2136,8 +2251,14 @@ def fit_geo_hierarchical_model(
     ``theta_g ~ N(mu_arm(g), tau_arm(g)^2)`` with a between-geo sd ``tau`` estimated for
     each arm, ``mu_arm ~ N(0, (10 c)^2)`` and ``tau_arm ~ HalfNormal(c)``, where the prior
     scale ``c`` defaults to the sd of the deltas (so the result does not depend on the
-    KPI's units). Non-centred geo effects. Each geo's effect is pooled toward its arm's
-    mean by ``tau^2 / (tau^2 + se_g^2)``, averaged over the posterior of ``tau``.
+    KPI's units). Each geo's effect is pooled toward its arm's mean by
+    ``tau^2 / (tau^2 + se_g^2)``, averaged over the posterior of ``tau``.
+
+    As in :func:`fit_hierarchical_model`, NUTS (nutpie) samples only what cannot be
+    integrated out, here the two log between-geo sds (density: :class:`_ArmDensity`, one
+    small numba function, no PyTensor graph to compile); the arm means and geo effects are
+    then drawn exactly from their normal conditionals given each draw. The chains run in
+    one thread (nutpie calls the density through Python).
 
     Parameters
     ----------
@@ -2150,16 +2271,13 @@ def fit_geo_hierarchical_model(
     prior_scale : float, optional
         ``c``.
     draws, tune, chains, cores : int
-        Sampler settings.
+        Sampler settings (the chains run in one thread whatever ``cores`` says).
     target_accept : float
         NUTS target acceptance.
     alpha : float
         One minus the credible level.
-    reuse_compiled : bool
-        Keep the compiled model for later fits with the same number of geos (see
-        :func:`fit_hierarchical_model`).
     rng : numpy.random.Generator, int or None
-        Seed source.
+        Seed source for the sampler and the exact draws.
 
     Returns
     -------
@@ -2185,24 +2303,33 @@ def fit_geo_hierarchical_model(
     if prior_scale is None:
         prior_scale = float(np.std(y, ddof=1))
     prior_scale = check_positive(prior_scale, "prior_scale")
-    idata, timings = _compile_and_sample(
-        lambda shared: _build_geo_model(y, s, arm, prior_scale, shared),
-        ("geo", len(y)) if reuse_compiled else None,
-        {"arm_code": arm, "delta": y, "standard_error": s, "prior_scale": prior_scale},
+    generator = np.random.default_rng(rng)
+    import nutpie.compiled_pyfunc  # noqa: F401  (imported before the clock starts)
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    density = _ArmDensity(y, s**2, arm, 2, prior_scale)
+    model = _log_sd_pyfunc_model(density, prior_scale, ["tau_control", "tau_treatment"])
+    idata, timings = _sample_nutpie(
+        model,
+        time.perf_counter() - wall,
+        time.process_time() - cpu,
         draws=draws,
         tune=tune,
         chains=chains,
-        cores=cores,
+        cores=1,
         target_accept=target_accept,
-        seed=_seed_from(rng),
+        seed=_seed_from(generator),
     )
+    between_draws = np.column_stack([_stack(idata, "tau_control"), _stack(idata, "tau_treatment")])
+    idata.posterior = idata.posterior.drop_vars(["tau_control", "tau_treatment"])
+    arm_draws, theta = _draw_arm_effects(between_draws, y, s, arm, prior_scale, generator)
     ids = deltas[id].to_numpy()
-    arm_draws, between_draws = _stack(idata, "arm_mean"), _stack(idata, "between_geo_sd")
-    theta = arm_draws[:, arm] + between_draws[:, arm] * _stack(idata, "z")
     lift = arm_draws[:, 1] - arm_draws[:, 0]
+    _add_draws(idata, "arm_mean", arm_draws, "arm")
+    _add_draws(idata, "between_geo_sd", between_draws, "arm")
     _add_draws(idata, "theta", theta, "geo")
     _add_draws(idata, "lift", lift)
-    idata.posterior = idata.posterior.assign_coords(geo=ids)
+    idata.posterior = idata.posterior.assign_coords(arm=["control", "treatment"], geo=ids)
     _add_log_likelihood(idata, stats.norm.logpdf(y, theta, s), "geo", ids)
     low, high = np.quantile(lift, [alpha / 2, 1 - alpha / 2])
     result = Estimate(
