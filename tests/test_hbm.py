@@ -186,7 +186,7 @@ def full_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
 
 
 @pytest.fixture(scope="module")
-def numpy_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
+def second_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
     # The same model, another seed, and reuse_compiled (ignored by the default model: there
     # is no PyTensor graph to compile or keep).
     return hbm.fit_hierarchical_model(
@@ -726,12 +726,12 @@ def test_conditional_draws_match_dense_gaussian_conditioning() -> None:
 
 
 def test_default_fit_compiles_nothing_and_is_reproducible(
-    numpy_fit: hbm.HierarchicalFit, effects: pd.DataFrame
+    second_fit: hbm.HierarchicalFit, effects: pd.DataFrame
 ) -> None:
-    assert numpy_fit.timings["compile_cpu"] < 0.5
-    assert numpy_fit.details["reuse_compiled"] and not numpy_fit.details["sample_effects"]
+    assert second_fit.timings["compile_cpu"] < 0.5
+    assert second_fit.details["reuse_compiled"] and not second_fit.details["sample_effects"]
     report = hbm.check_convergence(
-        numpy_fit.idata, ["mu", "group_sd", "unit_sd", "group_mean", "theta"]
+        second_fit.idata, ["mu", "group_sd", "unit_sd", "group_mean", "theta"]
     )
     assert report.passed, report
     first = hbm.fit_hierarchical_model(effects, draws=100, tune=100, rng=3)
