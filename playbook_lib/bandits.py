@@ -451,12 +451,20 @@ def _two_arm_propensities_from_history(
     # recompute the extreme rounds exactly from their posteriors
     extreme = np.minimum(out, 1.0 - out) < _RECURRENCE_FLOOR
     if extreme.any():
-        one_hot = arms[..., None] == np.arange(2)
-        pulls = np.cumsum(one_hot, axis=1) - one_hot
-        wins = np.cumsum(one_hot * rewards[..., None], axis=1) - one_hot * rewards[..., None]
-        alpha, beta = prior_alpha + wins[extreme], prior_beta + pulls[extreme] - wins[extreme]
+        alpha, beta = _posteriors_before_each_round(arms, rewards, 2, prior_alpha, prior_beta)
+        alpha, beta = alpha[extreme], beta[extreme]
         out[extreme] = _two_beta_quadrature(alpha[:, 0], beta[:, 0], alpha[:, 1], beta[:, 1])
     return np.stack([1.0 - out, out], axis=-1)
+
+
+def _posteriors_before_each_round(
+    arms: np.ndarray, rewards: np.ndarray, k: int, prior_alpha: float, prior_beta: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Beta parameters of every arm before each round, shaped ``arms.shape + (k,)``."""
+    one_hot = arms[..., None] == np.arange(k)
+    pulls = np.cumsum(one_hot, axis=1) - one_hot
+    wins = np.cumsum(one_hot * rewards[..., None], axis=1) - one_hot * rewards[..., None]
+    return prior_alpha + wins, prior_beta + pulls - wins
 
 
 def _propensities_from_history(
@@ -470,11 +478,8 @@ def _propensities_from_history(
     """
     if k == 2:
         return _two_arm_propensities_from_history(arms, rewards, prior_alpha, prior_beta)
-    one_hot = arms[..., None] == np.arange(k)
-    pulls = np.cumsum(one_hot, axis=1) - one_hot
-    wins = np.cumsum(one_hot * rewards[..., None], axis=1) - one_hot * rewards[..., None]
-    alpha = (prior_alpha + wins).reshape(-1, k)
-    beta = (prior_beta + pulls - wins).reshape(-1, k)
+    alpha, beta = _posteriors_before_each_round(arms, rewards, k, prior_alpha, prior_beta)
+    alpha, beta = alpha.reshape(-1, k), beta.reshape(-1, k)
     out = np.empty(alpha.shape)
     for start in range(0, len(alpha), chunk_rows):
         block = slice(start, start + chunk_rows)

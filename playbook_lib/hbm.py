@@ -1468,6 +1468,27 @@ def _log_sd_pyfunc_model(
     )
 
 
+def _sample_log_sd_density(
+    density: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    prior_scale: float,
+    names: Sequence[str],
+    **settings: Any,
+) -> tuple[Any, dict[str, float]]:
+    """Sample a density of log sds with nutpie (:func:`_log_sd_pyfunc_model`); no compiling.
+
+    ``settings`` are :func:`_sample_nutpie`'s keywords, ``cores`` excepted: the chains share
+    one thread, because nutpie calls the density through Python, which holds the GIL (two
+    threads only fight for the lock).
+    """
+    import nutpie.compiled_pyfunc  # noqa: F401  (imported before the clock starts)
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    model = _log_sd_pyfunc_model(density, prior_scale, names)
+    return _sample_nutpie(
+        model, time.perf_counter() - wall, time.process_time() - cpu, **{**settings, "cores": 1}
+    )
+
+
 def _draw_conditional_effects(
     idata: Any,
     y: np.ndarray,
@@ -1704,19 +1725,10 @@ def fit_hierarchical_model(
         "seed": _seed_from(generator),
     }
     if hyper_only:
-        # The default model: its density by a small numba function, no PyTensor graph to
-        # compile. The chains share one thread: nutpie calls the density through Python,
-        # which holds the GIL, so two threads only fight for the lock.
-        import nutpie.compiled_pyfunc  # noqa: F401  (imported before the clock starts)
-
-        wall, cpu = time.perf_counter(), time.process_time()
+        # The default model: its density by a small numba function, no PyTensor graph.
         density = _HyperparameterDensity.from_data(y, s, codes, n_groups, prior_scale)
-        model = _log_sd_pyfunc_model(density, prior_scale, ["group_sd", "unit_sd"])
-        idata, timings = _sample_nutpie(
-            model,
-            time.perf_counter() - wall,
-            time.process_time() - cpu,
-            **{**settings, "cores": 1},
+        idata, timings = _sample_log_sd_density(
+            density, prior_scale, ["group_sd", "unit_sd"], **settings
         )
     else:
         build = lambda shared: _build_known_se_model(  # noqa: E731
@@ -2304,19 +2316,13 @@ def fit_geo_hierarchical_model(
         prior_scale = float(np.std(y, ddof=1))
     prior_scale = check_positive(prior_scale, "prior_scale")
     generator = np.random.default_rng(rng)
-    import nutpie.compiled_pyfunc  # noqa: F401  (imported before the clock starts)
-
-    wall, cpu = time.perf_counter(), time.process_time()
-    density = _ArmDensity(y, s**2, arm, 2, prior_scale)
-    model = _log_sd_pyfunc_model(density, prior_scale, ["tau_control", "tau_treatment"])
-    idata, timings = _sample_nutpie(
-        model,
-        time.perf_counter() - wall,
-        time.process_time() - cpu,
+    idata, timings = _sample_log_sd_density(
+        _ArmDensity(y, s**2, arm, 2, prior_scale),
+        prior_scale,
+        ["tau_control", "tau_treatment"],
         draws=draws,
         tune=tune,
         chains=chains,
-        cores=1,
         target_accept=target_accept,
         seed=_seed_from(generator),
     )
