@@ -115,6 +115,14 @@ def _install_strict_notebook_runs() -> None:
         if result.error is not None:
             return result
         budget = CHAPTER_BUDGET_SECONDS.get(chapter, DEFAULT_CHAPTER_BUDGET_SECONDS)
+        if cpu < 0.1 * wall:  # the kernel was not reaped here: its CPU time is unknown
+            result.error = NotebookError(
+                summary=f"{chapter}: its kernel's CPU time could not be measured",
+                trace=f"{chapter}: {cpu:.1f} s CPU from RUSAGE_CHILDREN in {wall:.1f} s wall; "
+                "the budget check needs the kernel reaped before execute() returns",
+                failing_cell_index=0,
+            )
+            return result
         if cpu > budget:
             result.error = NotebookError(
                 summary=f"{chapter} used {cpu:.0f} s of CPU, over its {budget:.0f} s budget",
