@@ -5,6 +5,11 @@ One module per idea (see ``DESIGN.md``): ``results`` (the shared :class:`Estimat
 ``sequential``, ``bandits``, ``hbm``, ``decisions`` and ``plotting``. Submodules are
 imported lazily, so ``import playbook_lib as pl`` is cheap and ``pl.hbm`` only loads PyMC
 when first used.
+
+Every public function keeps one contract (stated in full in :mod:`playbook_lib.validation`):
+it raises :class:`ValueError` naming the argument for input it cannot answer correctly,
+warns with :class:`PlaybookWarning` where an answer exists but is fragile, and otherwise
+returns finite, correct numbers; its randomness comes only from its ``rng`` argument.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import importlib
 from types import ModuleType
 
 from playbook_lib.results import Estimate
+from playbook_lib.validation import PlaybookWarning
 
 __all__ = [
     "Estimate",
+    "PlaybookWarning",
     "abtest",
     "bandits",
     "cuped",
@@ -32,7 +39,7 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_SUBMODULES = frozenset(__all__) - {"Estimate"}
+_SUBMODULES = frozenset(__all__) - {"Estimate", "PlaybookWarning"}
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -12,9 +12,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from numbers import Real
 from typing import Any
 
 import pandas as pd
+from scipy import stats
 
 __all__ = ["Estimate"]
 
@@ -25,6 +27,12 @@ def _format_number(value: float | None) -> str:
     if value == 0 or (1e-3 <= abs(value) < 1e6):
         return f"{value:.4g}"
     return f"{value:.3e}"
+
+
+def _as_float(value: Any, name: str) -> float:
+    if isinstance(value, str | bytes | bool) or not isinstance(value, Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,11 @@ class Estimate:
     Raises
     ------
     ValueError
-        If ``alpha`` is outside (0, 1), ``se`` is negative, ``ci_low > ci_high``,
-        ``p_value`` is outside [0, 1], or ``df`` is not positive.
+        If ``estimate`` is not finite, ``se`` is negative or infinite, an interval end
+        is NaN or ``ci_low > ci_high``, ``alpha`` is outside (0, 1), ``p_value`` is
+        outside [0, 1] (NaN included: a method without a p-value passes ``None``), or
+        ``df`` is not positive. Interval ends may be infinite (one-sided intervals);
+        ``se`` may be NaN only for methods that have no standard error.
 
     Examples
     --------
@@ -79,26 +90,109 @@ class Estimate:
         if not isinstance(self.method, str) or not self.method:
             raise ValueError("method must be a non-empty string")
         for name in ("estimate", "se", "ci_low", "ci_high", "alpha"):
-            object.__setattr__(self, name, float(getattr(self, name)))
+            object.__setattr__(self, name, _as_float(getattr(self, name), name))
+        if not math.isfinite(self.estimate):
+            raise ValueError(f"estimate must be finite, got {self.estimate}")
         if not 0.0 < self.alpha < 1.0:
             raise ValueError(f"alpha must lie in (0, 1), got {self.alpha}")
-        if self.se < 0:
-            raise ValueError(f"se must be non-negative, got {self.se}")
+        if self.se < 0 or math.isinf(self.se):
+            raise ValueError(f"se must be non-negative and finite, got {self.se}")
+        if math.isnan(self.ci_low) or math.isnan(self.ci_high):
+            raise ValueError(
+                f"the interval must not be NaN, got [{self.ci_low}, {self.ci_high}]"
+            )
         if self.ci_low > self.ci_high:
             raise ValueError(
                 f"ci_low ({self.ci_low}) must not exceed ci_high ({self.ci_high})"
             )
         if self.p_value is not None:
-            p_value = float(self.p_value)
-            if not (0.0 <= p_value <= 1.0 or math.isnan(p_value)):
+            p_value = _as_float(self.p_value, "p_value")
+            if not 0.0 <= p_value <= 1.0:
                 raise ValueError(f"p_value must lie in [0, 1], got {p_value}")
             object.__setattr__(self, "p_value", p_value)
         if self.df is not None:
-            df = float(self.df)
+            df = _as_float(self.df, "df")
             if not df > 0:
                 raise ValueError(f"df must be positive, got {df}")
             object.__setattr__(self, "df", df)
         object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+    @classmethod
+    def from_standard_error(
+        cls,
+        method: str,
+        estimate: float,
+        se: float,
+        *,
+        alpha: float = 0.05,
+        df: float | None = None,
+        alternative: str = "two-sided",
+        null_value: float = 0.0,
+        details: Mapping[str, Any] | None = None,
+    ) -> Estimate:
+        """An estimate with a normal (``df=None``) or Student-t interval and p-value.
+
+        The interval is ``estimate -/+ q * se`` with ``q`` the ``1 - alpha/2`` quantile
+        (two-sided) or the ``1 - alpha`` quantile on one side with the other end infinite
+        (``alternative="larger"``: the effect exceeds ``null_value``; ``"smaller"``: it is
+        below). The p-value tests ``estimate == null_value`` against ``alternative``.
+
+        A zero standard error (e.g. an outcome that is constant in both arms) is the limit
+        of the test as ``se -> 0``: the interval is the point ``[estimate, estimate]`` and
+        the p-value is 1 when ``estimate`` equals ``null_value`` and 0 otherwise (one-sided:
+        0 on the alternative's side, 1 on the other, 0.5 at ``null_value``).
+
+        Raises
+        ------
+        ValueError
+            If ``estimate`` or ``se`` is not finite, ``se`` is negative, ``alpha`` is
+            outside (0, 1), ``df`` is not positive, or ``alternative`` is unknown.
+        """
+        estimate = _as_float(estimate, "estimate")
+        se = _as_float(se, "se")
+        null_value = _as_float(null_value, "null_value")
+        if not math.isfinite(estimate):
+            raise ValueError(f"estimate must be finite, got {estimate}")
+        if not (math.isfinite(se) and se >= 0):
+            raise ValueError(f"se must be finite and non-negative, got {se}")
+        alpha = _as_float(alpha, "alpha")
+        if not 0.0 < alpha < 1.0:
+            raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+        if df is not None:
+            df = _as_float(df, "df")
+            if not df > 0:
+                raise ValueError(f"df must be positive, got {df}")
+        if alternative not in ("two-sided", "larger", "smaller"):
+            raise ValueError(
+                "alternative must be one of ('two-sided', 'larger', 'smaller'), "
+                f"got {alternative!r}"
+            )
+        reference = stats.norm if df is None else stats.t(df)
+        level = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
+        half_width = float(reference.ppf(level)) * se
+        low, high = estimate - half_width, estimate + half_width
+        if alternative == "larger":
+            high = math.inf
+        elif alternative == "smaller":
+            low = -math.inf
+        distance = estimate - null_value
+        if se > 0:
+            z = distance / se
+            if alternative == "two-sided":
+                p_value = float(2 * reference.sf(abs(z)))
+            elif alternative == "larger":
+                p_value = float(reference.sf(z))
+            else:
+                p_value = float(reference.cdf(z))
+        elif alternative == "two-sided":
+            p_value = 1.0 if distance == 0 else 0.0
+        else:
+            side = distance if alternative == "larger" else -distance
+            p_value = 0.0 if side > 0 else (1.0 if side < 0 else 0.5)
+        return cls(
+            method, estimate, se, low, high, alpha=alpha,
+            p_value=min(p_value, 1.0), df=df, details=details or {},
+        )
 
     # ------------------------------------------------------------------ views
     @property

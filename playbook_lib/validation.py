@@ -1,8 +1,28 @@
-"""Input checks shared by every module.
+"""Input checks shared by every module, and the package's contract.
 
-Each check raises :class:`ValueError` whose message starts with the name of the bad
-argument, so a reader sees at once which input to fix. Checks return the cleaned value
-(e.g. a float array) so callers can write ``x = as_float_array(x, "x")``.
+The contract every public function of :mod:`playbook_lib` keeps:
+
+1. **It refuses what it cannot answer correctly.** Non-finite values, wrong types (a string
+   where a number belongs, an array where a scalar belongs), values outside their range
+   (an ``alpha`` outside (0, 1), a negative count), inconsistent aggregates (a sum of
+   squares below ``sum**2 / n``), mismatched lengths, missing columns, an arm that never
+   appears, a design that does not identify the effect: each raises :class:`ValueError`
+   whose message names the argument (or the column) and the reason.
+2. **It warns where an answer exists but is fragile** (perfect separation, tiny cells,
+   extreme weights) with :class:`PlaybookWarning`, never with a bare NumPy
+   ``RuntimeWarning``.
+3. **Otherwise it returns finite, correct numbers.** Degenerate but legitimate inputs (no
+   successes in an arm, an outcome that is constant) get the statistically right answer,
+   and the function's docstring says what that answer is.
+4. **Randomness comes only from its ``rng`` argument** (a :class:`numpy.random.Generator`,
+   an integer seed or ``None``), which it passes on (scikit-learn models get a
+   ``random_state`` drawn from it); no function reads or changes NumPy's global state.
+
+``tests/test_contract.py`` checks 1, 3 and 4 over every public function, with bad inputs
+generated from a table of argument kinds. Each check below raises :class:`ValueError`
+whose message starts with the name of the bad argument, so a reader sees at once which
+input to fix. Checks return the cleaned value (e.g. a float array) so callers can write
+``x = as_float_array(x, "x")``.
 """
 
 from __future__ import annotations
@@ -16,7 +36,12 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "PlaybookWarning",
     "as_float_array",
+    "check_binary",
+    "check_rng",
+    "check_sum_of_squares",
+    "column_as_float_array",
     "check_alpha",
     "check_choice",
     "check_columns",
@@ -28,6 +53,16 @@ __all__ = [
     "check_probability",
     "check_same_length",
 ]
+
+
+class PlaybookWarning(UserWarning):
+    """An answer exists but rests on fragile input (the package's only warning class).
+
+    Raised as a warning, not an error: e.g. perfect separation in a logistic fit, strata
+    with a single unit, propensities close to zero. Filter it by category like any warning::
+
+        warnings.filterwarnings("error", category=playbook_lib.PlaybookWarning)
+    """
 
 
 def as_float_array(
@@ -64,6 +99,17 @@ def as_float_array(
         If the values are not numeric, have the wrong dimension, too few elements,
         or contain NaN (unless allowed) or infinite values.
     """
+    if isinstance(values, str | bytes):
+        raise ValueError(f"{name} must be numeric, got the string {values!r}")
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be numeric: {error}") from None
+    if raw.dtype.kind in "US" or (
+        raw.dtype.kind == "O"
+        and any(isinstance(item, str | bytes) for item in raw.ravel())
+    ):
+        raise ValueError(f"{name} must be numeric, got strings")
     try:
         array = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as error:
@@ -180,3 +226,88 @@ def check_columns(data: Any, columns: Iterable[str], name: str = "data") -> pd.D
     if missing:
         raise ValueError(f"{name} is missing column(s) {missing}")
     return data
+
+
+def column_as_float_array(
+    data: pd.DataFrame, column: str, name: str, *, allow_nan: bool = False
+) -> np.ndarray:
+    """Return ``data[column]`` as a finite float array, naming ``name`` and the column.
+
+    Raises
+    ------
+    ValueError
+        If the column is missing, not numeric, or holds NaN (unless allowed) or infinite
+        values; the message names the argument ``name`` and the column.
+    """
+    if not isinstance(column, str):
+        raise ValueError(f"{name} must be a column name (a string), got {column!r}")
+    check_columns(data, [column])
+    series = data[column]
+    if series.dtype.kind not in "biuf":
+        converted = pd.to_numeric(series, errors="coerce")
+        bad = converted.isna() & series.notna()
+        if bad.any():
+            example = series[bad].iloc[0]
+            raise ValueError(
+                f"{name}: column {column!r} must be numeric, got {example!r}"
+            )
+        series = converted
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    missing = int(np.isnan(values).sum())
+    if missing and not allow_nan:
+        raise ValueError(f"{name}: column {column!r} has {missing} missing value(s)")
+    if np.isinf(values).any():
+        raise ValueError(f"{name}: column {column!r} has infinite values")
+    return values
+
+
+def check_binary(values: Any, name: str, *, both: bool = True) -> np.ndarray:
+    """Check a treatment indicator holds only 0 and 1 (both present unless ``both=False``).
+
+    Booleans are accepted. Returns an ``int64`` array of 0s and 1s.
+    """
+    array = as_float_array(values, name)
+    if not np.isin(array, (0.0, 1.0)).all():
+        others = np.unique(array[~np.isin(array, (0.0, 1.0))])[:5]
+        raise ValueError(f"{name} must hold only 0 and 1, got {others.tolist()}")
+    if both and (array.min() == array.max()):
+        missing = "treatment (1)" if array.max() == 0 else "control (0)"
+        raise ValueError(f"{name} has no {missing} units: both arms must appear")
+    return array.astype(np.int64)
+
+
+def check_sum_of_squares(
+    n: float, total: float, sum_squares: float, name: str
+) -> float:
+    """Check ``sum_squares >= total**2 / n`` (up to round-off): a variance is not negative.
+
+    Returns the implied sample sum of squared deviations, clipped at 0 for round-off.
+    """
+    deviations = sum_squares - total * total / n
+    tolerance = 1e-9 * max(abs(sum_squares), total * total / n, 1e-300)
+    if deviations < -tolerance:
+        raise ValueError(
+            f"{name} ({sum_squares:g}) is below sum**2 / n ({total * total / n:g}): "
+            "these aggregates imply a negative variance"
+        )
+    return max(deviations, 0.0)
+
+
+def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """Return ``numpy.random.default_rng(rng)`` after checking ``rng``'s type.
+
+    Accepts ``None``, a :class:`numpy.random.Generator`, a
+    :class:`numpy.random.SeedSequence` or a non-negative integer seed.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, np.random.SeedSequence):
+        return np.random.default_rng(rng)
+    if isinstance(rng, bool) or not isinstance(rng, Integral | np.integer):
+        raise ValueError(
+            f"{name} must be a numpy Generator, a non-negative integer seed or None, "
+            f"got {rng!r}"
+        )
+    if rng < 0:
+        raise ValueError(f"{name} must be a non-negative integer seed, got {rng}")
+    return np.random.default_rng(int(rng))

@@ -68,10 +68,59 @@ def test_details_are_copied_from_the_caller() -> None:
     assert result.details["n"] == 1
 
 
-def test_nan_p_value_and_infinite_one_sided_interval_are_allowed() -> None:
-    result = make(p_value=float("nan"), ci_high=float("inf"))
-    assert math.isnan(result.p_value)
+def test_infinite_one_sided_interval_is_allowed_but_nan_and_infinity_are_not() -> None:
+    result = make(ci_high=float("inf"))
     assert result.covers(1e9) and result.ci_width == float("inf")
+    assert math.isnan(make(se=float("nan")).se)  # a method without a standard error
+    nan, inf = float("nan"), float("inf")
+    for fields, match in [
+        ({"estimate": nan}, "estimate must be finite"),
+        ({"estimate": inf, "ci_high": inf}, "estimate must be finite"),
+        ({"se": inf}, "se must be non-negative and finite"),
+        ({"ci_low": nan}, "interval must not be NaN"),
+        ({"p_value": nan}, "p_value must lie in"),
+        ({"df": nan}, "df must be positive"),
+        ({"estimate": "0.5"}, "estimate must be a real number"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            make(**fields)
+
+
+def test_from_standard_error_matches_scipy_and_handles_zero_se() -> None:
+    from scipy import stats
+
+    normal = Estimate.from_standard_error("z", 1.0, 0.5, alpha=0.1)
+    q = stats.norm.ppf(0.95)
+    assert normal.ci == pytest.approx((1 - q * 0.5, 1 + q * 0.5), rel=1e-12)
+    assert normal.p_value == pytest.approx(2 * stats.norm.sf(2.0), rel=1e-12)
+    t_based = Estimate.from_standard_error("t", -1.0, 0.5, df=7)
+    q = stats.t.ppf(0.975, 7)
+    assert t_based.ci == pytest.approx((-1 - q * 0.5, -1 + q * 0.5), rel=1e-12)
+    assert t_based.p_value == pytest.approx(2 * stats.t.cdf(-2.0, 7), rel=1e-12)
+    larger = Estimate.from_standard_error("z", 1.0, 0.5, alternative="larger")
+    assert larger.ci_high == math.inf
+    assert larger.ci_low == pytest.approx(1 - stats.norm.ppf(0.95) * 0.5)
+    assert larger.p_value == pytest.approx(stats.norm.sf(2.0), rel=1e-12)
+    smaller = Estimate.from_standard_error("z", 1.0, 0.5, alternative="smaller")
+    assert smaller.ci_low == -math.inf
+    assert smaller.p_value == pytest.approx(stats.norm.cdf(2.0), rel=1e-12)
+    # The se -> 0 limit: a point interval, p = 1 at the null and 0 away from it.
+    assert Estimate.from_standard_error("z", 0.0, 0.0).p_value == 1.0
+    exact = Estimate.from_standard_error("z", 2.0, 0.0, df=3)
+    assert exact.ci == (2.0, 2.0) and exact.p_value == 0.0
+    assert Estimate.from_standard_error(
+        "z", 0.0, 0.0, alternative="larger"
+    ).p_value == 0.5
+    for kwargs, match in [
+        ({"se": -1.0}, "se must be finite"),
+        ({"se": float("nan")}, "se must be finite"),
+        ({"alternative": "greater"}, "alternative must be one of"),
+        ({"df": 0}, "df must be positive"),
+        ({"alpha": 1.0}, "alpha must lie in"),
+    ]:
+        arguments = {"method": "z", "estimate": 1.0, "se": 0.5} | kwargs
+        with pytest.raises(ValueError, match=match):
+            Estimate.from_standard_error(**arguments)
 
 
 def test_views() -> None:
