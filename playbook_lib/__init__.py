@@ -1,7 +1,7 @@
 """playbook_lib: the helper package of the Experimentation Playbook.
 
 One module per idea (see ``DESIGN.md``): ``results`` (the shared :class:`Estimate`),
-``validation``, ``simulate``, ``datasets``, ``abtest``, ``cuped``, ``geo``, ``synth``,
+``validation``, ``aggregates`` (typed sufficient statistics), ``simulate``, ``datasets``, ``abtest``, ``cuped``, ``geo``, ``synth``,
 ``sequential``, ``bandits``, ``hbm``, ``decisions`` and ``plotting``. Submodules are
 imported lazily, so ``import playbook_lib as pl`` is cheap and ``pl.hbm`` only loads PyMC
 when first used.
@@ -17,13 +17,15 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from playbook_lib.results import Estimate
+from playbook_lib.results import Estimate, Estimates
 from playbook_lib.validation import PlaybookWarning
 
 __all__ = [
     "Estimate",
+    "Estimates",
     "PlaybookWarning",
     "abtest",
+    "aggregates",
     "bandits",
     "cuped",
     "datasets",
@@ -39,7 +41,7 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_SUBMODULES = frozenset(__all__) - {"Estimate", "PlaybookWarning"}
+_SUBMODULES = frozenset(__all__) - {"Estimate", "Estimates", "PlaybookWarning"}
 
 
 def __getattr__(name: str) -> ModuleType:

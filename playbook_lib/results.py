@@ -9,16 +9,16 @@ optionally a p-value and degrees of freedom. Method-specific numbers (arm sizes,
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from numbers import Real
+from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from scipy import stats
 
-__all__ = ["Estimate"]
+__all__ = ["Estimate", "Estimates"]
 
 
 def _format_number(value: float | None) -> str:
@@ -98,13 +98,9 @@ class Estimate:
         if self.se < 0 or math.isinf(self.se):
             raise ValueError(f"se must be non-negative and finite, got {self.se}")
         if math.isnan(self.ci_low) or math.isnan(self.ci_high):
-            raise ValueError(
-                f"the interval must not be NaN, got [{self.ci_low}, {self.ci_high}]"
-            )
+            raise ValueError(f"the interval must not be NaN, got [{self.ci_low}, {self.ci_high}]")
         if self.ci_low > self.ci_high:
-            raise ValueError(
-                f"ci_low ({self.ci_low}) must not exceed ci_high ({self.ci_high})"
-            )
+            raise ValueError(f"ci_low ({self.ci_low}) must not exceed ci_high ({self.ci_high})")
         if self.p_value is not None:
             p_value = _as_float(self.p_value, "p_value")
             if not 0.0 <= p_value <= 1.0:
@@ -167,6 +163,8 @@ class Estimate:
                 "alternative must be one of ('two-sided', 'larger', 'smaller'), "
                 f"got {alternative!r}"
             )
+        from scipy import stats  # here: keeps `import playbook_lib` cheap
+
         reference = stats.norm if df is None else stats.t(df)
         level = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
         half_width = float(reference.ppf(level)) * se
@@ -190,8 +188,15 @@ class Estimate:
             side = distance if alternative == "larger" else -distance
             p_value = 0.0 if side > 0 else (1.0 if side < 0 else 0.5)
         return cls(
-            method, estimate, se, low, high, alpha=alpha,
-            p_value=min(p_value, 1.0), df=df, details=details or {},
+            method,
+            estimate,
+            se,
+            low,
+            high,
+            alpha=alpha,
+            p_value=min(p_value, 1.0),
+            df=df,
+            details=details or {},
         )
 
     # ------------------------------------------------------------------ views
@@ -283,3 +288,277 @@ class Estimate:
         return ", ".join(parts) + ")"
 
     __str__ = __repr__
+
+
+_ESTIMATES_COLUMNS = ("method", "estimate", "se", "ci_low", "ci_high", "alpha", "p_value", "df")
+
+
+def _proportion(hits: np.ndarray, alpha: float, method: str, nominal: float) -> Estimate:
+    """A Monte Carlo proportion with its binomial standard error and Wilson interval."""
+    # statsmodels loads in about a second: import it when a calibration is computed, so
+    # that `import playbook_lib` stays cheap.
+    from statsmodels.stats.proportion import proportion_confint
+
+    n = int(hits.size)
+    if n == 0:
+        raise ValueError("a Monte Carlo proportion needs at least one row")
+    rate = float(hits.mean())
+    low, high = proportion_confint(int(hits.sum()), n, alpha=alpha, method="wilson")
+    return Estimate(
+        method,
+        rate,
+        math.sqrt(rate * (1 - rate) / n),
+        float(low),
+        float(high),
+        alpha=alpha,
+        details={
+            "n": n,
+            "nominal": nominal,
+            "nominal_se": math.sqrt(nominal * (1 - nominal) / n),
+            "z_vs_nominal": (rate - nominal) / math.sqrt(nominal * (1 - nominal) / n)
+            if 0 < nominal < 1
+            else math.nan,
+        },
+    )
+
+
+class Estimates:
+    """Many estimates as one table: one row per estimate, the columns of :class:`Estimate`.
+
+    Built from a list of :class:`Estimate` (:meth:`from_list`) or, for simulations, from
+    arrays (:meth:`from_arrays`, :meth:`from_standard_errors`: no Python loop over
+    replications). Calibration helpers answer the questions a Monte Carlo study asks:
+    :meth:`coverage` of a known truth, :meth:`rejection_rate` of a null (size under the
+    null, power under an alternative), :meth:`bias` and :meth:`rmse`, each with its
+    Monte Carlo standard error.
+
+    Rows are labelled by ``labels`` (default ``0..n-1``); ``table[i]`` or
+    ``table["label"]`` gives back one :class:`Estimate`; ``to_frame()`` the table; in a
+    notebook it renders as an HTML table.
+
+    Raises
+    ------
+    ValueError
+        If the arrays have different lengths, hold a non-finite estimate, a negative or
+        infinite se, NaN interval ends, ``ci_low > ci_high``, p-values outside [0, 1], or
+        alpha outside (0, 1).
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        missing = [column for column in _ESTIMATES_COLUMNS if column not in frame.columns]
+        if missing:
+            raise ValueError(f"frame is missing column(s) {missing}")
+        numeric = frame[list(_ESTIMATES_COLUMNS[1:])].astype(float)
+        estimate, se = numeric["estimate"].to_numpy(), numeric["se"].to_numpy()
+        low, high = numeric["ci_low"].to_numpy(), numeric["ci_high"].to_numpy()
+        alpha, p_value = numeric["alpha"].to_numpy(), numeric["p_value"].to_numpy()
+        if not np.isfinite(estimate).all():
+            raise ValueError("estimate must be finite in every row")
+        if (se < 0).any() or np.isinf(se).any():
+            raise ValueError("se must be non-negative and finite (NaN: no standard error)")
+        if np.isnan(low).any() or np.isnan(high).any() or (low > high).any():
+            raise ValueError("every interval needs ci_low <= ci_high (no NaN)")
+        if not ((alpha > 0) & (alpha < 1)).all():
+            raise ValueError("alpha must lie in (0, 1) in every row")
+        if ((p_value < 0) | (p_value > 1)).any():
+            raise ValueError("p_value must lie in [0, 1] (NaN: no p-value)")
+        extra = [column for column in frame.columns if column not in _ESTIMATES_COLUMNS]
+        self._frame = pd.concat([frame[["method"]].astype(str), numeric, frame[extra]], axis=1)
+
+    # ---------------------------------------------------------------- constructors
+    @classmethod
+    def from_list(
+        cls, estimates: Sequence[Estimate], labels: Sequence[Any] | None = None
+    ) -> Estimates:
+        """One row per :class:`Estimate`; ``details`` entries become extra columns."""
+        estimates = list(estimates)
+        if not estimates or not all(isinstance(item, Estimate) for item in estimates):
+            raise ValueError("estimates must be a non-empty sequence of Estimate")
+        frame = pd.concat([item.to_frame().reset_index() for item in estimates])
+        return cls(_labelled(frame.reset_index(drop=True), labels))
+
+    @classmethod
+    def from_arrays(
+        cls,
+        method: str,
+        estimate: Any,
+        se: Any,
+        ci_low: Any,
+        ci_high: Any,
+        *,
+        alpha: float = 0.05,
+        p_value: Any = None,
+        df: Any = None,
+        labels: Sequence[Any] | None = None,
+    ) -> Estimates:
+        """One row per entry of equal-length arrays (e.g. one per simulated experiment)."""
+        columns = {"estimate": estimate, "se": se, "ci_low": ci_low, "ci_high": ci_high}
+        arrays = {
+            name: np.atleast_1d(np.asarray(value, dtype=float)) for name, value in columns.items()
+        }
+        n = arrays["estimate"].size
+        for name, optional in (("p_value", p_value), ("df", df)):
+            arrays[name] = (
+                np.full(n, np.nan)
+                if optional is None
+                else np.broadcast_to(np.asarray(optional, dtype=float), (n,))
+            )
+        lengths = {name: values.size for name, values in arrays.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"length mismatch: {lengths}")
+        frame = pd.DataFrame({"method": method, **arrays, "alpha": float(alpha)})
+        return cls(_labelled(frame[list(_ESTIMATES_COLUMNS)], labels))
+
+    @classmethod
+    def from_standard_errors(
+        cls,
+        method: str,
+        estimate: Any,
+        se: Any,
+        *,
+        alpha: float = 0.05,
+        df: Any = None,
+        null_value: float = 0.0,
+        labels: Sequence[Any] | None = None,
+    ) -> Estimates:
+        """Two-sided normal (``df=None``) or t intervals and p-values, vectorised: the
+        array version of :meth:`Estimate.from_standard_error` (same se -> 0 limit)."""
+        estimate = np.atleast_1d(np.asarray(estimate, dtype=float))
+        se = np.broadcast_to(np.asarray(se, dtype=float), estimate.shape)
+        if not np.isfinite(se).all() or (se < 0).any():
+            raise ValueError("se must be finite and non-negative")
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+        from scipy import stats  # here: keeps `import playbook_lib` cheap
+
+        reference = stats.norm if df is None else stats.t(np.asarray(df, dtype=float))
+        half_width = reference.ppf(1 - alpha / 2) * se
+        distance = estimate - null_value
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_value = np.where(
+                se > 0,
+                2 * reference.sf(np.abs(distance) / np.where(se > 0, se, 1.0)),
+                np.where(distance == 0, 1.0, 0.0),
+            )
+        return cls.from_arrays(
+            method,
+            estimate,
+            se,
+            estimate - half_width,
+            estimate + half_width,
+            alpha=alpha,
+            p_value=np.minimum(p_value, 1.0),
+            df=df,
+            labels=labels,
+        )
+
+    # ---------------------------------------------------------------- views
+    def to_frame(self) -> pd.DataFrame:
+        """The table (a copy): the :class:`Estimate` columns, then any extra ones."""
+        return self._frame.copy()
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    def __getitem__(self, key: Any) -> Estimate:
+        row = self._frame.iloc[key] if isinstance(key, int | np.integer) else self._frame.loc[key]
+        if isinstance(row, pd.DataFrame):
+            raise ValueError(f"label {key!r} is not unique")
+        values = row.to_dict()
+        details = {k: v for k, v in values.items() if k not in _ESTIMATES_COLUMNS}
+        return Estimate(
+            values["method"],
+            values["estimate"],
+            values["se"],
+            values["ci_low"],
+            values["ci_high"],
+            alpha=values["alpha"],
+            p_value=None if math.isnan(values["p_value"]) else values["p_value"],
+            df=None if math.isnan(values["df"]) else values["df"],
+            details=details,
+        )
+
+    def __iter__(self) -> Iterator[Estimate]:
+        return (self[index] for index in range(len(self)))
+
+    def __repr__(self) -> str:
+        return f"Estimates({len(self)} rows)\n{self._frame.to_string(max_rows=10)}"
+
+    def _repr_html_(self) -> str:
+        return self._frame._repr_html_()  # type: ignore[operator]
+
+    # ---------------------------------------------------------------- calibration
+    def coverage(self, truth: Any) -> Estimate:
+        """Share of intervals that contain ``truth`` (a number, or one per row).
+
+        Returns an :class:`Estimate` of the share with its Monte Carlo standard error
+        ``sqrt(p (1 - p) / n)`` and Wilson interval; ``details`` hold ``n``, the nominal
+        coverage ``1 - alpha`` (rows must share one alpha), its standard error under
+        exact calibration, ``sqrt(c (1 - c) / n)``, and ``z_vs_nominal``, the distance
+        from nominal in those units (``|z| > 3`` is a miscalibration worth a look).
+        """
+        truth = _broadcast_truth(truth, len(self))
+        low, high = self._frame["ci_low"].to_numpy(), self._frame["ci_high"].to_numpy()
+        alpha = self._common_alpha()
+        return _proportion((low <= truth) & (truth <= high), alpha, "coverage", 1 - alpha)
+
+    def rejection_rate(self, *, null_value: float = 0.0, alpha: float | None = None) -> Estimate:
+        """Share of rows whose test rejects ``estimate == null_value`` at ``alpha``.
+
+        With ``alpha=None`` a row rejects when its interval excludes ``null_value`` (the
+        interval's own level); with ``alpha`` given, when its p-value is below it (rows
+        without a p-value are refused). Under the null this is the test's size (nominal
+        ``alpha``), under an alternative its power. Returns an :class:`Estimate` as
+        :meth:`coverage` does, with ``alpha`` as the nominal rate.
+        """
+        if alpha is None:
+            level = self._common_alpha()
+            low, high = self._frame["ci_low"].to_numpy(), self._frame["ci_high"].to_numpy()
+            rejected = (null_value < low) | (null_value > high)
+        else:
+            if not 0 < alpha < 1:
+                raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+            p_value = self._frame["p_value"].to_numpy()
+            if np.isnan(p_value).any():
+                raise ValueError("alpha: some rows have no p-value; use alpha=None")
+            level, rejected = alpha, p_value < alpha
+        return _proportion(rejected, 0.05, "rejection rate", level)
+
+    def bias(self, truth: Any) -> Estimate:
+        """Mean of ``estimate - truth`` with its Monte Carlo standard error (normal CI)."""
+        errors = self._frame["estimate"].to_numpy() - _broadcast_truth(truth, len(self))
+        if errors.size < 2:
+            raise ValueError("bias needs at least two rows")
+        se = float(errors.std(ddof=1) / math.sqrt(errors.size))
+        return Estimate.from_standard_error(
+            "bias", float(errors.mean()), se, details={"n": int(errors.size)}
+        )
+
+    def rmse(self, truth: Any) -> float:
+        """Root mean squared error of the estimates around ``truth``."""
+        errors = self._frame["estimate"].to_numpy() - _broadcast_truth(truth, len(self))
+        return float(math.sqrt(np.mean(errors**2)))
+
+    def _common_alpha(self) -> float:
+        alphas = self._frame["alpha"].unique()
+        if alphas.size != 1:
+            raise ValueError(f"rows have different alpha values {sorted(alphas)}")
+        return float(alphas[0])
+
+
+def _labelled(frame: pd.DataFrame, labels: Sequence[Any] | None) -> pd.DataFrame:
+    if labels is None:
+        return frame.reset_index(drop=True)
+    labels = list(labels)
+    if len(labels) != len(frame):
+        raise ValueError(f"labels has {len(labels)} entries for {len(frame)} rows")
+    return frame.set_axis(pd.Index(labels), axis=0)
+
+
+def _broadcast_truth(truth: Any, n: int) -> np.ndarray:
+    values = np.asarray(truth, dtype=float)
+    if values.ndim == 0:
+        values = np.full(n, float(values))
+    if values.shape != (n,) or not np.isfinite(values).all():
+        raise ValueError(f"truth must be a finite number or {n} finite numbers")
+    return values

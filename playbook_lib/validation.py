@@ -47,6 +47,7 @@ __all__ = [
     "check_columns",
     "check_counts",
     "check_finite_number",
+    "check_flag",
     "check_integer",
     "check_not_constant",
     "check_positive",
@@ -99,6 +100,9 @@ def as_float_array(
         If the values are not numeric, have the wrong dimension, too few elements,
         or contain NaN (unless allowed) or infinite values.
     """
+    ndim = check_integer(ndim, "ndim", minimum=0)
+    min_size = check_integer(min_size, "min_size", minimum=0)
+    allow_nan = check_flag(allow_nan, "allow_nan")
     if isinstance(values, str | bytes):
         raise ValueError(f"{name} must be numeric, got the string {values!r}")
     try:
@@ -136,6 +140,13 @@ def check_finite_number(value: Any, name: str) -> float:
     return value
 
 
+def check_flag(value: Any, name: str) -> bool:
+    """Check ``value`` is a bool (``numpy.bool_`` included), not a truthy string or number."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_alpha(alpha: Any, name: str = "alpha") -> float:
     """Check a significance level lies in the open interval (0, 1)."""
     alpha = check_finite_number(alpha, name)
@@ -149,6 +160,8 @@ def check_probability(
 ) -> float:
     """Check a probability lies in [0, 1] (optionally excluding either end)."""
     value = check_finite_number(value, name)
+    allow_zero = check_flag(allow_zero, "allow_zero")
+    allow_one = check_flag(allow_one, "allow_one")
     low_ok = value >= 0 if allow_zero else value > 0
     high_ok = value <= 1 if allow_one else value < 1
     if not (low_ok and high_ok):
@@ -160,6 +173,7 @@ def check_probability(
 def check_positive(value: Any, name: str, *, strict: bool = True) -> float:
     """Check a number is positive (or non-negative with ``strict=False``)."""
     value = check_finite_number(value, name)
+    strict = check_flag(strict, "strict")
     if (strict and value <= 0) or (not strict and value < 0):
         kind = "positive" if strict else "non-negative"
         raise ValueError(f"{name} must be {kind}, got {value}")
@@ -203,9 +217,7 @@ def check_same_length(**arrays: Sequence[Any] | np.ndarray) -> int:
 
 def check_not_constant(values: np.ndarray, name: str) -> None:
     """Raise if ``values`` has zero variance (e.g. a constant covariate)."""
-    values = np.asarray(values, dtype=float)
-    if np.isnan(values).any():
-        raise ValueError(f"{name} contains NaN")
+    values = as_float_array(values, name, min_size=0)
     if values.size < 2 or np.ptp(values) == 0:
         raise ValueError(f"{name} is constant (zero variance)")
 
@@ -239,6 +251,7 @@ def column_as_float_array(
         If the column is missing, not numeric, or holds NaN (unless allowed) or infinite
         values; the message names the argument ``name`` and the column.
     """
+    allow_nan = check_flag(allow_nan, "allow_nan")
     if not isinstance(column, str):
         raise ValueError(f"{name} must be a column name (a string), got {column!r}")
     check_columns(data, [column])
@@ -266,6 +279,7 @@ def check_binary(values: Any, name: str, *, both: bool = True) -> np.ndarray:
 
     Booleans are accepted. Returns an ``int64`` array of 0s and 1s.
     """
+    both = check_flag(both, "both")
     array = as_float_array(values, name)
     if not np.isin(array, (0.0, 1.0)).all():
         others = np.unique(array[~np.isin(array, (0.0, 1.0))])[:5]
@@ -281,8 +295,13 @@ def check_sum_of_squares(
 ) -> float:
     """Check ``sum_squares >= total**2 / n`` (up to round-off): a variance is not negative.
 
-    Returns the implied sample sum of squared deviations, clipped at 0 for round-off.
+    Returns the implied sample sum of squared deviations; within round-off of zero
+    (``1e-9`` relative) it returns exactly 0, so a constant sample is seen as constant.
+    ``n`` must be positive and all three numbers finite; the message names ``name``.
     """
+    n = check_positive(n, f"{name}: n")
+    total = check_finite_number(total, f"{name}: total")
+    sum_squares = check_finite_number(sum_squares, name)
     deviations = sum_squares - total * total / n
     tolerance = 1e-9 * max(abs(sum_squares), total * total / n, 1e-300)
     if deviations < -tolerance:
@@ -290,7 +309,9 @@ def check_sum_of_squares(
             f"{name} ({sum_squares:g}) is below sum**2 / n ({total * total / n:g}): "
             "these aggregates imply a negative variance"
         )
-    return max(deviations, 0.0)
+    # Within round-off of zero: the sample is constant (the cancellation in
+    # sum_squares - total**2 / n leaves noise of relative size ~1e-16 * n, not a variance).
+    return deviations if deviations > tolerance else 0.0
 
 
 def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -198,3 +199,67 @@ def test_frames_without_p_value_or_df_concatenate_as_float_columns() -> None:
         warnings.simplefilter("error")
         both = pd.concat(frames)
     assert both["df"].isna().all() and both.loc["z", "p_value"] == 0.02
+
+
+def test_estimates_table_round_trips_and_validates() -> None:
+    from playbook_lib import Estimates
+
+    items = [make(), make(method="cuped", estimate=0.4, ci_low=0.0, ci_high=0.8, p_value=None)]
+    table = Estimates.from_list(items, labels=["a", "b"])
+    assert len(table) == 2 and table["b"].method == "cuped" and table[0] == items[0]
+    assert table["b"].p_value is None and list(table) == items
+    frame = table.to_frame()
+    assert list(frame.columns[:8]) == [
+        "method", "estimate", "se", "ci_low", "ci_high", "alpha", "p_value", "df"
+    ]
+    assert "<table" in table._repr_html_()
+    for kwargs, match in [
+        ({"estimate": [np.nan]}, "estimate must be finite"),
+        ({"se": [-1.0]}, "se must be non-negative"),
+        ({"ci_low": [2.0]}, "ci_low <= ci_high"),
+        ({"estimate": [1.0, 2.0]}, "length mismatch"),
+    ]:
+        arguments = {"estimate": [1.0], "se": [0.1], "ci_low": [0.8], "ci_high": [1.2]}
+        with pytest.raises(ValueError, match=match):
+            Estimates.from_arrays("m", **(arguments | kwargs))
+    with pytest.raises(ValueError, match="non-empty sequence of Estimate"):
+        Estimates.from_list([0.5])
+
+
+def test_estimates_from_standard_errors_match_the_scalar_constructor() -> None:
+    from playbook_lib import Estimates
+
+    estimate, se = np.array([0.0, 1.0, -2.0, 3.0]), np.array([0.0, 0.5, 1.0, 2.0])
+    for df in (None, 12.0):
+        table = Estimates.from_standard_errors("z", estimate, se, alpha=0.1, df=df)
+        for row, (e, s) in zip(table, zip(estimate, se, strict=True), strict=True):
+            single = Estimate.from_standard_error("z", e, s, alpha=0.1, df=df)
+            assert row.ci == pytest.approx(single.ci, rel=1e-12)
+            assert row.p_value == pytest.approx(single.p_value, rel=1e-12)
+
+
+def test_calibration_helpers_are_calibrated() -> None:
+    """Normal intervals for a normal mean with known se: coverage 1 - alpha, size alpha."""
+    from playbook_lib import Estimates
+
+    rng = np.random.default_rng(2026)
+    n_sims, truth = 20_000, 1.5
+    estimate = truth + rng.normal(size=n_sims)
+    table = Estimates.from_standard_errors("z", estimate, 1.0, null_value=truth)
+    coverage = table.coverage(truth)
+    hits = (np.abs(estimate - truth) <= stats.norm.ppf(0.975)).mean()
+    assert coverage.estimate == pytest.approx(hits, abs=1e-12)
+    assert abs(coverage.details["z_vs_nominal"]) < 4
+    assert coverage.se == pytest.approx(np.sqrt(hits * (1 - hits) / n_sims))
+    size = Estimates.from_standard_errors("z", estimate - truth, 1.0).rejection_rate(alpha=0.05)
+    assert abs(size.estimate - 0.05) < 4 * size.details["nominal_se"]
+    assert size.ci_low < size.estimate < size.ci_high
+    # Intervals and p-values reject the same rows.
+    by_interval = Estimates.from_standard_errors("z", estimate - truth, 1.0).rejection_rate()
+    assert by_interval.estimate == pytest.approx(size.estimate, abs=1e-12)
+    bias = table.bias(truth)
+    assert bias.estimate == pytest.approx(np.mean(estimate - truth), rel=1e-12)
+    assert abs(bias.estimate) < 4 * bias.se
+    assert table.rmse(truth) == pytest.approx(np.sqrt(np.mean((estimate - truth) ** 2)))
+    with pytest.raises(ValueError, match="truth must be a finite number"):
+        table.coverage([1.0, 2.0])

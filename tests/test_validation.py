@@ -122,3 +122,76 @@ def test_check_not_constant_rejects_nan() -> None:
     with pytest.raises(ValueError, match="covariate is constant"):
         check_not_constant(np.array([2.0, 2.0, 2.0]), "covariate")
     check_not_constant(np.array([1.0, 2.0]), "covariate")
+
+
+def test_check_flag() -> None:
+    assert v.check_flag(np.bool_(True), "flag") is True
+    for bad in ("yes", 1, None):
+        with pytest.raises(ValueError, match="^flag must be True or False"):
+            v.check_flag(bad, "flag")
+
+
+def test_check_rng() -> None:
+    generator = np.random.default_rng(1)
+    assert v.check_rng(generator) is generator
+    assert v.check_rng(5).integers(10**9) == np.random.default_rng(5).integers(10**9)
+    assert isinstance(v.check_rng(None), np.random.Generator)
+    assert isinstance(v.check_rng(np.random.SeedSequence(3)), np.random.Generator)
+    for bad in ("seed", 1.5, True, -1, [1, 2], np.random.RandomState(0)):
+        with pytest.raises(ValueError, match="^rng must be"):
+            v.check_rng(bad)
+
+
+def test_check_binary() -> None:
+    assert v.check_binary([True, False, 1], "t").tolist() == [1, 0, 1]
+    assert v.check_binary([0, 0], "t", both=False).tolist() == [0, 0]
+    with pytest.raises(ValueError, match=r"t must hold only 0 and 1, got \[2.0\]"):
+        v.check_binary([0, 2, 1], "t")
+    with pytest.raises(ValueError, match=r"t has no treatment \(1\) units"):
+        v.check_binary([0, 0], "t")
+    with pytest.raises(ValueError, match=r"t has no control \(0\) units"):
+        v.check_binary([1, 1], "t")
+    with pytest.raises(ValueError, match="t contains NaN"):
+        v.check_binary([0, np.nan, 1], "t")
+
+
+def test_check_sum_of_squares() -> None:
+    values = np.array([1.0, 2.0, 4.0])
+    deviations = v.check_sum_of_squares(3, values.sum(), (values**2).sum(), "ss")
+    assert deviations == pytest.approx(((values - values.mean()) ** 2).sum(), rel=1e-12)
+    # A constant sample: zero up to round-off, never negative.
+    assert v.check_sum_of_squares(3, 0.3, 3 * 0.1**2, "ss") == 0.0
+    with pytest.raises(ValueError, match=r"^ss \(1\) is below sum\*\*2 / n"):
+        v.check_sum_of_squares(3, 3.0, 1.0, "ss")
+    with pytest.raises(ValueError, match="^ss: n must be positive"):
+        v.check_sum_of_squares(0, 3.0, 1.0, "ss")
+    with pytest.raises(ValueError, match="^ss: total must be a real number"):
+        v.check_sum_of_squares(3, "3", 1.0, "ss")
+
+
+def test_column_as_float_array() -> None:
+    frame = pd.DataFrame({"y": [1, 2], "text": ["1", "a"], "gap": [1.0, None]})
+    assert v.column_as_float_array(frame, "y", "outcome").tolist() == [1.0, 2.0]
+    assert np.isnan(v.column_as_float_array(frame, "gap", "g", allow_nan=True)[1])
+    for column, match in [
+        ("text", "outcome: column 'text' must be numeric, got 'a'"),
+        ("gap", "outcome: column 'gap' has 1 missing value"),
+        ("nope", r"data is missing column\(s\) \['nope'\]"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            v.column_as_float_array(frame, column, "outcome")
+
+
+def test_strings_are_not_numbers() -> None:
+    for bad in (["1", "2"], "12", pd.Series(["1", 2.0], dtype=object)):
+        with pytest.raises(ValueError, match="^x must be numeric"):
+            v.as_float_array(bad, "x")
+    with pytest.raises(ValueError, match="^x contains infinite"):
+        v.check_not_constant([1.0, np.inf], "x")
+
+
+def test_playbook_warning_is_exported_and_a_user_warning() -> None:
+    import playbook_lib
+
+    assert playbook_lib.PlaybookWarning is v.PlaybookWarning
+    assert issubclass(v.PlaybookWarning, UserWarning)

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import fnmatch
 import importlib
 import inspect
 import math
 import pkgutil
+import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +47,7 @@ PROBABILITY_NAMES = {
 PROBABILITY_SUFFIXES = (
     "_share", "_fraction", "_probability", "_rate", "_alpha", "_power", "_quantile",
 )
+MISSING_COLUMN = "no_such_column"
 # Parameters that are Beta or Dirichlet parameters despite the name ``alpha``.
 NOT_PROBABILITY = {"prior_alpha", "prior_beta"}
 
@@ -80,7 +81,7 @@ class Case:
     extra
         Function-specific bad inputs.
     accepts
-        Labels (``fnmatch`` patterns) of generated mutations that are legitimate input:
+        Labels (patterns where only ``*`` is a wildcard) of generated mutations that are legitimate input:
         the call must return a finite result instead of raising.
     same_length
         Groups of array arguments that must have equal lengths; ``None`` infers them
@@ -193,9 +194,9 @@ def bad_values(kind: str, value: Any) -> Iterator[tuple[str, Any]]:
     elif kind == "flag":
         yield "string", "yes"
     elif kind == "column":
-        yield "missing column", "no_such_column"
+        yield "missing column", MISSING_COLUMN
     elif kind == "columns":
-        yield "missing column", [*list(value)[:-1], "no_such_column"]
+        yield "missing column", [*list(value)[:-1], MISSING_COLUMN]
     elif kind == "choice":
         yield "unknown choice", "no-such-choice"
     elif kind == "text":
@@ -341,7 +342,8 @@ def mutations(case: Case) -> list[Mutation]:
         elif kind == "mapping":
             found.extend(_mapping_mutations(name, value))
         for label, bad in bad_values(kind, value):
-            found.append(Mutation(f"{name}={label}", {name: bad}, (name,)))
+            names = (name, MISSING_COLUMN) if kind in ("column", "columns") else (name,)
+            found.append(Mutation(f"{name}={label}", {name: bad}, names))
     for group in _length_groups(case, kinds):
         for name in group:
             value = case.kwargs[name]
@@ -401,6 +403,8 @@ def same(a: Any, b: Any) -> bool:
         return False
     if isinstance(a, Estimate):
         return same(a.to_dict(), b.to_dict())
+    if isinstance(a, np.random.Generator):
+        return a.bit_generator.state == b.bit_generator.state
     if isinstance(a, pd.DataFrame | pd.Series | pd.Index):
         return a.equals(b)
     if isinstance(a, np.ndarray):
@@ -478,7 +482,7 @@ def check_case(case: Case) -> list[str]:
     for mutation in mutations(case):
         result, error, caught = _call(case, mutation.overrides)
         leaked = _leaked(caught)
-        accepted = any(fnmatch.fnmatchcase(mutation.label, p) for p in case.accepts)
+        accepted = any(label_matches(mutation.label, p) for p in case.accepts)
         expect = "result" if accepted else mutation.expect
         where = f"{mutation.label}:"
         if expect == "error":
@@ -534,5 +538,7 @@ def public_functions() -> dict[str, Callable[..., Any]]:
     return found
 
 
-def matches(problem: str, pattern: str) -> bool:
-    return fnmatch.fnmatchcase(problem, pattern)
+def label_matches(label: str, pattern: str) -> bool:
+    """Whether a mutation label matches ``pattern``, where only ``*`` is a wildcard."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, label) is not None

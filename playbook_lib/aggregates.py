@@ -1,0 +1,514 @@
+"""Typed sufficient statistics: what a warehouse ``GROUP BY`` returns, checked once.
+
+Every recipe in the book needs only a few sums per arm (and per day, geo or look): counts,
+sums, sums of squares and cross products. These small frozen classes hold them, check that
+they are consistent (a variance is never negative, a correlation never exceeds one), and add
+up (``monday + tuesday``), so one query's output feeds any ``_from_stats`` recipe.
+
+- :class:`ArmStatistics`: ``n``, ``sum``, ``sum_squares`` of one metric in one arm (a
+  proportion is the special case ``sum_squares == sum``, see :meth:`ArmStatistics.from_counts`).
+- :class:`RatioStatistics`: a ratio metric's per-unit numerator and denominator sums, their
+  squares and their cross products (the delta method's inputs).
+- :class:`CovariateStatistics`: an outcome and one or more pre-period covariates with their
+  cross products (CUPED's and regression adjustment's inputs).
+
+Each field may be a scalar or a 1-D array (one entry per day, geo or look); arithmetic and
+checks are elementwise, and :meth:`ArmStatistics.cumulative` turns daily statistics into
+the cumulative statistics a sequential test reads at each look.
+
+Adding two statistics pools *disjoint* sets of units (two days' new users, two regions). A
+user seen on several days must be summed per user first (the per-user totals are the
+units), which is why the queries aggregate per unit before they aggregate per arm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from playbook_lib.validation import as_float_array, check_binary, column_as_float_array
+
+__all__ = [
+    "ArmStatistics",
+    "CovariateStatistics",
+    "RatioStatistics",
+    "arm_statistics",
+]
+
+# Round-off allowance when checking sums of squares against sum**2 / n (relative).
+_RELATIVE_TOLERANCE = 1e-9
+
+
+def _field(value: Any, name: str, *, integer: bool = False) -> float | int | np.ndarray:
+    """A finite number or a finite 1-D float array (read-only), named in errors."""
+    if isinstance(value, bool | np.bool_ | str | bytes):
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}")
+    array = np.asarray(value)
+    if array.ndim > 1:
+        raise ValueError(f"{name} must be a number or a 1-D array, got shape {array.shape}")
+    values = as_float_array(np.atleast_1d(array), name, min_size=1)
+    if integer and not np.all(values == np.round(values)):
+        raise ValueError(f"{name} must hold integers (unit counts), got {value!r}")
+    if array.ndim == 0:
+        return int(values[0]) if integer else float(values[0])
+    result = values.astype(np.int64) if integer else values
+    result.setflags(write=False)
+    return result
+
+
+def _deviations(n: Any, total: Any, squares: Any, name: str) -> np.ndarray:
+    """``squares - total**2 / n`` (the sum of squared deviations), checked non-negative;
+    within round-off of zero it is exactly zero."""
+    n, total, squares = (np.asarray(v, dtype=float) for v in (n, total, squares))
+    implied = total * total / n
+    deviations = squares - implied
+    tolerance = _RELATIVE_TOLERANCE * np.maximum(np.abs(squares), implied)
+    if np.any(deviations < -tolerance):
+        where = np.flatnonzero(np.atleast_1d(deviations < -tolerance))[0]
+        raise ValueError(
+            f"{name} is below sum**2 / n (entry {where}): these aggregates imply a "
+            "negative variance"
+        )
+    return np.where(deviations > tolerance, deviations, 0.0)
+
+
+def _shape(statistics: Any) -> tuple[int, ...]:
+    shapes = {np.shape(getattr(statistics, item.name)) for item in fields(statistics)}
+    shapes.discard(())
+    if len(shapes) > 1:
+        raise ValueError(
+            f"{type(statistics).__name__} fields must share one length, got {sorted(shapes)}"
+        )
+    return shapes.pop() if shapes else ()
+
+
+def _scalar_or_array(value: np.ndarray, shape: tuple[int, ...]) -> float | np.ndarray:
+    return float(value) if shape == () else value
+
+
+class _Statistics:
+    """Shared behaviour: elementwise addition, equality, a readable dict."""
+
+    def __add__(self, other: Any) -> Any:
+        if type(other) is not type(self):
+            return NotImplemented
+        return type(self)(
+            **{
+                item.name: np.add(getattr(self, item.name), getattr(other, item.name))
+                for item in fields(self)  # type: ignore[arg-type]
+            }
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(
+            np.array_equal(getattr(self, item.name), getattr(other, item.name))
+            for item in fields(self)  # type: ignore[arg-type]
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields by name (what the SQL query's columns are called)."""
+        return {item.name: getattr(self, item.name) for item in fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, eq=False)
+class ArmStatistics(_Statistics):
+    """Size, sum and sum of squares of one metric in one arm.
+
+    Parameters
+    ----------
+    n : int or array of int
+        Number of units (at least 1).
+    sum : float or array
+        Sum of the metric over the units.
+    sum_squares : float or array
+        Sum of the squared metric over the units.
+
+    Raises
+    ------
+    ValueError
+        Naming the field: a non-integer or non-positive ``n``, a value that is not a
+        finite number (strings refused), fields of different lengths, or
+        ``sum_squares < sum**2 / n`` (a negative variance).
+
+    Examples
+    --------
+    >>> control = ArmStatistics.from_values([3.0, 5.0, 4.0])
+    >>> control.mean, control.variance
+    (4.0, 1.0)
+    >>> (control + ArmStatistics(2, 10.0, 50.0)).n
+    5
+    """
+
+    n: int | np.ndarray
+    sum: float | np.ndarray
+    sum_squares: float | np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n", _field(self.n, "n", integer=True))
+        object.__setattr__(self, "sum", _field(self.sum, "sum"))
+        object.__setattr__(self, "sum_squares", _field(self.sum_squares, "sum_squares"))
+        _shape(self)
+        if np.any(np.asarray(self.n) < 1):
+            raise ValueError(f"n must be at least 1, got {self.n}")
+        _deviations(self.n, self.sum, self.sum_squares, "sum_squares")
+
+    # ------------------------------------------------------------ constructors
+    @classmethod
+    def from_values(cls, values: Any) -> ArmStatistics:
+        """Statistics of a 1-D array of unit-level values (finite, at least one)."""
+        values = as_float_array(values, "values")
+        return cls(values.size, float(values.sum()), float(values @ values))
+
+    @classmethod
+    def from_frame(cls, data: pd.DataFrame, column: str) -> ArmStatistics:
+        """Statistics of ``data[column]`` (one row per unit)."""
+        return cls.from_values(column_as_float_array(data, column, "column"))
+
+    @classmethod
+    def from_counts(cls, successes: Any, n: Any) -> ArmStatistics:
+        """A proportion: ``successes`` out of ``n`` (a 0/1 metric, so the sum of squares
+        equals the sum)."""
+        successes_field = _field(successes, "successes", integer=True)
+        n_field = _field(n, "n", integer=True)
+        if np.any(np.asarray(successes_field) < 0) or np.any(
+            np.asarray(successes_field) > np.asarray(n_field)
+        ):
+            raise ValueError(f"successes must lie in [0, n], got {successes} of {n}")
+        return cls(n_field, successes_field, successes_field)
+
+    @classmethod
+    def from_moments(cls, n: Any, mean: Any, variance: Any) -> ArmStatistics:
+        """From a size, a mean and a sample variance (``ddof=1``; 0 when ``n == 1``)."""
+        n_field = np.asarray(_field(n, "n", integer=True), dtype=float)
+        mean_field = np.asarray(_field(mean, "mean"))
+        variance_field = np.asarray(_field(variance, "variance"))
+        if np.any(variance_field < 0):
+            raise ValueError(f"variance must be non-negative, got {variance}")
+        total = n_field * mean_field
+        squares = np.maximum(n_field - 1, 0) * variance_field + n_field * mean_field**2
+        return cls(
+            *(v.item() if v.ndim == 0 else v for v in (n_field.astype(np.int64), total, squares))
+        )
+
+    # --------------------------------------------------------------- views
+    @property
+    def mean(self) -> float | np.ndarray:
+        """The arm's mean, ``sum / n``."""
+        return _scalar_or_array(np.asarray(self.sum) / np.asarray(self.n), _shape(self))
+
+    @property
+    def variance(self) -> float | np.ndarray:
+        """Sample variance (``ddof=1``); 0 for a single unit or a constant metric."""
+        deviations = _deviations(self.n, self.sum, self.sum_squares, "sum_squares")
+        n = np.asarray(self.n, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            variance = np.where(n > 1, deviations / np.maximum(n - 1, 1), 0.0)
+        return _scalar_or_array(variance, _shape(self))
+
+    @property
+    def sd(self) -> float | np.ndarray:
+        """Sample standard deviation (``ddof=1``)."""
+        return _scalar_or_array(np.sqrt(np.asarray(self.variance)), _shape(self))
+
+    @property
+    def se_mean(self) -> float | np.ndarray:
+        """Standard error of the mean, ``sd / sqrt(n)``."""
+        return _scalar_or_array(
+            np.asarray(self.sd) / np.sqrt(np.asarray(self.n, dtype=float)), _shape(self)
+        )
+
+    def cumulative(self) -> ArmStatistics:
+        """Running totals over the entries (daily statistics -> statistics at each look)."""
+        if _shape(self) == ():
+            raise ValueError("cumulative() needs array statistics (one entry per period)")
+        return ArmStatistics(np.cumsum(self.n), np.cumsum(self.sum), np.cumsum(self.sum_squares))
+
+    def total(self) -> ArmStatistics:
+        """All entries pooled into one (disjoint units: days of new users, regions)."""
+        return ArmStatistics(
+            int(np.sum(self.n)), float(np.sum(self.sum)), float(np.sum(self.sum_squares))
+        )
+
+
+def _check_cross(
+    n: Any,
+    sum_x: Any,
+    sum_y: Any,
+    dev_x: np.ndarray,
+    dev_y: np.ndarray,
+    cross: Any,
+    name: str,
+) -> np.ndarray:
+    """Cross deviations ``sum_xy - sum_x sum_y / n``, checked against Cauchy-Schwarz."""
+    n = np.asarray(n, dtype=float)
+    cross_dev = np.asarray(cross, dtype=float) - np.asarray(sum_x) * np.asarray(sum_y) / n
+    bound = np.sqrt(dev_x * dev_y)
+    scale = np.maximum(np.abs(np.asarray(cross, dtype=float)), 1e-300)
+    if np.any(np.abs(cross_dev) > bound + _RELATIVE_TOLERANCE * scale):
+        raise ValueError(
+            f"{name} is inconsistent with the sums of squares: it implies a correlation "
+            "beyond [-1, 1]"
+        )
+    return cross_dev
+
+
+@dataclass(frozen=True, eq=False)
+class RatioStatistics(_Statistics):
+    """A ratio metric's per-unit sums in one arm (e.g. clicks / pageviews per user).
+
+    Parameters
+    ----------
+    n : int or array of int
+        Number of randomised units (users), at least 1.
+    sum_numerator, sum_denominator : float or array
+        Sums over units of the per-unit numerator ``X`` and denominator ``Y``.
+    sum_numerator_squares, sum_denominator_squares : float or array
+        Sums of ``X**2`` and ``Y**2``.
+    sum_cross_products : float or array
+        Sum of ``X * Y``.
+
+    Raises
+    ------
+    ValueError
+        Naming the field: as :class:`ArmStatistics` for each of ``X`` and ``Y``; a cross
+        product implying a correlation beyond [-1, 1]; a denominator summing to zero.
+    """
+
+    n: int | np.ndarray
+    sum_numerator: float | np.ndarray
+    sum_denominator: float | np.ndarray
+    sum_numerator_squares: float | np.ndarray
+    sum_denominator_squares: float | np.ndarray
+    sum_cross_products: float | np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n", _field(self.n, "n", integer=True))
+        for item in fields(self)[1:]:
+            object.__setattr__(self, item.name, _field(getattr(self, item.name), item.name))
+        _shape(self)
+        if np.any(np.asarray(self.n) < 1):
+            raise ValueError(f"n must be at least 1, got {self.n}")
+        if np.any(np.asarray(self.sum_denominator) == 0):
+            raise ValueError("sum_denominator must not be zero: the ratio is undefined")
+        dev_x = _deviations(
+            self.n, self.sum_numerator, self.sum_numerator_squares, "sum_numerator_squares"
+        )
+        dev_y = _deviations(
+            self.n,
+            self.sum_denominator,
+            self.sum_denominator_squares,
+            "sum_denominator_squares",
+        )
+        _check_cross(
+            self.n,
+            self.sum_numerator,
+            self.sum_denominator,
+            dev_x,
+            dev_y,
+            self.sum_cross_products,
+            "sum_cross_products",
+        )
+
+    @classmethod
+    def from_values(cls, numerator: Any, denominator: Any) -> RatioStatistics:
+        """Statistics of per-unit numerators and denominators (equal lengths)."""
+        x = as_float_array(numerator, "numerator")
+        y = as_float_array(denominator, "denominator")
+        if x.size != y.size:
+            raise ValueError(f"numerator and denominator lengths differ: {x.size} and {y.size}")
+        return cls(x.size, float(x.sum()), float(y.sum()), float(x @ x), float(y @ y), float(x @ y))
+
+    @classmethod
+    def from_frame(cls, data: pd.DataFrame, numerator: str, denominator: str) -> RatioStatistics:
+        """Statistics of two columns of a per-unit frame."""
+        return cls.from_values(
+            column_as_float_array(data, numerator, "numerator"),
+            column_as_float_array(data, denominator, "denominator"),
+        )
+
+    @property
+    def ratio(self) -> float | np.ndarray:
+        """``sum_numerator / sum_denominator``."""
+        return _scalar_or_array(
+            np.asarray(self.sum_numerator) / np.asarray(self.sum_denominator), _shape(self)
+        )
+
+    @property
+    def numerator(self) -> ArmStatistics:
+        """The numerator's :class:`ArmStatistics`."""
+        return ArmStatistics(self.n, self.sum_numerator, self.sum_numerator_squares)
+
+    @property
+    def denominator(self) -> ArmStatistics:
+        """The denominator's :class:`ArmStatistics`."""
+        return ArmStatistics(self.n, self.sum_denominator, self.sum_denominator_squares)
+
+    @property
+    def covariance(self) -> float | np.ndarray:
+        """Sample covariance of numerator and denominator (``ddof=1``; 0 for one unit)."""
+        n = np.asarray(self.n, dtype=float)
+        cross = np.asarray(self.sum_cross_products) - np.asarray(self.sum_numerator) * (
+            np.asarray(self.sum_denominator) / n
+        )
+        return _scalar_or_array(np.where(n > 1, cross / np.maximum(n - 1, 1), 0.0), _shape(self))
+
+
+@dataclass(frozen=True, eq=False)
+class CovariateStatistics(_Statistics):
+    """An outcome and one pre-period covariate in one arm, with their cross products.
+
+    Parameters
+    ----------
+    n : int or array of int
+        Number of units, at least 1.
+    sum_outcome, sum_covariate : float or array
+        Sums of the outcome ``Y`` and the covariate ``X``.
+    sum_outcome_squares, sum_covariate_squares : float or array
+        Sums of ``Y**2`` and ``X**2``.
+    sum_cross_products : float or array
+        Sum of ``X * Y``.
+
+    Raises
+    ------
+    ValueError
+        As :class:`RatioStatistics` (without the denominator rule).
+    """
+
+    n: int | np.ndarray
+    sum_outcome: float | np.ndarray
+    sum_covariate: float | np.ndarray
+    sum_outcome_squares: float | np.ndarray
+    sum_covariate_squares: float | np.ndarray
+    sum_cross_products: float | np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n", _field(self.n, "n", integer=True))
+        for item in fields(self)[1:]:
+            object.__setattr__(self, item.name, _field(getattr(self, item.name), item.name))
+        _shape(self)
+        if np.any(np.asarray(self.n) < 1):
+            raise ValueError(f"n must be at least 1, got {self.n}")
+        dev_y = _deviations(
+            self.n, self.sum_outcome, self.sum_outcome_squares, "sum_outcome_squares"
+        )
+        dev_x = _deviations(
+            self.n, self.sum_covariate, self.sum_covariate_squares, "sum_covariate_squares"
+        )
+        _check_cross(
+            self.n,
+            self.sum_covariate,
+            self.sum_outcome,
+            dev_x,
+            dev_y,
+            self.sum_cross_products,
+            "sum_cross_products",
+        )
+
+    @classmethod
+    def from_values(cls, outcome: Any, covariate: Any) -> CovariateStatistics:
+        """Statistics of per-unit outcomes and covariates (equal lengths)."""
+        y = as_float_array(outcome, "outcome")
+        x = as_float_array(covariate, "covariate")
+        if x.size != y.size:
+            raise ValueError(f"outcome and covariate lengths differ: {y.size} and {x.size}")
+        return cls(y.size, float(y.sum()), float(x.sum()), float(y @ y), float(x @ x), float(x @ y))
+
+    @classmethod
+    def from_frame(cls, data: pd.DataFrame, outcome: str, covariate: str) -> CovariateStatistics:
+        """Statistics of two columns of a per-unit frame."""
+        return cls.from_values(
+            column_as_float_array(data, outcome, "outcome"),
+            column_as_float_array(data, covariate, "covariate"),
+        )
+
+    @property
+    def outcome(self) -> ArmStatistics:
+        """The outcome's :class:`ArmStatistics`."""
+        return ArmStatistics(self.n, self.sum_outcome, self.sum_outcome_squares)
+
+    @property
+    def covariate(self) -> ArmStatistics:
+        """The covariate's :class:`ArmStatistics`."""
+        return ArmStatistics(self.n, self.sum_covariate, self.sum_covariate_squares)
+
+    @property
+    def covariance(self) -> float | np.ndarray:
+        """Sample covariance of outcome and covariate (``ddof=1``; 0 for one unit)."""
+        n = np.asarray(self.n, dtype=float)
+        cross = np.asarray(self.sum_cross_products) - np.asarray(self.sum_covariate) * (
+            np.asarray(self.sum_outcome) / n
+        )
+        return _scalar_or_array(np.where(n > 1, cross / np.maximum(n - 1, 1), 0.0), _shape(self))
+
+
+def arm_statistics(
+    data: pd.DataFrame,
+    outcome: str,
+    treatment: str = "treatment",
+    *,
+    by: str | None = None,
+    arms: Sequence[Any] = (0, 1),
+) -> tuple[ArmStatistics, ArmStatistics]:
+    """``(control, treatment)`` statistics of ``data[outcome]``, one row per unit.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit.
+    outcome, treatment : str
+        The metric's column and the 0/1 arm column (or labels given by ``arms``).
+    by : str, optional
+        A period/group column: the statistics become arrays, one entry per sorted value
+        of ``by`` (every arm must appear in every group).
+    arms : (control label, treatment label)
+        The arm column's labels, control first.
+
+    Raises
+    ------
+    ValueError
+        Missing columns, non-finite outcomes, labels other than ``arms``, an arm that
+        never appears (in some group, with ``by``).
+    """
+    if isinstance(data, pd.DataFrame) and data.empty:
+        raise ValueError("data has no rows")
+    y = column_as_float_array(data, outcome, "outcome")
+    if treatment not in data.columns:
+        raise ValueError(f"treatment: data is missing column {treatment!r}")
+    control_label, treatment_label = arms
+    labels = data[treatment].to_numpy()
+    is_treated = np.where(
+        labels == treatment_label, 1.0, np.where(labels == control_label, 0.0, 2.0)
+    )
+    indicator = check_binary(is_treated, "treatment")
+    if by is None:
+        return (
+            ArmStatistics.from_values(y[indicator == 0]),
+            ArmStatistics.from_values(y[indicator == 1]),
+        )
+    if by not in data.columns:
+        raise ValueError(f"by: data is missing column {by!r}")
+    frame = pd.DataFrame({"group": data[by].to_numpy(), "arm": indicator, "y": y})
+    if frame["group"].isna().any():
+        raise ValueError(f"by: column {by!r} has missing values")
+    frame["y2"] = frame["y"] ** 2
+    sums = frame.groupby(["group", "arm"], sort=True)["y"].agg(["size", "sum"])
+    sums["sum_squares"] = frame.groupby(["group", "arm"], sort=True)["y2"].sum()
+    table = sums.unstack("arm")
+    if table.isna().to_numpy().any():
+        raise ValueError(f"treatment: an arm is missing from some value of {by!r}")
+    return tuple(  # type: ignore[return-value]
+        ArmStatistics(
+            table[("size", arm)].to_numpy(np.int64),
+            table[("sum", arm)].to_numpy(float),
+            table[("sum_squares", arm)].to_numpy(float),
+        )
+        for arm in (0, 1)
+    )
