@@ -199,6 +199,24 @@ class Estimate:
             details=details or {},
         )
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # ``details`` is a read-only mapping proxy, which pickle and copy cannot handle:
+        # rebuild from a plain dict (so Estimates pickle, deep-copy and cross processes).
+        return (
+            type(self),
+            (
+                self.method,
+                self.estimate,
+                self.se,
+                self.ci_low,
+                self.ci_high,
+                self.alpha,
+                self.p_value,
+                self.df,
+                dict(self.details),
+            ),
+        )
+
     # ------------------------------------------------------------------ views
     @property
     def confidence(self) -> float:

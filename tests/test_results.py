@@ -263,3 +263,12 @@ def test_calibration_helpers_are_calibrated() -> None:
     assert table.rmse(truth) == pytest.approx(np.sqrt(np.mean((estimate - truth) ** 2)))
     with pytest.raises(ValueError, match="truth must be a finite number"):
         table.coverage([1.0, 2.0])
+
+
+def test_estimate_pickles_and_deep_copies() -> None:
+    import copy
+    import pickle
+
+    result = make(details={"n": 3})
+    for clone in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result), copy.copy(result)):
+        assert clone == result and clone.details["n"] == 3
