@@ -64,7 +64,7 @@ def _deviations(n: Any, total: Any, squares: Any, name: str) -> np.ndarray:
     """``squares - total**2 / n`` (the sum of squared deviations), checked non-negative;
     within round-off of zero it is exactly zero."""
     n, total, squares = (np.asarray(v, dtype=float) for v in (n, total, squares))
-    implied = total * total / n
+    implied = (total / n) * total
     deviations = squares - implied
     tolerance = _RELATIVE_TOLERANCE * np.maximum(np.abs(squares), implied)
     if np.any(deviations < -tolerance):

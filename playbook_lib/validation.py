@@ -257,13 +257,13 @@ def column_as_float_array(
     check_columns(data, [column])
     series = data[column]
     if series.dtype.kind not in "biuf":
-        converted = pd.to_numeric(series, errors="coerce")
-        bad = converted.isna() & series.notna()
+        # Strings are not numbers, even "20": a column read as text is a data problem.
+        is_text = series.map(lambda item: isinstance(item, str | bytes)).to_numpy(bool)
+        converted = pd.to_numeric(series.mask(is_text), errors="coerce")
+        bad = is_text | (converted.isna() & series.notna()).to_numpy(bool)
         if bad.any():
             example = series[bad].iloc[0]
-            raise ValueError(
-                f"{name}: column {column!r} must be numeric, got {example!r}"
-            )
+            raise ValueError(f"{name}: column {column!r} must be numeric, got {example!r}")
         series = converted
     values = series.to_numpy(dtype=float, na_value=np.nan)
     missing = int(np.isnan(values).sum())
@@ -302,11 +302,16 @@ def check_sum_of_squares(
     n = check_positive(n, f"{name}: n")
     total = check_finite_number(total, f"{name}: total")
     sum_squares = check_finite_number(sum_squares, name)
-    deviations = sum_squares - total * total / n
-    tolerance = 1e-9 * max(abs(sum_squares), total * total / n, 1e-300)
+    implied = (total / n) * total
+    if not math.isfinite(implied):
+        raise ValueError(
+            f"{name}: sum**2 / n overflows ({total:g}**2 / {n:g}); rescale the metric"
+        )
+    deviations = sum_squares - implied
+    tolerance = 1e-9 * max(abs(sum_squares), implied, 1e-300)
     if deviations < -tolerance:
         raise ValueError(
-            f"{name} ({sum_squares:g}) is below sum**2 / n ({total * total / n:g}): "
+            f"{name} ({sum_squares:g}) is below sum**2 / n ({implied:g}): "
             "these aggregates imply a negative variance"
         )
     # Within round-off of zero: the sample is constant (the cancellation in

@@ -170,11 +170,14 @@ def test_check_sum_of_squares() -> None:
 
 
 def test_column_as_float_array() -> None:
-    frame = pd.DataFrame({"y": [1, 2], "text": ["1", "a"], "gap": [1.0, None]})
+    frame = pd.DataFrame({
+        "y": [1, 2], "text": ["1", "a"], "gap": [1.0, None], "digits": ["20", "1.5"]
+    })
     assert v.column_as_float_array(frame, "y", "outcome").tolist() == [1.0, 2.0]
     assert np.isnan(v.column_as_float_array(frame, "gap", "g", allow_nan=True)[1])
     for column, match in [
-        ("text", "outcome: column 'text' must be numeric, got 'a'"),
+        ("text", "outcome: column 'text' must be numeric, got '1'"),
+        ("digits", "outcome: column 'digits' must be numeric, got '20'"),
         ("gap", "outcome: column 'gap' has 1 missing value"),
         ("nope", r"data is missing column\(s\) \['nope'\]"),
     ]:

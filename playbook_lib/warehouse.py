@@ -1,0 +1,494 @@
+"""From the warehouse: an event log in Parquet, the SQL every recipe needs, DuckDB to run it.
+
+Every recipe in the book needs only sufficient statistics, and those are one ``GROUP BY``
+away from the raw events. This module holds
+
+- a seeded generator of a realistic event log (:func:`simulate_event_log`: users with an
+  arm, a geo and an arrival day; page views, clicks and purchases with timestamps, over a
+  pre-period and the experiment) and :func:`write_event_log`, which writes it to Parquet;
+- the queries, as portable SQL strings a reader copies (``ARM_METRICS_SQL``,
+  ``SAMPLE_RATIO_SQL``, ``DAILY_LOOKS_SQL``): they aggregate per user first (the unit of
+  randomisation), then per arm, and return the columns of
+  :mod:`playbook_lib.aggregates`' typed statistics;
+- :func:`connect`, an embedded DuckDB database with the two tables as views over the
+  Parquet files (no server, nothing to configure), and functions that run the queries and
+  return typed statistics in ``(control, treatment)`` order.
+
+The tables (one row per user, one row per event):
+
+``users``
+    ``user_id`` (BIGINT), ``arm`` (0 control, 1 treatment), ``geo`` (INTEGER),
+    ``first_day`` (the experiment day the user was first assigned, 0-based).
+``events``
+    ``user_id``, ``day`` (days from the experiment's start; negative in the pre-period),
+    ``event_time`` (TIMESTAMP, UTC), ``event`` ('pageview', 'click' or 'purchase'),
+    ``revenue`` (DOUBLE, 0 except for purchases).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from playbook_lib.aggregates import ArmStatistics, CovariateStatistics, RatioStatistics
+from playbook_lib.validation import (
+    check_finite_number,
+    check_integer,
+    check_positive,
+    check_probability,
+    check_rng,
+)
+
+__all__ = [
+    "ARM_METRICS_SQL",
+    "DAILY_LOOKS_SQL",
+    "PER_USER_SQL",
+    "SAMPLE_RATIO_SQL",
+    "EventLog",
+    "connect",
+    "query_arm_statistics",
+    "query_covariate_statistics",
+    "query_daily_looks",
+    "query_ratio_statistics",
+    "query_sample_ratio_counts",
+    "simulate_event_log",
+    "write_event_log",
+]
+
+_START = np.datetime64("2026-03-02T00:00:00", "s")
+_SECONDS_PER_DAY = 86_400
+_EVENTS = ("pageview", "click", "purchase")
+
+# The per-user level: one row per assigned user, whether or not they came back. A LEFT
+# JOIN from users keeps users without events (an inner join would drop them and bias
+# every mean); aggregating events per user before any join keeps a user from being
+# counted once per event.
+PER_USER_SQL = """
+WITH per_user_events AS (
+    SELECT
+        user_id,
+        SUM(CASE WHEN day >= 0 AND event = 'pageview' THEN 1 ELSE 0 END) AS pageviews,
+        SUM(CASE WHEN day >= 0 AND event = 'click' THEN 1 ELSE 0 END) AS clicks,
+        SUM(CASE WHEN day >= 0 THEN revenue ELSE 0 END) AS revenue,
+        MAX(CASE WHEN day >= 0 AND event = 'purchase' THEN 1 ELSE 0 END) AS converted,
+        SUM(CASE WHEN day < 0 THEN revenue ELSE 0 END) AS pre_revenue,
+        SUM(CASE WHEN day < 0 AND event = 'pageview' THEN 1 ELSE 0 END) AS pre_pageviews
+    FROM events
+    GROUP BY user_id
+)
+SELECT
+    u.user_id,
+    u.arm,
+    u.geo,
+    u.first_day,
+    COALESCE(e.pageviews, 0) AS pageviews,
+    COALESCE(e.clicks, 0) AS clicks,
+    COALESCE(e.revenue, 0) AS revenue,
+    COALESCE(e.converted, 0) AS converted,
+    COALESCE(e.pre_revenue, 0) AS pre_revenue,
+    COALESCE(e.pre_pageviews, 0) AS pre_pageviews
+FROM users AS u
+LEFT JOIN per_user_events AS e ON e.user_id = u.user_id
+"""
+
+# The arm level: per arm, the count, sums, sums of squares and cross products of the
+# per-user metrics: every input of the means, proportions, ratio and CUPED recipes.
+ARM_METRICS_SQL = f"""
+WITH per_user AS ({PER_USER_SQL})
+SELECT
+    arm,
+    COUNT(*) AS n,
+    SUM(converted) AS conversions,
+    SUM(revenue) AS sum_revenue,
+    SUM(revenue * revenue) AS sum_revenue_squares,
+    SUM(clicks) AS sum_clicks,
+    SUM(clicks * clicks) AS sum_clicks_squares,
+    SUM(pageviews) AS sum_pageviews,
+    SUM(pageviews * pageviews) AS sum_pageviews_squares,
+    SUM(clicks * pageviews) AS sum_clicks_pageviews,
+    SUM(pre_revenue) AS sum_pre_revenue,
+    SUM(pre_revenue * pre_revenue) AS sum_pre_revenue_squares,
+    SUM(revenue * pre_revenue) AS sum_revenue_pre_revenue
+FROM per_user
+GROUP BY arm
+ORDER BY arm
+"""
+
+# Sample-ratio check: assigned users per arm (from the assignment table, not from events:
+# a treatment that changes who comes back must not look like a broken split).
+SAMPLE_RATIO_SQL = """
+SELECT arm, COUNT(*) AS n
+FROM users
+GROUP BY arm
+ORDER BY arm
+"""
+
+# Per-look statistics for a sequential test: users enter on their first day, and their
+# outcome (conversion on the day they arrive) is known at the end of that day, so a look
+# after day d sees the cohorts 0..d. Daily sums per arm, then running sums by a window.
+DAILY_LOOKS_SQL = """
+WITH first_day_conversion AS (
+    SELECT
+        u.user_id,
+        u.arm,
+        u.first_day,
+        MAX(CASE WHEN e.event = 'purchase' AND e.day = u.first_day THEN 1 ELSE 0 END)
+            AS converted
+    FROM users AS u
+    LEFT JOIN events AS e ON e.user_id = u.user_id AND e.day = u.first_day
+    GROUP BY u.user_id, u.arm, u.first_day
+),
+daily AS (
+    SELECT first_day AS day, arm, COUNT(*) AS n, SUM(converted) AS conversions
+    FROM first_day_conversion
+    GROUP BY first_day, arm
+)
+SELECT
+    day,
+    arm,
+    SUM(n) OVER (PARTITION BY arm ORDER BY day ROWS UNBOUNDED PRECEDING) AS n,
+    SUM(conversions) OVER (
+        PARTITION BY arm ORDER BY day ROWS UNBOUNDED PRECEDING
+    ) AS conversions
+FROM daily
+ORDER BY day, arm
+"""
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """A simulated experiment's tables and the truth they were drawn from.
+
+    ``users`` and ``events`` have the columns described in :mod:`playbook_lib.warehouse`;
+    ``truth`` holds the parameters (``click_lift``, ``conversion_lift``, ...).
+    """
+
+    users: pd.DataFrame
+    events: pd.DataFrame
+    truth: Mapping[str, float]
+
+
+def simulate_event_log(
+    n_users: int = 500_000,
+    *,
+    n_days: int = 14,
+    n_pre_days: int = 14,
+    n_geos: int = 40,
+    daily_pageviews: float = 0.9,
+    click_rate: float = 0.05,
+    purchase_rate: float = 0.012,
+    click_lift: float = 0.05,
+    conversion_lift: float = 0.05,
+    rng: np.random.Generator | int | None = None,
+) -> EventLog:
+    """Simulate users and their page views, clicks and purchases (about 25 events a user).
+
+    Users arrive uniformly over the experiment's days and are assigned 50/50. Each user
+    has a persistent activity level (gamma, so a few heavy users make many events), a
+    click propensity (beta) and a purchase propensity; the pre-period uses the same
+    levels, so pre-period revenue predicts experiment revenue (what CUPED uses). The
+    treatment multiplies the click and purchase propensities by ``1 + lift``.
+
+    Parameters
+    ----------
+    n_users : int
+        Users assigned (at least 2).
+    n_days, n_pre_days : int
+        Days of the experiment and of the pre-period (at least 1).
+    n_geos : int
+        Geos users live in (at least 1).
+    daily_pageviews : float
+        Mean page views per user per day (positive).
+    click_rate, purchase_rate : float
+        Mean click probability per page view and purchase probability per active day,
+        in (0, 1).
+    click_lift, conversion_lift : float
+        Relative lifts of the treatment (greater than -1).
+    rng : numpy.random.Generator, int or None
+        Randomness.
+
+    Returns
+    -------
+    EventLog
+        The tables, sorted by user and time, and the parameters in ``truth``.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, for sizes below their minimum or rates outside their range.
+    """
+    n_users = check_integer(n_users, "n_users", minimum=2)
+    n_days = check_integer(n_days, "n_days", minimum=1)
+    n_pre_days = check_integer(n_pre_days, "n_pre_days", minimum=1)
+    n_geos = check_integer(n_geos, "n_geos", minimum=1)
+    daily_pageviews = check_positive(daily_pageviews, "daily_pageviews")
+    click_rate = check_probability(click_rate, "click_rate", allow_zero=False, allow_one=False)
+    purchase_rate = check_probability(
+        purchase_rate, "purchase_rate", allow_zero=False, allow_one=False
+    )
+    for name, lift in (("click_lift", click_lift), ("conversion_lift", conversion_lift)):
+        if check_finite_number(lift, name) <= -1:
+            raise ValueError(f"{name} must exceed -1, got {lift}")
+    rng = check_rng(rng)
+
+    user_id = np.arange(1, n_users + 1, dtype=np.int64)
+    arm = (rng.random(n_users) < 0.5).astype(np.int8)
+    geo = rng.integers(0, n_geos, n_users).astype(np.int16)
+    first_day = rng.integers(0, n_days, n_users).astype(np.int16)
+    activity = rng.gamma(0.8, daily_pageviews / 0.8, n_users)
+    click_propensity = rng.beta(2.0, 2.0 / click_rate - 2.0, n_users)
+    purchase_propensity = rng.beta(1.5, 1.5 / purchase_rate - 1.5, n_users)
+    basket = rng.lognormal(3.5, 0.6, n_users)  # a user's typical basket value
+
+    pre = _user_days(rng, activity, np.full(n_users, -n_pre_days), np.full(n_users, n_pre_days))
+    post_days = (n_days - first_day).astype(np.int16)
+    post = _user_days(rng, activity, first_day, post_days)
+    pieces = [
+        _day_events(
+            rng,
+            users_of_day,
+            days,
+            activity[users_of_day],
+            click_propensity[users_of_day] * np.where(treated, 1 + click_lift, 1.0),
+            purchase_propensity[users_of_day] * np.where(treated, 1 + conversion_lift, 1.0),
+            basket[users_of_day],
+        )
+        for users_of_day, days, treated in (
+            (*pre, np.zeros(pre[0].size, bool)),
+            (post[0], post[1], arm[post[0]] == 1),
+        )
+    ]
+    columns = {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}
+    # Sorted by user, then time: one integer key, so one argsort.
+    offset = n_pre_days * _SECONDS_PER_DAY
+    order = np.argsort(columns["user_index"] * (10**8) + columns["seconds"] + offset)
+    events = pd.DataFrame(
+        {
+            "user_id": user_id[columns["user_index"][order]],
+            "day": columns["day"][order].astype(np.int16),
+            "event_time": _START + columns["seconds"][order].astype("timedelta64[s]"),
+            "event": pd.Categorical.from_codes(columns["code"][order], categories=_EVENTS),
+            "revenue": columns["revenue"][order],
+        }
+    )
+    users = pd.DataFrame({"user_id": user_id, "arm": arm, "geo": geo, "first_day": first_day})
+    truth = {
+        "click_lift": float(click_lift),
+        "conversion_lift": float(conversion_lift),
+        "click_rate": click_rate,
+        "purchase_rate": purchase_rate,
+    }
+    return EventLog(users, events, truth)
+
+
+def _user_days(
+    rng: np.random.Generator, activity: np.ndarray, start: np.ndarray, length: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Active (user, day) pairs: each of a user's days is active with probability
+    ``1 - exp(-activity)`` (so ``activity`` page views a day on average, given below)."""
+    length = np.asarray(length, dtype=np.int64)
+    total = int(length.sum())
+    users = np.repeat(np.arange(activity.size), length)
+    offsets = np.arange(total) - np.repeat(np.cumsum(length) - length, length)
+    days = np.repeat(start.astype(np.int64), length) + offsets
+    active = rng.random(total) < -np.expm1(-activity[users])
+    return users[active], days[active]
+
+
+def _day_events(
+    rng: np.random.Generator,
+    users: np.ndarray,
+    days: np.ndarray,
+    rate: np.ndarray,
+    click_probability: np.ndarray,
+    purchase_probability: np.ndarray,
+    basket: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Page views, clicks and purchases of each active (user, day), as column arrays; the
+    arrays after ``days`` hold one entry per active (user, day)."""
+    # Page views on an active day: 1 + Poisson, so that the mean over all days is `rate`.
+    extra = np.maximum(rate / -np.expm1(-rate) - 1.0, 0.0)
+    views = 1 + rng.poisson(extra)
+    clicks = rng.binomial(views, np.minimum(click_probability, 1.0))
+    purchases = (rng.random(users.size) < np.minimum(purchase_probability, 1.0)).astype(np.int64)
+    columns: dict[str, list[np.ndarray]] = {
+        "user_index": [],
+        "day": [],
+        "seconds": [],
+        "code": [],
+        "revenue": [],
+    }
+    for code, count in enumerate((views, clicks, purchases)):
+        index = np.repeat(np.arange(users.size), count)
+        columns["user_index"].append(users[index])
+        columns["day"].append(days[index])
+        columns["seconds"].append(
+            days[index] * _SECONDS_PER_DAY + rng.integers(0, _SECONDS_PER_DAY, index.size)
+        )
+        columns["code"].append(np.full(index.size, code, dtype=np.int8))
+        columns["revenue"].append(
+            np.round(basket[index] * rng.lognormal(0.0, 0.3, index.size), 2)
+            if code == 2
+            else np.zeros(index.size)
+        )
+    return {name: np.concatenate(parts) for name, parts in columns.items()}
+
+
+def write_event_log(log: EventLog, directory: str | Path) -> dict[str, Path]:
+    """Write ``log``'s tables to ``directory/users.parquet`` and ``directory/events.parquet``.
+
+    Returns the paths by table name. Uses DuckDB's Parquet writer (no other dependency).
+    """
+    import duckdb  # here: the book's other chapters never load it
+
+    if not isinstance(log, EventLog):
+        raise ValueError(f"log must be an EventLog, got {type(log).__name__}")
+    if not isinstance(directory, str | Path):
+        raise ValueError(f"directory must be a path, got {type(directory).__name__}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    with duckdb.connect() as connection:
+        for name in ("users", "events"):
+            frame = getattr(log, name)
+            connection.register(f"{name}_frame", frame)
+            path = directory / f"{name}.parquet"
+            connection.execute(f"COPY {name}_frame TO '{path.as_posix()}' (FORMAT parquet)")
+            paths[name] = path
+    return paths
+
+
+def connect(directory: str | Path, *, threads: int | None = None) -> Any:
+    """An in-process DuckDB connection with views ``users`` and ``events`` over Parquet.
+
+    Parameters
+    ----------
+    directory : path
+        Where :func:`write_event_log` wrote ``users.parquet`` and ``events.parquet``.
+    threads : int, optional
+        DuckDB's worker threads (default: DuckDB's choice, the machine's cores).
+
+    Raises
+    ------
+    ValueError
+        If a Parquet file is missing.
+    """
+    import duckdb
+
+    if not isinstance(directory, str | Path):
+        raise ValueError(f"directory must be a path, got {type(directory).__name__}")
+    directory = Path(directory)
+    connection = duckdb.connect()
+    if threads is not None:
+        connection.execute(f"SET threads = {check_integer(threads, 'threads', minimum=1)}")
+    for name in ("users", "events"):
+        path = directory / f"{name}.parquet"
+        if not path.exists():
+            raise ValueError(f"directory has no {name}.parquet: {path}")
+        connection.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path.as_posix()}')")
+    return connection
+
+
+def _check_connection(connection: Any) -> Any:
+    if not callable(getattr(connection, "execute", None)):
+        raise ValueError(
+            f"connection must be a DuckDB connection (from connect()), got "
+            f"{type(connection).__name__}"
+        )
+    return connection
+
+
+def _arm_rows(connection: Any, sql: str) -> pd.DataFrame:
+    rows = _check_connection(connection).execute(sql).df()
+    arms = rows["arm"].tolist()
+    if arms != [0, 1]:
+        raise ValueError(f"the query must return one row per arm (0, 1), got arms {arms}")
+    return rows
+
+
+def query_arm_statistics(
+    connection: Any, metric: str = "revenue"
+) -> tuple[ArmStatistics, ArmStatistics]:
+    """``(control, treatment)`` statistics of a per-user metric by ``ARM_METRICS_SQL``.
+
+    ``metric`` is ``"revenue"``, ``"clicks"``, ``"pageviews"`` or ``"conversions"`` (a 0/1
+    metric: its sum of squares is its sum).
+    """
+    if metric not in ("revenue", "clicks", "pageviews", "conversions"):
+        raise ValueError(
+            "metric must be one of ('revenue', 'clicks', 'pageviews', 'conversions'), "
+            f"got {metric!r}"
+        )
+    rows = _arm_rows(connection, ARM_METRICS_SQL)
+    if metric == "conversions":
+        return tuple(  # type: ignore[return-value]
+            ArmStatistics.from_counts(int(row.conversions), int(row.n)) for row in rows.itertuples()
+        )
+    return tuple(  # type: ignore[return-value]
+        ArmStatistics(
+            int(row.n),
+            float(getattr(row, f"sum_{metric}")),
+            float(getattr(row, f"sum_{metric}_squares")),
+        )
+        for row in rows.itertuples()
+    )
+
+
+def query_ratio_statistics(connection: Any) -> tuple[RatioStatistics, RatioStatistics]:
+    """``(control, treatment)`` click-through statistics (clicks / page views per user)."""
+    rows = _arm_rows(connection, ARM_METRICS_SQL)
+    return tuple(  # type: ignore[return-value]
+        RatioStatistics(
+            int(row.n),
+            float(row.sum_clicks),
+            float(row.sum_pageviews),
+            float(row.sum_clicks_squares),
+            float(row.sum_pageviews_squares),
+            float(row.sum_clicks_pageviews),
+        )
+        for row in rows.itertuples()
+    )
+
+
+def query_covariate_statistics(
+    connection: Any,
+) -> tuple[CovariateStatistics, CovariateStatistics]:
+    """``(control, treatment)`` revenue with pre-period revenue as covariate (CUPED)."""
+    rows = _arm_rows(connection, ARM_METRICS_SQL)
+    return tuple(  # type: ignore[return-value]
+        CovariateStatistics(
+            int(row.n),
+            float(row.sum_revenue),
+            float(row.sum_pre_revenue),
+            float(row.sum_revenue_squares),
+            float(row.sum_pre_revenue_squares),
+            float(row.sum_revenue_pre_revenue),
+        )
+        for row in rows.itertuples()
+    )
+
+
+def query_sample_ratio_counts(connection: Any) -> tuple[int, int]:
+    """``(control, treatment)`` assigned users by ``SAMPLE_RATIO_SQL``."""
+    rows = _arm_rows(connection, SAMPLE_RATIO_SQL)
+    return int(rows["n"].iloc[0]), int(rows["n"].iloc[1])
+
+
+def query_daily_looks(connection: Any) -> tuple[ArmStatistics, ArmStatistics]:
+    """``(control, treatment)`` cumulative first-day conversion at the end of each day
+    (array statistics, one entry per day) by ``DAILY_LOOKS_SQL``."""
+    rows = _check_connection(connection).execute(DAILY_LOOKS_SQL).df()
+    table = rows.pivot(index="day", columns="arm", values=["n", "conversions"])
+    if table.isna().to_numpy().any() or list(table["n"].columns) != [0, 1]:
+        raise ValueError("every day must have users in both arms (0 and 1)")
+    return tuple(  # type: ignore[return-value]
+        ArmStatistics.from_counts(
+            table[("conversions", arm)].to_numpy(np.int64), table[("n", arm)].to_numpy(np.int64)
+        )
+        for arm in (0, 1)
+    )

@@ -1,0 +1,125 @@
+"""The warehouse queries (playbook_lib.warehouse) against the same statistics computed row by
+row with pandas, and their portability (sqlglot parses and transpiles them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from playbook_lib import warehouse
+from playbook_lib.aggregates import ArmStatistics
+
+pytest.importorskip("duckdb")
+
+
+@pytest.fixture(scope="module")
+def log_and_connection(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    log = warehouse.simulate_event_log(20_000, n_days=7, n_pre_days=7, rng=5)
+    directory = tmp_path_factory.mktemp("warehouse")
+    warehouse.write_event_log(log, directory)
+    connection = warehouse.connect(directory, threads=1)
+    yield log, connection
+    connection.close()
+
+
+def _per_user(log: warehouse.EventLog) -> pd.DataFrame:
+    """The per-user metrics, row by row in pandas (the reference for PER_USER_SQL)."""
+    events = log.events
+    experiment = events[events["day"] >= 0]
+    pre = events[events["day"] < 0]
+    counts = experiment.groupby(["user_id", "event"], observed=False).size().unstack()
+    per_user = pd.DataFrame({
+        "pageviews": counts["pageview"],
+        "clicks": counts["click"],
+        "revenue": experiment.groupby("user_id")["revenue"].sum(),
+        "converted": (counts["purchase"] > 0).astype(int),
+    })
+    per_user["pre_revenue"] = pre.groupby("user_id")["revenue"].sum()
+    users = log.users.set_index("user_id").join(per_user).fillna(0.0)
+    return users.reset_index()
+
+
+def _assert_statistics(actual: ArmStatistics, values: np.ndarray) -> None:
+    expected = ArmStatistics.from_values(values)
+    assert actual.n == expected.n
+    assert (actual.sum, actual.sum_squares) == pytest.approx(
+        (expected.sum, expected.sum_squares), rel=1e-9
+    )
+
+
+def test_arm_statistics_equal_the_row_level_sums(log_and_connection) -> None:  # type: ignore[no-untyped-def]
+    log, connection = log_and_connection
+    per_user = _per_user(log)
+    assert len(per_user) == len(log.users)  # users without events are kept
+    for metric, column in (("revenue", "revenue"), ("clicks", "clicks"),
+                           ("pageviews", "pageviews"), ("conversions", "converted")):
+        control, treatment = warehouse.query_arm_statistics(connection, metric)
+        for arm, statistics in ((0, control), (1, treatment)):
+            _assert_statistics(statistics, per_user.loc[per_user["arm"] == arm, column].to_numpy())
+    ratio_control, _ = warehouse.query_ratio_statistics(connection)
+    arm0 = per_user[per_user["arm"] == 0]
+    assert ratio_control.sum_cross_products == pytest.approx(
+        float(arm0["clicks"] @ arm0["pageviews"]), rel=1e-12
+    )
+    assert ratio_control.ratio == pytest.approx(arm0["clicks"].sum() / arm0["pageviews"].sum())
+    covariates, _ = warehouse.query_covariate_statistics(connection)
+    assert covariates.sum_cross_products == pytest.approx(
+        float(arm0["revenue"] @ arm0["pre_revenue"]), rel=1e-9
+    )
+    counts = warehouse.query_sample_ratio_counts(connection)
+    assert counts == tuple(log.users["arm"].value_counts().sort_index().tolist())
+
+
+def test_daily_looks_are_running_sums_of_daily_cohorts(log_and_connection) -> None:  # type: ignore[no-untyped-def]
+    log, connection = log_and_connection
+    events = log.events.merge(log.users, on="user_id")
+    first_day_purchase = events[(events["event"] == "purchase")
+                                & (events["day"] == events["first_day"])]["user_id"].unique()
+    users = log.users.assign(converted=log.users["user_id"].isin(first_day_purchase).astype(int))
+    looks = warehouse.query_daily_looks(connection)
+    for arm in (0, 1):
+        for day in range(7):
+            cohort = users[(users["arm"] == arm) & (users["first_day"] <= day)]
+            assert looks[arm].n[day] == len(cohort)
+            assert looks[arm].sum[day] == cohort["converted"].sum()
+
+
+def test_simulated_log_has_its_structure_and_lift() -> None:
+    log = warehouse.simulate_event_log(50_000, n_days=7, n_pre_days=7, click_lift=0.5, rng=2)
+    events = log.events
+    assert set(events["event"].unique()) == {"pageview", "click", "purchase"}
+    assert events["user_id"].is_monotonic_increasing
+    assert (events.loc[events["event"] != "purchase", "revenue"] == 0).all()
+    assert (events.loc[events["event"] == "purchase", "revenue"] > 0).all()
+    merged = events.merge(log.users, on="user_id")
+    post = merged[merged["day"] >= merged["first_day"]]
+    assert (merged["day"] < 7).all() and (merged["day"] >= -7).all()
+    assert len(post) + (merged["day"] < 0).sum() == len(merged)  # nothing before arrival
+    counts = post.groupby(["arm", "event"], observed=False).size().unstack()
+    rates = counts["click"] / counts["pageview"]
+    assert rates[1] / rates[0] == pytest.approx(1.5, rel=0.08)
+    again = warehouse.simulate_event_log(50_000, n_days=7, n_pre_days=7, click_lift=0.5, rng=2)
+    assert again.events.equals(events)
+
+
+@pytest.mark.parametrize("dialect", ["spark", "bigquery", "snowflake", "postgres"])
+def test_queries_are_portable_sql(dialect: str) -> None:
+    sqlglot = pytest.importorskip("sqlglot")
+    for sql in (warehouse.ARM_METRICS_SQL, warehouse.SAMPLE_RATIO_SQL,
+                warehouse.DAILY_LOOKS_SQL):
+        (translated,) = sqlglot.transpile(sql, read="duckdb", write=dialect)
+        assert "SELECT" in translated
+
+
+def test_bad_inputs_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="n_users must be at least 2"):
+        warehouse.simulate_event_log(1)
+    with pytest.raises(ValueError, match="click_lift must exceed -1"):
+        warehouse.simulate_event_log(10, click_lift=-1.0)
+    with pytest.raises(ValueError, match="directory has no users.parquet"):
+        warehouse.connect(tmp_path)
+    with pytest.raises(ValueError, match="log must be an EventLog"):
+        warehouse.write_event_log("log", tmp_path)
