@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,10 +41,13 @@ from playbook_lib.validation import (
     as_float_array,
     check_alpha,
     check_choice,
+    check_columns,
     check_finite_number,
     check_integer,
     check_positive,
     check_probability,
+    check_rng,
+    column_as_float_array,
 )
 
 __all__ = [
@@ -98,15 +101,84 @@ def _reference(df: float | None):
     return stats.norm if df is None else stats.t(df)
 
 
-def _usable_se(estimate: Estimate, name: str) -> float:
+def _check_estimate(estimate: Any, name: str) -> Estimate:
     if not isinstance(estimate, Estimate):
         raise ValueError(f"{name} must be a playbook_lib.Estimate, got {type(estimate).__name__}")
-    se = estimate.se
+    return estimate
+
+
+def _usable_se(estimate: Estimate, name: str) -> float:
+    """The estimate's se after checking it is an Estimate with a finite positive se."""
+    se = _check_estimate(estimate, name).se
     if not (math.isfinite(se) and se > 0):
         raise ValueError(f"{name} needs a finite positive se, got {se}")
-    if not math.isfinite(estimate.estimate):
-        raise ValueError(f"{name} has a non-finite estimate")
     return se
+
+
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _finite_array(values: Any, name: str) -> np.ndarray:
+    """Any-shaped finite float array (strings, NaN and infinities refused)."""
+    if isinstance(values, str | bytes):
+        raise ValueError(f"{name} must be numeric, got {values!r}")
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
+    array = array.astype(float)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite (it holds NaN or infinite values)")
+    return array
+
+
+def _check_text(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _check_mapping(value: Any, name: str) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _scalar_or_vector(values: Any, name: str) -> np.ndarray:
+    """A number or a 1-D array of numbers as a finite 1-D float array (strings refused)."""
+    if isinstance(values, bool | np.bool_ | str | bytes):
+        raise ValueError(f"{name} must be numeric, got {values!r}")
+    return as_float_array(np.atleast_1d(values), name)
+
+
+def _metric_table(values: Any, name: str) -> np.ndarray:
+    """A variants-by-metrics DataFrame of finite numbers as a float matrix."""
+    check_columns(values, [], name)
+    if values.shape[0] < 1 or values.shape[1] < 1:
+        raise ValueError(f"{name} must have at least one variant (row) and one metric "
+                         f"(column), got shape {values.shape}")
+    if not values.columns.is_unique or not values.index.is_unique:
+        raise ValueError(f"{name} must have unique variant and metric labels")
+    return np.column_stack([column_as_float_array(values, column, name)
+                            for column in values.columns])
+
+
+def _aligned_ses(means: pd.DataFrame, ses: Any) -> np.ndarray:
+    """``ses`` as a non-negative float matrix aligned with ``means`` (same rows, columns)."""
+    check_columns(ses, list(means.columns), "ses")
+    missing = [label for label in means.index if label not in ses.index]
+    if missing or ses.shape != means.shape:
+        raise ValueError(f"ses must be a DataFrame with the rows and columns of means, got "
+                         f"shape {ses.shape} for {means.shape}"
+                         + (f" (missing rows {missing})" if missing else ""))
+    ses = ses.loc[means.index, means.columns]
+    matrix = np.column_stack([column_as_float_array(ses, column, "ses")
+                              for column in ses.columns])
+    if np.any(matrix < 0):
+        raise ValueError("ses must be non-negative standard errors")
+    return matrix
 
 
 def _adjust_p_values(p_values: Sequence[float], method: str) -> np.ndarray:
@@ -158,23 +230,25 @@ def summarize_effect(
     Returns
     -------
     Estimate
-        ``estimate ± t_{1-alpha/2} se`` with the two-sided p-value of zero effect.
+        ``estimate ± t_{1-alpha/2} se`` with the two-sided p-value of zero effect
+        (:meth:`Estimate.from_standard_error`).
 
     Raises
     ------
     ValueError
-        If ``se`` is not positive, ``alpha`` not in (0, 1) or ``df`` not positive.
+        If ``estimate`` is not a finite number, ``se`` is not a positive finite number,
+        ``alpha`` not in (0, 1), ``df`` not positive, ``method`` not a non-empty string or
+        ``details`` not a mapping.
     """
     estimate = check_finite_number(estimate, "estimate")
     se = check_positive(se, "se")
     alpha = check_alpha(alpha)
     if df is not None:
         df = check_positive(df, "df")
-    reference = _reference(df)
-    critical = float(reference.ppf(1 - alpha / 2))
-    p_value = float(2 * reference.sf(abs(estimate) / se))
-    return Estimate(method, estimate, se, estimate - critical * se, estimate + critical * se,
-                    alpha=alpha, p_value=p_value, df=df, details=dict(details or {}))
+    method = _check_text(method, "method")
+    details = {} if details is None else dict(_check_mapping(details, "details"))
+    return Estimate.from_standard_error(method, estimate, se, alpha=alpha, df=df,
+                                        details=details)
 
 
 def estimate_from_draws(
@@ -186,16 +260,23 @@ def estimate_from_draws(
     the equal-tailed ``alpha/2`` and ``1 - alpha/2`` quantiles. ``details`` holds
     ``probability_positive`` (the share of draws above zero) and ``n_draws``.
 
+    Constant draws give ``se = 0`` and the point interval ``[draw, draw]``.
+
     Raises
     ------
     ValueError
-        If ``draws`` has fewer than two finite values or ``alpha`` is not in (0, 1).
+        If ``draws`` is not a 1-D array of at least two finite numbers, ``alpha`` is not
+        in (0, 1) or ``method`` is not a non-empty string.
     """
-    draws = as_float_array(draws, "draws", min_size=2).ravel()
+    draws = as_float_array(draws, "draws", min_size=2)
     alpha = check_alpha(alpha)
+    method = _check_text(method, "method")
     low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
-    return Estimate(method, float(draws.mean()), float(draws.std(ddof=1)), float(low),
-                    float(high), alpha=alpha,
+    if np.ptp(draws) == 0:  # constant draws: exactly no spread (np.std leaves round-off)
+        mean, sd = float(draws[0]), 0.0
+    else:
+        mean, sd = float(draws.mean()), float(draws.std(ddof=1))
+    return Estimate(method, mean, sd, float(low), float(high), alpha=alpha,
                     details={"probability_positive": float(np.mean(draws > 0)),
                              "n_draws": int(draws.size)})
 
@@ -338,9 +419,24 @@ class DecisionRule:
 
         The same logic as :func:`decide`, on arrays, for simulating the rule's operating
         characteristics. Returns an array of action strings of the broadcast shape.
+
+        Raises
+        ------
+        ValueError
+            If ``estimate`` or ``se`` is not numeric or not finite, an ``se`` is not
+            positive, the two do not broadcast, or ``df`` is not positive.
         """
-        estimate = np.asarray(estimate, dtype=float)
-        se = np.asarray(se, dtype=float)
+        estimate = _finite_array(estimate, "estimate")
+        se = _finite_array(se, "se")
+        if np.any(se <= 0):
+            raise ValueError("se must be positive")
+        try:
+            np.broadcast(estimate, se)
+        except ValueError:
+            raise ValueError(f"estimate (shape {estimate.shape}) and se (shape {se.shape}) "
+                             "do not broadcast") from None
+        if df is not None:
+            df = check_positive(df, "df")
         sign = _sign(self.primary.direction)
         good = sign * estimate
         reference = _reference(df)
@@ -382,13 +478,14 @@ def check_non_inferiority(
     Raises
     ------
     ValueError
-        If ``margin`` is not positive, ``direction`` is unknown or the estimate has no se.
+        If ``estimate`` is not an :class:`Estimate` with a finite positive ``se``,
+        ``margin`` is not a positive finite number, or ``direction`` is unknown.
     """
+    se = _usable_se(estimate, "estimate")
     margin = check_finite_number(margin, "margin")
     if margin <= 0:
         raise ValueError(f"margin must be positive (a size), got {margin}")
     sign = _sign(direction)
-    se = _usable_se(estimate, "estimate")
     reference = _reference(estimate.df)
     statistic = (sign * estimate.estimate + margin) / se
     bound = estimate.estimate - sign * reference.ppf(1 - estimate.alpha) * se
@@ -412,6 +509,8 @@ class Decision:
         where the plan says so), the level it is compared with, and whether it passed.
         ``passed`` is always the good outcome for shipping: superiority and non-inferiority
         shown, the minimum effect reached and not ruled out (futility), no harm or breach.
+        The "minimum effect" row compares the point estimate with the minimum effect and
+        is no test: its ``p_value`` and ``level`` are NaN, meaning "not applicable".
     """
 
     action: str
@@ -448,15 +547,20 @@ def decide(rule: DecisionRule, estimates: Mapping[str, Estimate]) -> Decision:
     Raises
     ------
     ValueError
-        If a metric is missing from ``estimates`` or an estimate has no usable se.
+        If ``rule`` is not a :class:`DecisionRule`, ``estimates`` is not a mapping, a
+        metric is missing from it, or an estimate of the rule's metrics is not an
+        :class:`Estimate` with a finite positive ``se``.
     """
     if not isinstance(rule, DecisionRule):
-        raise ValueError("rule must be a DecisionRule")
+        raise ValueError(f"rule must be a DecisionRule, got {type(rule).__name__}")
     if not isinstance(estimates, Mapping):
-        raise ValueError("estimates must be a mapping of metric name to Estimate")
+        raise ValueError("estimates must be a mapping of metric name to Estimate, got "
+                         f"{type(estimates).__name__}")
     missing = [name for name in rule.metrics if name not in estimates]
     if missing:
         raise ValueError(f"estimates is missing metric(s) {missing}")
+    for name in rule.metrics:
+        _usable_se(estimates[name], f"estimates[{name!r}]")
     alpha = rule.alpha
     primary = rule.primary
     est = estimates[primary.name]
@@ -572,14 +676,30 @@ def decide(rule: DecisionRule, estimates: Mapping[str, Estimate]) -> Decision:
 
 
 # ----------------------------------------------------------------------------- naive rules
+@dataclass(frozen=True)
+class _NaiveRule:
+    """A ship rule ``(estimate, se) -> bool array`` with its parameters (compares by value)."""
+
+    kind: str
+    critical: float = 0.0
+    minimum_effect: float = 0.0
+    risk_aversion: float = 1.0
+
+    def __call__(self, estimate: Any, se: Any) -> np.ndarray:
+        estimate = _finite_array(estimate, "estimate")
+        se = _finite_array(se, "se")
+        if self.kind == "positive":
+            return estimate > 0
+        ci_low = estimate - self.critical * se
+        if self.kind == "interval":
+            return ci_low > 0
+        adjusted = np.maximum(self.risk_aversion * ci_low, estimate / 2)
+        return (adjusted >= self.minimum_effect) & (estimate > 0)
+
+
 def ship_if_positive() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Naive rule: ship whenever the point estimate is positive (ignores uncertainty)."""
-
-    def rule(estimate: np.ndarray, se: np.ndarray) -> np.ndarray:
-        del se
-        return np.asarray(estimate) > 0
-
-    return rule
+    return _NaiveRule("positive")
 
 
 def ship_if_ci_excludes_zero(alpha: float = 0.05) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -587,14 +707,14 @@ def ship_if_ci_excludes_zero(alpha: float = 0.05) -> Callable[[np.ndarray, np.nd
 
     Equivalent to a one-sided superiority test at ``alpha / 2`` (the recommended rule's test at
     its default one-sided 0.025 when ``alpha = 0.05``), without the minimum-effect check.
+
+    Raises
+    ------
+    ValueError
+        If ``alpha`` is not in (0, 1).
     """
     alpha = check_alpha(alpha)
-    critical = stats.norm.ppf(1 - alpha / 2)
-
-    def rule(estimate: np.ndarray, se: np.ndarray) -> np.ndarray:
-        return np.asarray(estimate) - critical * np.asarray(se) > 0
-
-    return rule
+    return _NaiveRule("interval", critical=float(stats.norm.ppf(1 - alpha / 2)))
 
 
 def ship_if_risk_adjusted_lift_clears(
@@ -608,19 +728,18 @@ def ship_if_risk_adjusted_lift_clears(
     so the rule ships changes whose interval spans zero, and ``risk_aversion`` only
     multiplies a bound that the maximum then ignores. Do not use it: it exists to draw its
     operating characteristic next to a valid rule.
+
+    Raises
+    ------
+    ValueError
+        If ``minimum_effect`` or ``risk_aversion`` is not a positive finite number, or
+        ``alpha`` is not in (0, 1).
     """
     minimum_effect = check_positive(minimum_effect, "minimum_effect")
     risk_aversion = check_positive(risk_aversion, "risk_aversion")
     alpha = check_alpha(alpha)
-    critical = stats.norm.ppf(1 - alpha / 2)
-
-    def rule(estimate: np.ndarray, se: np.ndarray) -> np.ndarray:
-        estimate = np.asarray(estimate)
-        ci_low = estimate - critical * np.asarray(se)
-        adjusted = np.maximum(risk_aversion * ci_low, estimate / 2)
-        return (adjusted >= minimum_effect) & (estimate > 0)
-
-    return rule
+    return _NaiveRule("halved lift", critical=float(stats.norm.ppf(1 - alpha / 2)),
+                      minimum_effect=minimum_effect, risk_aversion=risk_aversion)
 
 
 def simulate_operating_characteristics(
@@ -656,14 +775,28 @@ def simulate_operating_characteristics(
     -------
     pandas.DataFrame
         Columns ``rule``, ``true_effect``, ``probability_ship``, ``mc_se`` (binomial Monte
-        Carlo standard error) and, for DecisionRules, ``probability_roll_back``.
+        Carlo standard error) and, for DecisionRules, ``probability_roll_back`` (NaN, "not
+        applicable", in the rows of callable rules when both kinds are mixed).
+
+    Raises
+    ------
+    ValueError
+        If ``rules`` is not a non-empty mapping of DecisionRules and callables (or a
+        callable returns no boolean per draw), ``true_effects`` is not a 1-D array of
+        finite numbers, ``se`` or ``df`` is not positive, ``n_sims < 10`` or ``rng`` is
+        not a Generator, a seed or None.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
+    rules = _check_mapping(rules, "rules")
+    if not rules:
+        raise ValueError("rules must name at least one rule")
+    for name, rule in rules.items():
+        if not (isinstance(rule, DecisionRule) or callable(rule)):
+            raise ValueError(f"rules[{name!r}] must be a DecisionRule or a callable, got "
+                             f"{type(rule).__name__}")
     true_effects = as_float_array(true_effects, "true_effects")
     se = check_positive(se, "se")
     n_sims = check_integer(n_sims, "n_sims", minimum=10)
-    if not rules:
-        raise ValueError("rules must name at least one rule")
     if df is not None:
         df = check_positive(df, "df")
     noise = rng.standard_normal((true_effects.size, n_sims))
@@ -679,10 +812,14 @@ def simulate_operating_characteristics(
             actions = rule.primary_actions(estimates, ses, df=df)
             ship = actions == "ship"
             roll_back = (actions == "roll back").mean(axis=1)
-        elif callable(rule):
-            ship = np.asarray(rule(estimates, ses), dtype=bool)
         else:
-            raise ValueError(f"rules[{name!r}] must be a DecisionRule or a callable")
+            ship = np.asarray(rule(estimates, ses))
+            if ship.dtype.kind in "iu" and np.isin(ship, (0, 1)).all():
+                ship = ship.astype(bool)
+            if ship.shape != estimates.shape or ship.dtype.kind != "b":
+                raise ValueError(f"rules[{name!r}] must return one bool per draw (shape "
+                                 f"{estimates.shape}), got dtype {ship.dtype} and shape "
+                                 f"{ship.shape}")
         probability = ship.mean(axis=1)
         frame = pd.DataFrame({
             "rule": name, "true_effect": true_effects, "probability_ship": probability,
@@ -714,7 +851,9 @@ def normal_posterior(estimate: Estimate, prior_mean: float = 0.0,
     Raises
     ------
     ValueError
-        If ``prior_sd`` is not positive or the estimate has no usable se.
+        If ``estimate`` is not an :class:`Estimate` with a finite positive ``se``,
+        ``prior_mean`` is not a finite number, ``prior_sd`` is not a positive finite
+        number or ``alpha`` is not in (0, 1).
     """
     se = _usable_se(estimate, "estimate")
     prior_mean = check_finite_number(prior_mean, "prior_mean")
@@ -723,16 +862,16 @@ def normal_posterior(estimate: Estimate, prior_mean: float = 0.0,
         mean, sd, shrinkage = estimate.estimate, se, 0.0
     else:
         prior_sd = check_positive(prior_sd, "prior_sd")
-        precision = 1 / se**2 + 1 / prior_sd**2
-        shrinkage = (1 / prior_sd**2) / precision
+        # shrinkage = se^2 / (se^2 + tau^2), written with ratios so it cannot overflow
+        ratio = se / prior_sd
+        shrinkage = ratio**2 / (1.0 + ratio**2) if ratio <= 1 else 1.0 / (1.0 + ratio**-2)
         mean = shrinkage * prior_mean + (1 - shrinkage) * estimate.estimate
-        sd = math.sqrt(1 / precision)
-    critical = stats.norm.ppf(1 - alpha / 2)
-    return Estimate("normal posterior", mean, sd, mean - critical * sd, mean + critical * sd,
-                    alpha=alpha,
-                    details={"prior_mean": prior_mean, "prior_sd": prior_sd,
-                             "shrinkage": shrinkage,
-                             "probability_positive": float(stats.norm.sf(-mean / sd))})
+        sd = se * prior_sd / math.hypot(se, prior_sd)
+    posterior = Estimate.from_standard_error(
+        "normal posterior", mean, sd, alpha=alpha,
+        details={"prior_mean": prior_mean, "prior_sd": prior_sd, "shrinkage": shrinkage,
+                 "probability_positive": float(stats.norm.sf(-mean / sd))})
+    return replace(posterior, p_value=None)
 
 
 def estimate_prior_from_past_effects(effects: Any, ses: Any) -> dict[str, float]:
@@ -747,15 +886,19 @@ def estimate_prior_from_past_effects(effects: Any, ses: Any) -> dict[str, float]
     dict
         ``prior_mean``, ``prior_sd`` (``tau``) and ``n_experiments``.
 
+    When the estimates vary less than their noise alone would make them, ``tau`` is 0
+    (the prior says every experiment had the same effect).
+
     Raises
     ------
     ValueError
-        If fewer than three experiments are given, lengths differ or an se is not positive.
+        If ``effects`` or ``ses`` is not a 1-D array of finite numbers, fewer than three
+        experiments are given, lengths differ or an se is not positive.
     """
     effects = as_float_array(effects, "effects", min_size=3)
     ses = as_float_array(ses, "ses", min_size=3)
     if effects.shape != ses.shape:
-        raise ValueError(f"ses must match effects in length, got {ses.shape} vs {effects.shape}")
+        raise ValueError(f"ses must match effects in length, got {ses.size} vs {effects.size}")
     if np.any(ses <= 0):
         raise ValueError("ses must be positive")
     tau_squared = max(0.0, float(np.var(effects, ddof=1) - np.mean(ses**2)))
@@ -775,19 +918,33 @@ def expected_loss(mean: Any, sd: Any, direction: str = "higher_is_better") -> pd
     Their difference is ``mu``. (Berger 1985 for the decision theory; the "threshold of
     caring" rule of :func:`bayesian_decision` ships when the first is below a threshold.)
 
+    Parameters
+    ----------
+    mean, sd : float or 1-D array-like
+        Posterior mean and standard deviation (> 0) of the effect; arrays of equal length,
+        or one of them a scalar.
+    direction : {"higher_is_better", "lower_is_better"}
+
     Returns
     -------
     pandas.DataFrame
         Columns ``mean``, ``sd``, ``probability_beats_control`` (``Phi(mu/sigma)``),
         ``loss_if_ship`` and ``loss_if_keep``; one row per element of the broadcast inputs.
+
+    Raises
+    ------
+    ValueError
+        If ``mean`` or ``sd`` is not a finite number or 1-D array, an ``sd`` is not
+        positive, their lengths differ (neither being a scalar) or ``direction`` is unknown.
     """
     sign = _sign(direction)
-    mean = sign * np.atleast_1d(np.asarray(mean, dtype=float))
-    sd = np.atleast_1d(np.asarray(sd, dtype=float))
-    if np.any(~np.isfinite(sd)) or np.any(sd <= 0):
-        raise ValueError("sd must be finite and positive")
-    if np.any(~np.isfinite(mean)):
-        raise ValueError("mean must be finite")
+    mean = sign * _scalar_or_vector(mean, "mean")
+    sd = _scalar_or_vector(sd, "sd")
+    if np.any(sd <= 0):
+        raise ValueError("sd must be positive")
+    if mean.size != sd.size and 1 not in (mean.size, sd.size):
+        raise ValueError(f"mean and sd must have equal lengths (or one be a scalar), got "
+                         f"{mean.size} and {sd.size}")
     mean, sd = np.broadcast_arrays(mean, sd)
     ratio = mean / sd
     density = stats.norm.pdf(ratio)
@@ -804,8 +961,14 @@ def expected_loss_from_draws(draws: Any, direction: str = "higher_is_better") ->
 
     Returns ``probability_beats_control``, ``loss_if_ship`` (mean of ``max(0, -Delta)``)
     and ``loss_if_keep`` (mean of ``max(0, Delta)``), ``Delta`` oriented to the good direction.
+
+    Raises
+    ------
+    ValueError
+        If ``draws`` is not a 1-D array of at least two finite numbers or ``direction`` is
+        unknown.
     """
-    draws = _sign(direction) * as_float_array(draws, "draws", min_size=2).ravel()
+    draws = _sign(direction) * as_float_array(draws, "draws", min_size=2)
     return {"probability_beats_control": float(np.mean(draws > 0)),
             "loss_if_ship": float(np.mean(np.maximum(0.0, -draws))),
             "loss_if_keep": float(np.mean(np.maximum(0.0, draws)))}
@@ -831,8 +994,17 @@ def bayesian_decision(
     dict
         ``action``, the posterior (an Estimate), ``probability_beats_control``,
         ``loss_if_ship`` and ``loss_if_keep``.
+
+    Raises
+    ------
+    ValueError
+        If ``estimate`` is not an :class:`Estimate` with a finite positive ``se``,
+        ``threshold_of_caring`` or ``prior_sd`` is not positive, ``prior_mean`` is not
+        finite or ``direction`` is unknown.
     """
+    _usable_se(estimate, "estimate")
     threshold_of_caring = check_positive(threshold_of_caring, "threshold_of_caring")
+    _sign(direction)
     posterior = normal_posterior(estimate, prior_mean, prior_sd)
     losses = expected_loss(posterior.estimate, posterior.se, direction).iloc[0]
     ship_loss, keep_loss = float(losses["loss_if_ship"]), float(losses["loss_if_keep"])
@@ -864,23 +1036,37 @@ def expected_value_of_sample_information(
 
     Run the extra week if the EVSI exceeds its cost (delay, exposure, opportunity).
 
+    ``sigma_pre = sigma^2 / sqrt(sigma^2 + s_new^2)`` is computed in that form, so it stays
+    accurate when the extra data are much noisier than the current posterior; when it is
+    0 to machine precision the extra data cannot change the decision and the EVSI is 0.
+
     Returns
     -------
     dict
         ``evsi``, ``value_now`` (``value_per_unit * max(0, d)``), ``value_after`` and
         ``preposterior_sd``.
+
+    Raises
+    ------
+    ValueError
+        If ``mean`` or ``threshold`` is not a finite number, or ``sd``,
+        ``additional_se`` or ``value_per_unit`` is not a positive finite number.
     """
     mean = check_finite_number(mean, "mean")
     sd = check_positive(sd, "sd")
     additional_se = check_positive(additional_se, "additional_se")
     threshold = check_finite_number(threshold, "threshold")
     value_per_unit = check_positive(value_per_unit, "value_per_unit")
-    posterior_variance = 1 / (1 / sd**2 + 1 / additional_se**2)
-    preposterior_sd = math.sqrt(sd**2 - posterior_variance)
+    preposterior_sd = sd * (sd / math.hypot(sd, additional_se))
     gap = mean - threshold
-    ratio = gap / preposterior_sd
-    value_after = preposterior_sd * stats.norm.pdf(ratio) + gap * stats.norm.cdf(ratio)
     value_now = max(0.0, gap)
+    if preposterior_sd > 0:
+        ratio = gap / preposterior_sd
+        with np.errstate(over="ignore", under="ignore"):  # phi(huge) is 0, as it should be
+            value_after = preposterior_sd * stats.norm.pdf(ratio) + gap * stats.norm.cdf(ratio)
+        value_after = max(float(value_after), value_now)  # EVSI >= 0; guards round-off
+    else:
+        value_after = value_now
     return {"evsi": value_per_unit * (value_after - value_now),
             "value_now": value_per_unit * value_now,
             "value_after": value_per_unit * value_after,
@@ -937,6 +1123,13 @@ def expected_net_value(
     Returns
     -------
     NetValue
+
+    Raises
+    ------
+    ValueError
+        If ``effect`` is not an :class:`Estimate` with a finite positive ``se``, a scale
+        factor is not a positive finite number (or their product overflows),
+        ``fixed_cost`` is negative or not finite, or ``alpha`` is not in (0, 1).
     """
     se = _usable_se(effect, "effect")
     scale = (check_positive(units_per_day, "units_per_day")
@@ -946,6 +1139,9 @@ def expected_net_value(
     alpha = check_alpha(alpha)
     mean = effect.estimate * scale - fixed_cost
     sd = se * scale
+    if not (math.isfinite(mean) and math.isfinite(sd) and sd > 0):
+        raise ValueError("units_per_day * horizon_days * value_per_unit: the net value "
+                         f"overflows or vanishes (scale {scale:g}, effect se {se:g})")
     critical = stats.norm.ppf(1 - alpha / 2)
     return NetValue(mean, sd, float(stats.norm.cdf(-mean / sd)), mean - critical * sd,
                     mean + critical * sd, alpha,
@@ -974,12 +1170,36 @@ def plan_ramp(
     final 100% stage has no concurrent control: it is guarded by the EWMA and sample-ratio
     monitors (:func:`monitor_ewma`, :func:`monitor_sample_ratio`).
 
+    Parameters
+    ----------
+    daily_units : float
+        Units entering the experiment per day (> 0).
+    metric_sd : float
+        Standard deviation of the guardrail metric per unit (> 0).
+    margin : float
+        The guardrail's non-inferiority margin (> 0).
+    stages : sequence of float
+        Increasing treatment shares in (0, 1].
+    days_per_stage : float or sequence of float
+        Days at each stage (> 0): one number for all stages, or one per stage.
+    alpha, power : float
+        The gate's one-sided level and the power at the detectable degradation.
+
     Returns
     -------
     pandas.DataFrame
         ``stage``, ``treatment_share``, ``days``, ``treated_units``, ``control_units``,
         ``se_of_difference``, ``detectable_degradation``, ``protects_margin``,
-        ``units_exposed_cumulative`` and ``gate``.
+        ``units_exposed_cumulative`` and ``gate``. A stage at share 1 has no concurrent
+        control, so its ``se_of_difference`` and ``detectable_degradation`` are NaN ("not
+        applicable") and ``protects_margin`` is False.
+
+    Raises
+    ------
+    ValueError
+        If a scalar is not a positive finite number, ``alpha`` or ``power`` is not in
+        (0, 1), ``stages`` is not an increasing 1-D array of shares in (0, 1], or
+        ``days_per_stage`` is not positive, finite and either a number or one per stage.
     """
     daily_units = check_positive(daily_units, "daily_units")
     metric_sd = check_positive(metric_sd, "metric_sd")
@@ -989,8 +1209,11 @@ def plan_ramp(
     shares = as_float_array(stages, "stages")
     if np.any(shares <= 0) or np.any(shares > 1) or np.any(np.diff(shares) <= 0):
         raise ValueError("stages must be increasing shares in (0, 1]")
-    days = np.broadcast_to(as_float_array(np.atleast_1d(days_per_stage), "days_per_stage"),
-                           shares.shape).astype(float)
+    days = _scalar_or_vector(days_per_stage, "days_per_stage")
+    if days.size not in (1, shares.size):
+        raise ValueError(f"days_per_stage must be one number or one per stage ({shares.size}), "
+                         f"got {days.size}")
+    days = np.broadcast_to(days, shares.shape).astype(float)
     if np.any(days <= 0):
         raise ValueError("days_per_stage must be positive")
     treated = shares * daily_units * days
@@ -1015,14 +1238,17 @@ def plan_ramp(
 
 
 # ----------------------------------------------------------------------------- objectives
-def _oriented(values: pd.DataFrame, directions: Mapping[str, str]) -> np.ndarray:
-    if not isinstance(values, pd.DataFrame):
-        raise ValueError("values must be a DataFrame (variants by metrics)")
+def _oriented(
+    values: pd.DataFrame, directions: Mapping[str, str], name: str = "values"
+) -> np.ndarray:
+    """``values`` (checked: finite numbers, variants by metrics) times each metric's sign."""
+    matrix = _metric_table(values, name)
+    directions = _check_mapping(directions, "directions")
     missing = [column for column in values.columns if column not in directions]
     if missing:
         raise ValueError(f"directions is missing metric(s) {missing}")
     signs = np.array([_sign(directions[c], f"directions[{c!r}]") for c in values.columns])
-    return values.to_numpy(dtype=float) * signs
+    return matrix * signs
 
 
 def _dominated(oriented: np.ndarray) -> np.ndarray:
@@ -1048,7 +1274,14 @@ def pareto_frontier(values: pd.DataFrame, directions: Mapping[str, str]) -> pd.S
     Returns
     -------
     pandas.Series of bool
-        ``True`` for variants on the frontier, indexed like ``values``.
+        ``True`` for variants on the frontier, indexed like ``values``. Variants with
+        identical values dominate neither one another: both may be on the frontier.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not a non-empty DataFrame of finite numbers with unique labels,
+        or ``directions`` is not a mapping giving a known direction for every column.
     """
     oriented = _oriented(values, directions)
     return pd.Series(~_dominated(oriented), index=values.index, name="on_frontier")
@@ -1072,16 +1305,18 @@ def pareto_frontier_probability(
     -------
     pandas.Series
         Probability per variant.
+
+    Raises
+    ------
+    ValueError
+        If ``means`` is not a non-empty DataFrame of finite numbers, ``ses`` is not a
+        DataFrame of finite non-negative numbers with the same rows and columns,
+        ``directions`` lacks a metric, ``n_draws < 10`` or ``rng`` is invalid.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
+    oriented = _oriented(means, directions, "means")
+    scale = _aligned_ses(means, ses)
     n_draws = check_integer(n_draws, "n_draws", minimum=10)
-    if not isinstance(ses, pd.DataFrame) or ses.shape != means.shape:
-        raise ValueError("ses must be a DataFrame shaped like means")
-    ses = ses.loc[means.index, means.columns]
-    if np.any(ses.to_numpy(dtype=float) < 0):
-        raise ValueError("ses must be non-negative")
-    oriented = _oriented(means, directions)
-    scale = ses.to_numpy(dtype=float)
     draws = oriented + scale * rng.standard_normal((n_draws,) + oriented.shape)
     probability = (~_dominated(draws)).mean(axis=0)
     return pd.Series(probability, index=means.index, name="probability_on_frontier")
@@ -1107,21 +1342,29 @@ def weighted_utility(
     -------
     pandas.DataFrame
         ``utility``, ``se``, ``probability_best`` per variant, sorted by utility.
+
+    Raises
+    ------
+    ValueError
+        If ``means`` is not a non-empty DataFrame of finite numbers, ``ses`` is not a
+        DataFrame of finite non-negative numbers with the same rows and columns,
+        ``weights`` is not a mapping with a positive finite weight per metric,
+        ``directions`` lacks a metric, ``n_draws < 10`` or ``rng`` is invalid.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
+    oriented = _oriented(means, directions, "means")
+    ses_array = _aligned_ses(means, ses)
+    weights = _check_mapping(weights, "weights")
     missing = [c for c in means.columns if c not in weights]
     if missing:
         raise ValueError(f"weights is missing metric(s) {missing}")
     w = np.array([check_positive(weights[c], f"weights[{c!r}]") for c in means.columns])
-    if not isinstance(ses, pd.DataFrame) or ses.shape != means.shape:
-        raise ValueError("ses must be a DataFrame shaped like means")
-    ses_array = ses.loc[means.index, means.columns].to_numpy(dtype=float)
-    oriented = _oriented(means, directions)
+    n_draws = check_integer(n_draws, "n_draws", minimum=10)
     utility = oriented @ w
     utility_se = np.sqrt((ses_array**2) @ (w**2))
-    draws = utility + utility_se * rng.standard_normal((check_integer(n_draws, "n_draws",
-                                                                     minimum=10),
-                                                        utility.size))
+    if not (np.isfinite(utility).all() and np.isfinite(utility_se).all()):
+        raise ValueError("weights: the weighted utility overflows; rescale the metrics")
+    draws = utility + utility_se * rng.standard_normal((n_draws, utility.size))
     best = np.bincount(draws.argmax(axis=1), minlength=utility.size) / draws.shape[0]
     table = pd.DataFrame({"utility": utility, "se": utility_se, "probability_best": best},
                          index=means.index)
@@ -1153,12 +1396,19 @@ def ewma_control_limits(
     -------
     pandas.DataFrame
         ``step`` (1-based), ``center``, ``ewma_sd``, ``lower``, ``upper``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_steps < 1``, ``target`` is not finite, ``sigma`` or ``width`` is not a
+        positive finite number, ``smoothing`` is not in (0, 1] or ``exact`` is not a bool.
     """
     n_steps = check_integer(n_steps, "n_steps", minimum=1)
     target = check_finite_number(target, "target")
     sigma = check_positive(sigma, "sigma")
     smoothing = check_probability(smoothing, "smoothing", allow_zero=False)
     width = check_positive(width, "width")
+    exact = _check_flag(exact, "exact")
     steps = np.arange(1, n_steps + 1)
     sd = sigma * _ewma_sd_factor(smoothing, steps, exact)
     return pd.DataFrame({"step": steps, "center": target, "ewma_sd": sd,
@@ -1189,10 +1439,17 @@ def monitor_ewma(
     pandas.DataFrame
         ``step``, ``value``, ``ewma``, ``lower``, ``upper``, ``alarm``;
         ``.attrs["first_alarm"]`` is the first alarming step (1-based) or ``None``.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not a 1-D array of finite numbers, or a parameter is invalid (see
+        :func:`ewma_control_limits`).
     """
     values = as_float_array(values, "values")
     limits = ewma_control_limits(values.size, target=target, sigma=sigma,
                                  smoothing=smoothing, width=width, exact=exact)
+    smoothing = float(smoothing)
     ewma = np.empty_like(values)
     level = float(target)
     for index, value in enumerate(values):
@@ -1217,13 +1474,21 @@ def simulate_ewma_run_lengths(
     by ``max_steps`` get ``max_steps + 1`` (censored: choose ``max_steps`` well above the
     average run length). The mean is the average run length (ARL); ``1 / ARL`` is the
     per-step false-alarm rate when ``shift = 0``.
+
+    Raises
+    ------
+    ValueError
+        If ``smoothing`` is not in (0, 1], ``width`` is not a positive finite number,
+        ``shift`` is not finite, ``n_sims`` or ``max_steps`` is below 1, ``exact`` is not a
+        bool or ``rng`` is not a Generator, a seed or None.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     smoothing = check_probability(smoothing, "smoothing", allow_zero=False)
     width = check_positive(width, "width")
     shift = check_finite_number(shift, "shift")
     n_sims = check_integer(n_sims, "n_sims", minimum=1)
     max_steps = check_integer(max_steps, "max_steps", minimum=1)
+    exact = _check_flag(exact, "exact")
     limits = width * _ewma_sd_factor(smoothing, np.arange(1, max_steps + 1), exact)
     run_length = np.full(n_sims, max_steps + 1)
     active = np.arange(n_sims)
@@ -1252,7 +1517,15 @@ def ewma_average_run_length(
     Discretises the in-control region into ``n_states`` cells and solves
     ``(I - P) a = 1`` (Brook & Evans 1972; the method behind Lucas & Saccucci's 1990
     tables), starting at the target. Independent of :func:`simulate_ewma_run_lengths`, so
-    each checks the other.
+    each checks the other. An even ``n_states`` is raised by one (the target needs a
+    central cell).
+
+    Raises
+    ------
+    ValueError
+        If ``smoothing`` is not in (0, 1], ``width`` is not a positive finite number,
+        ``shift`` is not finite, ``n_states < 11``, or the limits are so wide that the run
+        length overflows (the chain never leaves the in-control region numerically).
     """
     smoothing = check_probability(smoothing, "smoothing", allow_zero=False)
     width = check_positive(width, "width")
@@ -1267,16 +1540,26 @@ def ewma_average_run_length(
     upper = (centers[None, :] + cell / 2 - carried) / smoothing - shift
     lower = (centers[None, :] - cell / 2 - carried) / smoothing - shift
     transition = stats.norm.cdf(upper) - stats.norm.cdf(lower)
-    run_lengths = np.linalg.solve(np.eye(n_states) - transition, np.ones(n_states))
-    return float(run_lengths[n_states // 2])
+    with np.errstate(all="ignore"):
+        try:
+            run_lengths = np.linalg.solve(np.eye(n_states) - transition, np.ones(n_states))
+        except np.linalg.LinAlgError:
+            run_lengths = np.full(n_states, np.inf)
+    result = float(run_lengths[n_states // 2])
+    if not (math.isfinite(result) and result >= 1 and np.all(transition.sum(axis=1) < 1)):
+        raise ValueError(f"width ({width:g}) is so wide that the chart (almost) never alarms: "
+                         "its average run length is numerically infinite")
+    return result
 
 
 def _shares(expected_shares: Any | None, n_arms: int) -> np.ndarray:
     if expected_shares is None:
         return np.full(n_arms, 1 / n_arms)
     shares = as_float_array(expected_shares, "expected_shares", min_size=2)
-    if shares.size != n_arms or np.any(shares <= 0) or not math.isclose(shares.sum(), 1.0):
-        raise ValueError("expected_shares must be positive, one per arm, and sum to 1")
+    if (shares.size != n_arms or np.any(shares <= 0) or np.any(shares >= 1)
+            or not math.isclose(shares.sum(), 1.0)):
+        raise ValueError(f"expected_shares must be one share in (0, 1) per arm ({n_arms}) "
+                         f"summing to 1, got {shares.tolist()}")
     return shares
 
 
@@ -1313,13 +1596,24 @@ def monitor_sample_ratio(
     pandas.DataFrame
         ``day``, cumulative ``count_<arm>`` columns, ``statistic``, ``p_value``, ``level``,
         ``alarm``; ``.attrs["first_alarm"]`` is the first alarming day or ``None``.
+        A day with no new units repeats the previous day's cumulative test.
+
+    Raises
+    ------
+    ValueError
+        If ``daily_counts`` is not a 2-D array of non-negative integers with at least two
+        arms (columns) and units on the first day, ``expected_shares`` is not one share
+        in (0, 1) per arm summing to 1, or ``alpha`` is not in (0, 1).
     """
     counts = as_float_array(daily_counts, "daily_counts", ndim=2)
-    if counts.shape[1] < 2 or np.any(counts < 0):
-        raise ValueError("daily_counts must be non-negative with at least two arms (columns)")
+    if counts.shape[1] < 2:
+        raise ValueError("daily_counts must have at least two arms (columns), got "
+                         f"{counts.shape[1]}")
+    if np.any(counts < 0) or np.any(counts != np.round(counts)):
+        raise ValueError("daily_counts must hold non-negative integer counts")
     alpha = check_alpha(alpha)
     shares = _shares(expected_shares, counts.shape[1])
-    if np.any(counts.sum(axis=1)[:1] <= 0):
+    if counts[0].sum() <= 0:
         raise ValueError("daily_counts must have units on the first day")
     cumulative, statistic, p_value = _cumulative_sample_ratio_tests(counts, shares)
     level = alpha / counts.shape[0]
@@ -1349,6 +1643,15 @@ _NEXT_STEPS = {
 }
 
 
+def _text_lines(lines: Any, name: str) -> list[str]:
+    if isinstance(lines, str | bytes) or not isinstance(lines, Sequence):
+        raise ValueError(f"{name} must be a sequence of strings, got {type(lines).__name__}")
+    for line in lines:
+        if not isinstance(line, str):
+            raise ValueError(f"{name} must hold only strings, got {line!r}")
+    return list(lines)
+
+
 def _format_interval(estimate: Estimate) -> str:
     return (f"{estimate.estimate:+.4g} ({estimate.confidence:.0%} interval "
             f"{estimate.ci_low:+.4g} to {estimate.ci_high:+.4g})")
@@ -1373,11 +1676,25 @@ def write_decision_memo(
     -------
     str
         Markdown; display it with ``IPython.display.Markdown``.
+
+    Raises
+    ------
+    ValueError
+        If ``decision`` is not a :class:`Decision`, ``net_value`` not a :class:`NetValue`
+        (or None), ``question`` or ``title`` not a non-empty string, or ``risks`` or
+        ``next_steps`` not a sequence of strings.
     """
     if not isinstance(decision, Decision):
-        raise ValueError("decision must be a Decision (from decide)")
-    if not isinstance(question, str) or not question.strip():
-        raise ValueError("question must be a non-empty string")
+        raise ValueError(f"decision must be a Decision (from decide), got "
+                         f"{type(decision).__name__}")
+    question = _check_text(question, "question")
+    title = _check_text(title, "title")
+    if net_value is not None and not isinstance(net_value, NetValue):
+        raise ValueError(f"net_value must be a NetValue (from expected_net_value) or None, "
+                         f"got {type(net_value).__name__}")
+    risks = _text_lines(risks, "risks")
+    if next_steps is not None:
+        next_steps = _text_lines(next_steps, "next_steps")
     rule = decision.rule
     primary = decision.estimates[rule.primary.name]
     checks = decision.checks

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import math
+import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -570,3 +572,307 @@ def test_non_inferiority_at_2_5_percent_equals_the_95_percent_interval_bound(
         assert (p_higher < 0.025) == (interval.ci_low > -margin)
     if abs(interval.ci_high - margin) > 1e-9:
         assert (p_lower < 0.025) == (interval.ci_high < margin)
+
+
+# ----------------------------------------------------------------------------- the contract
+# Regression tests: each reproduces an input that used to give a silently wrong answer.
+VARIANTS = pd.DataFrame({"revenue": [100.0, 110.0, 105.0], "satisfaction": [90.0, 85.0, 92.0]},
+                        index=list("ABC"))
+SES = pd.DataFrame({"revenue": 2.0, "satisfaction": 1.5}, index=VARIANTS.index)
+UP = {"revenue": "higher_is_better", "satisfaction": "higher_is_better"}
+NO_SE = Estimate("permutation", 0.5, math.nan, 0.1, 0.9)
+
+
+def test_weighted_utility_rejects_negative_standard_errors() -> None:
+    with pytest.raises(ValueError, match="^ses must be non-negative"):
+        dec.weighted_utility(VARIANTS, -SES, {"revenue": 1.0, "satisfaction": 2.0}, UP, rng=1)
+    with pytest.raises(ValueError, match="^ses"):
+        dec.weighted_utility(VARIANTS, SES[["revenue"]], {"revenue": 1.0, "satisfaction": 2.0},
+                             UP, rng=1)
+
+
+def test_pareto_frontier_rejects_nan_and_empty_tables() -> None:
+    with_nan = VARIANTS.copy()
+    with_nan.iloc[0, 0] = np.nan
+    with pytest.raises(ValueError, match="^values: column 'revenue'"):
+        dec.pareto_frontier(with_nan, UP)
+    with pytest.raises(ValueError, match="^values must have at least one variant"):
+        dec.pareto_frontier(VARIANTS.iloc[:0], UP)
+    with pytest.raises(ValueError, match="^means: column 'satisfaction'"):
+        dec.pareto_frontier_probability(VARIANTS.assign(satisfaction=np.inf), SES, UP, rng=1)
+    with pytest.raises(ValueError, match="^directions must be a mapping"):
+        dec.pareto_frontier(VARIANTS, "higher_is_better")
+
+
+def test_monitor_sample_ratio_rejects_fractional_and_negative_counts() -> None:
+    with pytest.raises(ValueError, match="^daily_counts must hold non-negative integer"):
+        dec.monitor_sample_ratio([[10.5, 10.0], [12.0, 11.0]])
+    with pytest.raises(ValueError, match="^daily_counts must hold non-negative integer"):
+        dec.monitor_sample_ratio([[10, -1], [12, 11]])
+    with pytest.raises(ValueError, match="^daily_counts"):
+        dec.monitor_sample_ratio([[10, 10], [np.nan, 11]])
+    with pytest.raises(ValueError, match="^daily_counts must have at least two arms"):
+        dec.monitor_sample_ratio([[10], [12]])
+    for shares in ([0.6, 0.6], [0.0, 1.0], [0.2, 0.3, 0.5], [np.nan, 0.5]):
+        with pytest.raises(ValueError, match="^expected_shares"):
+            dec.monitor_sample_ratio([[10, 10], [12, 11]], shares)
+    with pytest.raises(ValueError, match="^alpha"):
+        dec.monitor_sample_ratio([[10, 10]], alpha=0.0)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda e: dec.check_non_inferiority(e, 1.0), "estimate"),
+    (lambda e: dec.normal_posterior(e, 0.0, 1.0), "estimate"),
+    (lambda e: dec.bayesian_decision(e, 0.01), "estimate"),
+    (lambda e: dec.expected_net_value(e, units_per_day=10.0, horizon_days=1.0,
+                                      value_per_unit=1.0), "effect"),
+    (lambda e: dec.decide(make_rule(), {**estimates(1.0), "latency": e}),
+     "estimates['latency']"),
+])
+def test_functions_taking_an_estimate_reject_numbers_and_nan_se(call, name: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(name)} must be a playbook_lib.Estimate"):
+        call(0.5)
+    with pytest.raises(ValueError, match=f"^{re.escape(name)} needs a finite positive se"):
+        call(NO_SE)
+
+
+def test_summarize_effect_is_estimate_from_standard_error() -> None:
+    for df in (None, 7.0):
+        ours = dec.summarize_effect(1.3, 0.6, alpha=0.1, df=df, method="m", details={"n": 3})
+        shared = Estimate.from_standard_error("m", 1.3, 0.6, alpha=0.1, df=df,
+                                              details={"n": 3})
+        assert ours.to_dict() == shared.to_dict()
+    with pytest.raises(ValueError, match="^se must be positive"):
+        dec.summarize_effect(1.0, 0.0)
+    with pytest.raises(ValueError, match="^estimate must be a real number"):
+        dec.summarize_effect(np.array([1.0, 2.0]), 1.0)
+    with pytest.raises(ValueError, match="^se must be a real number"):
+        dec.summarize_effect(1.0, "0.5")
+    with pytest.raises(ValueError, match="^method"):
+        dec.summarize_effect(1.0, 0.5, method=3.5)
+
+
+def test_rule_consumers_reject_wrong_types() -> None:
+    rule = make_rule()
+    with pytest.raises(ValueError, match="^rule must be a DecisionRule"):
+        dec.decide(rule.primary, estimates(1.0))
+    with pytest.raises(ValueError, match="^estimates must be a mapping"):
+        dec.decide(rule, [normal(1.0)])
+    with pytest.raises(ValueError, match=r"^rules\['r'\] must be a DecisionRule or a callable"):
+        dec.simulate_operating_characteristics({"r": rule.primary}, [0.0], 1.0, n_sims=10)
+    with pytest.raises(ValueError, match="^rules must be a mapping"):
+        dec.simulate_operating_characteristics([rule], [0.0], 1.0, n_sims=10)
+    with pytest.raises(ValueError, match=r"^rules\['r'\] must return one bool per draw"):
+        dec.simulate_operating_characteristics({"r": lambda e, s: e}, [0.0], 1.0, n_sims=10)
+    decision = dec.decide(rule, estimates(10.0))
+    with pytest.raises(ValueError, match="^decision must be a Decision"):
+        dec.write_decision_memo(rule, question="Ship?")
+    with pytest.raises(ValueError, match="^net_value must be a NetValue"):
+        dec.write_decision_memo(decision, question="Ship?", net_value=3.0)
+    with pytest.raises(ValueError, match="^risks must be a sequence of strings"):
+        dec.write_decision_memo(decision, question="Ship?", risks="one risk")
+
+
+def test_monitor_parameters_are_validated() -> None:
+    with pytest.raises(ValueError, match="^sigma must be positive"):
+        dec.ewma_control_limits(10, target=0.0, sigma=0.0)
+    with pytest.raises(ValueError, match="^width must be positive"):
+        dec.monitor_ewma([1.0, 2.0], target=0.0, sigma=1.0, width=-1.0)
+    with pytest.raises(ValueError, match="^smoothing must lie in"):
+        dec.monitor_ewma([1.0, 2.0], target=0.0, sigma=1.0, smoothing=1.5)
+    with pytest.raises(ValueError, match="^values contains NaN"):
+        dec.monitor_ewma([1.0, np.nan], target=0.0, sigma=1.0)
+    with pytest.raises(ValueError, match="^values contains infinite"):
+        dec.monitor_ewma([1.0, np.inf], target=0.0, sigma=1.0)
+    with pytest.raises(ValueError, match="^exact must be True or False"):
+        dec.ewma_control_limits(10, target=0.0, sigma=1.0, exact="no")
+    with pytest.raises(ValueError, match="^width .* numerically infinite"):
+        dec.ewma_average_run_length(width=1e6)
+    with pytest.raises(ValueError, match="^n_sims must be at least 1"):
+        dec.simulate_ewma_run_lengths(n_sims=0)
+
+
+@pytest.mark.parametrize("call", [
+    lambda rng: dec.simulate_operating_characteristics({"p": dec.ship_if_positive()}, [0.0],
+                                                       1.0, n_sims=10, rng=rng),
+    lambda rng: dec.pareto_frontier_probability(VARIANTS, SES, UP, n_draws=10, rng=rng),
+    lambda rng: dec.weighted_utility(VARIANTS, SES, {"revenue": 1.0, "satisfaction": 1.0},
+                                     UP, n_draws=10, rng=rng),
+    lambda rng: dec.simulate_ewma_run_lengths(n_sims=5, max_steps=10, rng=rng),
+    lambda rng: simulate_metric_stream(5, mean=0.0, sd=1.0, rng=rng),
+    lambda rng: simulate_assignment_counts(5, daily_units=10, rng=rng),
+])
+def test_rng_is_validated(call) -> None:
+    for bad in ("seed", 1.5, -1):
+        with pytest.raises(ValueError, match="^rng"):
+            call(bad)
+
+
+def test_strings_and_arrays_are_refused_for_numbers() -> None:
+    with pytest.raises(ValueError, match="^mean must be numeric"):
+        dec.expected_loss("0.3", 1.0)  # used to be parsed as 0.3
+    with pytest.raises(ValueError, match="^sd must be numeric"):
+        dec.expected_loss(0.3, True)
+    with pytest.raises(ValueError, match="^mean and sd must have equal lengths"):
+        dec.expected_loss([0.0, 1.0, 2.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="^days_per_stage must be one number or one per stage"):
+        dec.plan_ramp(daily_units=1000.0, metric_sd=1.0, margin=1.0, days_per_stage=[3, 3])
+    with pytest.raises(ValueError, match="^days_per_stage must be numeric"):
+        dec.plan_ramp(daily_units=1000.0, metric_sd=1.0, margin=1.0, days_per_stage="3")
+    with pytest.raises(ValueError, match="^margin must be a real number"):
+        dec.check_non_inferiority(normal(1.0), np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="^threshold must be a real number"):
+        dec.expected_value_of_sample_information(0.0, 1.0, 1.0, threshold="0")
+
+
+def test_nan_cells_in_tables_are_only_the_not_applicable_ones() -> None:
+    checks = dec.decide(make_rule(minimum_effect=1.0), estimates(3.0)).checks
+    numeric = checks[["statistic", "p_value", "level"]]
+    nan_rows = checks[numeric.isna().any(axis=1)]
+    assert list(nan_rows["test"]) == ["minimum effect"]
+    assert nan_rows[["p_value", "level"]].isna().all().all()
+    assert np.isfinite(nan_rows["statistic"]).all()
+    ramp = dec.plan_ramp(daily_units=1000.0, metric_sd=1.0, margin=1.0)
+    full = ramp["treatment_share"] == 1.0
+    assert ramp.loc[full, ["se_of_difference", "detectable_degradation"]].isna().all().all()
+    assert np.isfinite(ramp.loc[~full, ["se_of_difference", "detectable_degradation"]]).all().all()
+    assert not ramp.loc[full, "protects_margin"].any()
+
+
+def test_degenerate_inputs_get_the_documented_answer() -> None:
+    constant = dec.estimate_from_draws(np.full(50, 0.3))
+    assert constant.se == 0.0 and constant.ci == (0.3, 0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        uninformative = dec.expected_value_of_sample_information(0.002, 0.003, 1e200)
+    assert uninformative["evsi"] == 0.0
+    assert dec.estimate_prior_from_past_effects(np.zeros(4), np.ones(4))["prior_sd"] == 0.0
+
+
+def test_assignment_simulator_checks_its_arguments() -> None:
+    base = {"n_days": 10, "daily_units": 100, "lost_share": 0.1, "start_day": 3}
+    for overrides, name in [({"daily_units": 0}, "daily_units"),
+                            ({"daily_units": 10.5}, "daily_units"),
+                            ({"n_days": 0}, "n_days"),
+                            ({"expected_shares": (0.6, 0.6)}, "expected_shares"),
+                            ({"expected_shares": (0.0, 1.0)}, "expected_shares"),
+                            ({"expected_shares": (1.0,)}, "expected_shares"),
+                            ({"lost_arm": 2}, "lost_arm"), ({"lost_arm": -1}, "lost_arm"),
+                            ({"start_day": 0}, "start_day"), ({"start_day": 11}, "start_day"),
+                            ({"start_day": None}, "start_day"),
+                            ({"lost_share": 1.0}, "lost_share")]:
+        with pytest.raises(ValueError, match=f"^{name}"):
+            simulate_assignment_counts(**{**base, **overrides}, rng=1)
+    with pytest.raises(ValueError, match="^shift_step"):
+        simulate_metric_stream(10, mean=0.0, sd=1.0, shift=1.0, shift_step=0)
+    with pytest.raises(ValueError, match="^sd must be positive"):
+        simulate_metric_stream(10, mean=0.0, sd=0.0)
+
+
+def test_naive_rules_compare_by_value() -> None:
+    assert dec.ship_if_ci_excludes_zero(0.05) == dec.ship_if_ci_excludes_zero(0.05)
+    assert dec.ship_if_ci_excludes_zero(0.05) != dec.ship_if_ci_excludes_zero(0.1)
+    assert dec.ship_if_positive() == dec.ship_if_positive()
+    with pytest.raises(ValueError, match="^estimate must be finite"):
+        dec.ship_if_positive()(np.array([np.nan]), np.array([1.0]))
+
+
+# ----------------------------------------------------------------------------- properties
+FINITE = st.floats(-50, 50, allow_nan=False)
+SCALE = st.floats(0.01, 100)
+SD = st.floats(0.05, 5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(estimate=FINITE, se=SD, c=SCALE, df=st.one_of(st.none(), st.floats(2, 200)))
+def test_summarize_effect_flips_with_the_arms_and_scales_with_the_units(
+        estimate: float, se: float, c: float, df: float | None) -> None:
+    base = dec.summarize_effect(estimate, se, df=df)
+    flipped = dec.summarize_effect(-estimate, se, df=df)  # treatment and control swapped
+    assert flipped.ci_low == pytest.approx(-base.ci_high, rel=1e-9, abs=1e-12)
+    assert flipped.ci_high == pytest.approx(-base.ci_low, rel=1e-9, abs=1e-12)
+    assert flipped.p_value == pytest.approx(base.p_value, rel=1e-9)
+    scaled = dec.summarize_effect(c * estimate, c * se, df=df)
+    assert scaled.ci_low == pytest.approx(c * base.ci_low, rel=1e-9, abs=1e-12)
+    assert scaled.se == pytest.approx(c * base.se, rel=1e-12)
+    assert scaled.p_value == pytest.approx(base.p_value, rel=1e-6, abs=1e-300)
+
+
+@settings(max_examples=50, deadline=None)
+@given(estimate=FINITE, se=SD, prior_mean=FINITE, prior_sd=SD, shift=FINITE, c=SCALE)
+def test_normal_posterior_shifts_and_scales_with_the_units(
+        estimate: float, se: float, prior_mean: float, prior_sd: float, shift: float,
+        c: float) -> None:
+    base = dec.normal_posterior(normal(estimate, se), prior_mean, prior_sd)
+    moved = dec.normal_posterior(normal(estimate + shift, se), prior_mean + shift, prior_sd)
+    assert moved.estimate == pytest.approx(base.estimate + shift, rel=1e-9, abs=1e-9)
+    assert moved.se == pytest.approx(base.se, rel=1e-12)
+    scaled = dec.normal_posterior(normal(c * estimate, c * se), c * prior_mean, c * prior_sd)
+    assert scaled.estimate == pytest.approx(c * base.estimate, rel=1e-9, abs=1e-9)
+    assert scaled.se == pytest.approx(c * base.se, rel=1e-9)
+    assert scaled.details["shrinkage"] == pytest.approx(base.details["shrinkage"], rel=1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(mean=FINITE, sd=SD, c=SCALE)
+def test_expected_losses_mirror_and_scale(mean: float, sd: float, c: float) -> None:
+    up = dec.expected_loss(mean, sd).iloc[0]
+    down = dec.expected_loss(-mean, sd, "lower_is_better").iloc[0]
+    assert down["loss_if_ship"] == pytest.approx(up["loss_if_ship"], rel=1e-12, abs=1e-300)
+    assert up["loss_if_keep"] - up["loss_if_ship"] == pytest.approx(mean, abs=1e-9 * (1 + sd))
+    scaled = dec.expected_loss(c * mean, c * sd).iloc[0]
+    assert scaled["loss_if_ship"] == pytest.approx(c * up["loss_if_ship"], rel=1e-9,
+                                                   abs=1e-300)
+
+
+@settings(max_examples=50, deadline=None)
+@given(mean=FINITE, sd=SD, additional=SD, threshold=FINITE, c=SCALE)
+def test_evsi_is_non_negative_and_scales_with_the_units(
+        mean: float, sd: float, additional: float, threshold: float, c: float) -> None:
+    base = dec.expected_value_of_sample_information(mean, sd, additional, threshold=threshold)
+    assert base["evsi"] >= 0
+    scaled = dec.expected_value_of_sample_information(c * mean, c * sd, c * additional,
+                                                      threshold=c * threshold)
+    assert scaled["evsi"] == pytest.approx(c * base["evsi"], rel=1e-7, abs=1e-12 * c)
+
+
+@settings(max_examples=50, deadline=None)
+@given(draws=st.lists(st.floats(-10, 10), min_size=2, max_size=30), shift=FINITE)
+def test_estimate_from_draws_shifts_with_the_draws(draws: list[float], shift: float) -> None:
+    base = dec.estimate_from_draws(draws)
+    moved = dec.estimate_from_draws(np.asarray(draws) + shift)
+    assert moved.estimate == pytest.approx(base.estimate + shift, abs=1e-9)
+    assert moved.ci_low == pytest.approx(base.ci_low + shift, abs=1e-9)
+    assert moved.se == pytest.approx(base.se, abs=1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(counts=st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), min_size=1,
+                       max_size=8), share=st.floats(0.05, 0.95))
+def test_sample_ratio_monitor_aggregates_and_swaps_arms(
+        counts: list[tuple[int, int]], share: float) -> None:
+    daily = np.array(counts)
+    daily[0] += 1  # units on the first day
+    shares = [share, 1 - share]
+    table = dec.monitor_sample_ratio(daily, shares)
+    # The last look uses the cumulative counts: the same test as one day holding the sums.
+    pooled = dec.monitor_sample_ratio(daily.sum(axis=0, keepdims=True), shares)
+    assert table["statistic"].iloc[-1] == pytest.approx(pooled["statistic"].iloc[0], rel=1e-9)
+    swapped = dec.monitor_sample_ratio(daily[:, ::-1], shares[::-1])
+    np.testing.assert_allclose(swapped["statistic"], table["statistic"], rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shift=st.tuples(FINITE, FINITE), c=SCALE)
+def test_pareto_frontier_ignores_units_and_mirrors_directions(
+        shift: tuple[float, float], c: float) -> None:
+    base = dec.pareto_frontier(VARIANTS, UP)
+    moved = dec.pareto_frontier(c * VARIANTS + np.array(shift), UP)
+    assert list(moved) == list(base)
+    mirrored = dec.pareto_frontier(-VARIANTS, {m: "lower_is_better" for m in UP})
+    assert list(mirrored) == list(base)
+    weights = {"revenue": 1.0, "satisfaction": 2.0}
+    utility = dec.weighted_utility(VARIANTS, SES, weights, UP, n_draws=10, rng=1)
+    flipped = dec.weighted_utility(-VARIANTS, SES, weights, {m: "lower_is_better" for m in UP},
+                                   n_draws=10, rng=1)
+    pd.testing.assert_frame_equal(utility, flipped)

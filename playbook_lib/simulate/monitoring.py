@@ -18,6 +18,7 @@ from playbook_lib.validation import (
     check_integer,
     check_positive,
     check_probability,
+    check_rng,
 )
 
 __all__ = ["simulate_assignment_counts", "simulate_metric_stream"]
@@ -54,9 +55,11 @@ def simulate_metric_stream(
     Raises
     ------
     ValueError
-        If ``n_steps`` < 1, ``sd`` <= 0 or ``shift_step`` is outside ``1..n_steps``.
+        If ``n_steps`` is not an integer >= 1, ``mean`` or ``shift`` is not a finite
+        number, ``sd`` is not a positive finite number, ``shift_step`` is not an integer in
+        ``1..n_steps``, or ``rng`` is not a Generator, a seed or None.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     n_steps = check_integer(n_steps, "n_steps", minimum=1)
     mean = check_finite_number(mean, "mean")
     sd = check_positive(sd, "sd")
@@ -91,26 +94,58 @@ def simulate_assignment_counts(
     ``start_day`` on, a share ``lost_share`` of arm ``lost_arm``'s units is lost (a logging
     or redirect bug), which is the kind of mismatch an SRM monitor should catch.
 
+    Parameters
+    ----------
+    n_days : int
+        Number of days (>= 1).
+    daily_units : int
+        Units assigned per day (>= 1).
+    expected_shares : array-like
+        Planned share of each arm (at least two), each in (0, 1), summing to 1.
+    lost_share : float
+        Share of ``lost_arm``'s units lost from ``start_day`` on, in [0, 1).
+    lost_arm : int
+        0-based index of the arm that loses units.
+    start_day : int, optional
+        First broken day, in ``1..n_days``; ``None`` means no mismatch (then
+        ``lost_share`` must be 0).
+    rng : numpy.random.Generator, int or None
+
     Returns
     -------
     pandas.DataFrame
         ``day`` and one ``count_<arm>`` column per arm, plus ``broken`` (bool).
+
+    Raises
+    ------
+    ValueError
+        If an argument is outside the range above, ``lost_share > 0`` without a
+        ``start_day``, or ``rng`` is not a Generator, a seed or None.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     n_days = check_integer(n_days, "n_days", minimum=1)
     daily_units = check_integer(daily_units, "daily_units", minimum=1)
     shares = as_float_array(expected_shares, "expected_shares", min_size=2)
-    if np.any(shares <= 0) or not np.isclose(shares.sum(), 1.0):
-        raise ValueError("expected_shares must be positive and sum to 1")
+    if np.any(shares <= 0) or np.any(shares >= 1) or not np.isclose(shares.sum(), 1.0):
+        raise ValueError(f"expected_shares must be shares in (0, 1) summing to 1, got "
+                         f"{shares.tolist()}")
+    shares = shares / shares.sum()
     lost_share = check_probability(lost_share, "lost_share", allow_one=False)
     lost_arm = check_integer(lost_arm, "lost_arm", minimum=0)
     if lost_arm >= shares.size:
-        raise ValueError(f"lost_arm must be below the number of arms ({shares.size})")
+        raise ValueError(f"lost_arm must be an arm index below the number of arms "
+                         f"({shares.size}), got {lost_arm}")
+    if start_day is not None:
+        start_day = check_integer(start_day, "start_day", minimum=1)
+        if start_day > n_days:
+            raise ValueError(f"start_day must be at most n_days ({n_days}), got {start_day}")
+    elif lost_share > 0:
+        raise ValueError(f"start_day is needed for lost_share={lost_share:g}: without it no "
+                         "unit is lost")
     counts = rng.multinomial(daily_units, shares, size=n_days)
     days = np.arange(1, n_days + 1)
     broken = np.zeros(n_days, dtype=bool)
     if start_day is not None:
-        start_day = check_integer(start_day, "start_day", minimum=1)
         broken = days >= start_day
         kept = rng.binomial(counts[:, lost_arm], 1 - lost_share)
         counts[:, lost_arm] = np.where(broken, kept, counts[:, lost_arm])
