@@ -30,6 +30,7 @@ Contents
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,12 +41,17 @@ from scipy.special import ndtr
 
 from playbook_lib.results import Estimate
 from playbook_lib.validation import (
+    PlaybookWarning,
     as_float_array,
     check_alpha,
+    check_binary,
     check_choice,
     check_finite_number,
     check_integer,
     check_positive,
+    check_rng,
+    check_same_length,
+    check_sum_of_squares,
 )
 
 __all__ = [
@@ -87,18 +93,33 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 # --------------------------------------------------------------------------- checks
-def _check_fractions(values: Any, name: str = "information_fractions") -> np.ndarray:
+_MAX_GRID_SIZE = 400  # the kernel of one look is (12 r)^2 floats: 185 MB at r = 400
+
+
+def _check_fractions(
+    values: Any, name: str = "information_fractions", *, end_at_one: bool = False
+) -> np.ndarray:
     fractions = as_float_array(values, name)
     if np.any(fractions <= 0) or np.any(fractions > 1):
         raise ValueError(f"{name} must lie in (0, 1], got {fractions.tolist()}")
     if np.any(np.diff(fractions) <= 0):
         raise ValueError(f"{name} must be strictly increasing, got {fractions.tolist()}")
+    if end_at_one and fractions[-1] != 1.0:
+        if fractions[-1] < 1.0 - 1e-12:
+            raise ValueError(
+                f"{name} must end at 1 (the last look of this design is the final analysis, "
+                f"which spends all of alpha), got {fractions.tolist()}"
+            )
+        fractions = fractions.copy()
+        fractions[-1] = 1.0
     return fractions
 
 
-def _resolve_fractions(n_looks: Any, information_fractions: Any) -> np.ndarray:
+def _resolve_fractions(
+    n_looks: Any, information_fractions: Any, *, end_at_one: bool = False
+) -> np.ndarray:
     if information_fractions is not None:
-        fractions = _check_fractions(information_fractions)
+        fractions = _check_fractions(information_fractions, end_at_one=end_at_one)
         if n_looks is not None and check_integer(n_looks, "n_looks", minimum=1) != fractions.size:
             raise ValueError(
                 f"n_looks ({n_looks}) must equal len(information_fractions) ({fractions.size})"
@@ -111,12 +132,86 @@ def _resolve_fractions(n_looks: Any, information_fractions: Any) -> np.ndarray:
 
 
 def _check_sides(sides: Any) -> int:
-    return check_choice(sides, "sides", (1, 2))
+    return check_choice(check_integer(sides, "sides"), "sides", (1, 2))
+
+
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _check_design(design: Any) -> GroupSequentialDesign:
+    if not isinstance(design, GroupSequentialDesign):
+        raise ValueError(
+            "design must be a GroupSequentialDesign (from design_pocock, "
+            f"design_obrien_fleming or design_alpha_spending), got {type(design).__name__}"
+        )
+    return design
+
+
+def _as_float_any_shape(values: Any, name: str) -> np.ndarray:
+    """``values`` as a float array of any shape (NaN and infinities kept; strings refused)."""
+    if isinstance(values, str | bytes):
+        raise ValueError(f"{name} must be numeric, got the string {values!r}")
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be numeric: {error}") from None
+    if raw.dtype.kind in "US" or (
+        raw.dtype.kind == "O" and any(isinstance(item, str | bytes) for item in raw.ravel())
+    ):
+        raise ValueError(f"{name} must be numeric, got strings")
+    try:
+        array = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be numeric: {error}") from None
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    return array
+
+
+def _estimates_and_variances(
+    estimates: Any, variances: Any, *, to_estimates_shape: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checked, broadcast ``(estimate, variance)``.
+
+    A variance must be positive; ``+inf`` marks a look without information, where the
+    estimate may be NaN. Elsewhere estimates must be finite.
+    """
+    estimate = _as_float_any_shape(estimates, "estimates")
+    variance = _as_float_any_shape(variances, "variances")
+    if np.isnan(variance).any():
+        raise ValueError("variances contains NaN")
+    if np.any(variance <= 0):
+        raise ValueError(
+            f"variances must be positive, got {float(variance[variance <= 0].ravel()[0])}"
+        )
+    try:
+        if to_estimates_shape:
+            variance = np.broadcast_to(variance, estimate.shape)
+        else:
+            estimate, variance = np.broadcast_arrays(estimate, variance)
+    except ValueError:
+        raise ValueError(
+            f"variances (shape {variance.shape}) must broadcast to the shape of estimates "
+            f"({estimate.shape}): one variance per estimate (length mismatch)"
+        ) from None
+    informative = np.isfinite(variance)
+    if np.isinf(estimate).any():
+        raise ValueError("estimates contains infinite values")
+    if np.any(np.isnan(estimate) & informative):
+        raise ValueError(
+            "estimates contains NaN at a look with a finite variance (NaN is allowed only "
+            "where the variance is infinite: a look without information)"
+        )
+    return estimate, variance
 
 
 # --------------------------------------------------------------------------- recursion
 def _normal_pdf(x: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * x * x) / _SQRT_2PI
+    with np.errstate(over="ignore"):  # far tails (an extreme drift): the density is 0
+        return np.exp(-0.5 * x * x) / _SQRT_2PI
 
 
 def _grid(mean: float, lower: float, upper: float, r: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,11 +281,16 @@ def _crossing(
 def _as_bounds(values: Any, name: str, n_looks: int, default: float) -> np.ndarray:
     if values is None:
         return np.full(n_looks, default)
-    bounds = np.asarray(values, dtype=float)
+    if isinstance(values, bool | np.bool_):
+        raise ValueError(f"{name} must be numeric, got {values!r}")
+    bounds = _as_float_any_shape(values, name)
     if bounds.ndim == 0:
         bounds = np.full(n_looks, float(bounds))
     if bounds.shape != (n_looks,):
-        raise ValueError(f"{name} must have one value per look ({n_looks}), got {bounds.shape}")
+        raise ValueError(
+            f"{name} must have one value per look ({n_looks}), got shape {bounds.shape} "
+            "(length mismatch)"
+        )
     if np.isnan(bounds).any():
         raise ValueError(f"{name} contains NaN")
     return bounds
@@ -230,7 +330,8 @@ def compute_crossing_probabilities(
     ------
     ValueError
         If the fractions are not strictly increasing in (0, 1], a boundary has the wrong
-        length, ``lower > upper`` somewhere, or ``grid_size < 4``.
+        length or holds NaN, ``lower > upper`` somewhere, ``drift`` is not finite, or
+        ``grid_size`` is not an integer in [4, 400].
 
     Notes
     -----
@@ -242,9 +343,12 @@ def compute_crossing_probabilities(
     upper = _as_bounds(upper, "upper", fractions.size, np.inf)
     lower = _as_bounds(lower, "lower", fractions.size, -np.inf)
     if np.any(lower > upper):
-        raise ValueError("lower must not exceed upper at any look")
+        look = int(np.argmax(lower > upper)) + 1
+        raise ValueError(f"lower must not exceed upper at any look (look {look} does)")
     drift = check_finite_number(drift, "drift")
     grid_size = check_integer(grid_size, "grid_size", minimum=4)
+    if grid_size > _MAX_GRID_SIZE:
+        raise ValueError(f"grid_size must be at most {_MAX_GRID_SIZE}, got {grid_size}")
     exit_up, exit_down = _crossing(fractions, upper, lower, drift, grid_size)
     return pd.DataFrame(
         {
@@ -413,14 +517,24 @@ def _check_futility(futility_bounds: Any, sides: int, efficacy: np.ndarray) -> n
         return None
     if sides != 1:
         raise ValueError("futility_bounds are supported for one-sided designs (sides=1) only")
-    values = np.asarray(futility_bounds, dtype=float)
+    if isinstance(futility_bounds, bool | np.bool_):
+        raise ValueError(f"futility_bounds must be numeric, got {futility_bounds!r}")
+    values = _as_float_any_shape(futility_bounds, "futility_bounds")
     if values.ndim == 1 and values.size == efficacy.size - 1:  # interim looks only
         values = np.append(values, efficacy[-1])
     futility = _as_bounds(values, "futility_bounds", efficacy.size, -np.inf).copy()
+    interim = futility[:-1]
+    if np.isposinf(interim).any():
+        raise ValueError("futility_bounds must be finite (or -inf for no futility stop)")
     # At the last look the test must decide: futility there equals the efficacy bound.
     futility[-1] = efficacy[-1]
-    if np.any(futility[:-1] > efficacy[:-1]):
-        raise ValueError("futility_bounds must not exceed the efficacy bounds")
+    too_high = ~(interim < efficacy[:-1]) & np.isfinite(interim)
+    if too_high.any():
+        look = int(np.argmax(too_high)) + 1
+        raise ValueError(
+            f"futility_bounds must lie below the efficacy bounds: at look {look} the "
+            f"futility z {interim[look - 1]:.4g} is not below {efficacy[look - 1]:.4g}"
+        )
     return futility
 
 
@@ -457,11 +571,12 @@ def design_pocock(
     sides : {1, 2}
         One- or two-sided (symmetric) test.
     information_fractions : array-like, optional
-        Unequally spaced looks (the constant is then solved for these fractions).
+        Unequally spaced looks (the constant is then solved for these fractions); strictly
+        increasing in (0, 1] and ending at 1, since the last look spends all of ``alpha``.
     futility_bounds : float or array-like, optional
         Non-binding futility z per interim look (length ``K - 1``) or per look (the last
-        value is replaced by the efficacy bound); ``-inf`` for no futility stop at a look.
-        ``sides=1`` only.
+        value is replaced by the efficacy bound); ``-inf`` for no futility stop at a look,
+        otherwise finite and below the look's efficacy bound. ``sides=1`` only.
 
     Returns
     -------
@@ -470,15 +585,17 @@ def design_pocock(
     Raises
     ------
     ValueError
-        If ``n_looks < 1``, fractions are not increasing in (0, 1], ``alpha`` is outside
-        (0, 1), or ``sides`` is not 1 or 2.
+        If ``n_looks < 1`` or disagrees with the fractions, the fractions are not strictly
+        increasing in (0, 1] or do not end at 1, ``alpha`` is outside (0, 1), ``sides`` is
+        not 1 or 2, or a futility bound is NaN, ``+inf``, not below the efficacy bound, or
+        given for a two-sided design.
 
     Notes
     -----
     Reproduces :cite:`pocock1977group` and :cite:`jennison2000group` Table 2.1: two-sided
     ``alpha = 0.05`` gives 2.178, 2.289, 2.361, 2.413 for K = 2, ..., 5.
     """
-    fractions = _resolve_fractions(n_looks, information_fractions)
+    fractions = _resolve_fractions(n_looks, information_fractions, end_at_one=True)
     alpha = check_alpha(alpha)
     sides = _check_sides(sides)
     shape = np.ones(fractions.size)
@@ -518,7 +635,7 @@ def design_obrien_fleming(
     :cite:`obrien1979multiple`; two-sided ``alpha = 0.05``, K = 4 gives 4.049, 2.863, 2.337,
     2.024 (:cite:`jennison2000group`, Table 2.3, ``C_B(4) = 2.024``).
     """
-    fractions = _resolve_fractions(n_looks, information_fractions)
+    fractions = _resolve_fractions(n_looks, information_fractions, end_at_one=True)
     alpha = check_alpha(alpha)
     sides = _check_sides(sides)
     shape = np.sqrt(fractions[-1] / fractions)
@@ -579,7 +696,8 @@ def compute_alpha_spending(
     sides : {1, 2}
         Sidedness of the design (matters for ``"obrien-fleming"`` only).
     gamma : float, optional
-        Parameter of ``"hwang-shih-decani"`` (default -4) or ``"power"`` (default 3).
+        Parameter of ``"hwang-shih-decani"`` (default -4, any finite value) or ``"power"``
+        (default 3, positive). The other spending functions have no parameter.
 
     Returns
     -------
@@ -589,8 +707,9 @@ def compute_alpha_spending(
     Raises
     ------
     ValueError
-        If ``t`` is negative or NaN, ``alpha`` is outside (0, 1), ``spending`` is unknown,
-        or ``gamma`` is invalid.
+        If ``t`` is empty, negative or not finite, ``alpha`` is outside (0, 1), ``sides``
+        is not 1 or 2, ``spending`` is unknown, or ``gamma`` is not finite, not positive
+        for ``"power"``, or given for a spending function without a parameter.
 
     Notes
     -----
@@ -598,12 +717,16 @@ def compute_alpha_spending(
     follows rpact's ``getSpendingValue`` (``2 * sided * (1 - Phi(z_{1-alpha/(2 sided)} /
     sqrt(t)))``) and gsDesign's ``sfLDOF`` with a one-sided alpha per side.
     """
-    t = np.atleast_1d(np.asarray(information_fraction, dtype=float))
-    if np.isnan(t).any() or np.any(t < 0):
+    if isinstance(information_fraction, bool | np.bool_):
+        raise ValueError(f"information_fraction must be numeric, got {information_fraction!r}")
+    t = np.atleast_1d(_as_float_any_shape(information_fraction, "information_fraction"))
+    if np.isnan(t).any() or np.isinf(t).any():
+        raise ValueError("information_fraction must be finite")
+    if np.any(t < 0):
         raise ValueError("information_fraction must be non-negative")
     t = np.minimum(t, 1.0)
     alpha = check_alpha(alpha)
-    check_choice(spending, "spending", SPENDING_FUNCTIONS)
+    spending = _check_spending(spending, gamma)
     sides = _check_sides(sides)
     with np.errstate(divide="ignore"):
         if spending == "obrien-fleming":
@@ -617,13 +740,30 @@ def compute_alpha_spending(
             gamma = -4.0 if gamma is None else check_finite_number(gamma, "gamma")
             if gamma == 0:
                 spent = alpha * t
-            else:
+            elif gamma > 0:
                 spent = alpha * np.expm1(-gamma * t) / np.expm1(-gamma)
+            else:  # the same ratio, rearranged so that exp(-gamma) cannot overflow
+                spent = alpha * np.exp(-gamma * (t - 1.0)) * np.expm1(gamma * t) / np.expm1(gamma)
         else:  # power
             gamma = 3.0 if gamma is None else check_positive(gamma, "gamma")
-            spent = alpha * t**gamma
+            with np.errstate(under="ignore"):
+                spent = alpha * t**gamma
     spent = np.where(t <= 0, 0.0, spent)
     return np.where(t >= 1, alpha, spent)
+
+
+def _check_spending(spending: Any, gamma: Any) -> str:
+    if not isinstance(spending, str):
+        raise ValueError(f"spending must be one of {SPENDING_FUNCTIONS!r}, got {spending!r}")
+    check_choice(spending, "spending", SPENDING_FUNCTIONS)
+    if gamma is not None:
+        gamma = check_finite_number(gamma, "gamma")
+        if spending not in ("hwang-shih-decani", "power"):
+            raise ValueError(
+                f"gamma is a parameter of the 'hwang-shih-decani' and 'power' spending "
+                f"functions only; {spending!r} has none (got gamma={gamma})"
+            )
+    return spending
 
 
 def _excess_crossing(
@@ -729,7 +869,10 @@ def design_alpha_spending(
     Raises
     ------
     ValueError
-        On bad fractions or spending times, ``alpha``, ``sides``, ``spending`` or ``gamma``.
+        If the fractions or spending times are not strictly increasing in (0, 1] (or differ
+        in length), ``alpha`` is outside (0, 1), ``sides`` is not 1 or 2, ``spending`` is
+        unknown, ``gamma`` is invalid for it, or a futility bound is invalid (see
+        :func:`design_pocock`).
 
     Notes
     -----
@@ -740,13 +883,17 @@ def design_alpha_spending(
     fractions = _check_fractions(information_fractions)
     alpha = check_alpha(alpha)
     sides = _check_sides(sides)
+    spending = _check_spending(spending, gamma)
+    if gamma is not None:
+        gamma = check_finite_number(gamma, "gamma")
     if spending_times is None:
         times = fractions
     else:
         times = _check_fractions(spending_times, "spending_times")
         if times.size != fractions.size:
             raise ValueError(
-                f"spending_times must have one value per look ({fractions.size}), got {times.size}"
+                f"spending_times must have one value per look ({fractions.size}), got "
+                f"{times.size} (length mismatch)"
             )
     cumulative = compute_alpha_spending(times, alpha, spending, sides, gamma)
     increments = np.diff(cumulative, prepend=0.0)
@@ -797,9 +944,12 @@ def compute_power(
     Raises
     ------
     ValueError
-        If ``drift`` is not finite.
+        If ``design`` is not a :class:`GroupSequentialDesign`, ``drift`` is not finite, or
+        ``apply_futility`` is not a bool.
     """
+    design = _check_design(design)
     drift = check_finite_number(drift, "drift")
+    apply_futility = _check_flag(apply_futility, "apply_futility")
     up, down = _stop_probabilities(design, drift, apply_futility)
     return float(up.sum() + (down.sum() if design.sides == 2 else 0.0))
 
@@ -809,22 +959,43 @@ def find_drift_for_power(
 ) -> float:
     """The drift ``E[Z(1)]`` at which the design has the requested power.
 
+    Parameters
+    ----------
+    design : GroupSequentialDesign
+        The boundaries.
+    power : float
+        Target power, above the design's rejection probability under H0.
+    apply_futility : bool
+        Whether the (non-binding) futility stops are followed.
+
+    Returns
+    -------
+    float
+        The positive drift (expected z at full information) giving ``power``.
+
     Raises
     ------
     ValueError
-        If ``power`` is not in (alpha, 1).
+        If ``design`` is not a :class:`GroupSequentialDesign`, ``apply_futility`` is not a
+        bool, or ``power`` is not in (``P(reject | H0)``, 1).
     """
+    design = _check_design(design)
     power = check_alpha(power, "power")
-    if power <= design.alpha / design.sides:
-        raise ValueError(f"power must exceed alpha / sides, got {power}")
-    return float(
-        optimize.brentq(
-            lambda drift: compute_power(design, drift, apply_futility) - power,
-            0.0,
-            20.0,
-            xtol=1e-12,
+    apply_futility = _check_flag(apply_futility, "apply_futility")
+    null_power = compute_power(design, 0.0, apply_futility)
+    if power <= null_power:
+        raise ValueError(
+            f"power must exceed the design's rejection probability under H0 "
+            f"({null_power:.4g}), got {power}"
         )
-    )
+
+    def shortfall(drift: float) -> float:
+        return compute_power(design, drift, apply_futility) - power
+
+    high = 10.0
+    while shortfall(high) < 0 and high < 1e3:
+        high *= 2.0
+    return float(optimize.brentq(shortfall, 0.0, high, xtol=1e-12))
 
 
 def compute_design_characteristics(design: GroupSequentialDesign, power: float = 0.8) -> pd.Series:
@@ -845,21 +1016,29 @@ def compute_design_characteristics(design: GroupSequentialDesign, power: float =
     Returns
     -------
     pandas.Series
-        ``drift_fixed``, ``drift_sequential``, ``inflation_factor`` (max n / fixed n),
-        ``expected_n_h0`` and ``expected_n_h1`` (both / fixed n), ``power``, and
-        ``type_one_error`` (actual, with futility followed).
+        ``drift_fixed``, ``drift_sequential``, ``inflation_factor`` (max n / fixed n,
+        ``t_K (eta / drift_fixed)^2``, which is ``R`` when the last look is at information
+        fraction 1), ``expected_n_h0`` and ``expected_n_h1`` (both / fixed n), ``power``,
+        and ``type_one_error`` (actual, with futility followed).
 
     Raises
     ------
     ValueError
-        If ``power`` is not in (alpha / sides, 1).
+        If ``design`` is not a :class:`GroupSequentialDesign` or ``power`` is not in
+        (``P(reject | H0)``, 1).
 
     Notes
     -----
     :cite:`jennison2000group` sec. 2.2-2.3 (Tables 2.2, 2.4 tabulate ``R``).
     """
+    design = _check_design(design)
     drift_sequential = find_drift_for_power(design, power)
     drift_fixed = float(stats.norm.isf(design.alpha / design.sides) + stats.norm.ppf(power))
+    if not drift_fixed > 0:
+        raise ValueError(
+            f"power must exceed alpha / sides ({design.alpha / design.sides:.4g}) for the "
+            f"fixed-horizon comparison, got {power}"
+        )
     inflation = (drift_sequential / drift_fixed) ** 2
 
     def expected_fraction(drift: float) -> float:
@@ -874,7 +1053,7 @@ def compute_design_characteristics(design: GroupSequentialDesign, power: float =
         {
             "drift_fixed": drift_fixed,
             "drift_sequential": drift_sequential,
-            "inflation_factor": inflation,
+            "inflation_factor": inflation * float(design.information_fractions[-1]),
             "expected_n_h0": inflation * expected_fraction(0.0),
             "expected_n_h1": inflation * expected_fraction(drift_sequential),
             "power": compute_power(design, drift_sequential),
@@ -909,8 +1088,11 @@ def apply_design_to_paths(
     Raises
     ------
     ValueError
-        If ``z_paths`` does not have ``K`` columns.
+        If ``design`` is not a :class:`GroupSequentialDesign`, ``z_paths`` is not a finite
+        2-D array with ``K`` columns, or ``apply_futility`` is not a bool.
     """
+    design = _check_design(design)
+    apply_futility = _check_flag(apply_futility, "apply_futility")
     z = as_float_array(z_paths, "z_paths", ndim=2)
     if z.shape[1] != design.n_looks:
         raise ValueError(f"z_paths must have {design.n_looks} columns, got {z.shape[1]}")
@@ -927,6 +1109,33 @@ def apply_design_to_paths(
 
 
 # --------------------------------------------------------------------------- running test
+def _scale_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and scale ``y`` along its last axis: ``(y - centre) / scale`` and ``scale``.
+
+    Differences in means and their standard errors are shift invariant and scale with
+    ``scale``, so cumulating the standardised values avoids the cancellation of
+    ``sum_squares - n mean^2`` for outcomes far from zero (and overflow of ``y^2``).
+    """
+    centre = np.median(y, axis=-1, keepdims=True)
+    deviations = y - centre
+    scale = np.max(np.abs(deviations), axis=-1, keepdims=True)
+    scale = np.where(scale > 0, scale, 1.0)
+    return deviations / scale, scale
+
+
+def _cumulative_sums(
+    y: np.ndarray, arm: np.ndarray, index: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per-arm cumulative counts, sums and sums of squares at the looks (last axis)."""
+    values = {}
+    for label, mask in (("treatment", arm == 1.0), ("control", arm == 0.0)):
+        y_arm = np.where(mask, y, 0.0)
+        values[f"n_{label}"] = np.cumsum(mask, axis=-1)[..., index].astype(float)
+        values[f"sum_{label}"] = np.cumsum(y_arm, axis=-1)[..., index]
+        values[f"sum_squares_{label}"] = np.cumsum(y_arm * y_arm, axis=-1)[..., index]
+    return values
+
+
 def compute_interim_statistics(outcome: Any, treatment: Any, look_sizes: Any) -> pd.DataFrame:
     """Difference in means and its z-statistic after the first ``n`` units of each look.
 
@@ -943,55 +1152,98 @@ def compute_interim_statistics(outcome: Any, treatment: Any, look_sizes: Any) ->
     -------
     pandas.DataFrame
         One row per look: ``n``, ``n_treatment``, ``n_control``, ``estimate`` (treatment
-        minus control), ``se`` (unpooled, ``sqrt(s1^2/n1 + s0^2/n0)``) and ``z``.
+        minus control), ``se`` (unpooled, ``sqrt(s1^2/n1 + s0^2/n0)``) and ``z``. A look
+        at which the outcome is constant in both arms so far has ``se = 0`` and an
+        undefined z-statistic: ``z`` is NaN there, with a :class:`PlaybookWarning`.
 
     Raises
     ------
     ValueError
-        If lengths differ, ``treatment`` is not 0/1, looks are not increasing, or an arm has
-        fewer than 2 units at a look.
+        If lengths differ, ``outcome`` is not finite, ``treatment`` is not 0/1 or lacks an
+        arm, looks are not increasing integers in [1, n], or an arm has fewer than 2 units
+        at a look.
     """
     y = as_float_array(outcome, "outcome")
-    arm = as_float_array(treatment, "treatment")
-    if arm.size != y.size:
-        raise ValueError(f"treatment must have the same length as outcome ({y.size})")
-    if not np.isin(arm, (0.0, 1.0)).all():
-        raise ValueError("treatment must contain only 0 and 1")
+    arm = check_binary(treatment, "treatment")
+    check_same_length(outcome=y, treatment=arm)
     index = _check_looks(look_sizes, y.size)
-    cumulative = {}
-    for label, mask in (("treatment", arm == 1.0), ("control", arm == 0.0)):
-        cumulative[f"n_{label}"] = np.cumsum(mask)[index]
-        cumulative[f"sum_{label}"] = np.cumsum(np.where(mask, y, 0.0))[index]
-        cumulative[f"sum_squares_{label}"] = np.cumsum(np.where(mask, y * y, 0.0))[index]
-    if min(cumulative["n_treatment"].min(), cumulative["n_control"].min()) < 2:
-        raise ValueError("look_sizes: every look needs at least 2 units per arm")
-    return compute_interim_statistics_from_stats(**cumulative)
+    scaled, scale = _scale_rows(y)
+    cumulative = _cumulative_sums(scaled, arm, index)
+    for label in ("treatment", "control"):
+        counts = cumulative[f"n_{label}"]
+        if counts.min() < 2:
+            look = int(np.argmax(counts < 2)) + 1
+            raise ValueError(
+                f"look_sizes: every look needs at least 2 units per arm; look {look} "
+                f"({int(index[look - 1]) + 1} units) has {int(counts[look - 1])} in {label}"
+            )
+    return _interim_frame(cumulative, float(scale[0]))
 
 
 def _difference_in_means(values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Difference in means and unpooled standard error from per-arm sums (any shape)."""
+    """Difference in means and unpooled standard error from per-arm sums (any shape).
+
+    The sums must already be consistent (checked by the callers). A sum of squared
+    deviations within ``1e-12`` of the sum of squares is round-off of a constant outcome
+    and counts as zero (more digits than the aggregates carry).
+    """
     estimates, variances = {}, {}
     for label in ("treatment", "control"):
         n = values[f"n_{label}"]
+        squares = values[f"sum_squares_{label}"]
         mean = values[f"sum_{label}"] / n
-        variance = (values[f"sum_squares_{label}"] - n * mean * mean) / (n - 1)
-        if np.any(variance < -1e-9 * np.maximum(1.0, mean * mean)):
-            raise ValueError(
-                f"sum_squares_{label} is too small for sum_{label} (negative variance)"
-            )
+        deviations = squares - n * mean * mean
+        deviations = np.where(deviations <= 1e-12 * squares, 0.0, deviations)
         estimates[label] = mean
-        variances[label] = np.maximum(variance, 0.0) / n
+        variances[label] = deviations / (n - 1) / n
     estimate = estimates["treatment"] - estimates["control"]
     return estimate, np.sqrt(variances["treatment"] + variances["control"])
+
+
+def _interim_frame(values: dict[str, np.ndarray], scale: float = 1.0) -> pd.DataFrame:
+    estimate, se = _difference_in_means(values)
+    estimate, se = estimate * scale, se * scale
+    degenerate = se <= 0
+    if degenerate.any():
+        looks = (np.flatnonzero(degenerate) + 1).tolist()
+        warnings.warn(
+            f"the outcome is constant in both arms at look(s) {looks[:10]}: the standard "
+            "error is 0 and z is undefined (NaN) there",
+            PlaybookWarning,
+            stacklevel=3,
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(degenerate, np.nan, estimate / np.where(degenerate, 1.0, se))
+    n_treatment_values = values["n_treatment"].astype(int)
+    n_control_values = values["n_control"].astype(int)
+    return pd.DataFrame(
+        {
+            "look": np.arange(1, estimate.size + 1),
+            "n": n_treatment_values + n_control_values,
+            "n_treatment": n_treatment_values,
+            "n_control": n_control_values,
+            "estimate": estimate,
+            "se": se,
+            "z": z,
+        }
+    ).set_index("look")
 
 
 def _check_looks(look_sizes: Any, n_units: int) -> np.ndarray:
     sizes = as_float_array(look_sizes, "look_sizes")
     if np.any(sizes != np.round(sizes)) or np.any(sizes < 1) or np.any(sizes > n_units):
-        raise ValueError(f"look_sizes must be integers in [1, {n_units}]")
+        raise ValueError(f"look_sizes must be integers in [1, {n_units}], got {sizes.tolist()}")
     if np.any(np.diff(sizes) <= 0):
         raise ValueError("look_sizes must be strictly increasing")
     return sizes.astype(int) - 1
+
+
+def _check_arms(values: Any, name: str, ndim: int) -> np.ndarray:
+    arm = as_float_array(values, name, ndim=ndim)
+    if not np.isin(arm, (0.0, 1.0)).all():
+        others = np.unique(arm[~np.isin(arm, (0.0, 1.0))])[:5]
+        raise ValueError(f"{name} must contain only 0 and 1, got {others.tolist()}")
+    return arm
 
 
 def compute_interim_paths(
@@ -1013,35 +1265,31 @@ def compute_interim_paths(
     estimates, standard_errors : numpy.ndarray
         Shape ``(n_paths, n_looks)``: difference in means (treatment minus control) and its
         unpooled standard error ``sqrt(s1^2/n1 + s0^2/n0)``. A look without a usable
-        variance (an arm with fewer than 2 units, or zero variance in both arms) has an
-        infinite standard error (no information; with fewer than 2 units in an arm the
-        estimate is NaN too), so the look never crosses a boundary and its
-        confidence-sequence interval is the whole line.
+        variance has an infinite standard error (no information): an arm with fewer than
+        2 units, whose estimate is NaN too (the only NaN this function returns), or zero
+        variance in both arms (the estimate is then finite). Such a look never crosses a
+        boundary, its mSPRT ratio is 1 and its confidence-sequence interval is the whole
+        line (:func:`compute_msprt_statistic`, :func:`compute_confidence_sequence`).
 
     Raises
     ------
     ValueError
-        If the shapes differ, ``treatments`` is not 0/1 or the looks are invalid.
+        If the shapes differ, ``outcomes`` is not finite, ``treatments`` is not 0/1 or the
+        looks are invalid.
     """
     y = as_float_array(outcomes, "outcomes", ndim=2)
-    arm = as_float_array(treatments, "treatments", ndim=2)
+    arm = _check_arms(treatments, "treatments", ndim=2)
     if arm.shape != y.shape:
         raise ValueError(f"treatments must have the shape of outcomes {y.shape}, got {arm.shape}")
-    if not np.isin(arm, (0.0, 1.0)).all():
-        raise ValueError("treatments must contain only 0 and 1")
     index = _check_looks(look_sizes, y.shape[1])
-    values = {}
-    for label, mask in (("treatment", arm == 1.0), ("control", arm == 0.0)):
-        y_arm = np.where(mask, y, 0.0)
-        values[f"n_{label}"] = np.cumsum(mask, axis=1)[:, index].astype(float)
-        values[f"sum_{label}"] = np.cumsum(y_arm, axis=1)[:, index]
-        values[f"sum_squares_{label}"] = np.cumsum(y_arm * y_arm, axis=1)[:, index]
+    scaled, scale = _scale_rows(y)
+    values = _cumulative_sums(scaled, arm, index)
     too_small = (values["n_treatment"] < 2) | (values["n_control"] < 2)
     for label in ("treatment", "control"):  # placeholder counts; those looks become NaN
         values[f"n_{label}"] = np.maximum(values[f"n_{label}"], 2.0)
     estimate, se = _difference_in_means(values)
-    estimate = np.where(too_small, np.nan, estimate)
-    se = np.where(too_small | (se <= 0), np.inf, se)
+    estimate = np.where(too_small, np.nan, estimate * scale)
+    se = np.where(too_small | (se <= 0), np.inf, se * scale)
     return estimate, se
 
 
@@ -1064,7 +1312,7 @@ def replay_in_random_orders(
     outcome : array-like of float
         Outcomes of the units.
     treatment : array-like of {0, 1}
-        Arm of each unit.
+        Arm of each unit (both arms must appear).
     look_sizes : array-like of int
         Strictly increasing numbers of units analysed at each look (``<= len(outcome)``).
     n_orders : int
@@ -1075,25 +1323,92 @@ def replay_in_random_orders(
     Returns
     -------
     estimates, standard_errors : numpy.ndarray
-        Shape ``(n_orders, n_looks)``, as in :func:`compute_interim_paths`.
+        Shape ``(n_orders, n_looks)``, as in :func:`compute_interim_paths` (an early look
+        with fewer than 2 units in an arm in some order has a NaN estimate and an infinite
+        standard error there).
 
     Raises
     ------
     ValueError
-        If lengths differ, ``treatment`` is not 0/1, the looks are invalid, or
-        ``n_orders < 1``.
+        If lengths differ, ``outcome`` is not finite, ``treatment`` is not 0/1 or lacks an
+        arm, the looks are invalid, ``n_orders < 1`` or ``rng`` is not a generator or seed.
     """
     y = as_float_array(outcome, "outcome")
-    arm = as_float_array(treatment, "treatment")
-    if arm.size != y.size:
-        raise ValueError(f"treatment must have the same length as outcome ({y.size})")
-    if not np.isin(arm, (0.0, 1.0)).all():
-        raise ValueError("treatment must contain only 0 and 1")
+    arm = check_binary(treatment, "treatment").astype(float)
+    check_same_length(outcome=y, treatment=arm)
     _check_looks(look_sizes, y.size)
     n_orders = check_integer(n_orders, "n_orders", minimum=1)
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     order = rng.permuted(np.broadcast_to(np.arange(y.size), (n_orders, y.size)), axis=1)
     return compute_interim_paths(y[order], arm[order], look_sizes)
+
+
+_AGGREGATE_NAMES = (
+    "n_treatment",
+    "sum_treatment",
+    "sum_squares_treatment",
+    "n_control",
+    "sum_control",
+    "sum_squares_control",
+)
+
+
+def _check_interim_aggregates(values: dict[str, np.ndarray], scale: float = 1.0) -> None:
+    """Cumulative per-arm aggregates must describe real, accumulating data.
+
+    ``values`` holds sums divided by ``scale`` (sums of squares by ``scale**2``); messages
+    quote the original numbers.
+    """
+    for label in ("treatment", "control"):
+        n = values[f"n_{label}"]
+        total = values[f"sum_{label}"]
+        squares = values[f"sum_squares_{label}"]
+        if np.any(n != np.round(n)):
+            raise ValueError(f"n_{label} must hold integer counts, got {n.tolist()}")
+        if np.any(n < 2):
+            look = int(np.argmax(n < 2)) + 1
+            raise ValueError(
+                f"n_{label} must be at least 2 at every look; look {look} has {n[look - 1]:g}"
+            )
+        if np.any(np.diff(n) < 0):
+            look = int(np.argmax(np.diff(n) < 0)) + 2
+            raise ValueError(
+                f"n_{label} is cumulative and must not decrease: look {look} has "
+                f"{n[look - 1]:g} after {n[look - 2]:g}"
+            )
+        if np.any(squares < 0):
+            raise ValueError(f"sum_squares_{label} must be non-negative")
+        for k in range(n.size):
+            name = f"sum_squares_{label} at look {k + 1}"
+            try:
+                check_sum_of_squares(n[k], total[k], squares[k], name)
+            except ValueError:
+                with np.errstate(over="ignore"):
+                    original_sum = total[k] * scale
+                    quoted = (squares[k] * scale * scale, original_sum / n[k] * original_sum)
+                raise ValueError(
+                    f"{name} ({quoted[0]:g}) is below sum_{label}**2 / n_{label} "
+                    f"({quoted[1]:g}): these aggregates imply a negative variance"
+                ) from None
+        # The units added between two looks must be consistent too.
+        for k in range(1, n.size):
+            added = n[k] - n[k - 1]
+            added_sum = total[k] - total[k - 1]
+            added_squares = squares[k] - squares[k - 1]
+            tolerance = 1e-9 * max(squares[k], 1e-300)
+            sum_tolerance = 1e-9 * max(math.sqrt(n[k] * squares[k]), 1e-300)
+            if added == 0:
+                if abs(added_sum) > sum_tolerance or abs(added_squares) > tolerance:
+                    raise ValueError(
+                        f"sum_{label} / sum_squares_{label} change between looks {k} and "
+                        f"{k + 1} although n_{label} does not"
+                    )
+            elif added_squares - added_sum * added_sum / added < -tolerance:
+                raise ValueError(
+                    f"sum_squares_{label}: the {added:g} units added between looks {k} and "
+                    f"{k + 1} imply a negative variance (a cumulative sum of squares that "
+                    f"decreases or grows too little for sum_{label})"
+                )
 
 
 def compute_interim_statistics_from_stats(
@@ -1119,42 +1434,45 @@ def compute_interim_statistics_from_stats(
     -------
     pandas.DataFrame
         As :func:`compute_interim_statistics`: ``n``, ``n_treatment``, ``n_control``,
-        ``estimate``, ``se`` (unpooled) and ``z`` per look.
+        ``estimate``, ``se`` (unpooled) and ``z`` per look (``z`` is NaN, with a
+        :class:`PlaybookWarning`, at a look where both arms have zero variance).
 
     Raises
     ------
     ValueError
-        If lengths differ, a count is below 2 or decreases, or a variance is negative.
+        If an aggregate is not a finite 1-D array, lengths differ, a count is not an
+        integer, is below 2 or decreases, or the sums imply a negative variance (a sum of
+        squares below ``sum**2 / n`` at a look, or for the units added between looks).
     """
+    arguments = (
+        n_treatment,
+        sum_treatment,
+        sum_squares_treatment,
+        n_control,
+        sum_control,
+        sum_squares_control,
+    )
     values = {
-        "n_treatment": as_float_array(n_treatment, "n_treatment"),
-        "sum_treatment": as_float_array(sum_treatment, "sum_treatment"),
-        "sum_squares_treatment": as_float_array(sum_squares_treatment, "sum_squares_treatment"),
-        "n_control": as_float_array(n_control, "n_control"),
-        "sum_control": as_float_array(sum_control, "sum_control"),
-        "sum_squares_control": as_float_array(sum_squares_control, "sum_squares_control"),
+        name: as_float_array(argument, name)
+        for name, argument in zip(_AGGREGATE_NAMES, arguments, strict=True)
     }
-    sizes = {name: array.size for name, array in values.items()}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f"n_treatment and the other aggregates must have equal lengths: {sizes}")
-    for label in ("treatment", "control"):
-        n = values[f"n_{label}"]
-        if np.any(n < 2) or np.any(np.diff(n) < 0) or np.any(n != np.round(n)):
-            raise ValueError(f"n_{label} must be integers >= 2, non-decreasing over looks")
-    estimate, se = _difference_in_means(values)
-    n_treatment_values = values["n_treatment"].astype(int)
-    n_control_values = values["n_control"].astype(int)
-    return pd.DataFrame(
-        {
-            "look": np.arange(1, estimate.size + 1),
-            "n": n_treatment_values + n_control_values,
-            "n_treatment": n_treatment_values,
-            "n_control": n_control_values,
-            "estimate": estimate,
-            "se": se,
-            "z": estimate / se,
-        }
-    ).set_index("look")
+    check_same_length(**values)
+    # Work in units of a power of two near the outcome's root mean square (exact, and
+    # squares of huge sums cannot overflow); estimates and standard errors scale back.
+    with np.errstate(over="ignore"):
+        mean_square = max(
+            float(np.max(values[f"sum_squares_{label}"] / np.maximum(values[f"n_{label}"], 1)))
+            for label in ("treatment", "control")
+        )
+    scale = 1.0
+    if 0 < mean_square < math.inf:
+        scale = 2.0 ** round(math.log2(math.sqrt(mean_square)))
+    if scale != 1.0:
+        for label in ("treatment", "control"):
+            values[f"sum_{label}"] = values[f"sum_{label}"] / scale
+            values[f"sum_squares_{label}"] = values[f"sum_squares_{label}"] / scale / scale
+    _check_interim_aggregates(values, scale)
+    return _interim_frame(values, scale)
 
 
 def monitor_group_sequential(
@@ -1170,17 +1488,19 @@ def monitor_group_sequential(
     """Apply a Lan-DeMets spending design to an experiment as its looks happen.
 
     Each look spends ``alpha(t_k) - alpha(t_{k-1})`` at the spending time ``t_k = n_k / n_max``
-    (capped at 1), given the looks actually taken; the correlation between looks always uses
-    the sample sizes actually reached, ``corr(Z_i, Z_j) = sqrt(n_i / n_j)``. With
-    ``final=True`` the last look is the final analysis and spends all remaining alpha (its
-    spending time is set to 1), also when it falls short of or overruns ``n_max``.
+    given the looks actually taken; the correlation between looks always uses the sample
+    sizes actually reached, ``corr(Z_i, Z_j) = sqrt(n_i / n_j)``. With ``final=True`` the
+    last look is the final analysis and spends all remaining alpha (its spending time is set
+    to 1), also when it falls short of or overruns ``n_max``.
 
     Parameters
     ----------
     n_accrued : array-like of float
-        Sample size (or statistical information) at each look so far, strictly increasing.
+        Sample size (or statistical information) at each look so far, positive and strictly
+        increasing. Interim looks must stay below ``n_max``; only a final look
+        (``final=True``) may reach or overrun it.
     z_statistics : array-like of float
-        The z-statistic at each look (same length).
+        The finite z-statistic at each look (same length).
     n_max : float
         Planned maximum sample size (information).
     alpha, sides, spending, gamma
@@ -1199,19 +1519,27 @@ def monitor_group_sequential(
     Raises
     ------
     ValueError
-        If lengths differ, ``n_accrued`` is not increasing and positive, or ``n_max`` is not
-        positive.
+        If lengths differ, ``n_accrued`` is not positive and strictly increasing, an
+        interim look reaches ``n_max`` (a look at ``n_max`` spends all of alpha: pass
+        ``final=True``), ``z_statistics`` is not finite, ``n_max`` is not positive, or
+        ``alpha``, ``sides``, ``spending``, ``gamma`` or ``final`` is invalid.
     """
     n = as_float_array(n_accrued, "n_accrued")
     z = as_float_array(z_statistics, "z_statistics")
-    if z.size != n.size:
-        raise ValueError(f"z_statistics must have one value per look ({n.size})")
+    check_same_length(n_accrued=n, z_statistics=z)
     if np.any(n <= 0) or np.any(np.diff(n) <= 0):
-        raise ValueError("n_accrued must be positive and strictly increasing")
+        raise ValueError(f"n_accrued must be positive and strictly increasing, got {n.tolist()}")
     n_max = check_positive(n_max, "n_max")
+    final = _check_flag(final, "final")
+    interim = n[:-1] if final else n
+    if np.any(interim >= n_max):
+        look = int(np.argmax(interim >= n_max)) + 1
+        raise ValueError(
+            f"n_accrued reaches n_max ({n_max:g}) at look {look} ({n[look - 1]:g}): a look at "
+            "n_max spends all of alpha, so only the last look may reach it, as the final "
+            "analysis (final=True)"
+        )
     spending_times = np.minimum(n / n_max, 1.0)
-    if np.any(np.diff(spending_times) <= 0):
-        raise ValueError("n_accrued: only one look may reach n_max")
     if final:
         spending_times[-1] = 1.0
     # Proportional to n (so the correlations are right) and equal to n / n_max unless the
@@ -1220,6 +1548,7 @@ def monitor_group_sequential(
     design = design_alpha_spending(
         fractions, alpha, sides, spending, gamma, spending_times=spending_times
     )
+    sides = design.sides
     crossed = (np.abs(z) if sides == 2 else z) >= design.efficacy_bounds
     decisions = np.where(crossed, "reject H0", "continue").astype(object)
     if crossed.any():
@@ -1269,7 +1598,8 @@ def choose_mixture_variance(planned_variance: float, alpha: float = 0.05) -> flo
     Raises
     ------
     ValueError
-        If ``planned_variance`` is not positive or ``alpha`` is outside (0, 1).
+        If ``planned_variance`` is not positive and finite (or so large that ``tau^2``
+        overflows) or ``alpha`` is outside (0, 1).
     """
     planned_variance = check_positive(planned_variance, "planned_variance")
     alpha = check_alpha(alpha)
@@ -1279,7 +1609,24 @@ def choose_mixture_variance(planned_variance: float, alpha: float = 0.05) -> flo
         method="bounded",
         options={"xatol": 1e-10},
     )
-    return float(math.exp(result.x) * planned_variance)
+    tau2 = float(math.exp(result.x) * planned_variance)
+    if not (math.isfinite(tau2) and tau2 > 0):
+        raise ValueError(
+            f"planned_variance ({planned_variance:g}) is too extreme: tau^2 is not a "
+            "positive finite float"
+        )
+    return tau2
+
+
+def _check_mixture_variance(mixture_variance: Any, variance: np.ndarray) -> float:
+    tau2 = check_positive(mixture_variance, "mixture_variance")
+    finite = variance[np.isfinite(variance)]
+    if finite.size and not math.isfinite(float(finite.max()) + tau2):
+        raise ValueError(
+            f"mixture_variance ({tau2:g}) plus the largest variance overflows: rescale the "
+            "effect (e.g. to other units)"
+        )
+    return tau2
 
 
 def compute_msprt_statistic(
@@ -1311,24 +1658,29 @@ def compute_msprt_statistic(
     Raises
     ------
     ValueError
-        If a variance or ``mixture_variance`` is not positive.
+        If ``estimates`` or ``variances`` is empty, not numeric or not broadcastable, a
+        variance is not positive (``+inf`` is allowed: a look without information, whose
+        estimate may be NaN), an estimate at an informative look is not finite, or
+        ``mixture_variance`` is not positive and finite.
 
     Notes
     -----
-    :cite:`johari2022always`, eq. (11); :cite:`robbins1970statistical`.
+    :cite:`johari2022always`, eq. (11); :cite:`robbins1970statistical`. The log ratio is
+    capped at 700 (a ratio of about ``1e304``) so that it stays finite.
     """
-    estimate = np.asarray(estimates, dtype=float)
-    variance = np.asarray(variances, dtype=float)
-    if np.any(~(variance > 0)):
-        raise ValueError("variances must be positive")
-    tau2 = check_positive(mixture_variance, "mixture_variance")
+    estimate, variance = _estimates_and_variances(estimates, variances)
+    tau2 = _check_mixture_variance(mixture_variance, variance)
     null_value = check_finite_number(null_value, "null_value")
     informative = np.isfinite(variance)
     variance = np.where(informative, variance, 1.0)
     difference = np.where(informative, estimate - null_value, 0.0)
     total = variance + tau2
-    log_ratio = 0.5 * np.log(variance / total) + tau2 * difference**2 / (2.0 * variance * total)
-    return np.where(informative, np.exp(np.minimum(log_ratio, 700.0)), 1.0)
+    with np.errstate(over="ignore", under="ignore"):
+        log_ratio = 0.5 * (np.log(variance) - np.log(total)) + (
+            tau2 / (2.0 * total) * ((difference / variance) * difference)
+        )
+        ratio = np.exp(np.minimum(log_ratio, 700.0))
+    return np.where(informative, ratio, 1.0)
 
 
 def compute_always_valid_p_values(
@@ -1359,7 +1711,10 @@ def compute_always_valid_p_values(
         As in :func:`compute_msprt_statistic`.
     """
     ratio = compute_msprt_statistic(estimates, variances, mixture_variance, null_value)
-    return np.minimum.accumulate(np.minimum(1.0, 1.0 / ratio), axis=-1)
+    p_values = np.minimum(1.0, 1.0 / ratio)
+    if p_values.ndim == 0:  # a single look
+        return p_values
+    return np.minimum.accumulate(p_values, axis=-1)
 
 
 def compute_confidence_sequence(
@@ -1391,13 +1746,20 @@ def compute_confidence_sequence(
     -------
     low, high : numpy.ndarray
         Same shape as ``estimates``. A look with infinite variance (no information yet)
-        gets the whole line, whatever its estimate.
+        gets the whole line, whatever its estimate (NaN included). With
+        ``running_intersection`` the intersection can be *empty* (``low > high`` from some
+        look on): no effect value is compatible with every look, so the data reject, at
+        level ``alpha``, the model of one constant effect estimated with these variances
+        (the effect drifts, or the variances are too small). Under that model it happens
+        with probability at most ``alpha``; :func:`estimate_always_valid` refuses it.
 
     Raises
     ------
     ValueError
-        If a variance (or ``mixture_variance``) is not positive, or ``alpha`` is outside
-        (0, 1).
+        If ``estimates`` or ``variances`` is invalid (as in
+        :func:`compute_msprt_statistic`; the variances must broadcast to the shape of the
+        estimates), ``mixture_variance`` is not positive and finite, ``alpha`` is outside
+        (0, 1), or ``running_intersection`` is not a bool.
 
     Notes
     -----
@@ -1406,25 +1768,24 @@ def compute_confidence_sequence(
     (plug-in variance) otherwise :cite:`waudbysmith2024time`: start monitoring once each arm
     has enough units for a stable variance estimate.
     """
-    estimate = np.asarray(estimates, dtype=float)
-    variance = np.broadcast_to(np.asarray(variances, dtype=float), estimate.shape)
-    if np.any(~(variance > 0)):
-        raise ValueError("variances must be positive")
-    tau2 = check_positive(mixture_variance, "mixture_variance")
+    estimate, variance = _estimates_and_variances(estimates, variances, to_estimates_shape=True)
+    tau2 = _check_mixture_variance(mixture_variance, variance)
     alpha = check_alpha(alpha)
+    running_intersection = _check_flag(running_intersection, "running_intersection")
     informative = np.isfinite(variance)
     finite_variance = np.where(informative, variance, 1.0)
     total = finite_variance + tau2
-    radius = np.sqrt(
-        2.0
-        * finite_variance
-        * total
-        / tau2
-        * (0.5 * np.log(total / finite_variance) - math.log(alpha))
-    )
+    with np.errstate(over="ignore"):
+        radius = np.sqrt(
+            2.0
+            * finite_variance
+            * total
+            / tau2
+            * (0.5 * (np.log(total) - np.log(finite_variance)) - math.log(alpha))
+        )
     low = np.where(informative, estimate - radius, -np.inf)
     high = np.where(informative, estimate + radius, np.inf)
-    if running_intersection:
+    if running_intersection and low.ndim:
         low = np.maximum.accumulate(low, axis=-1)
         high = np.minimum.accumulate(high, axis=-1)
     return low, high
@@ -1463,14 +1824,45 @@ def estimate_always_valid(
     Raises
     ------
     ValueError
-        If inputs are empty, of different lengths, or invalid.
+        If inputs are empty, of different lengths, or invalid (as in
+        :func:`compute_confidence_sequence`; early looks may have an infinite variance and
+        a NaN estimate, the latest look may not), or if the running intersection of the
+        confidence sequence is empty: no single effect is compatible with every look, so
+        the data reject, at level ``alpha``, a constant effect estimated with these
+        variances (a drifting effect, variances that are too small, or looks that are not
+        running estimates of one experiment). The message names the first empty look;
+        :func:`compute_confidence_sequence` with ``running_intersection=False`` shows the
+        per-look intervals.
     """
-    estimate = as_float_array(estimates, "estimates")
-    variance = as_float_array(variances, "variances")
-    if variance.size != estimate.size:
-        raise ValueError(f"variances must have one value per look ({estimate.size})")
-    low, high = compute_confidence_sequence(estimate, variance, mixture_variance, alpha)
-    p_value = compute_always_valid_p_values(estimate, variance, mixture_variance, null_value)
+    if isinstance(estimates, str | bytes):
+        raise ValueError(f"estimates must be numeric, got the string {estimates!r}")
+    if isinstance(variances, str | bytes):
+        raise ValueError(f"variances must be numeric, got the string {variances!r}")
+    estimate = as_float_array(estimates, "estimates", allow_nan=True)
+    variance = _as_float_any_shape(variances, "variances")
+    if variance.ndim != 1:
+        raise ValueError(f"variances must be 1-dimensional, got shape {variance.shape}")
+    check_same_length(estimates=estimate, variances=variance)
+    estimate, variance = _estimates_and_variances(estimate, variance)
+    if not np.isfinite(variance[-1]):
+        raise ValueError(
+            "variances: the latest look has an infinite variance (no information yet)"
+        )
+    alpha = check_alpha(alpha)
+    tau2 = check_positive(mixture_variance, "mixture_variance")
+    low, high = compute_confidence_sequence(estimate, variance, tau2, alpha)
+    if low[-1] > high[-1]:
+        look = int(np.argmax(low > high))
+        raise ValueError(
+            f"estimates, variances: the running intersection of the confidence sequence is "
+            f"empty from look {look + 1} of {estimate.size} on (no effect lies in every "
+            f"look's interval): the data reject, at level alpha={alpha:g}, one constant "
+            "effect estimated with these variances (the effect drifts, the variances are "
+            "too small, or the looks are not running estimates of one experiment); see "
+            "compute_confidence_sequence(..., running_intersection=False) for the per-look "
+            "intervals"
+        )
+    p_value = compute_always_valid_p_values(estimate, variance, tau2, null_value)
     se = math.sqrt(variance[-1])
     fixed_half_width = stats.norm.isf(alpha / 2) * se
     return Estimate(
@@ -1483,7 +1875,7 @@ def estimate_always_valid(
         p_value=float(p_value[-1]),
         details={
             "n_looks": int(estimate.size),
-            "mixture_variance": float(mixture_variance),
+            "mixture_variance": tau2,
             "width_ratio": float((high[-1] - low[-1]) / (2 * fixed_half_width)),
         },
     )

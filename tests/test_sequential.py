@@ -28,6 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from playbook_lib import PlaybookWarning
 from playbook_lib import sequential as sq
 from playbook_lib.simulate import (
     simulate_ab_stream,
@@ -576,7 +577,7 @@ def test_plug_in_confidence_sequence_covers_binary_outcomes_from_moderate_n():
         (lambda: sq.compute_interim_statistics([1, 2, 3], [0, 1, 2], [3]), "treatment"),
         (lambda: simulate_z_paths([0.5, 0.5], 10), "information_fractions"),
         (lambda: simulate_z_paths([0.5, 1.0], 0), "n_paths"),
-        (lambda: simulate_accruing_differences(10, 10, sd=0.0), "sd"),
+        (lambda: simulate_accruing_differences(10, 10, sd=-1.0), "sd"),
         (lambda: simulate_ab_stream(100, baseline_rate=0.9, lift=0.2), "lift"),
         (lambda: simulate_binary_streams(10, 10, 0.5, 1.2), "treatment_rate"),
         (lambda: sq.compute_interim_paths(np.zeros((2, 4)), np.zeros((2, 3)), [3]), "treatments"),
@@ -586,3 +587,225 @@ def test_plug_in_confidence_sequence_covers_binary_outcomes_from_moderate_n():
 def test_bad_input_raises_value_error_naming_the_argument(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+# ----------------------------------------------------------------- contract regressions
+def test_estimate_always_valid_refuses_an_empty_running_intersection():
+    # A mean that jumps from 0 to 1 halfway: no single effect lies in every look's interval.
+    variances = 2.0 / (50.0 * np.arange(1, 9))
+    estimates = np.r_[np.zeros(4), np.ones(4)]
+    low, high = sq.compute_confidence_sequence(estimates, variances, 0.01)
+    assert low[-1] > high[-1]  # documented: an empty intersection, low > high
+    with pytest.raises(ValueError, match=r"estimates, variances: .*empty from look 5 .*reject"):
+        sq.estimate_always_valid(estimates, variances, 0.01)
+    # The per-look intervals are still available, and each is a real interval.
+    low, high = sq.compute_confidence_sequence(
+        estimates, variances, 0.01, running_intersection=False
+    )
+    assert np.all(low < high)
+
+
+def test_no_information_looks_are_the_only_nan_and_are_handled_downstream():
+    outcomes = np.array([[1.0, 0.0, 1.0, 1.0, 0.0, 1.0]])
+    arms = np.array([[1, 1, 0, 1, 0, 0]])
+    estimates, ses = sq.compute_interim_paths(outcomes, arms, [3, 6])
+    assert np.isnan(estimates[0, 0]) and np.isposinf(ses[0, 0])
+    p = sq.compute_always_valid_p_values(estimates, ses**2, 0.1)
+    assert np.all(np.isfinite(p)) and p[0, 0] == 1.0
+    with pytest.raises(ValueError, match="estimates"):  # NaN where a variance is finite
+        sq.compute_msprt_statistic([math.nan, 0.1], [0.1, 0.1], 0.1)
+    with pytest.raises(ValueError, match="estimates"):
+        sq.compute_confidence_sequence([0.1, math.inf], [0.1, 0.1], 0.1)
+    with pytest.raises(ValueError, match="variances"):  # the latest look needs information
+        sq.estimate_always_valid([0.1, math.nan], [0.1, math.inf], 0.1)
+    early = sq.estimate_always_valid([math.nan, 0.1], [math.inf, 0.1], 0.1)
+    assert math.isfinite(early.ci_low) and math.isfinite(early.ci_high)
+
+
+def test_zero_variance_looks_give_a_documented_nan_z_with_a_warning():
+    y = np.r_[np.ones(8), np.arange(12.0)]
+    arm = np.tile([0, 1], 10)
+    with pytest.warns(PlaybookWarning, match="constant"):
+        table = sq.compute_interim_statistics(y, arm, [8, 20])
+    assert table.loc[1, "se"] == 0 and np.isnan(table.loc[1, "z"])
+    assert np.isfinite(table.loc[2, "z"])
+    with pytest.warns(PlaybookWarning, match="constant"):
+        aggregate = sq.compute_interim_statistics_from_stats([4], [4.0], [4.0], [4], [2.0], [1.0])
+    assert aggregate.loc[1, "se"] == 0 and np.isnan(aggregate.loc[1, "z"])
+
+
+_DESIGN = sq.design_pocock(3)
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        # A classical design's last look is the final analysis (fraction 1): a forgotten
+        # final look used to give a shorter design silently.
+        (lambda: sq.design_pocock(information_fractions=[0.25, 0.5, 0.75]),
+         "information_fractions"),
+        (lambda: sq.design_obrien_fleming(information_fractions=[0.5, 0.9]),
+         "information_fractions"),
+        (lambda: sq.design_pocock(3, sides=True), "sides"),
+        (lambda: sq.design_pocock(3, sides=1.5), "sides"),
+        (lambda: sq.design_pocock(3, alpha=math.nan), "alpha"),
+        (lambda: sq.design_alpha_spending([0.5, 1], spending="hwang-shih-decani", gamma=math.inf),
+         "gamma"),
+        (lambda: sq.design_alpha_spending([0.5, 1], gamma=2.0), "gamma"),
+        (lambda: sq.compute_alpha_spending([0.5], spending="power", gamma=math.nan), "gamma"),
+        (lambda: sq.design_alpha_spending([0.5, 1], spending=None), "spending"),
+        (lambda: sq.design_pocock(3, 0.025, 1, futility_bounds=[math.nan, 0.0]), "futility_bounds"),
+        (lambda: sq.design_pocock(3, 0.025, 1, futility_bounds=[math.inf, 0.0]), "futility_bounds"),
+        (lambda: sq.design_pocock(3, 0.025, 1, futility_bounds=[0.0, 9.0]), "futility_bounds"),
+        (lambda: sq.design_pocock(3, 0.025, 1, futility_bounds="0"), "futility_bounds"),
+        (lambda: sq.compute_crossing_probabilities([0.5, 1], ["2", "2"]), "upper"),
+        (lambda: sq.compute_crossing_probabilities([0.5, 1], 2.0, grid_size=10**6), "grid_size"),
+        (lambda: sq.compute_alpha_spending([0.5, math.inf]), "information_fraction"),
+        (lambda: sq.compute_power("design", 1.0), "design"),
+        (lambda: sq.find_drift_for_power(None), "design"),
+        (lambda: sq.compute_design_characteristics({}), "design"),
+        (lambda: sq.apply_design_to_paths("x", np.zeros((2, 3))), "design"),
+        (lambda: sq.compute_power(_DESIGN, 1.0, apply_futility="yes"), "apply_futility"),
+        # Between alpha / 2 and alpha a two-sided design cannot reach the power (it used to
+        # fail inside scipy's root finder).
+        (lambda: sq.find_drift_for_power(_DESIGN, power=0.04), "power"),
+        (lambda: sq.monitor_group_sequential([200, 400, 900], [1, 1, 1], 800), "n_accrued"),
+        (lambda: sq.monitor_group_sequential([200, 800, 900], [1, 1, 1], 800, final=True),
+         "n_accrued"),
+        (lambda: sq.monitor_group_sequential([200, 400], [1, math.inf], 800), "z_statistics"),
+        (lambda: sq.monitor_group_sequential([200, 400], [1.0], 800), "length"),
+        (lambda: sq.monitor_group_sequential([200, 400], [1, 2], 800, final="yes"), "final"),
+        (lambda: sq.compute_interim_statistics_from_stats(
+            ["4", "8"], [1, 2], [3, 6], [4, 8], [1, 2], [3, 6]), "n_treatment"),
+        (lambda: sq.compute_interim_statistics_from_stats(
+            [4, 8], [1, 2], [3, 6], [4, 3], [1, 2], [3, 6]), "n_control"),
+        (lambda: sq.compute_interim_statistics_from_stats(
+            [4, 8], [4, 8], [3, 16], [4, 8], [1, 2], [3, 6]), "sum_squares_treatment"),
+        (lambda: sq.compute_interim_statistics_from_stats(
+            [4, 8], [1, 2], [3, 6], [4, 8], [1, 2], [3, 2.9]), "sum_squares_control"),
+        (lambda: sq.compute_interim_statistics_from_stats(
+            [4, 8], [1, 2], [3, 6], [4, 8, 9], [1, 2], [3, 6]), "length"),
+        (lambda: sq.compute_interim_statistics_from_stats(
+            [[4, 8]], [1, 2], [3, 6], [4, 8], [1, 2], [3, 6]), "n_treatment"),
+        (lambda: sq.replay_in_random_orders([1.0, 2.0, 3.0, 4.0], [0, 1, 0, 1], [4], 2, "seed"),
+         "rng"),
+        (lambda: sq.replay_in_random_orders([1.0, 2.0, 3.0], [0, 1], [2], 2), "length"),
+        (lambda: sq.compute_interim_statistics([1.0, 2.0, 3.0, 4.0], [1, 1, 1, 1], [4]),
+         "treatment"),
+        (lambda: sq.compute_msprt_statistic([0.1], [0.1], 0.0), "mixture_variance"),
+        (lambda: sq.compute_msprt_statistic([0.1], [0.1], math.inf), "mixture_variance"),
+        (lambda: sq.compute_confidence_sequence([0.1], [-0.1], 1.0), "variances"),
+        (lambda: sq.compute_confidence_sequence([0.1, 0.2], [0.1, 0.1, 0.1], 1.0), "variances"),
+        (lambda: sq.estimate_always_valid([0.1, 0.2], [0.1], 1.0), "length"),
+        (lambda: sq.estimate_always_valid("0.1", [0.1], 1.0), "estimates"),
+        (lambda: simulate_z_paths([0.5, 1.0], 10, rng=-1), "rng"),
+        (lambda: simulate_accruing_differences(10, 10, rng="seed"), "rng"),
+        (lambda: simulate_ab_stream(100, rng=1.5), "rng"),
+        (lambda: simulate_binary_streams(10, 10, 0.5, 0.5, rng="x"), "rng"),
+        (lambda: simulate_binary_streams(10, 10, -0.1, 0.5), "control_rate"),
+        (lambda: simulate_ab_stream(100, baseline_rate=1.2), "baseline_rate"),
+        (lambda: simulate_ab_stream(1.5), "n_users"),
+        (lambda: simulate_accruing_differences(10, 10, sd=math.inf), "sd"),
+    ],
+)
+def test_contract_regressions_raise_value_error_naming_the_argument(call, argument):
+    with pytest.raises(ValueError, match=argument):
+        call()
+
+
+def test_streams_accept_degenerate_rates_and_zero_sd():
+    _, outcome = simulate_binary_streams(2, 50, 0.0, 1.0, rng=1)
+    assert outcome.min() >= 0 and outcome.max() <= 1
+    assert simulate_ab_stream(20, baseline_rate=1.0, lift=-1.0, rng=2)["converted"].sum() >= 0
+    _, estimates, variances = simulate_accruing_differences(3, 4, effect=0.5, sd=0.0, rng=3)
+    assert np.allclose(estimates, 0.5) and np.all(variances == 0)
+
+
+def test_design_characteristics_scale_the_maximum_by_the_last_fraction():
+    # A spending design that stops at t = 0.8 has a maximum of 0.8 I_max, not I_max.
+    for fractions in ([0.5, 1.0], [0.4, 0.8]):
+        design = sq.design_alpha_spending(fractions, 0.025, 1)
+        summary = sq.compute_design_characteristics(design, 0.8)
+        assert summary.inflation_factor == pytest.approx(
+            fractions[-1] * (summary.drift_sequential / summary.drift_fixed) ** 2, rel=1e-12
+        )
+        assert summary.expected_n_h1 <= summary.inflation_factor + 1e-12
+
+
+def test_extreme_gamma_and_drift_give_finite_answers():
+    spent = sq.compute_alpha_spending(np.linspace(0, 1, 5), 0.05, "hwang-shih-decani", 2, -2_000)
+    assert np.all(np.isfinite(spent)) and spent[-1] == 0.05
+    assert sq.compute_power(_DESIGN, 1e300) == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------- property tests
+_outcome_values = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def _experiments(draw):
+    n = draw(st.integers(10, 40))
+    y = np.array(draw(st.lists(_outcome_values, min_size=n, max_size=n)))
+    arm = np.array([0, 1, 0, 1] + draw(st.lists(st.integers(0, 1), min_size=n - 4, max_size=n - 4)))
+    # A non-degenerate spread in each arm at the first look.
+    y[:4] += np.array([0.0, 0.0, 1.0, 1.0])
+    return y, arm, np.array([4, n // 2, n])
+
+
+@settings(max_examples=40, deadline=None)
+@given(_experiments(), st.floats(-1e3, 1e3), st.floats(0.01, 100.0))
+def test_interim_statistics_are_equivariant(experiment, shift, factor):
+    y, arm, looks = experiment
+    base = sq.compute_interim_statistics(y, arm, looks)
+    swapped = sq.compute_interim_statistics(y, 1 - arm, looks)
+    assert np.allclose(swapped["estimate"], -base["estimate"], rtol=1e-9, atol=1e-9)
+    assert np.allclose(swapped["se"], base["se"], rtol=1e-9)
+    shifted = sq.compute_interim_statistics(y + shift, arm, looks)
+    assert np.allclose(shifted["estimate"], base["estimate"], rtol=1e-7, atol=1e-7)
+    assert np.allclose(shifted["se"], base["se"], rtol=1e-7)
+    scaled = sq.compute_interim_statistics(y * factor, arm, looks)
+    assert np.allclose(scaled["estimate"], factor * base["estimate"], rtol=1e-9, atol=1e-12)
+    assert np.allclose(scaled["se"], factor * base["se"], rtol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_experiments())
+def test_interim_statistics_from_stats_equal_the_row_recipe(experiment):
+    y, arm, looks = experiment
+    rows = sq.compute_interim_statistics(y, arm, looks)
+    aggregates = {}
+    for label, value in (("treatment", 1), ("control", 0)):
+        parts = [y[:look][arm[:look] == value] for look in looks]
+        aggregates[f"n_{label}"] = [part.size for part in parts]
+        aggregates[f"sum_{label}"] = [part.sum() for part in parts]
+        aggregates[f"sum_squares_{label}"] = [(part**2).sum() for part in parts]
+    from_stats = sq.compute_interim_statistics_from_stats(**aggregates)
+    # Raw sums carry ~1e-16 of the mean square: the twins agree to that precision.
+    tolerance = 1e-12 * float(np.max(y**2))
+    assert np.allclose(from_stats["estimate"], rows["estimate"], rtol=1e-9, atol=1e-9)
+    assert np.allclose(from_stats["se"] ** 2, rows["se"] ** 2, rtol=1e-9, atol=tolerance)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(-5, 5), min_size=1, max_size=8),
+    st.floats(-10, 10),
+    st.floats(0.1, 10.0),
+    st.floats(1e-3, 1.0),
+)
+def test_confidence_sequence_is_affine_equivariant(values, shift, factor, tau2):
+    estimates = np.array(values)
+    variances = 0.5 / np.arange(1, estimates.size + 1)
+    low, high = sq.compute_confidence_sequence(estimates, variances, tau2)
+    moved_low, moved_high = sq.compute_confidence_sequence(
+        factor * estimates + shift, factor**2 * variances, factor**2 * tau2
+    )
+    assert np.allclose(moved_low, factor * low + shift, rtol=1e-9, atol=1e-9)
+    assert np.allclose(moved_high, factor * high + shift, rtol=1e-9, atol=1e-9)
+    flipped_low, flipped_high = sq.compute_confidence_sequence(-estimates, variances, tau2)
+    assert np.allclose(flipped_low, -high) and np.allclose(flipped_high, -low)
+    ratio = sq.compute_msprt_statistic(estimates, variances, tau2, null_value=0.3)
+    moved = sq.compute_msprt_statistic(estimates + shift, variances, tau2, null_value=0.3 + shift)
+    assert np.allclose(moved, ratio, rtol=1e-6)
+    mirrored = sq.compute_msprt_statistic(-estimates, variances, tau2, null_value=-0.3)
+    assert np.allclose(mirrored, ratio, rtol=1e-12)

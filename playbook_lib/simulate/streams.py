@@ -7,8 +7,8 @@ increments, and the z-statistic at a look is ``Z(t) = S(t) / sqrt(t)``. Two look
 correlated with ``corr(Z(t_i), Z(t_j)) = sqrt(t_i / t_j)`` for ``t_i <= t_j``. ``drift``
 is the expected z-statistic at full information (``t = 1``): ``delta * sqrt(I_max)``.
 
-Every generator takes ``rng: numpy.random.Generator | int | None`` and calls
-:func:`numpy.random.default_rng` once.
+Every generator takes ``rng: numpy.random.Generator | int | None``, checks it with
+:func:`playbook_lib.validation.check_rng` and draws from it only.
 """
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from playbook_lib.validation import as_float_array, check_finite_number, check_integer
+from playbook_lib.validation import (
+    as_float_array,
+    check_finite_number,
+    check_integer,
+    check_positive,
+    check_probability,
+    check_rng,
+)
 
 __all__ = [
     "simulate_accruing_differences",
@@ -65,13 +72,13 @@ def simulate_z_paths(
     Raises
     ------
     ValueError
-        If the fractions are not strictly increasing in (0, 1], ``n_paths < 1`` or
-        ``drift`` is not finite.
+        If the fractions are not strictly increasing in (0, 1], ``n_paths < 1``,
+        ``drift`` is not finite, or ``rng`` is not a generator or seed.
     """
     fractions = _check_fractions(information_fractions)
     n_paths = check_integer(n_paths, "n_paths", minimum=1)
     drift = check_finite_number(drift, "drift")
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     increments = np.diff(fractions, prepend=0.0)
     steps = rng.standard_normal((n_paths, fractions.size)) * np.sqrt(increments)
     steps += drift * increments
@@ -101,7 +108,8 @@ def simulate_accruing_differences(
     effect : float
         True difference in means (treatment minus control).
     sd : float
-        Outcome standard deviation in each arm (known).
+        Outcome standard deviation in each arm (known, non-negative; 0 gives estimates equal
+        to ``effect`` and zero variances).
     users_per_step : int
         New users per arm between consecutive looks.
     rng : numpy.random.Generator, int or None
@@ -119,7 +127,8 @@ def simulate_accruing_differences(
     Raises
     ------
     ValueError
-        If a count is below 1, ``sd`` is not positive or ``effect`` is not finite.
+        If a count is not an integer of at least 1, ``sd`` is negative or not finite,
+        ``effect`` is not finite, or ``rng`` is not a generator or seed.
 
     Notes
     -----
@@ -129,10 +138,8 @@ def simulate_accruing_differences(
     n_steps = check_integer(n_steps, "n_steps", minimum=1)
     users_per_step = check_integer(users_per_step, "users_per_step", minimum=1)
     effect = check_finite_number(effect, "effect")
-    sd = check_finite_number(sd, "sd")
-    if sd <= 0:
-        raise ValueError(f"sd must be positive, got {sd}")
-    rng = np.random.default_rng(rng)
+    sd = check_positive(sd, "sd", strict=False)
+    rng = check_rng(rng)
     n_per_arm = users_per_step * np.arange(1, n_steps + 1)
     # Each step's batch difference in means is N(effect, 2 sd^2 / users_per_step).
     batch_sd = sd * np.sqrt(2.0 / users_per_step)
@@ -155,10 +162,10 @@ def simulate_ab_stream(
     n_users : int
         Number of users, in arrival order.
     baseline_rate : float
-        Control conversion probability, in (0, 1).
+        Control conversion probability, in [0, 1].
     lift : float
         Absolute lift of the treatment's conversion probability; ``baseline_rate + lift``
-        must lie in (0, 1).
+        must lie in [0, 1].
     rng : numpy.random.Generator, int or None
         Random generator or seed.
 
@@ -171,16 +178,15 @@ def simulate_ab_stream(
     Raises
     ------
     ValueError
-        If ``n_users < 2`` or a rate falls outside (0, 1).
+        If ``n_users`` is not an integer of at least 2, a rate falls outside [0, 1], or
+        ``rng`` is not a generator or seed.
     """
     n_users = check_integer(n_users, "n_users", minimum=2)
-    baseline_rate = check_finite_number(baseline_rate, "baseline_rate")
+    baseline_rate = check_probability(baseline_rate, "baseline_rate")
     lift = check_finite_number(lift, "lift")
-    if not 0 < baseline_rate < 1:
-        raise ValueError(f"baseline_rate must lie in (0, 1), got {baseline_rate}")
-    if not 0 < baseline_rate + lift < 1:
-        raise ValueError(f"lift must keep baseline_rate + lift in (0, 1), got {lift}")
-    rng = np.random.default_rng(rng)
+    if not 0 <= baseline_rate + lift <= 1:
+        raise ValueError(f"lift must keep baseline_rate + lift in [0, 1], got {lift}")
+    rng = check_rng(rng)
     treatment = rng.integers(0, 2, size=n_users)
     probability = baseline_rate + lift * treatment
     converted = (rng.random(n_users) < probability).astype(int)
@@ -205,7 +211,7 @@ def simulate_binary_streams(
     n_users : int
         Users per experiment.
     control_rate, treatment_rate : float
-        Success probabilities in (0, 1); the true effect is their difference.
+        Success probabilities in [0, 1]; the true effect is their difference.
     rng : numpy.random.Generator, int or None
         Random generator or seed.
 
@@ -218,14 +224,14 @@ def simulate_binary_streams(
     Raises
     ------
     ValueError
-        If a count is below 1 or a rate falls outside (0, 1).
+        If a count is not an integer of at least 1, a rate falls outside [0, 1], or
+        ``rng`` is not a generator or seed.
     """
     n_paths = check_integer(n_paths, "n_paths", minimum=1)
     n_users = check_integer(n_users, "n_users", minimum=1)
-    for name, rate in (("control_rate", control_rate), ("treatment_rate", treatment_rate)):
-        if not 0 < check_finite_number(rate, name) < 1:
-            raise ValueError(f"{name} must lie in (0, 1), got {rate}")
-    rng = np.random.default_rng(rng)
+    control_rate = check_probability(control_rate, "control_rate")
+    treatment_rate = check_probability(treatment_rate, "treatment_rate")
+    rng = check_rng(rng)
     treatment = rng.integers(0, 2, size=(n_paths, n_users))
     probability = np.where(treatment == 1, treatment_rate, control_rate)
     outcome = (rng.random((n_paths, n_users)) < probability).astype(float)
