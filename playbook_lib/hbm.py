@@ -40,6 +40,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
 import numba
@@ -62,11 +63,15 @@ from playbook_lib.results import Estimate
 from playbook_lib.validation import (
     as_float_array,
     check_alpha,
+    check_choice,
     check_columns,
     check_finite_number,
+    check_flag,
     check_integer,
     check_positive,
     check_probability,
+    check_rng,
+    column_as_float_array,
 )
 
 __all__ = [
@@ -107,7 +112,45 @@ EIGHT_SCHOOLS = pd.DataFrame(
 
 # ----------------------------------------------------------------------------- helpers
 def _seed_from(rng: np.random.Generator | int | None) -> int:
-    return int(np.random.default_rng(rng).integers(2**31 - 1))
+    return int(check_rng(rng).integers(2**31 - 1))
+
+
+def _check_frame(data: Any, name: str, **columns: Any) -> pd.DataFrame:
+    """``data`` is a non-empty DataFrame and each keyword (argument: column) names a column."""
+    check_columns(data, [], name)
+    for argument, column in columns.items():
+        if not isinstance(column, str):
+            raise ValueError(f"{argument} must be a column name (a string), got {column!r}")
+        if column not in data.columns:
+            raise ValueError(
+                f"{argument}: column {column!r} is not in {name} "
+                f"(columns: {list(data.columns)})"
+            )
+    if len(data) == 0:
+        raise ValueError(f"{name} is empty (no rows)")
+    return data
+
+
+def _float_column(data: pd.DataFrame, column: str, name: str) -> np.ndarray:
+    """:func:`~playbook_lib.validation.column_as_float_array`, refusing numeric strings too."""
+    series = data[column] if isinstance(data, pd.DataFrame) and column in data else None
+    if series is not None and series.dtype.kind == "O":
+        texts = series[series.map(lambda value: isinstance(value, str | bytes))]
+        if len(texts):
+            raise ValueError(
+                f"{name}: column {column!r} must be numeric, got the string {texts.iloc[0]!r}"
+            )
+    return column_as_float_array(data, column, name)
+
+
+def _check_labels(data: pd.DataFrame, column: str, name: str, *, unique: bool = False) -> None:
+    """A label column (ids, groups) has no missing values (and, if ``unique``, no repeats)."""
+    missing = int(data[column].isna().sum())
+    if missing:
+        raise ValueError(f"{name}: column {column!r} has {missing} missing value(s)")
+    if unique and data[column].duplicated().any():
+        example = data.loc[data[column].duplicated(), column].iloc[0]
+        raise ValueError(f"{name}: column {column!r} has repeated values (e.g. {example!r})")
 
 
 def _estimates_frame(
@@ -162,11 +205,13 @@ def to_estimates(frame: pd.DataFrame, id: str) -> dict[Any, Estimate]:
     Raises
     ------
     ValueError
-        If columns are missing or ids repeat.
+        If ``frame`` is empty, columns are missing, ids are missing or repeat, or an
+        estimate is not finite.
     """
-    check_columns(frame, [id, *_ESTIMATE_COLUMNS[:6]], "frame")
-    if frame[id].duplicated().any():
-        raise ValueError(f"id: column {id!r} has repeated values")
+    _check_frame(frame, "frame", id=id)
+    check_columns(frame, _ESTIMATE_COLUMNS[:6], "frame")
+    _check_labels(frame, id, "frame", unique=True)
+    _float_column(frame, "estimate", "frame")
     result: dict[Any, Estimate] = {}
     detail_columns = [c for c in frame.columns if c not in _ESTIMATE_COLUMNS and c != id]
     for row in frame.to_dict("records"):
@@ -189,12 +234,8 @@ def to_estimates(frame: pd.DataFrame, id: str) -> dict[Any, Estimate]:
 def _check_estimates_and_se(
     estimates: Any, standard_errors: Any, *, ndim: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(estimates, dtype=float)
-    s = np.asarray(standard_errors, dtype=float)
-    if y.ndim not in (1, 2) or (ndim is not None and y.ndim != ndim):
-        raise ValueError(f"estimates must be 1- or 2-dimensional, got shape {y.shape}")
-    y = as_float_array(y, "estimates", ndim=y.ndim, min_size=1)
-    s = as_float_array(s, "standard_errors", ndim=s.ndim, min_size=1)
+    y = _numeric_array(estimates, "estimates", ndim)
+    s = _numeric_array(standard_errors, "standard_errors", y.ndim)
     if s.shape != y.shape:
         raise ValueError(
             f"standard_errors must have the shape of estimates {y.shape}, got {s.shape}"
@@ -202,6 +243,36 @@ def _check_estimates_and_se(
     if (s <= 0).any():
         raise ValueError("standard_errors must be positive (a zero or negative SE is invalid)")
     return y, s
+
+
+def _numeric_array(values: Any, name: str, ndim: int | None) -> np.ndarray:
+    """A 1- or 2-dimensional float array (``ndim`` if given); strings are refused."""
+    if isinstance(values, str | bytes):
+        raise ValueError(f"{name} must be numeric, got the string {values!r}")
+    try:
+        shape = np.shape(values)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a rectangular array: {error}") from None
+    wanted = ndim if ndim is not None else len(shape) if len(shape) in (1, 2) else 1
+    if len(shape) != wanted:
+        raise ValueError(f"{name} must be {wanted}-dimensional, got shape {shape}")
+    return as_float_array(values, name, ndim=wanted, min_size=1)
+
+
+def _hyperparameter_array(value: Any, name: str, *, allow_inf: bool = False) -> np.ndarray:
+    """A numeric scalar or array (no strings, no booleans, no NaN; ``inf`` if allowed)."""
+    if isinstance(value, str | bytes | bool | np.bool_):
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}")
+    try:
+        array = np.asarray(value)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a number or an array of numbers: {error}") from None
+    if array.dtype.kind not in "iuf" or array.size == 0:
+        raise ValueError(f"{name} must be a number or a non-empty array of numbers, got {value!r}")
+    array = array.astype(float)
+    if np.isnan(array).any() or (not allow_inf and np.isinf(array).any()):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return array
 
 
 def _check_codes(
@@ -255,8 +326,29 @@ def _codes_from_labels(labels: pd.Series, name: str) -> tuple[np.ndarray, list[A
         unused = [c for c in labels.cat.categories if c not in used]
         if unused:
             raise ValueError(f"{name}: group {unused[0]!r} has no members")
-    codes, uniques = pd.factorize(labels, sort=True)
+    try:
+        codes, uniques = pd.factorize(labels, sort=True)
+    except TypeError as error:
+        raise ValueError(
+            f"{name}: column {labels.name!r} holds labels that cannot be sorted ({error})"
+        ) from None
     return codes.astype(np.int64), list(uniques)
+
+
+def _unit_data(
+    effects: Any, name: str, *, id: str, group: str, estimate: str, se: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+    """Validated estimates, standard errors, group codes and group labels of a unit frame."""
+    _check_frame(effects, name, id=id, group=group, estimate=estimate, se=se)
+    _check_labels(effects, id, name)
+    y = _float_column(effects, estimate, name)
+    s = _float_column(effects, se, name)
+    if (s <= 0).any():
+        raise ValueError(
+            f"{name}: column {se!r} (standard errors) must be positive, got {s.min():g}"
+        )
+    codes, labels = _codes_from_labels(effects[group], name)
+    return y, s, codes, labels
 
 
 # ----------------------------------------------------------------------------- no pooling
@@ -299,22 +391,48 @@ def estimate_unit_effects_from_stats(
     Raises
     ------
     ValueError
-        If columns are missing, an arm has fewer than 2 users, an SD is negative, values
-        are NaN, or the standard error is zero.
+        If ``data`` is empty or not a DataFrame, a column is missing, a value is missing,
+        not numeric or infinite, an arm size is not a whole number of at least 2 users, an
+        SD is negative, or a unit's SDs are 0 in both arms (its standard error would be 0:
+        no interval exists); the message names the column (or argument).
     """
     alpha = check_alpha(alpha)
-    columns = [n_treatment, n_control, mean_treatment, mean_control, sd_treatment, sd_control]
-    check_columns(data, [id, *columns, *keep], "data")
-    n_t, n_c, m_t, m_c, s_t, s_c = (as_float_array(data[c].to_numpy(), c) for c in columns)
-    if (n_t < 2).any() or (n_c < 2).any():
-        raise ValueError(f"{n_treatment}/{n_control}: every arm needs at least 2 users")
-    if (s_t < 0).any() or (s_c < 0).any():
-        raise ValueError(f"{sd_treatment}/{sd_control} must be non-negative")
+    if isinstance(keep, str):
+        raise ValueError(f"keep must be a sequence of column names, not one string {keep!r}")
+    names = {
+        "id": id, "n_treatment": n_treatment, "n_control": n_control,
+        "mean_treatment": mean_treatment, "mean_control": mean_control,
+        "sd_treatment": sd_treatment, "sd_control": sd_control,
+    }
+    _check_frame(data, "data", **names, **{f"keep[{i}]": c for i, c in enumerate(keep)})
+    _check_labels(data, id, "data")
+    n_t, n_c, m_t, m_c, s_t, s_c = (
+        _float_column(data, column, "data")
+        for column in (n_treatment, n_control, mean_treatment, mean_control, sd_treatment,
+                       sd_control)
+    )
+    for column, counts in ((n_treatment, n_t), (n_control, n_c)):
+        if (counts != np.round(counts)).any():
+            raise ValueError(f"data: column {column!r} must hold whole numbers of users")
+        if (counts < 2).any():
+            raise ValueError(
+                f"data: column {column!r} must be at least 2 in every unit (an arm needs 2 "
+                f"users for a standard deviation), got {counts.min():g}"
+            )
+    for column, sds in ((sd_treatment, s_t), (sd_control, s_c)):
+        if (sds < 0).any():
+            raise ValueError(f"data: column {column!r} must be non-negative, got {sds.min():g}")
     var_t, var_c = s_t**2 / n_t, s_c**2 / n_c
     se = np.sqrt(var_t + var_c)
     if (se <= 0).any():
-        raise ValueError("data: a unit has a zero standard error (both arms constant)")
-    df = (var_t + var_c) ** 2 / (var_t**2 / (n_t - 1) + var_c**2 / (n_c - 1))
+        unit = data[id].to_numpy()[np.argmax(se <= 0)]
+        raise ValueError(
+            f"data: unit {unit!r} has {sd_treatment!r} and {sd_control!r} both 0, so its "
+            "standard error is 0 and no interval exists"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # One arm with SD 0 contributes 0 / 0 to neither term: the other arm's df remain.
+        df = (var_t + var_c) ** 2 / (var_t**2 / (n_t - 1) + var_c**2 / (n_c - 1))
     estimate = m_t - m_c
     half = stats.t.ppf(1 - alpha / 2, df) * se
     frame = _estimates_frame(
@@ -363,22 +481,31 @@ def estimate_unit_effects(
     Raises
     ------
     ValueError
-        If columns are missing, the treatment column is not 0/1, the outcome has NaN, or
-        a unit has fewer than 2 users in an arm.
+        If ``users`` is empty or not a DataFrame, columns are missing, ids are missing,
+        the treatment column is not 0/1, the outcome has NaN, strings or infinite values,
+        a unit has fewer than 2 users in an arm, or a unit's outcome is constant in both
+        arms (a zero standard error).
     """
-    check_columns(users, [id, treatment, outcome], "users")
-    as_float_array(users[outcome].to_numpy(), outcome)
-    arm = users[treatment].astype(float)
-    if not arm.isin([0.0, 1.0]).all():
-        raise ValueError(f"{treatment} must be 0/1 (or boolean)")
+    alpha = check_alpha(alpha)
+    _check_frame(users, "users", id=id, treatment=treatment, outcome=outcome)
+    _check_labels(users, id, "users")
+    values = _float_column(users, outcome, "users")
+    arm = _float_column(users, treatment, "users")
+    if not np.isin(arm, (0.0, 1.0)).all():
+        raise ValueError(f"users: column {treatment!r} must hold only 0 and 1 (or booleans)")
     summary = (
-        users.assign(_arm=arm.astype(int))
-        .groupby([id, "_arm"])[outcome]
+        pd.DataFrame({id: users[id].to_numpy(), "_arm": arm.astype(int), "_y": values})
+        .groupby([id, "_arm"])["_y"]
         .agg(["count", "mean", "std"])
         .unstack("_arm")
     )
-    if summary.isna().any().any() or summary.shape[1] != 6:
-        raise ValueError(f"{id}: every unit needs at least 2 users in each arm")
+    if summary.shape[1] != 6 or summary.isna().any().any():
+        counts = summary["count"].reindex(columns=[0, 1]).fillna(0)
+        unit = counts.index[(counts < 2).any(axis=1)][0]
+        raise ValueError(
+            f"users: unit {unit!r} (column {id!r}) needs at least 2 users in each arm of "
+            f"{treatment!r}"
+        )
     stats_frame = pd.DataFrame(
         {
             id: summary.index.to_numpy(),
@@ -427,12 +554,11 @@ def estimate_complete_pooling(
     Raises
     ------
     ValueError
-        If columns are missing, values are NaN or a standard error is not positive.
+        If ``effects`` is empty, columns are missing, ids or groups are missing, values
+        are NaN, strings or infinite, or a standard error is not positive.
     """
     alpha = check_alpha(alpha)
-    check_columns(effects, [id, group, estimate, se], "effects")
-    y, s = _check_estimates_and_se(effects[estimate].to_numpy(), effects[se].to_numpy(), ndim=1)
-    codes, _ = _codes_from_labels(effects[group], "group")
+    y, s, codes, _ = _unit_data(effects, "effects", id=id, group=group, estimate=estimate, se=se)
     onehot = _onehot(codes, int(codes.max()) + 1)
     weights = 1 / s**2
     total = _group_sum(weights, onehot)
@@ -503,11 +629,14 @@ def estimate_between_variance(
     Raises
     ------
     ValueError
-        If inputs have NaN, mismatched shapes, non-positive standard errors, a group with
-        no members, or fewer units than groups plus one.
+        If inputs are not numeric or have NaN, mismatched shapes, non-positive standard
+        errors, a group with no members, or too few units for ``tau^2`` to be estimable:
+        a common ``tau^2`` needs more units than groups (one unit, or one unit per
+        group, leaves no within-group spread), a per-group ``tau^2`` at least 2 units in
+        every group.
     """
-    if method not in ("reml", "moments"):
-        raise ValueError(f"method must be 'reml' or 'moments', got {method!r}")
+    check_choice(method, "method", ("reml", "moments"))
+    per_group = check_flag(per_group, "per_group")
     y, s = _check_estimates_and_se(estimates, standard_errors)
     codes, n_groups = _check_codes(group_codes, y.shape, n_groups)
     squeeze = y.ndim == 1
@@ -516,9 +645,15 @@ def estimate_between_variance(
     onehot = _onehot(codes2, n_groups)
     members = onehot.sum(axis=-2)
     if per_group and (members < 2).any():
-        raise ValueError("group_codes: per-group variances need at least 2 units per group")
+        raise ValueError(
+            "group_codes: a per-group between-unit variance needs at least 2 units in every "
+            "group"
+        )
     if not per_group and y2.shape[-1] <= n_groups:
-        raise ValueError("estimates: need more units than groups to estimate tau^2")
+        raise ValueError(
+            f"estimates: {y2.shape[-1]} unit(s) in {n_groups} group(s): the between-unit "
+            "variance cannot be estimated without more units than groups"
+        )
 
     if method == "moments":
         w = 1 / s2
@@ -621,7 +756,10 @@ def normal_normal_posterior(
     Raises
     ------
     ValueError
-        For NaN, non-positive standard errors, negative sds or empty groups.
+        For strings, NaN, non-positive standard errors, negative (or NaN) sds, a
+        non-finite ``mean_effect``, hyperparameters of the wrong shape or empty groups.
+        ``unit_sd = 0`` is allowed (complete pooling: every unit gets its group's
+        posterior mean).
     """
     alpha = check_alpha(alpha)
     y, s = _check_estimates_and_se(estimates, standard_errors)
@@ -630,15 +768,13 @@ def normal_normal_posterior(
     y2, s2 = np.atleast_2d(y), np.atleast_2d(s) ** 2
     codes2 = np.atleast_2d(codes)
     n_sims = y2.shape[0]
-    unit_sd = np.asarray(unit_sd, dtype=float)
-    group_sd = np.asarray(group_sd, dtype=float)
-    mean_effect = np.asarray(mean_effect, dtype=float)
-    if np.isnan(unit_sd).any() or (unit_sd < 0).any() or np.isinf(unit_sd).any():
+    unit_sd = _hyperparameter_array(unit_sd, "unit_sd")
+    group_sd = _hyperparameter_array(group_sd, "group_sd", allow_inf=True)
+    mean_effect = _hyperparameter_array(mean_effect, "mean_effect")
+    if (unit_sd < 0).any():
         raise ValueError("unit_sd must be finite and non-negative")
-    if np.isnan(group_sd).any() or (group_sd <= 0).any():
+    if (group_sd <= 0).any():
         raise ValueError("group_sd must be positive (inf for a flat prior)")
-    if np.isnan(mean_effect).any() or np.isinf(mean_effect).any():
-        raise ValueError("mean_effect must be finite")
     shapes = {
         "unit_sd": [(), (1,), (n_sims,), (1, n_groups), (n_sims, n_groups)],
         "group_sd": [(), (1,), (n_sims,)],
@@ -688,14 +824,19 @@ def _pivot_replications(
     effects: pd.DataFrame, id: str, group: str, estimate: str, se: str, replication: str | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any], pd.DataFrame]:
     """Arrange a (long) frame of unit estimates as (n_sims, n) arrays in row order."""
-    columns = [id, group, estimate, se] + ([replication] if replication else [])
-    check_columns(effects, columns, "effects")
-    y, s = _check_estimates_and_se(effects[estimate].to_numpy(), effects[se].to_numpy(), ndim=1)
-    codes, labels = _codes_from_labels(effects[group], "group")
+    y, s, codes, labels = _unit_data(
+        effects, "effects", id=id, group=group, estimate=estimate, se=se
+    )
     if replication is None:
         if effects[id].duplicated().any():
-            raise ValueError(f"id: column {id!r} has repeated values")
+            raise ValueError(f"id: column {id!r} of effects has repeated values")
         return y[None], s[None], codes[None], labels, effects
+    _check_frame(effects, "effects", replication=replication)
+    _check_labels(effects, replication, "effects")
+    if effects.duplicated([replication, id]).any():
+        raise ValueError(
+            f"id: column {id!r} of effects repeats within a replication ({replication!r})"
+        )
     ordered = effects.assign(_y=y, _s=s, _code=codes).sort_values([replication, id], kind="stable")
     sizes = ordered.groupby(replication, sort=True).size()
     if sizes.nunique() != 1:
@@ -753,10 +894,15 @@ def estimate_empirical_bayes(
     Raises
     ------
     ValueError
-        If columns are missing, values are NaN, a standard error is not positive or a
-        group has no members.
+        If ``effects`` is empty, columns are missing, ids, groups or replications are
+        missing, ids repeat (within a replication), values are NaN, strings or infinite,
+        a standard error is not positive, a group has no members, or ``tau^2`` cannot be
+        estimated (one unit, or no more units than groups; see
+        :func:`estimate_between_variance`).
     """
     alpha = check_alpha(alpha)
+    check_choice(method, "method", ("reml", "moments"))
+    per_group = check_flag(per_group, "per_group")
     y, s, codes, labels, ordered = _pivot_replications(
         effects, id, group, estimate, se, replication
     )
@@ -832,14 +978,17 @@ def estimate_oracle_bayes(
     Raises
     ------
     ValueError
-        For bad columns or values, or negative standard deviations.
+        For bad columns or values, strings or NaN for the hyperparameters, or negative
+        standard deviations (``group_sd`` must be positive or ``inf``).
     """
     alpha = check_alpha(alpha)
     unit_sd = check_positive(unit_sd, "unit_sd", strict=False)
     mean_effect = check_finite_number(mean_effect, "mean_effect")
+    if isinstance(group_sd, bool) or not isinstance(group_sd, Real):
+        raise ValueError(f"group_sd must be a real number, got {group_sd!r}")
     group_sd = float(group_sd)
     if not group_sd > 0:
-        raise ValueError(f"group_sd must be positive, got {group_sd}")
+        raise ValueError(f"group_sd must be positive (inf for a flat prior), got {group_sd}")
     y, s, codes, labels, ordered = _pivot_replications(
         effects, id, group, estimate, se, replication
     )
@@ -919,17 +1068,61 @@ def validate_against_truth(
     Raises
     ------
     ValueError
-        If columns are missing or the frames do not match one-to-one on ``on``.
+        If a frame is empty, columns are missing, keys are missing, the frames do not
+        match one-to-one on ``on``, an estimate, interval end or true value is missing,
+        not numeric or infinite, an interval has ``ci_low > ci_high``, or ``bins`` are not
+        increasing numbers (with ``labels`` one fewer).
+
+    Notes
+    -----
+    With ``cluster`` and a stratum holding a single cluster, ``coverage_mc_se`` is NaN:
+    one cluster gives no estimate of the between-cluster spread.
     """
-    keys = [on] if isinstance(on, str) else list(on)
-    check_columns(estimates, [*keys, "estimate", "ci_low", "ci_high"], "estimates")
-    check_columns(truth, [*keys, truth_column], "truth")
+    if isinstance(on, str):
+        keys = [on]
+    elif isinstance(on, Sequence) and on and all(isinstance(key, str) for key in on):
+        keys = list(on)
+    else:
+        raise ValueError(f"on must be a column name or a list of column names, got {on!r}")
+    _check_frame(estimates, "estimates", **{f"on[{k}]": key for k, key in enumerate(keys)})
+    check_columns(estimates, ["estimate", "ci_low", "ci_high"], "estimates")
+    _check_frame(truth, "truth", truth_column=truth_column,
+                 **{f"on[{k}]": key for k, key in enumerate(keys)})
+    for key in keys:
+        _check_labels(estimates, key, "estimates")
+        _check_labels(truth, key, "truth")
+    values = {
+        column: _float_column(estimates, column, "estimates")
+        for column in ("estimate", "ci_low", "ci_high")
+    }
+    _float_column(truth, truth_column, "truth")
+    if (values["ci_low"] > values["ci_high"]).any():
+        raise ValueError("estimates: some rows have ci_low above ci_high")
     truth_columns = [*keys, truth_column]
     if cluster is not None and cluster not in keys:
         raise ValueError(f"cluster: {cluster!r} must be one of the key columns {keys}")
-    if by is not None and by not in estimates.columns:
-        check_columns(truth, [by], "truth")
-        truth_columns.append(by)
+    if by is not None:
+        if not isinstance(by, str):
+            raise ValueError(f"by must be a column name, got {by!r}")
+        holder = estimates if by in estimates.columns else truth
+        _check_frame(holder, "estimates or truth", by=by)
+        if by not in estimates.columns:
+            truth_columns.append(by)
+        if bins is not None:
+            _float_column(holder, by, "estimates" if holder is estimates else "truth")
+        else:
+            _check_labels(holder, by, "estimates" if holder is estimates else "truth")
+    if bins is not None:
+        edges = _hyperparameter_array(bins, "bins", allow_inf=True)  # edges may be +-inf
+        with np.errstate(invalid="ignore"):  # inf - inf: not increasing
+            increasing = edges.ndim == 1 and edges.size >= 2 and bool((np.diff(edges) > 0).all())
+        if not increasing:
+            raise ValueError(f"bins must be at least 2 strictly increasing edges, got {bins!r}")
+        if labels is not None and len(labels) != len(edges) - 1:
+            raise ValueError(
+                f"labels must have one fewer entry than bins ({len(edges) - 1}), "
+                f"got {len(labels)}"
+            )
     if estimates.duplicated(keys).any() or truth.duplicated(keys).any():
         raise ValueError(f"on: {keys} does not identify rows uniquely")
     merged = estimates.merge(
@@ -943,6 +1136,8 @@ def validate_against_truth(
                 f"{'truth' if column == truth_column else 'estimates'}: column {column!r} "
                 f"has missing values ({int(merged[column].isna().sum())} rows)"
             )
+    if by is not None and bins is not None and pd.cut(merged[by], bins=list(bins)).isna().any():
+        raise ValueError(f"bins: some values of {by!r} fall outside the bins {list(bins)}")
     error = merged["estimate"] - merged[truth_column]
     covered = (merged["ci_low"] <= merged[truth_column]) & (
         merged[truth_column] <= merged["ci_high"]
@@ -1567,6 +1762,25 @@ def _add_log_likelihood(
     idata.add_groups(log_likelihood=dataset)
 
 
+def _fit_data(
+    effects: Any, id: str, group: str, estimate: str, se: str, prior_scale: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any], pd.DataFrame, float]:
+    """The validated data of one hierarchical fit and its prior scale."""
+    y, s, codes, labels, ordered = _pivot_replications(effects, id, group, estimate, se, None)
+    y, s, codes = y[0], s[0], codes[0]
+    if len(y) < 3:
+        raise ValueError(f"effects: need at least 3 units, got {len(y)}")
+    if prior_scale is None:
+        prior_scale = float(np.std(y, ddof=1))
+        if not prior_scale > 0:
+            raise ValueError(
+                f"prior_scale: the estimates in column {estimate!r} are all equal, so the "
+                "default prior scale (their standard deviation) is 0; pass prior_scale"
+            )
+    prior_scale = check_positive(prior_scale, "prior_scale")
+    return y, s, codes, labels, ordered, prior_scale
+
+
 def fit_hierarchical_model(
     effects: pd.DataFrame,
     *,
@@ -1688,12 +1902,20 @@ def fit_hierarchical_model(
     Raises
     ------
     ValueError
-        If columns are missing, values are NaN, an SE is not positive, a group has no
-        members, ids repeat, a setting is invalid, or both ``sample_effects`` and
-        ``integrate_out_units`` are set.
+        If ``effects`` is empty, columns are missing, values are missing, NaN, strings or
+        infinite, an SE is not positive, a group has no members, ids repeat, there are
+        fewer than 3 units, the estimates are all equal (without ``prior_scale``), a
+        setting or ``rng`` is invalid, or both ``sample_effects`` and
+        ``integrate_out_units`` are set. All raised before anything is compiled or
+        sampled.
     """
+    # Every check runs before anything is compiled or sampled.
     alpha = check_alpha(alpha)
     _check_sampler_settings(draws, tune, chains, cores, target_accept)
+    generator = check_rng(rng)
+    sample_effects = check_flag(sample_effects, "sample_effects")
+    integrate_out_units = check_flag(integrate_out_units, "integrate_out_units")
+    reuse_compiled = check_flag(reuse_compiled, "reuse_compiled")
     if sample_effects and integrate_out_units:
         raise ValueError(
             "integrate_out_units: the unit effects cannot be integrated out and sampled "
@@ -1703,19 +1925,14 @@ def fit_hierarchical_model(
     auto_centring = isinstance(genre_centring, str) and genre_centring == "auto"
     if not auto_centring:
         genre_centring = _check_centring(genre_centring, "genre_centring")
-    y, s, codes, labels, ordered = _pivot_replications(effects, id, group, estimate, se, None)
-    y, s, codes = y[0], s[0], codes[0]
+    y, s, codes, labels, ordered, prior_scale = _fit_data(
+        effects, id, group, estimate, se, prior_scale
+    )
     if auto_centring:
         genre_centring = _automatic_group_centring(y, s, codes, len(labels))
-    if len(y) < 3:
-        raise ValueError("effects: need at least 3 units")
-    if prior_scale is None:
-        prior_scale = float(np.std(y, ddof=1))
-    prior_scale = check_positive(prior_scale, "prior_scale")
     n_groups = len(labels)
     centred_groups = bool(genre_centring)
     hyper_only = not sample_effects
-    generator = np.random.default_rng(rng)
     settings: dict[str, Any] = {
         "draws": draws,
         "tune": tune,
@@ -1856,29 +2073,45 @@ def check_convergence(
     Raises
     ------
     ValueError
-        If ``idata`` lacks a posterior or the thresholds are invalid.
+        If ``idata`` lacks a posterior, ``var_names`` names no variable or an unknown one,
+        a checked variable has constant draws (R-hat and ESS are then undefined), or the
+        thresholds are invalid.
     """
 
     check_positive(rhat_max, "rhat_max")
     check_positive(ess_min, "ess_min")
     if not hasattr(idata, "posterior"):
         raise ValueError("idata must hold a posterior group")
+    if isinstance(var_names, str):
+        raise ValueError(f"var_names must be a list of names, not one string {var_names!r}")
     names = list(var_names) if var_names is not None else list(idata.posterior.data_vars)
+    if not names:
+        raise ValueError("var_names: no variables to check")
     unknown = [name for name in names if name not in idata.posterior.data_vars]
     if unknown:
         raise ValueError(
             f"var_names: {unknown} not in the posterior ({list(idata.posterior.data_vars)})"
         )
+    for name in names:
+        draws = np.asarray(idata.posterior[name].to_numpy(), dtype=float)
+        if not np.isfinite(draws).all():
+            raise ValueError(f"idata: variable {name!r} has non-finite draws")
+        flat = draws.reshape(draws.shape[0] * draws.shape[1], -1)
+        if (np.ptp(flat, axis=0) == 0).any():
+            raise ValueError(
+                f"var_names: variable {name!r} has constant draws (in some element), so "
+                "its R-hat and ESS are undefined; leave it out"
+            )
     rhat = az.rhat(idata, var_names=names)
     ess_bulk = az.ess(idata, var_names=names, method="bulk")
     ess_tail = az.ess(idata, var_names=names, method="tail")
     worst, max_rhat = "", -np.inf
     for name in names:
-        value = float(np.nanmax(rhat[name].to_numpy()))
+        value = float(np.max(rhat[name].to_numpy()))
         if value > max_rhat:
             worst, max_rhat = name, value
-    min_bulk = min(float(np.nanmin(ess_bulk[name].to_numpy())) for name in names)
-    min_tail = min(float(np.nanmin(ess_tail[name].to_numpy())) for name in names)
+    min_bulk = min(float(np.min(ess_bulk[name].to_numpy())) for name in names)
+    min_tail = min(float(np.min(ess_tail[name].to_numpy())) for name in names)
     divergences = (
         int(idata.sample_stats["diverging"].sum()) if hasattr(idata, "sample_stats") else 0
     )
@@ -1942,12 +2175,16 @@ def posterior_predictive_check(
     Raises
     ------
     ValueError
-        If ``fit`` has no unit effects or ``n_replicates`` is invalid.
+        If ``fit`` is not a unit-level :class:`HierarchicalFit`, or ``new_units``,
+        ``n_replicates`` or ``rng`` is invalid.
     """
+    if not isinstance(fit, HierarchicalFit):
+        raise ValueError(f"fit must be a HierarchicalFit, got {type(fit).__name__}")
+    new_units = check_flag(new_units, "new_units")
     n_replicates = check_integer(n_replicates, "n_replicates", minimum=10)
+    rng = check_rng(rng)
     if "theta" not in fit.idata.posterior:
         raise ValueError("fit must be a unit-level fit (integrate_out_units=False)")
-    rng = np.random.default_rng(rng)
     y = fit.data[fit.details["estimate"]].to_numpy()
     s = fit.data[fit.details["se"]].to_numpy()
     codes = fit.details["codes"]
@@ -2017,11 +2254,11 @@ def count_high_pareto_k(idata: Any, threshold: float = 0.7) -> dict[str, float]:
     Raises
     ------
     ValueError
-        If ``idata`` has no log-likelihood.
+        If ``idata`` has no log-likelihood or ``threshold`` is not positive.
     """
 
     check_positive(threshold, "threshold")
-    if "log_likelihood" not in idata.groups():
+    if not hasattr(idata, "groups") or "log_likelihood" not in idata.groups():
         raise ValueError("idata must hold a log_likelihood group")
     with warnings.catch_warnings():
         # ArviZ warns when some Pareto k exceed 0.7; this function reports the count.
@@ -2087,14 +2324,21 @@ def compare_groupings(
     Raises
     ------
     ValueError
-        If fewer than two groupings are given or a column is missing.
+        If fewer than two (distinct) groupings are given, a column is missing, the data
+        are invalid for any grouping (see :func:`fit_hierarchical_model`), or a sampler
+        setting or ``rng`` is invalid; all checked before any model is sampled.
     """
-
+    if isinstance(groupings, str) or not isinstance(groupings, Sequence):
+        raise ValueError(f"groupings must be a list of column names, got {groupings!r}")
     groupings = list(groupings)
-    if len(groupings) < 2:
-        raise ValueError("groupings must name at least two candidate columns")
-    check_columns(effects, [id, estimate, se, *groupings], "effects")
-    rng = np.random.default_rng(rng)
+    if len(set(groupings)) < 2:
+        raise ValueError("groupings must name at least two distinct candidate columns")
+    _check_frame(effects, "effects", id=id, estimate=estimate, se=se,
+                 **{f"groupings[{k}]": name for k, name in enumerate(groupings)})
+    _check_sampler_settings(draws, tune, chains, cores, 0.9)
+    rng = check_rng(rng)
+    for name in groupings:
+        _fit_data(effects, id, name, estimate, se, None)
     fits = {
         name: fit_hierarchical_model(
             effects,
@@ -2301,21 +2545,29 @@ def fit_geo_hierarchical_model(
     Raises
     ------
     ValueError
-        For bad columns or values, or an arm with fewer than 2 geos.
+        For an empty frame, bad columns or values (missing, NaN, strings, infinite,
+        non-positive SEs, repeated ids), an arm with fewer than 2 geos (``treatment_label``
+        marks the treated), or an invalid setting or ``rng``; all before sampling.
     """
     alpha = check_alpha(alpha)
     _check_sampler_settings(draws, tune, chains, cores, target_accept)
-    check_columns(deltas, [id, group, estimate, se], "deltas")
-    y, s = _check_estimates_and_se(deltas[estimate].to_numpy(), deltas[se].to_numpy(), ndim=1)
-    if deltas[id].duplicated().any():
-        raise ValueError(f"id: column {id!r} has repeated values")
+    generator = check_rng(rng)
+    y, s, _, _ = _unit_data(deltas, "deltas", id=id, group=group, estimate=estimate, se=se)
+    _check_labels(deltas, id, "deltas", unique=True)
     arm = (deltas[group] == treatment_label).to_numpy().astype(np.int64)
     if arm.sum() < 2 or (1 - arm).sum() < 2:
-        raise ValueError(f"{group}: each arm needs at least 2 geos")
+        raise ValueError(
+            f"treatment_label: {treatment_label!r} marks {int(arm.sum())} of the "
+            f"{len(arm)} geos in column {group!r}; each arm needs at least 2 geos"
+        )
     if prior_scale is None:
         prior_scale = float(np.std(y, ddof=1))
+        if not prior_scale > 0:
+            raise ValueError(
+                f"prior_scale: the deltas in column {estimate!r} are all equal, so the "
+                "default prior scale (their standard deviation) is 0; pass prior_scale"
+            )
     prior_scale = check_positive(prior_scale, "prior_scale")
-    generator = np.random.default_rng(rng)
     idata, timings = _sample_log_sd_density(
         _ArmDensity(y, s**2, arm, 2, prior_scale),
         prior_scale,
@@ -2417,9 +2669,10 @@ def fit_eight_schools(
     Raises
     ------
     ValueError
-        If a sampler setting is invalid.
+        If a sampler setting or ``rng`` is invalid.
     """
     _check_sampler_settings(draws, tune, chains, cores, target_accept)
+    seed = _seed_from(rng)
     y, s = EIGHT_SCHOOLS["estimate"].to_numpy(), EIGHT_SCHOOLS["se"].to_numpy()
     idata, _ = _compile_and_sample(
         lambda shared: _build_eight_schools(y, s),
@@ -2430,7 +2683,7 @@ def fit_eight_schools(
         chains=chains,
         cores=cores,
         target_accept=target_accept,
-        seed=_seed_from(rng),
+        seed=seed,
     )
     mu, tau = _stack(idata, "mu"), _stack(idata, "tau")
     theta = mu[:, None] + tau[:, None] * _stack(idata, "theta_tilde")

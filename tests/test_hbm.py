@@ -524,9 +524,9 @@ def test_bad_input_raises_value_error(effects: pd.DataFrame) -> None:
     )
     with pytest.raises(ValueError, match="group"):
         hbm.estimate_empirical_bayes(empty_group)
-    with pytest.raises(ValueError, match="standard_errors"):
+    with pytest.raises(ValueError, match="'se' \\(standard errors\\) must be positive"):
         hbm.estimate_empirical_bayes(effects.assign(se=-effects["se"]))
-    with pytest.raises(ValueError, match="estimates"):
+    with pytest.raises(ValueError, match="'estimate'"):
         hbm.fit_hierarchical_model(effects.assign(estimate=np.nan))
     with pytest.raises(ValueError, match="group"):
         hbm.fit_hierarchical_model(empty_group)
@@ -998,3 +998,286 @@ def test_a_fit_of_500_creators_takes_seconds() -> None:
     assert time.process_time() - cpu < 20
     assert fit.timings["compile_cpu"] < 0.5
     assert hbm.check_convergence(fit.idata, ["mu", "group_sd", "unit_sd"]).passed
+
+
+# ----------------------------------------------------------------------------- the contract
+def _unit_stats(**changes: Any) -> pd.DataFrame:
+    """Two units' arm summaries, with the given columns of the first unit changed."""
+    frame = pd.DataFrame(
+        {
+            "creator_id": ["a", "b"],
+            "n_treatment": [20, 30],
+            "n_control": [25, 30],
+            "mean_treatment": [1.5, 2.0],
+            "mean_control": [1.0, 1.8],
+            "sd_treatment": [1.0, 1.2],
+            "sd_control": [0.9, 1.1],
+        }
+    )
+    for column, value in changes.items():
+        frame[column] = frame[column].astype(object)
+        frame.loc[0, column] = value
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("n_treatment", 0),
+        ("n_control", -3),
+        ("n_control", 1),
+        ("n_treatment", 12.5),
+        ("n_treatment", "20"),
+        ("mean_control", np.nan),
+        ("mean_treatment", "1.5"),
+        ("sd_control", -0.5),
+        ("sd_treatment", np.inf),
+    ],
+)
+def test_unit_effects_from_stats_name_the_bad_column(column: str, value: Any) -> None:
+    # Before: 12.5 users, strings and zero/negative counts passed through (strings and
+    # the count 1 failed with NumPy errors or NaN degrees of freedom, not a named error).
+    with pytest.raises(ValueError, match=column):
+        hbm.estimate_unit_effects_from_stats(_unit_stats(**{column: value}))
+
+
+def test_unit_effects_from_stats_refuse_zero_se_and_bad_scalars() -> None:
+    with pytest.raises(ValueError, match="sd_treatment"):
+        hbm.estimate_unit_effects_from_stats(_unit_stats(sd_treatment=0.0, sd_control=0.0))
+    for alpha in ("0.05", np.array([0.05, 0.1]), np.nan, 0.0):
+        with pytest.raises(ValueError, match="alpha"):
+            hbm.estimate_unit_effects_from_stats(_unit_stats(), alpha=alpha)
+    with pytest.raises(ValueError, match="data"):
+        hbm.estimate_unit_effects_from_stats(_unit_stats().iloc[:0])
+    with pytest.raises(ValueError, match="keep"):
+        hbm.estimate_unit_effects_from_stats(_unit_stats(), keep="genre")
+    # One arm with SD 0 is legitimate: the Welch df are the other arm's n - 1.
+    one_constant = hbm.estimate_unit_effects_from_stats(_unit_stats(sd_control=0.0))
+    assert one_constant["df"].iloc[0] == pytest.approx(19.0)
+
+
+def test_between_variance_needs_more_units_than_groups() -> None:
+    # One unit, or one unit per group, leaves no within-group spread to estimate tau^2.
+    with pytest.raises(ValueError, match="between-unit variance cannot be estimated"):
+        hbm.estimate_between_variance([1.0], [1.0], [0])
+    with pytest.raises(ValueError, match="between-unit variance cannot be estimated"):
+        hbm.estimate_between_variance([1.0, 2.0, 3.0], [1.0] * 3, [0, 1, 2])
+    one = pd.DataFrame({"creator_id": ["a"], "genre": ["x"], "estimate": [1.0], "se": [1.0]})
+    with pytest.raises(ValueError, match="between-unit variance"):
+        hbm.estimate_empirical_bayes(one)
+    with pytest.raises(ValueError, match="group_codes"):
+        hbm.estimate_between_variance([1.0, 2.0, 3.0], [1.0] * 3, [0, 0, 1], per_group=True)
+
+
+def test_arrays_and_hyperparameters_refuse_strings_and_wrong_lengths() -> None:
+    # Before: NumPy converted "1.0" strings to numbers silently; a flag "yes" counted as True.
+    y, s, codes = [1.0, 2.0, 4.0, 3.0], [1.0, 1.0, 2.0, 1.0], [0, 0, 1, 1]
+    with pytest.raises(ValueError, match="estimates"):
+        hbm.estimate_between_variance(["1.0", "2.0", "4.0", "3.0"], s, codes)
+    with pytest.raises(ValueError, match="standard_errors"):
+        hbm.estimate_between_variance(y, s[:3], codes)
+    with pytest.raises(ValueError, match="group_codes"):
+        hbm.estimate_between_variance(y, s, codes[:3])
+    with pytest.raises(ValueError, match="per_group"):
+        hbm.estimate_between_variance(y, s, codes, per_group="yes")
+    with pytest.raises(ValueError, match="unit_sd"):
+        hbm.normal_normal_posterior(y, s, codes, unit_sd="0.4")
+    with pytest.raises(ValueError, match="group_sd"):
+        hbm.normal_normal_posterior(y, s, codes, unit_sd=0.4, group_sd="1.0")
+    effects = pd.DataFrame(
+        {"creator_id": list("abcd"), "genre": ["x", "x", "y", "y"], "estimate": y, "se": s}
+    )
+    with pytest.raises(ValueError, match="group_sd"):
+        hbm.estimate_oracle_bayes(effects, mean_effect=0.0, group_sd="0.3", unit_sd=0.4)
+    # inf is the documented flat prior.
+    flat = hbm.estimate_oracle_bayes(effects, mean_effect=0.0, group_sd=np.inf, unit_sd=0.4)
+    assert np.isfinite(flat["estimate"]).all()
+
+
+def test_rng_and_sampler_sizes_are_checked_before_sampling(effects: pd.DataFrame) -> None:
+    # Before: rng="seed" or -1 reached NumPy (TypeError or an unnamed ValueError), after
+    # the data were prepared; sample_effects="no" (truthy) compiled the full model.
+    started = time.process_time()
+    for bad in ("seed", 1.5, -1):
+        with pytest.raises(ValueError, match="rng"):
+            hbm.fit_hierarchical_model(effects, rng=bad)
+        with pytest.raises(ValueError, match="rng"):
+            hbm.fit_geo_hierarchical_model(simulate_geo_deltas(n_geos=8, rng=1), rng=bad)
+        with pytest.raises(ValueError, match="rng"):
+            hbm.fit_eight_schools(rng=bad)
+        with pytest.raises(ValueError, match="rng"):
+            hbm.compare_groupings(effects, ["genre", "region"], rng=bad)
+        with pytest.raises(ValueError, match="rng"):
+            simulate_creator_experiments(rng=bad)
+        with pytest.raises(ValueError, match="rng"):
+            simulate_geo_deltas(rng=bad)
+    for name in ("draws", "tune", "chains", "cores"):
+        for value in (0, -5):
+            with pytest.raises(ValueError, match=name):
+                hbm.fit_hierarchical_model(effects, **{name: value})
+            with pytest.raises(ValueError, match=name):
+                hbm.fit_eight_schools(**{name: value})
+    with pytest.raises(ValueError, match="sample_effects"):
+        hbm.fit_hierarchical_model(effects, sample_effects="no")
+    with pytest.raises(ValueError, match="redraw_truth"):
+        simulate_creator_experiments(redraw_truth="no")
+    # compare_groupings checks every grouping before fitting the first one.
+    gap = effects.assign(region=effects["region"].where(effects.index != 3))
+    with pytest.raises(ValueError, match="region"):
+        hbm.compare_groupings(gap, ["genre", "region"], rng=1)
+    assert time.process_time() - started < 5  # nothing was sampled
+
+
+def test_posterior_predictive_check_validates_fit_flag_and_rng(
+    small_fit: hbm.HierarchicalFit,
+) -> None:
+    with pytest.raises(ValueError, match="fit"):
+        hbm.posterior_predictive_check("not a fit")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="new_units"):
+        hbm.posterior_predictive_check(small_fit, new_units="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rng"):
+        hbm.posterior_predictive_check(small_fit, rng="seed")  # type: ignore[arg-type]
+
+
+def test_convergence_check_of_constant_draws_raises_without_runtime_warning() -> None:
+    # Before: ArviZ divided 0 by 0 (a bare RuntimeWarning) and the NaN R-hat was skipped
+    # by nanmax, so a constant variable looked converged.
+    rng = np.random.default_rng(0)
+    idata = az.from_dict(posterior={"x": np.zeros((2, 50)), "y": rng.normal(size=(2, 50))})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match="constant draws"):
+            hbm.check_convergence(idata)
+        report = hbm.check_convergence(idata, ["y"])
+    assert np.isfinite(report.max_rhat)
+
+
+def test_validation_against_truth_refuses_bad_values(
+    effects: pd.DataFrame, creators: pd.DataFrame
+) -> None:
+    with pytest.raises(ValueError, match="true_effect"):
+        hbm.validate_against_truth(effects, creators.assign(true_effect=np.inf))
+    with pytest.raises(ValueError, match="ci_low"):
+        hbm.validate_against_truth(effects.assign(ci_low=effects["ci_high"] + 1), creators)
+    with pytest.raises(ValueError, match="on"):
+        hbm.validate_against_truth(effects, creators, on="no_such_column")
+    with pytest.raises(ValueError, match="bins"):
+        hbm.validate_against_truth(effects, creators, by="n_users", bins=[np.nan, 1.0])
+
+
+# ----------------------------------------------------------------------------- properties
+_arm = st.tuples(
+    st.integers(2, 500),
+    st.floats(-100.0, 100.0),
+    st.floats(0.05, 50.0),
+)
+
+
+def _stats_frame(treatment: tuple, control: tuple) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "creator_id": ["a"],
+            "n_treatment": [treatment[0]],
+            "n_control": [control[0]],
+            "mean_treatment": [treatment[1]],
+            "mean_control": [control[1]],
+            "sd_treatment": [treatment[2]],
+            "sd_control": [control[2]],
+        }
+    )
+
+
+@settings(max_examples=50, deadline=None)
+@given(treatment=_arm, control=_arm, shift=st.floats(-1e3, 1e3), scale=st.floats(0.01, 100.0))
+def test_no_pooling_properties(
+    treatment: tuple, control: tuple, shift: float, scale: float
+) -> None:
+    base = hbm.estimate_unit_effects_from_stats(_stats_frame(treatment, control)).iloc[0]
+    # Swapping the arms flips the estimate and the interval.
+    swapped = hbm.estimate_unit_effects_from_stats(_stats_frame(control, treatment)).iloc[0]
+    assert swapped["estimate"] == pytest.approx(-base["estimate"], rel=1e-9, abs=1e-12)
+    assert swapped["ci_low"] == pytest.approx(-base["ci_high"], rel=1e-9, abs=1e-9)
+    assert swapped["se"] == pytest.approx(base["se"], rel=1e-12)
+    # Shifting the outcome leaves the difference unchanged.
+    moved = [(n, m + shift, sd) for n, m, sd in (treatment, control)]
+    shifted = hbm.estimate_unit_effects_from_stats(_stats_frame(*moved)).iloc[0]
+    assert shifted["estimate"] == pytest.approx(base["estimate"], rel=1e-9, abs=1e-9)
+    assert shifted["se"] == pytest.approx(base["se"], rel=1e-12)
+    # Scaling the outcome by c scales the estimate and the SE by c.
+    stretched = [(n, m * scale, sd * scale) for n, m, sd in (treatment, control)]
+    scaled = hbm.estimate_unit_effects_from_stats(_stats_frame(*stretched)).iloc[0]
+    assert scaled["estimate"] == pytest.approx(scale * base["estimate"], rel=1e-9, abs=1e-12)
+    assert scaled["se"] == pytest.approx(scale * base["se"], rel=1e-9)
+    assert scaled["p_value"] == pytest.approx(base["p_value"], rel=1e-6, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_t=st.integers(2, 30), n_c=st.integers(2, 30))
+def test_unit_effects_from_rows_equal_the_stats_twin(seed: int, n_t: int, n_c: int) -> None:
+    rng = np.random.default_rng(seed)
+    users = pd.DataFrame(
+        {
+            "creator_id": ["a"] * (n_t + n_c) + ["b"] * (n_t + n_c),
+            "treatment": ([1] * n_t + [0] * n_c) * 2,
+            "y": rng.normal(5.0, 3.0, 2 * (n_t + n_c)),
+        }
+    )
+    rows = hbm.estimate_unit_effects(users)
+    groups = users.groupby(["creator_id", "treatment"])["y"]
+    stats_frame = pd.DataFrame(
+        {
+            "creator_id": ["a", "b"],
+            "n_treatment": [n_t, n_t],
+            "n_control": [n_c, n_c],
+            "mean_treatment": groups.mean().xs(1, level="treatment").to_numpy(),
+            "mean_control": groups.mean().xs(0, level="treatment").to_numpy(),
+            "sd_treatment": groups.std().xs(1, level="treatment").to_numpy(),
+            "sd_control": groups.std().xs(0, level="treatment").to_numpy(),
+        }
+    )
+    twin = hbm.estimate_unit_effects_from_stats(stats_frame)
+    for column in ("estimate", "se", "ci_low", "ci_high", "df", "p_value"):
+        np.testing.assert_allclose(rows[column], twin[column], rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shift=st.floats(-100.0, 100.0),
+    scale=st.floats(0.01, 100.0),
+    method=st.sampled_from(["reml", "moments"]),
+)
+def test_between_variance_is_shift_invariant_and_scales_quadratically(
+    seed: int, shift: float, scale: float, method: str
+) -> None:
+    rng = np.random.default_rng(seed)
+    codes = np.repeat([0, 1, 2], 6)
+    s = rng.uniform(0.5, 2.0, codes.size)
+    y = rng.normal(0.0, 1.0, 3)[codes] + rng.normal(0.0, 1.0, codes.size) + s * rng.normal(
+        size=codes.size
+    )
+    tau2 = hbm.estimate_between_variance(y, s, codes, method=method)
+    shifted = hbm.estimate_between_variance(y + shift, s, codes, method=method)
+    scaled = hbm.estimate_between_variance(scale * y, scale * s, codes, method=method)
+    # REML's golden-section search stops at a relative bracket of about 1e-12 of its range.
+    tolerance = 1e-6 if method == "reml" else 1e-9
+    assert shifted == pytest.approx(tau2, rel=tolerance, abs=1e-9)
+    assert scaled == pytest.approx(scale**2 * tau2, rel=tolerance, abs=1e-9 * scale**2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shift=st.floats(-100.0, 100.0))
+def test_complete_pooling_shifts_with_the_outcome(seed: int, shift: float) -> None:
+    rng = np.random.default_rng(seed)
+    effects = pd.DataFrame(
+        {
+            "creator_id": [f"c{j}" for j in range(8)],
+            "genre": ["x", "y"] * 4,
+            "estimate": rng.normal(size=8),
+            "se": rng.uniform(0.5, 2.0, 8),
+        }
+    )
+    base = hbm.estimate_complete_pooling(effects)
+    moved = hbm.estimate_complete_pooling(effects.assign(estimate=effects["estimate"] + shift))
+    np.testing.assert_allclose(moved["estimate"], base["estimate"] + shift, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(moved["se"], base["se"], rtol=1e-12)

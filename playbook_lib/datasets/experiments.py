@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from playbook_lib.validation import check_flag
+
 __all__ = ["load_free_trial_screener", "load_thornton_hiv"]
 
 
@@ -72,9 +74,12 @@ def load_thornton_hiv(complete_cases: bool = True) -> pd.DataFrame:
 
     Raises
     ------
+    ValueError
+        If ``complete_cases`` is not a bool.
     ImportError
         If ``causaldata`` is not installed.
     """
+    complete_cases = check_flag(complete_cases, "complete_cases")
     from causaldata import thornton_hiv
 
     raw = thornton_hiv.load_pandas().data

@@ -23,8 +23,10 @@ import pandas as pd
 
 from playbook_lib.validation import (
     check_finite_number,
+    check_flag,
     check_integer,
     check_positive,
+    check_rng,
 )
 
 __all__ = [
@@ -123,8 +125,9 @@ def simulate_creator_experiments(
     Raises
     ------
     ValueError
-        If a count is not a positive integer, a standard deviation is negative, or
-        ``min_users`` is below 4 or above ``max_users``.
+        If a count is not a positive integer, a number is NaN, infinite or a string, a
+        standard deviation is negative, ``min_users`` is below 4 or above ``max_users``,
+        ``redraw_truth`` is not a bool, or ``rng`` is invalid.
     """
     n_genres = check_integer(n_genres, "n_genres", minimum=1)
     creators_per_genre = check_integer(creators_per_genre, "creators_per_genre", minimum=1)
@@ -139,7 +142,8 @@ def simulate_creator_experiments(
     max_users = check_integer(max_users, "max_users", minimum=min_users)
     n_regions = check_integer(n_regions, "n_regions", minimum=1)
     n_replications = check_integer(n_replications, "n_replications", minimum=1)
-    rng = np.random.default_rng(rng)
+    redraw_truth = check_flag(redraw_truth, "redraw_truth")
+    rng = check_rng(rng)
 
     n_creators = n_genres * creators_per_genre
     truth_draws = n_replications if redraw_truth else 1
@@ -242,7 +246,8 @@ def simulate_geo_deltas(
     Raises
     ------
     ValueError
-        If a count is invalid or a standard deviation is not positive.
+        If a count is invalid, a number is NaN, infinite or a string, a standard
+        deviation is not positive (``baseline_sd`` may be 0), or ``rng`` is invalid.
     """
     n_geos = check_integer(n_geos, "n_geos", minimum=4)
     if n_geos % 2:
@@ -255,7 +260,7 @@ def simulate_geo_deltas(
     lift = check_finite_number(lift, "lift")
     trend_per_day = check_finite_number(trend_per_day, "trend_per_day")
     n_replications = check_integer(n_replications, "n_replications", minimum=1)
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
 
     days = np.arange(pre_days + post_days)
     is_post = days >= pre_days
