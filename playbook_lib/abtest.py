@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -46,8 +47,10 @@ from scipy import integrate, optimize, special, stats
 
 from playbook_lib.results import Estimate
 from playbook_lib.validation import (
+    PlaybookWarning,
     as_float_array,
     check_alpha,
+    check_binary,
     check_choice,
     check_columns,
     check_counts,
@@ -56,6 +59,9 @@ from playbook_lib.validation import (
     check_not_constant,
     check_positive,
     check_probability,
+    check_rng,
+    check_sum_of_squares,
+    column_as_float_array,
 )
 
 __all__ = [
@@ -116,28 +122,51 @@ def _p_value_and_interval(
     """p-value and interval from a t (``df`` given) or normal reference distribution.
 
     The interval matches the alternative: two-sided, or one-sided with an infinite end.
-    A zero standard error gives ``nan`` statistics (callers reject that input earlier).
+    A zero standard error is the limit ``se -> 0`` (as
+    :meth:`~playbook_lib.results.Estimate.from_standard_error`): the interval is the point
+    estimate and the p-value is 1 at zero and 0 away from it (one-sided: 0 on the
+    alternative's side, 1 on the other, 0.5 at zero); ``df`` is then irrelevant.
     """
-    distribution = stats.norm if df is None else stats.t(df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        statistic = estimate / se
+    estimate = np.asarray(estimate, dtype=float)
+    se = np.asarray(se, dtype=float)
+    degenerate = se == 0
+    safe_se = np.where(degenerate, 1.0, se)
+    if df is None:
+        distribution = stats.norm
+    else:
+        df = np.asarray(df, dtype=float)
+        distribution = stats.t(np.where(degenerate | ~np.isfinite(df) | (df <= 0), 1.0, df))
+    statistic = estimate / safe_se
     if alternative == "two-sided":
         p_value = 2.0 * distribution.sf(np.abs(statistic))
         critical = distribution.ppf(1.0 - alpha / 2.0)
         low, high = estimate - critical * se, estimate + critical * se
+        limit = np.where(estimate == 0, 1.0, 0.0)
     elif alternative == "larger":
         p_value = distribution.sf(statistic)
         critical = distribution.ppf(1.0 - alpha)
         low, high = estimate - critical * se, np.full_like(estimate, np.inf)
+        limit = np.where(estimate > 0, 0.0, np.where(estimate < 0, 1.0, 0.5))
     else:
         p_value = distribution.cdf(statistic)
         critical = distribution.ppf(1.0 - alpha)
         low, high = np.full_like(estimate, -np.inf), estimate + critical * se
+        limit = np.where(estimate < 0, 0.0, np.where(estimate > 0, 1.0, 0.5))
+    p_value = np.where(degenerate, limit, p_value)
     return np.clip(p_value, 0.0, 1.0), low, high
 
 
 def _scalar(values: Any) -> float:
     return float(np.asarray(values).reshape(-1)[0])
+
+
+def _warn_point_interval(what: str) -> None:
+    warnings.warn(
+        f"{what}: the standard error is 0, so the interval is the single point estimate "
+        "(p = 1 when the estimate is 0, else 0)",
+        PlaybookWarning,
+        stacklevel=3,
+    )
 
 
 def _as_binary_array(values: Any, name: str) -> np.ndarray:
@@ -147,10 +176,26 @@ def _as_binary_array(values: Any, name: str) -> np.ndarray:
     return array
 
 
-def _check_count_array(values: Any, name: str, *, minimum: int = 0) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
+def _numeric_array(values: Any, name: str) -> np.ndarray:
+    """A non-empty finite float array (scalars become 0-d); strings and bools refused."""
+    if isinstance(values, str | bytes | bool | np.bool_):
+        raise ValueError(f"{name} must be numeric, got {values!r}")
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be numeric: {error}") from None
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be numeric, got values of type {raw.dtype}")
+    array = raw.astype(float)
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty")
     if np.isnan(array).any() or np.isinf(array).any():
         raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def _check_count_array(values: Any, name: str, *, minimum: int = 0) -> np.ndarray:
+    array = _numeric_array(values, name)
     if (array != np.round(array)).any():
         raise ValueError(f"{name} must contain whole numbers")
     if (array < minimum).any():
@@ -158,7 +203,32 @@ def _check_count_array(values: Any, name: str, *, minimum: int = 0) -> np.ndarra
     return array
 
 
+def _broadcast(named: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """``np.broadcast_arrays`` of 1-D (or scalar) arrays, naming them when shapes clash."""
+    try:
+        return np.broadcast_arrays(*(np.atleast_1d(a) for a in named.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} has shape {np.shape(v)}" for k, v in named.items())
+        raise ValueError(f"length mismatch (arrays must broadcast): {shapes}") from None
+
+
 # ============================================================== assignment
+def _unit_id_list(unit_ids: Any) -> list[Any]:
+    if isinstance(unit_ids, str | bytes):
+        raise ValueError("unit_ids must be a collection of ids, not a single string")
+    try:
+        ids = list(unit_ids)
+    except TypeError:
+        raise ValueError(
+            f"unit_ids must be an iterable of ids, got {type(unit_ids).__name__}"
+        ) from None
+    if not ids:
+        raise ValueError("unit_ids must not be empty")
+    if any(unit is None or (isinstance(unit, float) and math.isnan(unit)) for unit in ids):
+        raise ValueError("unit_ids contains missing ids (None or NaN)")
+    return ids
+
+
 def hash_to_unit_interval(unit_ids: Iterable[Any], salt: str) -> np.ndarray:
     """Map unit ids to numbers in [0, 1), deterministically, salted by ``salt``.
 
@@ -184,13 +254,12 @@ def hash_to_unit_interval(unit_ids: Iterable[Any], salt: str) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``salt`` is not a non-empty string or ``unit_ids`` is empty.
+        If ``salt`` is not a non-empty string, or ``unit_ids`` is empty, a single string
+        or holds missing ids (None or NaN).
     """
     if not isinstance(salt, str) or not salt:
-        raise ValueError("salt must be a non-empty string")
-    ids = list(unit_ids)
-    if not ids:
-        raise ValueError("unit_ids must not be empty")
+        raise ValueError(f"salt must be a non-empty string, got {salt!r}")
+    ids = _unit_id_list(unit_ids)
     prefix = f"{salt}:".encode()
     # Hashing is per string; there is no array operation for SHA-256 in NumPy.
     digests = b"".join(hashlib.sha256(prefix + str(unit).encode()).digest()[:8] for unit in ids)
@@ -239,8 +308,9 @@ def assign_arms(
     arms : sequence of str
         At least two distinct arm labels.
     weights : sequence of float, optional
-        Planned shares of enrolled units (normalised to sum to one); equal by default.
-        Shares are realised in units of ``1 / n_buckets``.
+        Relative planned shares of enrolled units, one positive number per arm; they are
+        divided by their sum (``[1, 3]`` means 25% / 75%), so they need not sum to one.
+        Equal by default. Shares are realised in units of ``1 / n_buckets``.
     traffic_fraction : float
         Share of all units enrolled, in (0, 1].
     n_buckets : int
@@ -259,20 +329,27 @@ def assign_arms(
         gets no bucket, ``traffic_fraction`` outside (0, 1], bad ``n_buckets``.
     """
     if not isinstance(experiment_id, str) or not experiment_id:
-        raise ValueError("experiment_id must be a non-empty string")
+        raise ValueError(f"experiment_id must be a non-empty string, got {experiment_id!r}")
+    if isinstance(arms, str | bytes):
+        raise ValueError("arms must be a sequence of labels, not a single string")
     arms = list(arms)
-    if len(arms) < 2 or len(set(arms)) != len(arms):
-        raise ValueError("arms must hold at least two distinct labels")
+    if len(arms) < 2 or len(set(arms)) != len(arms) or any(arm is None for arm in arms):
+        raise ValueError(f"arms must hold at least two distinct labels, got {arms!r}")
     if weights is None:
         weights_array = np.full(len(arms), 1.0 / len(arms))
     else:
         weights_array = as_float_array(weights, "weights")
-        if weights_array.size != len(arms) or (weights_array <= 0).any():
-            raise ValueError("weights must be positive, one per arm")
+        if weights_array.size != len(arms):
+            raise ValueError(
+                f"weights must hold one number per arm ({len(arms)}), "
+                f"got {weights_array.size}"
+            )
+        if (weights_array <= 0).any():
+            raise ValueError(f"weights must be positive, got {weights_array.tolist()}")
         weights_array = weights_array / weights_array.sum()
     traffic_fraction = check_probability(traffic_fraction, "traffic_fraction", allow_zero=False)
     n_buckets = check_integer(n_buckets, "n_buckets", minimum=2)
-    ids = list(unit_ids)
+    ids = _unit_id_list(unit_ids)
     enrolled = hash_to_bucket(ids, f"{experiment_id}/traffic", n_buckets) < round(
         traffic_fraction * n_buckets
     )
@@ -301,8 +378,8 @@ def assign_complete(
     n_units = check_integer(n_units, "n_units", minimum=2)
     n_treated = check_integer(n_treated, "n_treated", minimum=1)
     if n_treated >= n_units:
-        raise ValueError("n_treated must be smaller than n_units")
-    rng = np.random.default_rng(rng)
+        raise ValueError(f"n_treated ({n_treated}) must be smaller than n_units ({n_units})")
+    rng = check_rng(rng)
     treatment = np.zeros(n_units, dtype=np.int64)
     treatment[rng.permutation(n_units)[:n_treated]] = 1
     return treatment
@@ -327,7 +404,14 @@ def assign_stratified(
     treatment_share = check_probability(
         treatment_share, "treatment_share", allow_zero=False, allow_one=False
     )
-    labels = pd.factorize(pd.Series(list(strata), dtype=object))[0]
+    if isinstance(strata, str | bytes):
+        raise ValueError("strata must be a sequence of labels, not a single string")
+    try:
+        labels = pd.factorize(pd.Series(list(strata), dtype=object))[0]
+    except TypeError:
+        raise ValueError(
+            f"strata must be an iterable of labels, got {type(strata).__name__}"
+        ) from None
     if labels.size == 0:
         raise ValueError("strata must not be empty")
     if (labels < 0).any():
@@ -335,7 +419,7 @@ def assign_stratified(
     sizes = np.bincount(labels)
     if (sizes < 2).any():
         raise ValueError("strata: every stratum needs at least two units")
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     n_treated = np.clip(np.round(treatment_share * sizes), 1, sizes - 1)
     # Random keys sorted within stratum: the first n_treated of each stratum are treated.
     order = np.lexsort((rng.random(labels.size), labels))
@@ -484,8 +568,8 @@ def _proportions_core(
     se = np.sqrt(
         p_control * (1 - p_control) / n_control + p_treatment * (1 - p_treatment) / n_treatment
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = difference / se_pooled
+    # A zero pooled se means both arms are all 0 or all 1: the difference is 0, so is z.
+    z = difference / np.where(se_pooled > 0, se_pooled, 1.0)
     distribution = stats.norm
     if alternative == "two-sided":
         p_value = 2 * distribution.sf(np.abs(z))
@@ -505,12 +589,13 @@ def _proportions_core(
     else:
         centre, se_interval = difference, se
     _, low, high = _p_value_and_interval(centre, se_interval, alpha, alternative)
+    # A difference of proportions lies in [-1, 1]; so does its interval.
     return {
         "estimate": difference,
         "se": se,
-        "ci_low": low,
-        "ci_high": high,
-        "p_value": np.where(se_pooled > 0, p_value, 1.0),
+        "ci_low": np.clip(low, -1.0, 1.0),
+        "ci_high": np.clip(high, -1.0, 1.0),
+        "p_value": np.where(se_pooled > 0, np.clip(p_value, 0.0, 1.0), 1.0),
         "z": z,
     }
 
@@ -522,6 +607,14 @@ def _check_proportion_stats(
     n_c = _check_count_array(n_control, "n_control", minimum=1)
     s_t = _check_count_array(successes_treatment, "successes_treatment")
     n_t = _check_count_array(n_treatment, "n_treatment", minimum=1)
+    s_c, n_c, s_t, n_t = _broadcast(
+        {
+            "successes_control": s_c,
+            "n_control": n_c,
+            "successes_treatment": s_t,
+            "n_treatment": n_t,
+        }
+    )
     if (s_c > n_c).any():
         raise ValueError("successes_control must not exceed n_control")
     if (s_t > n_t).any():
@@ -545,6 +638,7 @@ def compare_proportions_from_stats(
     the interval uses the unpooled standard error (``interval="wald"``) or the
     Agresti-Caffo adjustment (``interval="agresti-caffo"``: add one success and one
     failure per arm), which keeps its coverage in small samples and with zero counts.
+    Interval ends are clipped to [-1, 1], the range of a difference of proportions.
 
     Parameters
     ----------
@@ -554,7 +648,7 @@ def compare_proportions_from_stats(
         One minus the interval's coverage (and the test's level).
     alternative : {"two-sided", "larger", "smaller"}
         ``"larger"``: the treatment proportion is larger. One-sided alternatives give a
-        one-sided interval.
+        one-sided interval (its open end is -1 or 1).
     interval : {"wald", "agresti-caffo"}
 
     Returns
@@ -563,40 +657,56 @@ def compare_proportions_from_stats(
         ``method="two-proportion z"``; ``se`` is the unpooled standard error; details hold
         both proportions, arm sizes, the z statistic and the pooled standard error.
 
+        Degenerate counts: when both arms are all 0 (or all 1) the estimate is 0, ``z`` is
+        0 and the p-value is 1. Whenever every arm is at 0 or 1 (e.g. 0/5 vs 5/5) the
+        unpooled se is 0, so the Wald interval is the single point estimate and a
+        :class:`~playbook_lib.PlaybookWarning` says so; the Agresti-Caffo interval stays
+        informative (e.g. 0/10 vs 0/10 gives about [-0.27, 0.27]).
+
     Raises
     ------
     ValueError
-        Naming the argument for counts that are not whole numbers, negative, above ``n``,
-        or ``n < 1``; bad ``alpha``, ``alternative`` or ``interval``; or when both arms
-        have the same proportion 0 or 1 (the test is undefined).
+        Naming the argument for counts that are not whole numbers (or are strings,
+        bools or arrays), negative, above ``n``, or ``n < 1``; bad ``alpha``,
+        ``alternative`` or ``interval``.
     """
-    s_c, n_c, s_t, n_t = _check_proportion_stats(
-        successes_control, n_control, successes_treatment, n_treatment
+    s_c, n_c = check_counts(successes_control, n_control, "successes_control", "n_control")
+    s_t, n_t = check_counts(
+        successes_treatment, n_treatment, "successes_treatment", "n_treatment"
     )
     alpha = check_alpha(alpha)
     alternative = _check_alternative(alternative)
     interval = check_choice(interval, "interval", ("wald", "agresti-caffo"))
     pooled = (s_c + s_t) / (n_c + n_t)
-    if np.any((pooled == 0) | (pooled == 1)):
-        raise ValueError(
-            "successes_control and successes_treatment are all 0 or all n: zero variance"
+    out = _proportions_core(
+        np.array([float(s_c)]),
+        np.array([float(n_c)]),
+        np.array([float(s_t)]),
+        np.array([float(n_t)]),
+        alpha,
+        alternative,
+        interval,
+    )
+    se = _scalar(out["se"])
+    if se == 0 and interval == "wald":
+        _warn_point_interval(
+            "compare_proportions: every arm is all 0 or all 1; prefer interval='agresti-caffo'"
         )
-    out = _proportions_core(s_c, n_c, s_t, n_t, alpha, alternative, interval)
     return Estimate(
         method="two-proportion z",
         estimate=_scalar(out["estimate"]),
-        se=_scalar(out["se"]),
+        se=se,
         ci_low=_scalar(out["ci_low"]),
         ci_high=_scalar(out["ci_high"]),
         alpha=alpha,
         p_value=_scalar(out["p_value"]),
         details={
-            "p_control": _scalar(s_c / n_c),
-            "p_treatment": _scalar(s_t / n_t),
-            "n_control": int(_scalar(n_c)),
-            "n_treatment": int(_scalar(n_t)),
+            "p_control": s_c / n_c,
+            "p_treatment": s_t / n_t,
+            "n_control": n_c,
+            "n_treatment": n_t,
             "z": _scalar(out["z"]),
-            "se_pooled": _scalar(np.sqrt(pooled * (1 - pooled) * (1 / n_c + 1 / n_t))),
+            "se_pooled": math.sqrt(pooled * (1 - pooled) * (1 / n_c + 1 / n_t)),
             "alternative": alternative,
             "interval": interval,
         },
@@ -639,15 +749,20 @@ def batch_compare_proportions(
     -------
     pandas.DataFrame
         Columns ``estimate, se, ci_low, ci_high, p_value, z``; one row per element. A
-        simulation where both arms are all 0 or all 1 gets ``p_value = 1``.
+        simulation where both arms are all 0 or all 1 gets ``estimate = z = 0`` and
+        ``p_value = 1``; where every arm is all 0 or all 1 the Wald interval is the point
+        estimate (``se = 0``), as in the scalar version (without its warning).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: counts that are not whole numbers, negative, above ``n``,
+        ``n < 1``, empty or non-broadcasting arrays; bad ``alpha``, ``alternative`` or
+        ``interval``.
     """
-    s_c, n_c, s_t, n_t = (
-        np.atleast_1d(a).astype(float)
-        for a in _check_proportion_stats(
-            successes_control, n_control, successes_treatment, n_treatment
-        )
+    s_c, n_c, s_t, n_t = _check_proportion_stats(
+        successes_control, n_control, successes_treatment, n_treatment
     )
-    s_c, n_c, s_t, n_t = np.broadcast_arrays(s_c, n_c, s_t, n_t)
     out = _proportions_core(
         s_c,
         n_c,
@@ -671,10 +786,14 @@ def _welch_core(
     alpha: float,
     alternative: str,
 ) -> dict[str, np.ndarray]:
+    """Welch's t from arm sizes, means and variances (a zero se gives the se -> 0 limit)."""
     v_c, v_t = var_c / n_c, var_t / n_t
     se = np.sqrt(v_c + v_t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = (v_c + v_t) ** 2 / (v_c**2 / (n_c - 1) + v_t**2 / (n_t - 1))
+    numerator = (v_c + v_t) ** 2
+    denominator = v_c**2 / (n_c - 1) + v_t**2 / (n_t - 1)
+    # Both variances zero: df is 0/0; the point interval does not need it (reported NaN).
+    df = numerator / np.where(denominator > 0, denominator, 1.0)
+    df = np.where(denominator > 0, df, np.nan)
     difference = mean_t - mean_c
     p_value, low, high = _p_value_and_interval(difference, se, alpha, alternative, df)
     return {
@@ -690,28 +809,78 @@ def _welch_core(
 def _moments_from_stats(
     n: np.ndarray, total: np.ndarray, sum_squares: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and sample variance (``ddof=1``) from size, sum and sum of squares."""
+    """Mean and sample variance (``ddof=1``) from size, sum and sum of squares.
+
+    A sum of squared deviations below ``1e-12`` of the sum of squares is round-off of a
+    constant arm and counts as exactly 0.
+    """
     mean = total / n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        variance = (sum_squares - n * mean**2) / (n - 1)
-    # Guard against round-off producing tiny negative variances.
-    variance = np.where(variance < 0, 0.0, variance)
+    deviations = sum_squares - total * (total / n)
+    constant = deviations <= 1e-12 * np.abs(sum_squares)
+    variance = np.where(constant, 0.0, deviations) / (n - 1)
     return mean, variance
 
 
 def _check_mean_stats(n: Any, total: Any, sum_squares: Any, suffix: str):
+    """Arrays of sizes (>= 2), sums and sums of squares, checked for consistency."""
     n_array = _check_count_array(n, f"n_{suffix}", minimum=2)
-    total_array = np.asarray(total, dtype=float)
-    squares = np.asarray(sum_squares, dtype=float)
-    for name, array in ((f"sum_{suffix}", total_array), (f"sum_squares_{suffix}", squares)):
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
-    if (squares < 0).any():
-        raise ValueError(f"sum_squares_{suffix} must be non-negative")
-    # Cauchy-Schwarz: sum^2 <= n * sum of squares (small relative tolerance).
-    if (total_array**2 > n_array * squares * (1 + 1e-9) + 1e-12).any():
-        raise ValueError(f"sum_squares_{suffix} is too small for sum_{suffix} and n_{suffix}")
+    total_array = _numeric_array(total, f"sum_{suffix}")
+    squares = _numeric_array(sum_squares, f"sum_squares_{suffix}")
+    n_array, total_array, squares = _broadcast(
+        {f"n_{suffix}": n_array, f"sum_{suffix}": total_array, f"sum_squares_{suffix}": squares}
+    )
+    implied = total_array * (total_array / n_array)
+    tolerance = 1e-9 * np.maximum(np.abs(squares), implied)
+    if (squares - implied < -np.maximum(tolerance, 1e-300)).any():
+        raise ValueError(
+            f"sum_squares_{suffix} is below sum_{suffix}**2 / n_{suffix}: these aggregates "
+            "imply a negative variance"
+        )
     return n_array, total_array, squares
+
+
+def _scalar_mean_stats(n: Any, total: Any, sum_squares: Any, suffix: str):
+    """Scalar size, sum and sum of squares of one arm (``_from_stats`` twins)."""
+    n = check_integer(n, f"n_{suffix}", minimum=2)
+    total = check_finite_number(total, f"sum_{suffix}")
+    sum_squares = check_finite_number(sum_squares, f"sum_squares_{suffix}")
+    check_sum_of_squares(n, total, sum_squares, f"sum_squares_{suffix}")
+    return np.array([float(n)]), np.array([total]), np.array([sum_squares])
+
+
+def _welch_estimate(
+    n_c: np.ndarray,
+    mean_c: np.ndarray,
+    var_c: np.ndarray,
+    n_t: np.ndarray,
+    mean_t: np.ndarray,
+    var_t: np.ndarray,
+    alpha: float,
+    alternative: str,
+) -> Estimate:
+    out = _welch_core(n_c, mean_c, var_c, n_t, mean_t, var_t, alpha, alternative)
+    se = _scalar(out["se"])
+    if se == 0:
+        _warn_point_interval("compare_means: both arms are constant")
+    return Estimate(
+        method="welch",
+        estimate=_scalar(out["estimate"]),
+        se=se,
+        ci_low=_scalar(out["ci_low"]),
+        ci_high=_scalar(out["ci_high"]),
+        alpha=alpha,
+        p_value=_scalar(out["p_value"]),
+        df=_scalar(out["df"]) if se > 0 else None,
+        details={
+            "mean_control": _scalar(mean_c),
+            "mean_treatment": _scalar(mean_t),
+            "variance_control": _scalar(var_c),
+            "variance_treatment": _scalar(var_t),
+            "n_control": int(_scalar(n_c)),
+            "n_treatment": int(_scalar(n_t)),
+            "alternative": alternative,
+        },
+    )
 
 
 def compare_means_from_stats(
@@ -733,53 +902,55 @@ def compare_means_from_stats(
     small samples with unequal variances. Matches
     ``scipy.stats.ttest_ind(..., equal_var=False)``.
 
+    Sums of squares lose digits when an arm's mean is huge relative to its spread (a
+    variance below ``1e-12`` of the mean square counts as 0); centre the metric in the
+    query (subtract a constant) if so, or use :func:`compare_means` on the rows.
+
     Returns
     -------
     Estimate
         ``method="welch"``, ``df`` the Welch df; details hold the arm means, variances
-        and sizes.
+        and sizes. When both arms are constant the standard error is 0: the interval is
+        the point estimate, the p-value is 1 if the means are equal and 0 otherwise,
+        ``df`` is ``None``, and a :class:`~playbook_lib.PlaybookWarning` says so.
 
     Raises
     ------
     ValueError
-        Naming the argument: an arm with fewer than 2 units, NaN, inconsistent sums
-        (``sum**2 > n * sum_squares``), or zero variance in both arms.
+        Naming the argument: an arm with fewer than 2 units, a size that is not an
+        integer, a sum that is not a finite number (strings and arrays are refused), or
+        inconsistent sums (``sum_squares < sum**2 / n``).
     """
-    n_c, s_c, q_c = _check_mean_stats(n_control, sum_control, sum_squares_control, "control")
-    n_t, s_t, q_t = _check_mean_stats(
+    n_c, s_c, q_c = _scalar_mean_stats(n_control, sum_control, sum_squares_control, "control")
+    n_t, s_t, q_t = _scalar_mean_stats(
         n_treatment, sum_treatment, sum_squares_treatment, "treatment"
     )
     alpha = check_alpha(alpha)
     alternative = _check_alternative(alternative)
     mean_c, var_c = _moments_from_stats(n_c, s_c, q_c)
     mean_t, var_t = _moments_from_stats(n_t, s_t, q_t)
-    if np.all(var_c + var_t <= 0):
-        raise ValueError("sum_squares_control and sum_squares_treatment imply zero variance")
-    out = _welch_core(n_c, mean_c, var_c, n_t, mean_t, var_t, alpha, alternative)
-    return Estimate(
-        method="welch",
-        estimate=_scalar(out["estimate"]),
-        se=_scalar(out["se"]),
-        ci_low=_scalar(out["ci_low"]),
-        ci_high=_scalar(out["ci_high"]),
-        alpha=alpha,
-        p_value=_scalar(out["p_value"]),
-        df=_scalar(out["df"]),
-        details={
-            "mean_control": _scalar(mean_c),
-            "mean_treatment": _scalar(mean_t),
-            "variance_control": _scalar(var_c),
-            "variance_treatment": _scalar(var_t),
-            "n_control": int(_scalar(n_c)),
-            "n_treatment": int(_scalar(n_t)),
-            "alternative": alternative,
-        },
-    )
+    return _welch_estimate(n_c, mean_c, var_c, n_t, mean_t, var_t, alpha, alternative)
 
 
-def _arm_stats(values: Any, name: str) -> tuple[int, float, float]:
-    array = as_float_array(values, name, min_size=2)
-    return array.size, float(array.sum()), float(np.sum(array**2))
+def _centred_moments(values: np.ndarray, centre: float) -> tuple[float, float]:
+    """Mean of ``values - centre`` and the sample variance, by two passes."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        deviations = values - centre
+        mean = float(np.mean(deviations))
+        residuals = deviations - mean
+        variance = float(residuals @ residuals) / (values.size - 1)
+    if not (math.isfinite(mean) and math.isfinite(variance)):
+        raise ValueError(
+            "y_control and y_treatment are too large: their variance overflows double "
+            "precision (rescale the outcome)"
+        )
+    return mean, variance
+
+
+def _reference_value(values: np.ndarray) -> float:
+    """A data point near the middle (the lower median): subtracting it is exact nearby."""
+    middle = (values.size - 1) // 2
+    return float(np.partition(values, middle)[middle])
 
 
 def compare_means(
@@ -787,30 +958,41 @@ def compare_means(
 ) -> Estimate:
     """Welch's t-test from rows; same answer as :func:`compare_means_from_stats`.
 
-    Computed from centred data (numerically safer than raw sums of squares).
+    Computed from data centred on one control value (the lower median) with two-pass
+    variances, so adding a constant to the outcome (even ``1e9``) leaves the estimate and
+    standard error unchanged up to the rounding of the shifted data themselves.
+
+    Returns
+    -------
+    Estimate
+        As :func:`compare_means_from_stats` (including the zero-variance case).
 
     Raises
     ------
     ValueError
-        If an arm has fewer than 2 values, contains NaN, or both arms are constant.
+        If an arm has fewer than 2 values, or holds NaN, infinite or non-numeric values.
     """
     y_c = as_float_array(y_control, "y_control", min_size=2)
     y_t = as_float_array(y_treatment, "y_treatment", min_size=2)
-    if np.ptp(y_c) == 0 and np.ptp(y_t) == 0:
-        raise ValueError("y_control and y_treatment are both constant (zero variance)")
-    # Shift by a common constant before summing: the effect is shift-invariant and the
-    # sums of squares stay well conditioned.
-    centre = float(np.mean(y_c))
-    result = compare_means_from_stats(
-        *_arm_stats(y_c - centre, "y_control"),
-        *_arm_stats(y_t - centre, "y_treatment"),
-        alpha=alpha,
-        alternative=alternative,
+    alpha = check_alpha(alpha)
+    alternative = _check_alternative(alternative)
+    centre = _reference_value(y_c)
+    mean_c, var_c = _centred_moments(y_c, centre)
+    mean_t, var_t = _centred_moments(y_t, centre)
+    out = _welch_estimate(
+        np.array([float(y_c.size)]),
+        np.array([mean_c]),
+        np.array([var_c]),
+        np.array([float(y_t.size)]),
+        np.array([mean_t]),
+        np.array([var_t]),
+        alpha,
+        alternative,
     )
-    details = dict(result.details)
-    details["mean_control"] += centre
-    details["mean_treatment"] += centre
-    return replace(result, details=details)
+    details = dict(out.details)
+    details["mean_control"] = centre + mean_c
+    details["mean_treatment"] = centre + mean_t
+    return replace(out, details=details)
 
 
 def batch_compare_means(
@@ -828,27 +1010,30 @@ def batch_compare_means(
     Returns
     -------
     pandas.DataFrame
-        Columns ``estimate, se, ci_low, ci_high, p_value, df``.
+        Columns ``estimate, se, ci_low, ci_high, p_value, df``. A simulation whose arms
+        are both constant gets ``se = 0``, the point interval, ``p_value`` 1 (equal means)
+        or 0, and ``df = NaN`` (undefined, and not needed).
+
+    Raises
+    ------
+    ValueError
+        As :func:`compare_means_from_stats`, and for empty or non-broadcasting arrays.
     """
     n_c, s_c, q_c = _check_mean_stats(n_control, sum_control, sum_squares_control, "control")
     n_t, s_t, q_t = _check_mean_stats(
         n_treatment, sum_treatment, sum_squares_treatment, "treatment"
     )
-    arrays = np.broadcast_arrays(
-        *(np.atleast_1d(a).astype(float) for a in (n_c, s_c, q_c, n_t, s_t, q_t))
+    alpha = check_alpha(alpha)
+    alternative = _check_alternative(alternative)
+    arrays = _broadcast(
+        {
+            "n_control": n_c, "sum_control": s_c, "sum_squares_control": q_c,
+            "n_treatment": n_t, "sum_treatment": s_t, "sum_squares_treatment": q_t,
+        }
     )
     mean_c, var_c = _moments_from_stats(arrays[0], arrays[1], arrays[2])
     mean_t, var_t = _moments_from_stats(arrays[3], arrays[4], arrays[5])
-    out = _welch_core(
-        arrays[0],
-        mean_c,
-        var_c,
-        arrays[3],
-        mean_t,
-        var_t,
-        check_alpha(alpha),
-        _check_alternative(alternative),
-    )
+    out = _welch_core(arrays[0], mean_c, var_c, arrays[3], mean_t, var_t, alpha, alternative)
     return pd.DataFrame(out)
 
 
@@ -861,10 +1046,12 @@ def _relative_core(
     alpha: float,
     method: str,
 ) -> dict[str, np.ndarray]:
-    """Relative lift ``mean_t / mean_c - 1`` of two independent means (normal reference)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = mean_t / mean_c
-        se = np.sqrt(var_mean_t / mean_c**2 + mean_t**2 * var_mean_c / mean_c**4)
+    """Relative lift ``mean_t / mean_c - 1`` of two independent means (normal reference).
+
+    Callers ensure ``mean_c != 0``. A zero standard error gives the point interval.
+    """
+    ratio = mean_t / mean_c
+    se = np.sqrt(var_mean_t / mean_c**2 + mean_t**2 * var_mean_c / mean_c**4)
     z = stats.norm.ppf(1 - alpha / 2)
     if method == "delta":
         low, high = ratio - z * se, ratio + z * se
@@ -875,14 +1062,18 @@ def _relative_core(
         a = mean_c**2 - q * var_mean_c
         b = mean_c * mean_t
         c = mean_t**2 - q * var_mean_t
-        discriminant = b**2 - a * c
-        bounded = (a > 0) & (discriminant >= 0)
+        discriminant = np.maximum(b**2 - a * c, 0.0)
+        bounded = a > 0
         root = np.sqrt(np.where(bounded, discriminant, 0.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            low = np.where(bounded, (b - root) / a, -np.inf)
-            high = np.where(bounded, (b + root) / a, np.inf)
-    with np.errstate(invalid="ignore"):
-        p_value = 2 * stats.norm.sf(np.abs((mean_t - mean_c) / np.sqrt(var_mean_c + var_mean_t)))
+        safe_a = np.where(bounded, a, 1.0)
+        low = np.where(bounded, (b - root) / safe_a, -np.inf)
+        high = np.where(bounded, (b + root) / safe_a, np.inf)
+        # A zero se: the interval is the point (round-off must not move it off the point).
+        low = np.where(se == 0, ratio, np.minimum(low, ratio))
+        high = np.where(se == 0, ratio, np.maximum(high, ratio))
+    p_value, _, _ = _p_value_and_interval(
+        mean_t - mean_c, np.sqrt(var_mean_c + var_mean_t), alpha, "two-sided"
+    )
     return {
         "estimate": ratio - 1,
         "se": se,
@@ -895,6 +1086,42 @@ def _relative_core(
 
 def _check_relative_method(method: str) -> str:
     return check_choice(method, "method", ("delta", "fieller"))
+
+
+def _relative_estimate(
+    n_c: np.ndarray,
+    mean_c: np.ndarray,
+    var_c: np.ndarray,
+    n_t: np.ndarray,
+    mean_t: np.ndarray,
+    var_t: np.ndarray,
+    alpha: float,
+    method: str,
+) -> Estimate:
+    out = _relative_core(mean_c, var_c / n_c, mean_t, var_t / n_t, alpha, method)
+    if _scalar(out["se"]) == 0:
+        _warn_point_interval("estimate_relative_lift: both arms are constant")
+    return Estimate(
+        method=f"relative lift ({method})",
+        estimate=_scalar(out["estimate"]),
+        se=_scalar(out["se"]),
+        ci_low=_scalar(out["ci_low"]),
+        ci_high=_scalar(out["ci_high"]),
+        alpha=alpha,
+        p_value=_scalar(out["p_value"]),
+        details={
+            "mean_control": _scalar(mean_c),
+            "mean_treatment": _scalar(mean_t),
+            "n_control": int(_scalar(n_c)),
+            "n_treatment": int(_scalar(n_t)),
+            "bounded": bool(_scalar(out["bounded"])),
+        },
+    )
+
+
+def _control_mean_is_zero(mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """A control mean that is 0 up to round-off of values of size ``scale``."""
+    return np.abs(mean) <= 1e-12 * scale
 
 
 def estimate_relative_lift_from_stats(
@@ -922,12 +1149,15 @@ def estimate_relative_lift_from_stats(
     -------
     Estimate
         ``method="relative lift (delta)"`` or ``"relative lift (fieller)"``; ``se`` is the
-        delta-method standard error; the p-value is that of the absolute difference.
+        delta-method standard error; the p-value is that of the absolute difference
+        (normal reference). Both arms constant: se 0, the point interval, p = 1 for equal
+        means and 0 otherwise, with a :class:`~playbook_lib.PlaybookWarning`.
 
     Raises
     ------
     ValueError
-        As :func:`compare_means_from_stats`, plus a control mean of zero and bad ``method``.
+        As :func:`compare_means_from_stats`, plus a control mean of zero (``sum_control``
+        is 0, up to round-off: the lift is undefined) and bad ``method``.
     """
     method = _check_relative_method(method)
     alpha = check_alpha(alpha)
@@ -935,33 +1165,15 @@ def estimate_relative_lift_from_stats(
         sum_squares_control = sum_control
     if sum_squares_treatment is None:
         sum_squares_treatment = sum_treatment
-    n_c, s_c, q_c = _check_mean_stats(n_control, sum_control, sum_squares_control, "control")
-    n_t, s_t, q_t = _check_mean_stats(
+    n_c, s_c, q_c = _scalar_mean_stats(n_control, sum_control, sum_squares_control, "control")
+    n_t, s_t, q_t = _scalar_mean_stats(
         n_treatment, sum_treatment, sum_squares_treatment, "treatment"
     )
     mean_c, var_c = _moments_from_stats(n_c, s_c, q_c)
     mean_t, var_t = _moments_from_stats(n_t, s_t, q_t)
-    if np.any(mean_c == 0):
+    if _control_mean_is_zero(mean_c, np.sqrt(q_c / n_c)).any():
         raise ValueError("sum_control is zero: the relative lift is undefined")
-    if np.all(var_c + var_t <= 0):
-        raise ValueError("sum_squares_control and sum_squares_treatment imply zero variance")
-    out = _relative_core(mean_c, var_c / n_c, mean_t, var_t / n_t, alpha, method)
-    return Estimate(
-        method=f"relative lift ({method})",
-        estimate=_scalar(out["estimate"]),
-        se=_scalar(out["se"]),
-        ci_low=_scalar(out["ci_low"]),
-        ci_high=_scalar(out["ci_high"]),
-        alpha=alpha,
-        p_value=_scalar(out["p_value"]),
-        details={
-            "mean_control": _scalar(mean_c),
-            "mean_treatment": _scalar(mean_t),
-            "n_control": int(_scalar(n_c)),
-            "n_treatment": int(_scalar(n_t)),
-            "bounded": bool(_scalar(out["bounded"])),
-        },
-    )
+    return _relative_estimate(n_c, mean_c, var_c, n_t, mean_t, var_t, alpha, method)
 
 
 def estimate_relative_lift(
@@ -972,13 +1184,22 @@ def estimate_relative_lift(
     Raises
     ------
     ValueError
-        If an arm has fewer than 2 values or NaN, the control mean is 0, or both arms
-        are constant.
+        If an arm has fewer than 2 values or holds NaN, infinite or non-numeric values,
+        or the control mean is 0 (up to round-off, e.g. ``[-0.1, 0.1, 0.2, -0.2]``): the
+        lift is undefined.
     """
     y_c = as_float_array(y_control, "y_control", min_size=2)
     y_t = as_float_array(y_treatment, "y_treatment", min_size=2)
-    return estimate_relative_lift_from_stats(
-        *_arm_stats(y_c, "y_control"), *_arm_stats(y_t, "y_treatment"), alpha=alpha, method=method
+    method = _check_relative_method(method)
+    alpha = check_alpha(alpha)
+    mean_c, var_c = _centred_moments(y_c, 0.0)
+    mean_t, var_t = _centred_moments(y_t, 0.0)
+    if _control_mean_is_zero(np.array(mean_c), np.max(np.abs(y_c))):
+        raise ValueError("y_control has mean zero: the relative lift is undefined")
+    return _relative_estimate(
+        np.array([float(y_c.size)]), np.array([mean_c]), np.array([var_c]),
+        np.array([float(y_t.size)]), np.array([mean_t]), np.array([var_t]),
+        alpha, method,
     )
 
 
@@ -998,20 +1219,29 @@ def batch_relative_lift(
     -------
     pandas.DataFrame
         Columns ``estimate, se, ci_low, ci_high, p_value, bounded``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`batch_compare_means`, and when a control mean is zero (``sum_control``).
     """
     method = _check_relative_method(method)
+    alpha = check_alpha(alpha)
     n_c, s_c, q_c = _check_mean_stats(n_control, sum_control, sum_squares_control, "control")
     n_t, s_t, q_t = _check_mean_stats(
         n_treatment, sum_treatment, sum_squares_treatment, "treatment"
     )
-    arrays = np.broadcast_arrays(
-        *(np.atleast_1d(a).astype(float) for a in (n_c, s_c, q_c, n_t, s_t, q_t))
+    arrays = _broadcast(
+        {
+            "n_control": n_c, "sum_control": s_c, "sum_squares_control": q_c,
+            "n_treatment": n_t, "sum_treatment": s_t, "sum_squares_treatment": q_t,
+        }
     )
     mean_c, var_c = _moments_from_stats(arrays[0], arrays[1], arrays[2])
     mean_t, var_t = _moments_from_stats(arrays[3], arrays[4], arrays[5])
-    out = _relative_core(
-        mean_c, var_c / arrays[0], mean_t, var_t / arrays[3], check_alpha(alpha), method
-    )
+    if _control_mean_is_zero(mean_c, np.sqrt(arrays[2] / arrays[0])).any():
+        raise ValueError("sum_control is zero in some rows: the relative lift is undefined")
+    out = _relative_core(mean_c, var_c / arrays[0], mean_t, var_t / arrays[3], alpha, method)
     return pd.DataFrame(out)
 
 
@@ -1032,7 +1262,12 @@ def _ratio_arm(
     cov = (sum_cross_products - n * mean_num * mean_den) / (n - 1)
     ratio = mean_num / mean_den
     variance = (var_num - 2 * ratio * cov + ratio**2 * var_den) / (n * mean_den**2)
-    return ratio, np.maximum(variance, 0.0)
+    # Round-off of a linearised outcome that is constant (every unit at the same ratio).
+    scale = (sum_numerator_squares + ratio**2 * sum_denominator_squares) / (
+        (n - 1) * n * mean_den**2
+    )
+    variance = np.where(variance <= 1e-12 * scale, 0.0, variance)
+    return ratio, variance
 
 
 _RATIO_FIELDS = (
@@ -1045,17 +1280,42 @@ _RATIO_FIELDS = (
 )
 
 
-def _check_ratio_stats(values: Mapping[str, Any], suffix: str) -> list[np.ndarray]:
-    arrays = []
-    for name in _RATIO_FIELDS:
-        full = f"{name}_{suffix}"
-        array = np.asarray(values[name], dtype=float)
-        if not np.isfinite(array).all():
-            raise ValueError(f"{full} contains NaN or infinite values")
-        arrays.append(array)
-    _check_count_array(arrays[0], f"n_{suffix}", minimum=2)
-    if (arrays[2] <= 0).any():
+def _check_ratio_consistency(arrays: Sequence[np.ndarray], suffix: str) -> None:
+    n, s_x, s_y, q_x, q_y, c_xy = arrays
+    if (s_y <= 0).any():
         raise ValueError(f"sum_denominator_{suffix} must be positive")
+    for total, squares, name in ((s_x, q_x, "numerator"), (s_y, q_y, "denominator")):
+        implied = total * (total / n)
+        if (squares - implied < -1e-9 * np.maximum(np.abs(squares), implied)).any():
+            raise ValueError(
+                f"sum_{name}_squares_{suffix} is below sum_{name}_{suffix}**2 / n_{suffix}: "
+                "these aggregates imply a negative variance"
+            )
+    ss_x = np.maximum(q_x - s_x * s_x / n, 0.0)
+    ss_y = np.maximum(q_y - s_y * s_y / n, 0.0)
+    cross = c_xy - s_x * s_y / n
+    bound = np.sqrt(ss_x * ss_y)
+    if (np.abs(cross) > bound + 1e-9 * np.sqrt(np.abs(q_x) * np.abs(q_y))).any():
+        raise ValueError(
+            f"sum_cross_products_{suffix} is inconsistent with the sums of squares "
+            "(it implies a correlation outside [-1, 1])"
+        )
+
+
+def _check_ratio_stats(values: Any, suffix: str) -> list[np.ndarray]:
+    """Per-arm ratio aggregates from a mapping with the keys of ``_RATIO_FIELDS``."""
+    if not isinstance(values, Mapping | pd.Series):
+        raise ValueError(
+            f"{suffix} must be a mapping of per-arm sums, got {type(values).__name__}"
+        )
+    missing = [name for name in _RATIO_FIELDS if name not in values]
+    if missing:
+        raise ValueError(f"{suffix} is missing key(s) {missing}")
+    arrays = [_check_count_array(values["n"], f"{suffix}['n']", minimum=2)]
+    for name in _RATIO_FIELDS[1:]:
+        arrays.append(_numeric_array(values[name], f"{suffix}[{name!r}]"))
+    arrays = _broadcast(dict(zip(_RATIO_FIELDS, arrays, strict=True)))
+    _check_ratio_consistency(arrays, suffix)
     return arrays
 
 
@@ -1089,58 +1349,46 @@ def compare_ratio_metrics_from_stats(
     Returns
     -------
     Estimate
-        ``method="ratio delta"``; details hold both ratios.
+        ``method="ratio delta"``; details hold both ratios. When every user of both arms
+        has the arm's ratio exactly (zero linearised variance) the se is 0: the interval
+        is the point estimate, p is 1 for equal ratios and 0 otherwise, with a
+        :class:`~playbook_lib.PlaybookWarning`.
 
     Raises
     ------
     ValueError
-        Naming the argument: fewer than 2 users in an arm, NaN, non-positive
-        denominator sum, or zero variance.
+        Naming the argument: fewer than 2 users in an arm, a size that is not an
+        integer, a sum that is not a finite number (strings, arrays), a non-positive
+        denominator sum, or inconsistent sums (a negative variance, a correlation
+        outside [-1, 1]).
     """
     alpha = check_alpha(alpha)
-    control = _check_ratio_stats(
-        dict(
-            zip(
-                _RATIO_FIELDS,
-                (
-                    n_control,
-                    sum_numerator_control,
-                    sum_denominator_control,
-                    sum_numerator_squares_control,
-                    sum_denominator_squares_control,
-                    sum_cross_products_control,
-                ),
-                strict=True,
-            )
-        ),
-        "control",
-    )
-    treatment = _check_ratio_stats(
-        dict(
-            zip(
-                _RATIO_FIELDS,
-                (
-                    n_treatment,
-                    sum_numerator_treatment,
-                    sum_denominator_treatment,
-                    sum_numerator_squares_treatment,
-                    sum_denominator_squares_treatment,
-                    sum_cross_products_treatment,
-                ),
-                strict=True,
-            )
-        ),
-        "treatment",
-    )
-    ratio_c, var_c = _ratio_arm(*control)
-    ratio_t, var_t = _ratio_arm(*treatment)
+    arms = {}
+    for suffix, values in (
+        ("control", (
+            n_control, sum_numerator_control, sum_denominator_control,
+            sum_numerator_squares_control, sum_denominator_squares_control,
+            sum_cross_products_control,
+        )),
+        ("treatment", (
+            n_treatment, sum_numerator_treatment, sum_denominator_treatment,
+            sum_numerator_squares_treatment, sum_denominator_squares_treatment,
+            sum_cross_products_treatment,
+        )),
+    ):
+        checked = [float(check_integer(values[0], f"n_{suffix}", minimum=2))]
+        for name, value in zip(_RATIO_FIELDS[1:], values[1:], strict=True):
+            checked.append(check_finite_number(value, f"{name}_{suffix}"))
+        arrays = [np.array([value]) for value in checked]
+        _check_ratio_consistency(arrays, suffix)
+        arms[suffix] = arrays
+    ratio_c, var_c = _ratio_arm(*arms["control"])
+    ratio_t, var_t = _ratio_arm(*arms["treatment"])
     se = np.sqrt(var_c + var_t)
-    if not se > 0:
-        raise ValueError("sum_numerator_squares_control and _treatment imply zero variance")
     difference = ratio_t - ratio_c
-    p_value, low, high = _p_value_and_interval(
-        np.atleast_1d(difference), np.atleast_1d(se), alpha, "two-sided"
-    )
+    p_value, low, high = _p_value_and_interval(difference, se, alpha, "two-sided")
+    if _scalar(se) == 0:
+        _warn_point_interval("compare_ratio_metrics: the linearised outcome is constant")
     return Estimate(
         method="ratio delta",
         estimate=_scalar(difference),
@@ -1152,8 +1400,8 @@ def compare_ratio_metrics_from_stats(
         details={
             "ratio_control": _scalar(ratio_c),
             "ratio_treatment": _scalar(ratio_t),
-            "n_control": int(_scalar(control[0])),
-            "n_treatment": int(_scalar(treatment[0])),
+            "n_control": int(_scalar(arms["control"][0])),
+            "n_treatment": int(_scalar(arms["treatment"][0])),
         },
     )
 
@@ -1162,7 +1410,12 @@ def _ratio_stats_from_rows(numerator: Any, denominator: Any, suffix: str) -> dic
     x = as_float_array(numerator, f"numerator_{suffix}", min_size=2)
     y = as_float_array(denominator, f"denominator_{suffix}", min_size=2)
     if x.size != y.size:
-        raise ValueError(f"numerator_{suffix} and denominator_{suffix} must have the same length")
+        raise ValueError(
+            f"numerator_{suffix} and denominator_{suffix} must have the same length "
+            f"({x.size} != {y.size})"
+        )
+    if not y.sum() > 0:
+        raise ValueError(f"denominator_{suffix} must have a positive sum")
     return {
         f"n_{suffix}": x.size,
         f"sum_numerator_{suffix}": float(x.sum()),
@@ -1186,7 +1439,7 @@ def compare_ratio_metrics(
     ------
     ValueError
         If numerator and denominator lengths differ, an arm has fewer than 2 units,
-        values are NaN, or a denominator sum is not positive.
+        values are NaN, infinite or non-numeric, or a denominator sum is not positive.
     """
     return compare_ratio_metrics_from_stats(
         **_ratio_stats_from_rows(numerator_control, denominator_control, "control"),
@@ -1207,16 +1460,20 @@ def summarise_ratio_metric(numerator: Any, denominator: Any) -> dict[str, Any]:
     Raises
     ------
     ValueError
-        If shapes differ, fewer than 2 users, or NaN.
+        If shapes differ, fewer than 2 users, NaN, infinite or non-numeric values.
     """
-    x = np.asarray(numerator, dtype=float)
-    y = np.asarray(denominator, dtype=float)
-    if x.shape != y.shape or x.ndim == 0:
-        raise ValueError("numerator and denominator must be arrays of the same shape")
+    dims = np.ndim(numerator)
+    if dims not in (1, 2):
+        raise ValueError(f"numerator must be 1- or 2-dimensional, got {dims} dimension(s)")
+    x = as_float_array(numerator, "numerator", ndim=dims)
+    y = as_float_array(denominator, "denominator", ndim=np.ndim(denominator))
+    if x.shape != y.shape:
+        raise ValueError(
+            f"numerator and denominator must have the same shape (length), "
+            f"got {x.shape} and {y.shape}"
+        )
     if x.shape[-1] < 2:
         raise ValueError("numerator must hold at least 2 units along its last axis")
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise ValueError("numerator and denominator must be finite (no NaN)")
     return {
         "n": x.shape[-1],
         "sum_numerator": x.sum(axis=-1),
@@ -1241,13 +1498,22 @@ def batch_compare_ratio_metrics(
     Returns
     -------
     pandas.DataFrame
-        Columns ``estimate, se, ci_low, ci_high, p_value``.
+        Columns ``estimate, se, ci_low, ci_high, p_value`` (a zero se gives the point
+        interval and p-value 1 or 0, as the scalar version).
+
+    Raises
+    ------
+    ValueError
+        Naming the arm and key: a missing key, NaN, strings, ``n < 2``, a non-positive
+        denominator sum, inconsistent sums, arrays that do not broadcast.
     """
     alpha = check_alpha(alpha)
     ratio_c, var_c = _ratio_arm(*_check_ratio_stats(control, "control"))
     ratio_t, var_t = _ratio_arm(*_check_ratio_stats(treatment, "treatment"))
-    difference = np.atleast_1d(ratio_t - ratio_c)
-    se = np.atleast_1d(np.sqrt(var_c + var_t))
+    r_c, r_t, v_c, v_t = _broadcast(
+        {"control": ratio_c, "treatment": ratio_t, "control ": var_c, "treatment ": var_t}
+    )
+    difference, se = r_t - r_c, np.sqrt(v_c + v_t)
     p_value, low, high = _p_value_and_interval(difference, se, alpha, "two-sided")
     return pd.DataFrame(
         {"estimate": difference, "se": se, "ci_low": low, "ci_high": high, "p_value": p_value}
@@ -1283,54 +1549,141 @@ def bootstrap_difference(
     Returns
     -------
     Estimate
-        ``method="bootstrap <method>"``; ``se`` is the bootstrap standard error.
+        ``method="bootstrap <method>"``; ``se`` is the bootstrap standard error. When
+        every bootstrap replicate is the same (e.g. both arms constant) the interval is
+        that single value and the se 0, with a :class:`~playbook_lib.PlaybookWarning`.
+        When BCa cannot be computed (e.g. a statistic that is constant on the
+        jackknife samples) the percentile interval is returned instead, with a
+        :class:`~playbook_lib.PlaybookWarning` and ``details["interval"]`` saying so.
 
     Raises
     ------
     ValueError
-        If an arm has fewer than 2 values or NaN, or bad ``method``/``n_resamples``.
+        If an arm has fewer than 2 values or holds NaN, infinite or non-numeric values,
+        ``statistic`` is not callable or gives a non-finite value on the data, bad
+        ``alpha``, ``method``, ``n_resamples`` (an integer >= 100) or ``rng``.
     """
     y_c = as_float_array(y_control, "y_control", min_size=2)
     y_t = as_float_array(y_treatment, "y_treatment", min_size=2)
+    if not callable(statistic):
+        raise ValueError(f"statistic must be callable, got {statistic!r}")
     alpha = check_alpha(alpha)
     method = check_choice(method, "method", ("BCa", "percentile", "basic"))
     n_resamples = check_integer(n_resamples, "n_resamples", minimum=100)
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
 
     def difference(control: np.ndarray, treatment: np.ndarray, axis: int = -1) -> np.ndarray:
         return statistic(treatment, axis=axis) - statistic(control, axis=axis)
 
-    result = stats.bootstrap(
-        (y_c, y_t),
-        difference,
-        n_resamples=n_resamples,
-        confidence_level=1 - alpha,
-        method=method,
-        vectorized=True,
-        paired=False,
-        rng=rng,
-    )
-    low, high = result.confidence_interval
-    point = float(difference(y_c, y_t))
+    with np.errstate(all="ignore"):
+        point = float(np.asarray(difference(y_c, y_t)).reshape(-1)[0])
+    if not math.isfinite(point):
+        raise ValueError(f"statistic gives a non-finite difference ({point}) on the data")
+    details = {"n_resamples": n_resamples, "n_control": y_c.size, "n_treatment": y_t.size}
+    if np.ptp(y_c) == 0 and np.ptp(y_t) == 0:
+        # Every resample equals the data: the bootstrap distribution is the point.
+        warnings.warn(
+            "bootstrap_difference: both arms are constant, so every bootstrap replicate "
+            "equals the estimate; the interval is that point and the se is 0",
+            PlaybookWarning,
+            stacklevel=2,
+        )
+        return Estimate(
+            method=f"bootstrap {method}", estimate=point, se=0.0, ci_low=point,
+            ci_high=point, alpha=alpha, details={**details, "interval": method},
+        )
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        result = stats.bootstrap(
+            (y_c, y_t),
+            difference,
+            n_resamples=n_resamples,
+            confidence_level=1 - alpha,
+            method=method,
+            vectorized=True,
+            paired=False,
+            rng=rng,
+        )
+    for warning in caught:  # pass on what scipy says, except the BCa failure handled below
+        if not issubclass(warning.category, RuntimeWarning):
+            warnings.warn(warning.message, warning.category, stacklevel=2)
+    low, high = (float(end) for end in result.confidence_interval)
+    distribution = np.asarray(result.bootstrap_distribution, dtype=float)
+    if not np.isfinite(distribution).all():
+        raise ValueError("statistic gives non-finite values on bootstrap resamples")
+    used = method
+    if not (math.isfinite(low) and math.isfinite(high)):
+        used = "percentile"
+        low, high = (float(q) for q in np.quantile(distribution, [alpha / 2, 1 - alpha / 2]))
+        warnings.warn(
+            f"bootstrap_difference: the {method} interval is undefined for these data "
+            "(degenerate bootstrap or jackknife distribution); returning the percentile "
+            "interval",
+            PlaybookWarning,
+            stacklevel=2,
+        )
+    se = float(result.standard_error)
     return Estimate(
         method=f"bootstrap {method}",
         estimate=point,
-        se=float(result.standard_error),
-        ci_low=float(low),
-        ci_high=float(high),
+        se=se,
+        ci_low=min(low, high),
+        ci_high=max(low, high),
         alpha=alpha,
-        details={"n_resamples": n_resamples, "n_control": y_c.size, "n_treatment": y_t.size},
+        details={**details, "interval": used},
     )
 
 
 # ============================================================== regression views
+def _frame(data: Any) -> pd.DataFrame:
+    check_columns(data, [])
+    if len(data) == 0:
+        raise ValueError("data has no rows")
+    return data
+
+
+def _column_values(data: pd.DataFrame, column: Any, name: str) -> np.ndarray:
+    """``data[column]`` as a finite float array; errors name the argument and the column."""
+    if not isinstance(column, str):
+        raise ValueError(f"{name} must be a column name (a string), got {column!r}")
+    if column not in data.columns:
+        raise ValueError(f"{name}: column {column!r} is not in data")
+    return column_as_float_array(data, column, name)
+
+
+def _column_list(columns: Any, name: str) -> list[str]:
+    if isinstance(columns, str):
+        return [columns]
+    try:
+        columns = list(columns)
+    except TypeError:
+        raise ValueError(f"{name} must be a list of column names, got {columns!r}") from None
+    bad = [column for column in columns if not isinstance(column, str)]
+    if bad:
+        raise ValueError(f"{name} must hold column names (strings), got {bad!r}")
+    return columns
+
+
 def _treatment_column(data: pd.DataFrame, treatment: str) -> np.ndarray:
-    values = as_float_array(data[treatment], treatment)
-    if not np.isin(values, (0.0, 1.0)).all():
-        raise ValueError(f"{treatment} must be coded 0 (control) / 1 (treatment)")
-    if values.min() == values.max():
-        raise ValueError(f"{treatment} holds a single arm")
-    return values
+    values = _column_values(data, treatment, "treatment")
+    return check_binary(values, f"treatment (column {treatment!r})").astype(float)
+
+
+def _exact_fit_estimate(
+    method: str, estimate: float, y: np.ndarray, alpha: float, df: float, details: dict
+) -> Estimate:
+    """The se -> 0 answer for an outcome the regression fits exactly (e.g. a constant)."""
+    if np.ptp(y) == 0 or abs(estimate) <= 1e-12 * float(np.max(np.abs(y))):
+        estimate = 0.0
+    warnings.warn(
+        "the outcome is fitted exactly (e.g. it is constant), so the standard error is 0: "
+        "the interval is the point estimate and p = 1 if it is 0, else 0",
+        PlaybookWarning,
+        stacklevel=3,
+    )
+    return Estimate.from_standard_error(
+        method, estimate, 0.0, alpha=alpha, df=df if df > 0 else None, details=details
+    )
 
 
 def estimate_regression_effect(
@@ -1352,29 +1705,64 @@ def estimate_regression_effect(
     without the interactions it can. Reference distribution t with ``n - p`` df
     (statsmodels' ``use_t``).
 
+    Returns
+    -------
+    Estimate
+        ``method="ols <cov_type>"``. An outcome that the regression fits exactly (a
+        constant outcome above all) has standard error 0: the estimate is 0 for a
+        constant outcome, the interval is the point and p = 1 (0 for a non-zero exact
+        effect), with a :class:`~playbook_lib.PlaybookWarning`; statsmodels would
+        instead return round-off (e.g. p = 1e-58).
+
     Raises
     ------
     ValueError
-        Missing columns, NaN, a treatment not coded 0/1 or with a single arm, a
-        constant covariate.
+        Naming the argument and column: ``data`` not a DataFrame or empty, missing
+        columns, NaN, infinite or non-numeric values, a treatment not coded 0/1 or with
+        a single arm, a constant covariate, or a design with no residual degrees of
+        freedom.
     """
-    check_columns(data, [outcome, treatment, *covariates])
+    data = _frame(data)
+    covariates = _column_list(covariates, "covariates")
     alpha = check_alpha(alpha)
     cov_type = check_choice(cov_type, "cov_type", ("HC0", "HC1", "HC2", "HC3", "nonrobust"))
-    y = as_float_array(data[outcome], outcome)
+    y = _column_values(data, outcome, "outcome")
     t = _treatment_column(data, treatment)
     columns = [np.ones_like(y), t]
     for name in covariates:
-        x = as_float_array(data[name], name)
-        check_not_constant(x, name)
+        x = _column_values(data, name, "covariates")
+        check_not_constant(x, f"covariates: column {name!r}")
         centred = x - x.mean()
         columns.extend([centred, t * centred])
+    design = np.column_stack(columns)
+    if y.size <= design.shape[1]:
+        raise ValueError(
+            f"data has {y.size} rows for {design.shape[1]} coefficients: no residual "
+            "degrees of freedom"
+        )
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        raise ValueError("covariates are collinear with each other or with the treatment")
+    if cov_type in ("HC2", "HC3"):
+        leverage = np.sum(np.linalg.qr(design)[0] ** 2, axis=1)
+        if leverage.max() > 1 - 1e-10:
+            raise ValueError(
+                f"treatment: a unit has leverage 1 (e.g. an arm with a single unit), so "
+                f"{cov_type} is undefined; use cov_type='HC0' or more units"
+            )
+    details = {"n": y.size, "covariates": len(covariates)}
+    method = f"ols {cov_type}"
+    df_resid = float(y.size - design.shape[1])
+    if np.ptp(y) == 0:
+        return _exact_fit_estimate(method, 0.0, y, alpha, df_resid, details)
     import statsmodels.api as sm
 
-    fit = sm.OLS(y, np.column_stack(columns)).fit(cov_type=cov_type, use_t=True)
+    fit = sm.OLS(y, design).fit(cov_type=cov_type, use_t=True)
+    centred_y = y - y.mean()
+    if fit.ssr <= 1e-24 * float(centred_y @ centred_y):
+        return _exact_fit_estimate(method, float(fit.params[1]), y, alpha, df_resid, details)
     low, high = fit.conf_int(alpha=alpha)[1]
     return Estimate(
-        method=f"ols {cov_type}",
+        method=method,
         estimate=float(fit.params[1]),
         se=float(fit.bse[1]),
         ci_low=float(low),
@@ -1382,8 +1770,26 @@ def estimate_regression_effect(
         alpha=alpha,
         p_value=float(fit.pvalues[1]),
         df=float(fit.df_resid),
-        details={"n": y.size, "covariates": len(covariates)},
+        details=details,
     )
+
+
+def _label_column(data: pd.DataFrame, column: Any, name: str) -> pd.Series:
+    """A column of labels (strata, fixed effects) without missing or infinite values."""
+    if not isinstance(column, str):
+        raise ValueError(f"{name} must be a column name (a string), got {column!r}")
+    if column not in data.columns:
+        raise ValueError(f"{name}: column {column!r} is not in data")
+    labels = data[column]
+    missing = int(labels.isna().sum())
+    if missing:
+        raise ValueError(
+            f"{name}: column {column!r} has {missing} missing value(s); every row needs "
+            "a label (give missing values their own label if they form a group)"
+        )
+    if labels.dtype.kind == "f" and np.isinf(labels.to_numpy()).any():
+        raise ValueError(f"{name}: column {column!r} has infinite values")
+    return labels
 
 
 def estimate_logistic_effect(
@@ -1405,28 +1811,44 @@ def estimate_logistic_effect(
     Raises
     ------
     ValueError
-        Missing columns, NaN, outcome not 0/1, treatment not 0/1 or a single arm.
+        Naming the argument and column: missing columns, NaN, outcome not 0/1,
+        treatment not 0/1 or a single arm, missing fixed-effect labels, or an outcome
+        that is constant within an arm (the logit's maximum likelihood estimate does not
+        exist; use :func:`compare_proportions` with ``interval="agresti-caffo"``).
     """
-    check_columns(data, [outcome, treatment, *fixed_effects])
+    data = _frame(data)
+    fixed_effects = _column_list(fixed_effects, "fixed_effects")
     alpha = check_alpha(alpha)
-    y = _as_binary_array(data[outcome], outcome)
+    y = _column_values(data, outcome, "outcome")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError(f"outcome: column {outcome!r} must contain only 0 and 1")
     t = _treatment_column(data, treatment)
+    for arm, label in ((0.0, "control"), (1.0, "treatment")):
+        if np.ptp(y[t == arm]) == 0:
+            raise ValueError(
+                f"outcome: column {outcome!r} is constant in the {label} arm, so the "
+                "logit's estimate does not exist; use compare_proportions with "
+                "interval='agresti-caffo'"
+            )
+    labels = [_label_column(data, column, "fixed_effects") for column in fixed_effects]
     design = pd.DataFrame({"const": 1.0, "treatment": t})
     if fixed_effects:
         dummies = pd.get_dummies(
-            data[list(fixed_effects)].astype("category"), drop_first=True, dtype=float
+            pd.concat(labels, axis=1).astype("category"), drop_first=True, dtype=float
         )
         design = pd.concat([design, dummies.set_axis(design.index)], axis=1)
     import statsmodels.api as sm
 
     x = design.to_numpy(dtype=float)
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        raise ValueError("fixed_effects are collinear with the treatment")
     fit = sm.GLM(y, x, family=sm.families.Binomial()).fit()
     x1, x0 = x.copy(), x.copy()
     x1[:, 1], x0[:, 1] = 1.0, 0.0
     p1, p0 = special.expit(x1 @ fit.params), special.expit(x0 @ fit.params)
     effect = float(np.mean(p1 - p0))
     gradient = ((p1 * (1 - p1))[:, None] * x1 - (p0 * (1 - p0))[:, None] * x0).mean(axis=0)
-    se = float(np.sqrt(gradient @ fit.cov_params() @ gradient))
+    se = float(np.sqrt(max(float(gradient @ fit.cov_params() @ gradient), 0.0)))
     p_value, low, high = _p_value_and_interval(
         np.array([effect]), np.array([se]), alpha, "two-sided"
     )
@@ -1465,31 +1887,38 @@ def estimate_stratified_effect(
     Returns
     -------
     Estimate
-        ``method="stratified"``; ``details["strata"]`` is the number of strata.
+        ``method="stratified"``; ``details["strata"]`` is the number of strata. An
+        outcome constant within every stratum and arm has se 0: the interval is the
+        point and p is 1 for a zero estimate and 0 otherwise, with a
+        :class:`~playbook_lib.PlaybookWarning`.
 
     Raises
     ------
     ValueError
-        Missing columns, NaN, treatment not 0/1, or a stratum with fewer than two units
-        in an arm.
+        Naming the argument and column: missing columns, NaN, treatment not 0/1, rows
+        whose stratum is missing (every row must belong to a stratum; they are never
+        dropped), or a stratum with fewer than two units in an arm.
     """
-    check_columns(data, [outcome, treatment, stratum])
+    data = _frame(data)
     alpha = check_alpha(alpha)
-    y = as_float_array(data[outcome], outcome)
+    y = _column_values(data, outcome, "outcome")
     t = _treatment_column(data, treatment)
-    frame = pd.DataFrame({"y": y, "t": t, "s": data[stratum].to_numpy()})
+    labels = _label_column(data, stratum, "stratum")
+    frame = pd.DataFrame({"y": y, "t": t, "s": labels.to_numpy()})
     grouped = frame.groupby(["s", "t"], observed=True)["y"].agg(["size", "mean", "var"])
     table = grouped.unstack("t")
+    if int(table["size"].sum().sum()) != y.size:
+        raise ValueError(f"stratum: column {stratum!r} has labels that cannot be grouped")
     if table.isna().any().any() or (table["size"] < 2).any().any():
-        raise ValueError(f"{stratum}: every stratum needs at least two units in each arm")
+        raise ValueError("stratum: every stratum needs at least two units in each arm")
     sizes = table["size"][0.0] + table["size"][1.0]
     weights = sizes / sizes.sum()
     differences = table["mean"][1.0] - table["mean"][0.0]
     variances = table["var"][1.0] / table["size"][1.0] + table["var"][0.0] / table["size"][0.0]
     effect = float(np.sum(weights * differences))
     se = float(np.sqrt(np.sum(weights**2 * variances)))
-    if not se > 0:
-        raise ValueError(f"{outcome} has zero variance within every stratum")
+    if se == 0:
+        _warn_point_interval("estimate_stratified_effect: the outcome is constant within cells")
     p_value, low, high = _p_value_and_interval(
         np.array([effect]), np.array([se]), alpha, "two-sided"
     )
@@ -1732,7 +2161,7 @@ def simulate_power_proportions(
     n = check_integer(n_per_arm, "n_per_arm", minimum=2)
     alpha = check_alpha(alpha)
     n_sims = check_integer(n_sims, "n_sims", minimum=10)
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     successes_c = rng.binomial(n, p_c, size=n_sims)
     successes_t = rng.binomial(n, p_t, size=n_sims)
     p_values = _proportions_core(
@@ -1765,7 +2194,7 @@ def simulate_power_means(
     n = check_integer(n_per_arm, "n_per_arm", minimum=2)
     alpha = check_alpha(alpha)
     n_sims = check_integer(n_sims, "n_sims", minimum=10)
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     mean_c = rng.normal(0.0, sd / math.sqrt(n), size=n_sims)
     mean_t = rng.normal(effect, sd / math.sqrt(n), size=n_sims)
     var_c = sd**2 * rng.chisquare(n - 1, size=n_sims) / (n - 1)
@@ -1801,8 +2230,15 @@ def adjust_p_values(
         labels, values = list(p_values.index), p_values.to_numpy()
     elif isinstance(p_values, Mapping):
         labels, values = list(p_values.keys()), list(p_values.values())
+    elif isinstance(p_values, str | bytes):
+        raise ValueError(f"p_values must be numbers, got the string {p_values!r}")
     else:
-        values = list(p_values)
+        try:
+            values = list(p_values)
+        except TypeError:
+            raise ValueError(
+                f"p_values must be a sequence, mapping or Series of numbers, got {p_values!r}"
+            ) from None
         labels = list(range(len(values)))
     array = as_float_array(values, "p_values")
     if ((array < 0) | (array > 1)).any():

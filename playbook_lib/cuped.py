@@ -31,6 +31,7 @@ of freedom on the adjusted outcomes.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,12 +42,17 @@ from scipy import special, stats
 
 from playbook_lib.results import Estimate
 from playbook_lib.validation import (
+    PlaybookWarning,
     as_float_array,
     check_alpha,
+    check_binary,
     check_choice,
+    check_finite_number,
     check_integer,
     check_not_constant,
+    check_rng,
     check_same_length,
+    column_as_float_array,
 )
 
 __all__ = [
@@ -66,52 +72,71 @@ _STAT_KEYS = ("n", "sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy")
 
 
 # --------------------------------------------------------------------------- inputs
-def _column(data: pd.DataFrame | None, value: Any, name: str) -> Any:
-    """Return ``data[value]`` when ``data`` is given and ``value`` names column(s)."""
+def _column(data: pd.DataFrame | None, value: Any, name: str, *, allow_nan: bool = False) -> Any:
+    """Return ``data[value]`` when ``data`` is given and ``value`` names column(s).
+
+    Errors name the argument and the column (missing, non-numeric, NaN unless
+    ``allow_nan``, infinite values).
+    """
     if data is None:
         return value
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if isinstance(value, str):
-        if value not in data.columns:
-            raise ValueError(f"{name}: column {value!r} is not in data")
-        return data[value].to_numpy(dtype=float, na_value=np.nan)
-    if isinstance(value, Sequence) and value and all(isinstance(v, str) for v in value):
-        missing = [v for v in value if v not in data.columns]
+    if len(data) == 0:
+        raise ValueError("data has no rows")
+    columns = [value] if isinstance(value, str) else value
+    if (
+        isinstance(columns, Sequence)
+        and not isinstance(columns, str)
+        and columns
+        and all(isinstance(v, str) for v in columns)
+    ):
+        missing = [v for v in columns if v not in data.columns]
         if missing:
             raise ValueError(f"{name}: column(s) {missing} are not in data")
-        return data[list(value)].to_numpy(dtype=float, na_value=np.nan)
+        arrays = [column_as_float_array(data, v, name, allow_nan=allow_nan) for v in columns]
+        return arrays[0] if isinstance(value, str) else np.column_stack(arrays)
     return value
 
 
 def _treatment(values: Any, name: str = "treatment") -> np.ndarray:
     """A boolean treatment indicator with at least two units in each arm."""
-    array = as_float_array(values, name)
-    if not np.isin(array, (0.0, 1.0)).all():
-        raise ValueError(f"{name} must contain only 0 (control) and 1 (treatment)")
-    treated = array == 1.0
+    array = check_binary(values, name, both=False)
+    treated = array == 1
     if treated.sum() < 2 or (~treated).sum() < 2:
         raise ValueError(f"{name} must have at least two units in each arm")
     return treated
 
 
-def _covariate_matrix(values: Any, name: str) -> np.ndarray:
+def _treatment_values(values: Any) -> np.ndarray:
+    """The treatment as a finite 1-D float array (checked as 0/1 by :func:`_treatment`)."""
+    return as_float_array(values, "treatment")
+
+
+def _covariate_matrix(values: Any, name: str, *, allow_nan: bool = False) -> np.ndarray:
     """Covariates as an ``(n, k)`` float array (a 1-D input becomes one column)."""
-    try:
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be numeric: {error}") from None
+    dims = np.ndim(values) if not isinstance(values, str | bytes) else 0
+    if dims not in (1, 2):
+        raise ValueError(f"{name} must be 1- or 2-dimensional, got {values!r:.60}")
+    array = as_float_array(values, name, ndim=dims, allow_nan=allow_nan)
     if array.ndim == 1:
         array = array[:, None]
-    array = as_float_array(array, name, ndim=2)
-    for column in range(array.shape[1]):
-        label = name if array.shape[1] == 1 else f"{name} column {column}"
-        check_not_constant(array[:, column], label)
+    if array.shape[1] == 0:
+        raise ValueError(f"{name} has no columns")
+    if not allow_nan:
+        for column in range(array.shape[1]):
+            label = name if array.shape[1] == 1 else f"{name} column {column}"
+            check_not_constant(array[:, column], label)
     return array
 
 
 def _t_inference(estimate: float, se: float, df: float | None, alpha: float):
-    """Two-sided p-value and interval from a t (or, with ``df=None``, normal) reference."""
+    """Two-sided p-value and interval from a t (or, with ``df=None``, normal) reference.
+
+    A zero ``se`` is the limit ``se -> 0``: the point interval, p = 1 at 0 and 0 elsewhere.
+    """
+    if se == 0:
+        return (1.0 if estimate == 0 else 0.0), estimate, estimate
     if df is None:
         sf, ppf = stats.norm.sf, stats.norm.ppf
     else:  # scipy.special's Student-t ufuncs: the same numbers as scipy.stats.t, far faster
@@ -120,9 +145,24 @@ def _t_inference(estimate: float, se: float, df: float | None, alpha: float):
 
         def ppf(value: float) -> float:
             return special.stdtrit(df, value)
-    p_value = float(2 * sf(abs(estimate) / se)) if se > 0 else float("nan")
+    p_value = float(2 * sf(abs(estimate) / se))
     half_width = float(ppf(1 - alpha / 2)) * se
-    return p_value, estimate - half_width, estimate + half_width
+    return min(max(p_value, 0.0), 1.0), estimate - half_width, estimate + half_width
+
+
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _warn_zero_se(what: str) -> None:
+    warnings.warn(
+        f"{what}: the standard error is 0, so the interval is the single point estimate "
+        "(p = 1 when the estimate is 0, else 0)",
+        PlaybookWarning,
+        stacklevel=3,
+    )
 
 
 def _welch_df(variances: np.ndarray, dofs: np.ndarray) -> float | None:
@@ -164,8 +204,10 @@ def _cuped_core(
         )
     overall_x = (n[:, None] * mean_x).sum(axis=0) / n.sum()
     if theta is not None:
-        theta_vector = np.atleast_1d(np.asarray(theta, dtype=float))
-        if theta_vector.shape != (k,) or not np.isfinite(theta_vector).all():
+        if isinstance(theta, bool | np.bool_):
+            raise ValueError(f"theta must hold {k} finite number(s), got {theta!r}")
+        theta_vector = as_float_array(np.atleast_1d(theta), "theta")
+        if theta_vector.shape != (k,):
             raise ValueError(f"theta must hold {k} finite number(s), got {theta!r}")
         theta_method = "fixed"
     elif theta_method == "within":
@@ -186,8 +228,8 @@ def _cuped_core(
     raw_components = raw_var / n
     se = float(math.sqrt(components.sum()))
     raw_se = float(math.sqrt(raw_components.sum()))
-    if raw_se == 0:
-        raise ValueError("outcome is constant in both arms (zero variance)")
+    if se == 0:
+        _warn_zero_se("CUPED: the (adjusted) outcome is constant in both arms")
 
     raw_effect = float(mean_y[1] - mean_y[0])
     imbalance = mean_x[1] - mean_x[0]
@@ -208,7 +250,7 @@ def _cuped_core(
         "theta_method": theta_method,
         "rho": rho,
         "r_squared": r_squared,
-        "variance_reduction": 1.0 - se**2 / raw_se**2,
+        "variance_reduction": 1.0 - se**2 / raw_se**2 if raw_se > 0 else 0.0,
         "unadjusted_estimate": raw_effect,
         "unadjusted_se": raw_se,
         "mean_control": float(mean_y[0]),
@@ -235,7 +277,8 @@ def _relative_lift(n, mean_y, mean_x, syy, sxx, sxy, theta_vector, overall_x, *,
     share = n / n.sum()
     adjusted = mean_y - (mean_x - overall_x) @ theta_vector
     m_control, m_treatment = float(adjusted[0]), float(adjusted[1])
-    if m_control == 0:
+    scale = math.sqrt(float(np.max(syy / n))) + float(np.max(np.abs(mean_y)))
+    if abs(m_control) <= 1e-12 * scale:
         raise ValueError("the adjusted control mean is zero: a relative lift is undefined")
     lift = m_treatment / m_control - 1
     ratio = m_treatment / m_control**2
@@ -254,7 +297,7 @@ def _relative_lift(n, mean_y, mean_x, syy, sxx, sxy, theta_vector, overall_x, *,
         covariance /= (n[arm] - 1) * n[arm]
         components.append(float(gradient @ covariance @ gradient))
     components = np.array(components)
-    se = float(math.sqrt(components.sum()))
+    se = float(math.sqrt(max(components.sum(), 0.0)))
     df = _welch_df(components, n - 1)
     p_value, low, high = _t_inference(lift, se, df, alpha)
     return Estimate(f"{method} relative lift", lift, se, low, high, alpha=alpha,
@@ -322,12 +365,16 @@ def estimate_cuped(
         ``theta``, ``rho`` (within-arm correlation of outcome and covariate; the multiple
         correlation for several covariates), ``r_squared``, ``variance_reduction``
         (``1 - se² / unadjusted se²``), the unadjusted estimate and se, arm sizes and means.
+        An outcome constant within both arms (after adjustment) has se 0: the interval is
+        the point estimate, p is 1 when it is 0 and 0 otherwise, ``df`` is ``None``, and
+        a :class:`~playbook_lib.PlaybookWarning` says so.
 
     Raises
     ------
     ValueError
-        Naming the argument: length mismatch, NaN or infinite values, a constant covariate,
-        a treatment that is not 0/1 or has fewer than two users in an arm.
+        Naming the argument (and the column when ``data`` is given): length mismatch, NaN,
+        infinite or non-numeric values, a constant covariate, a treatment that is not 0/1
+        or has fewer than two users in an arm, a bad ``theta`` or ``relative``.
 
     Notes
     -----
@@ -339,10 +386,11 @@ def estimate_cuped(
     """
     alpha = check_alpha(alpha)
     check_choice(theta_method, "theta_method", ("within", "total"))
+    _check_flag(relative, "relative")
     y = as_float_array(_column(data, outcome, "outcome"), "outcome")
     x = _covariate_matrix(_column(data, covariate, "covariate"), "covariate")
-    t_values = _column(data, treatment, "treatment")
-    check_same_length(outcome=y, covariate=x, treatment=np.asarray(t_values))
+    t_values = _treatment_values(_column(data, treatment, "treatment"))
+    check_same_length(outcome=y, covariate=x, treatment=t_values)
     treated = _treatment(t_values)
     moments = _arm_moments(y, x, treated)
     return _cuped_core(*moments, alpha=alpha, theta_method=theta_method, theta=theta,
@@ -373,8 +421,8 @@ def summarize_arms(
     """
     y = as_float_array(_column(data, outcome, "outcome"), "outcome")
     x = _covariate_matrix(_column(data, covariate, "covariate"), "covariate")
-    t_values = _column(data, treatment, "treatment")
-    check_same_length(outcome=y, covariate=x, treatment=np.asarray(t_values))
+    t_values = _treatment_values(_column(data, treatment, "treatment"))
+    check_same_length(outcome=y, covariate=x, treatment=t_values)
     treated = _treatment(t_values)
     single = x.shape[1] == 1
     result = {}
@@ -426,51 +474,119 @@ def estimate_cuped_from_stats(
     Raises
     ------
     ValueError
-        If a key is missing, ``n < 2``, a sum is not finite, or the sums are inconsistent
-        (e.g. a negative variance, a constant covariate).
+        Naming the arm and key: a missing key, ``n`` not an integer >= 2, a sum that is
+        not a finite number (strings are refused; scalar sums must be numbers, not
+        arrays), or inconsistent sums (a negative variance, a correlation outside
+        [-1, 1], a covariate constant in both arms).
 
     Notes
     -----
     Centred sums come from ``sum_x2 - n mean_x mean_xᵀ`` etc. This loses digits when the
     means are huge relative to the spread (> 1e6 times); centre the metric in the query
-    (e.g. subtract a constant) if so.
+    (e.g. subtract a constant) if so. A centred sum below ``1e-12`` of the raw sum of
+    squares carries no digits of the spread, so that arm's covariate (or outcome) is
+    treated as constant: a covariate constant (up to round-off) in both arms raises
+    :class:`ValueError` naming ``sum_x2`` and the covariate, instead of dividing
+    round-off by round-off (which gave effects like ``3e13`` with p = 0). An outcome
+    constant in both arms gives se 0, the point interval and p = 1 (equal means) or 0,
+    with a :class:`~playbook_lib.PlaybookWarning`.
     """
     alpha = check_alpha(alpha)
     check_choice(theta_method, "theta_method", ("within", "total"))
-    arrays: dict[str, list[np.ndarray]] = {key: [] for key in _STAT_KEYS}
-    for arm_name, arm in (("control", control), ("treatment", treatment)):
-        if not isinstance(arm, Mapping) and not isinstance(arm, pd.Series):
-            raise ValueError(f"{arm_name} must be a mapping of per-arm sums")
-        for key in _STAT_KEYS:
-            if key not in arm:
-                raise ValueError(f"{arm_name} is missing {key!r}")
-        n_arm = check_integer(arm["n"], f"{arm_name}['n']", minimum=2)
-        arrays["n"].append(np.array(float(n_arm)))
-        for key in _STAT_KEYS[1:]:
-            value = np.asarray(arm[key], dtype=float)
-            if not np.isfinite(value).all():
-                raise ValueError(f"{arm_name}['{key}'] must be finite")
-            arrays[key].append(value)
-    n = np.array(arrays["n"])
-    mean_y = np.array(arrays["sum_y"], dtype=float).reshape(2) / n
-    sum_x = np.array([np.atleast_1d(v) for v in arrays["sum_x"]])
-    k = sum_x.shape[1]
-    sum_x2 = np.array([np.asarray(v).reshape(k, k) for v in arrays["sum_x2"]])
-    sum_xy = np.array([np.atleast_1d(v).reshape(k) for v in arrays["sum_xy"]])
-    sum_y2 = np.array(arrays["sum_y2"], dtype=float).reshape(2)
+    _check_flag(relative, "relative")
+    arms = [_arm_sums(control, "control"), _arm_sums(treatment, "treatment")]
+    sizes = {arm["sum_x"].size for arm in arms}
+    if len(sizes) > 1:
+        raise ValueError("control and treatment have different numbers of covariates")
+    n = np.array([arm["n"] for arm in arms])
+    k = arms[0]["sum_x"].size
+    mean_y = np.array([arm["sum_y"] for arm in arms]) / n
+    sum_y2 = np.array([arm["sum_y2"] for arm in arms])
+    sum_x = np.array([arm["sum_x"] for arm in arms])
+    sum_x2 = np.array([arm["sum_x2"] for arm in arms])
+    sum_xy = np.array([arm["sum_xy"] for arm in arms])
     mean_x = sum_x / n[:, None]
     syy = sum_y2 - n * mean_y**2
     sxx = sum_x2 - n[:, None, None] * np.einsum("ai,aj->aij", mean_x, mean_x)
     sxy = sum_xy - n[:, None] * mean_x * mean_y[:, None]
-    if (syy < -1e-9 * np.abs(sum_y2)).any():
-        raise ValueError("sum_y2 is inconsistent with sum_y and n (negative variance)")
+    for arm, name in enumerate(_ARMS):
+        if syy[arm] < -1e-9 * abs(sum_y2[arm]):
+            raise ValueError(
+                f"{name}['sum_y2'] is inconsistent with sum_y and n (negative variance)"
+            )
+        diagonal = np.diagonal(sxx[arm])
+        raw_diagonal = np.diagonal(sum_x2[arm])
+        if (diagonal < -1e-9 * np.abs(raw_diagonal)).any():
+            raise ValueError(
+                f"{name}['sum_x2'] is inconsistent with sum_x and n (negative variance)"
+            )
+        # Centred sums below 1e-12 of the raw ones are round-off of a constant: the sums
+        # hold no digits of the spread, so the outcome or covariate is treated as
+        # constant in this arm (exact zeros) rather than divided by noise.
+        if syy[arm] <= 1e-12 * abs(sum_y2[arm]):
+            syy[arm] = 0.0
+            sxy[arm] = 0.0
+        constant = diagonal <= 1e-12 * np.abs(raw_diagonal)
+        sxx[arm][constant, :] = 0.0
+        sxx[arm][:, constant] = 0.0
+        sxy[arm][constant] = 0.0
+        scale = np.sqrt(np.maximum(np.diagonal(sxx[arm]), 0.0) * max(syy[arm], 0.0))
+        tolerance = 1e-9 * np.sqrt(np.abs(raw_diagonal) * abs(sum_y2[arm]))
+        if (np.abs(sxy[arm]) > scale + tolerance).any():
+            raise ValueError(
+                f"{name}['sum_xy'] is inconsistent with the sums of squares (it implies a "
+                "correlation outside [-1, 1])"
+            )
     syy = np.maximum(syy, 0.0)
     for column in range(k):
         if (np.diagonal(sxx, axis1=1, axis2=2)[:, column] <= 0).all():
-            raise ValueError("sum_x2 implies a constant covariate (zero variance)")
+            label = "covariate" if k == 1 else f"covariate column {column}"
+            raise ValueError(
+                f"sum_x2 implies a constant {label} in both arms (zero variance, or a "
+                "variance below 1e-12 of its mean square, i.e. lost to round-off)"
+            )
     return _cuped_core(n, mean_y, mean_x, syy, sxx, sxy, alpha=alpha,
                        theta_method=theta_method, theta=theta, method="cuped",
                        relative=relative)
+
+
+def _arm_sums(arm: Any, arm_name: str) -> dict[str, Any]:
+    """One arm's aggregates, checked: ``n`` an integer >= 2, finite numeric sums."""
+    if not isinstance(arm, Mapping | pd.Series):
+        raise ValueError(f"{arm_name} must be a mapping of per-arm sums")
+    for key in _STAT_KEYS:
+        if key not in arm:
+            raise ValueError(f"{arm_name} is missing {key!r}")
+    out: dict[str, Any] = {"n": float(check_integer(arm["n"], f"{arm_name}['n']", minimum=2))}
+    for key in ("sum_y", "sum_y2"):
+        out[key] = check_finite_number(_as_scalar(arm[key]), f"{arm_name}['{key}']")
+    for key in ("sum_x", "sum_xy"):
+        value = arm[key]
+        label = f"{arm_name}['{key}']"
+        if np.ndim(value) == 0:
+            out[key] = np.array([check_finite_number(_as_scalar(value), label)])
+        else:
+            out[key] = as_float_array(value, label)
+    k = out["sum_x"].size
+    if out["sum_xy"].size != k:
+        raise ValueError(f"{arm_name}['sum_xy'] must have {k} element(s), like sum_x")
+    value = arm["sum_x2"]
+    label = f"{arm_name}['sum_x2']"
+    if np.ndim(value) == 0:
+        matrix = np.array([[check_finite_number(_as_scalar(value), label)]])
+    else:
+        matrix = as_float_array(value, label, ndim=np.ndim(value))
+    if matrix.size != k * k:
+        raise ValueError(f"{label} must be a {k} x {k} matrix, got shape {matrix.shape}")
+    out["sum_x2"] = matrix.reshape(k, k)
+    return out
+
+
+def _as_scalar(value: Any) -> Any:
+    """A 0-d NumPy array as its item (other values unchanged, for the number check)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()
+    return value
 
 
 # --------------------------------------------------------------------------- batch
@@ -513,23 +629,31 @@ def estimate_cuped_batch(
         ``p_value``; and ``theta`` (``(n_sims,)`` or ``(n_sims, k)``; zeros for
         ``"difference"``; the slope difference ``beta_T - beta_C`` for ``"lin"``).
 
+        A row whose outcome is constant within both arms gets ``se = 0``, the point
+        interval and ``p_value`` 1 (zero estimate) or 0.
+
     Raises
     ------
     ValueError
-        On mismatched shapes, NaN, non-binary treatment or an arm with < 3 users.
+        On mismatched shapes, NaN, infinite or non-numeric values, non-binary treatment,
+        an arm with < 3 users, or a covariate constant within the arms of a row.
     """
     alpha = check_alpha(alpha)
     check_choice(method, "method", ("cuped", "difference", "lin"))
     y = as_float_array(outcome, "outcome", ndim=2)
-    x = np.asarray(covariate, dtype=float)
-    single = x.ndim == 2
-    x = as_float_array(x[..., None] if single else x, "covariate", ndim=3)
+    single = np.ndim(covariate) == 2
+    x = as_float_array(covariate, "covariate", ndim=2 if single else 3)
+    if single:
+        x = x[..., None]
     if method == "lin" and x.shape[2] != 1:
         raise ValueError("covariate: method 'lin' takes a single covariate")
-    t = np.asarray(treatment, dtype=float)
+    t = as_float_array(treatment, "treatment", ndim=1 if np.ndim(treatment) == 1 else 2)
     if t.ndim == 1:
+        if t.size != y.shape[1]:
+            raise ValueError(
+                f"treatment has length {t.size}, outcome has {y.shape[1]} columns (units)"
+            )
         t = np.broadcast_to(t, y.shape)
-    t = as_float_array(t, "treatment", ndim=2)
     if x.shape[:2] != y.shape:
         raise ValueError(f"covariate has shape {x.shape}, outcome has shape {y.shape}")
     if t.shape != y.shape:
@@ -540,7 +664,7 @@ def estimate_cuped_batch(
         weights = (1.0 - t, t)
     else:
         keep = np.asarray(include)
-        if keep.shape != y.shape or keep.dtype != bool:
+        if keep.shape != y.shape or keep.dtype != np.bool_:
             raise ValueError(f"include must be a boolean array of shape {y.shape}")
         weights = ((1.0 - t) * keep, t * keep)
     n = np.stack([w.sum(axis=1) for w in weights])  # (2, n_sims)
@@ -557,6 +681,18 @@ def estimate_cuped_batch(
         sxx.append(np.einsum("snk,snl->skl", wdx, dx))
         sxy.append(np.einsum("snk,sn->sk", wdx, dy))
     syy, sxx, sxy = np.stack(syy), np.stack(sxx), np.stack(sxy)  # (2,S) (2,S,k,k) (2,S,k)
+    if method != "difference":
+        spread = np.diagonal(sxx, axis1=2, axis2=3)  # (2, S, k)
+        flat = spread <= 1e-12 * np.einsum("asnk->ask", np.stack(weights)[..., None] * x**2)
+        constant = flat.any(axis=0) if method == "lin" else flat.all(axis=0)
+        if constant.any():
+            rows = np.flatnonzero(constant.any(axis=-1))[:5].tolist()
+            where = "within an arm" if method == "lin" else "within both arms"
+            raise ValueError(f"covariate is constant {where} in row(s) {rows}")
+        if method == "cuped" and (
+            np.linalg.matrix_rank(sxx.sum(axis=0)) < x.shape[2]
+        ).any():
+            raise ValueError("covariate: columns are collinear within arms in some rows")
     if method == "difference":
         theta = np.zeros(mean_x.shape[1:])
         variances = syy / (n - 1) / n
@@ -587,11 +723,15 @@ def estimate_cuped_batch(
     if single and method != "lin":
         theta = theta[..., 0]
     se = np.sqrt(variances.sum(axis=0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = variances.sum(axis=0) ** 2 / np.sum(variances**2 / dofs, axis=0)
-        df = np.where(np.isfinite(df), df, (n - 1).sum(axis=0))
-        critical = stats.t.ppf(1 - alpha / 2, df)
-        p_value = 2 * stats.t.sf(np.abs(estimate) / se, df)
+    # Zero se (outcome constant within arms): df falls back to n - 2, and the se -> 0
+    # limit gives the point interval and p = 1 for a zero estimate, else 0.
+    denominator = np.sum(variances**2 / dofs, axis=0)
+    df = variances.sum(axis=0) ** 2 / np.where(denominator > 0, denominator, 1.0)
+    df = np.where(denominator > 0, df, (n - 1).sum(axis=0))
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    degenerate = se == 0
+    p_value = 2 * stats.t.sf(np.abs(estimate) / np.where(degenerate, 1.0, se), df)
+    p_value = np.where(degenerate, np.where(estimate == 0, 1.0, 0.0), p_value)
     return {
         "estimate": estimate,
         "se": se,
@@ -651,12 +791,16 @@ def estimate_regression_adjustment(
         ``method`` is ``"lin"`` or ``"ancova"``; ``details`` holds ``n``, ``cov_type``,
         ``coefficients`` (name → value), ``r_squared``, ``estimand``, ``sample_se`` (the
         sandwich standard error) and ``heterogeneity_variance`` (the term added for
-        ``"population"``, else 0).
+        ``"population"``, else 0). A constant outcome (or one the regression fits
+        exactly) has se 0: the estimate is 0 for a constant outcome, the interval the
+        point, p = 1 (0 for a non-zero exact effect), ``coefficients`` empty, with a
+        :class:`~playbook_lib.PlaybookWarning`.
 
     Raises
     ------
     ValueError
-        As :func:`estimate_cuped`.
+        As :func:`estimate_cuped`, and for a design without residual degrees of freedom
+        or (HC2/HC3) with a unit of leverage 1.
 
     Notes
     -----
@@ -674,8 +818,8 @@ def estimate_regression_adjustment(
         raise ValueError("estimand='population' needs method='lin' (ANCOVA has one slope)")
     y = as_float_array(_column(data, outcome, "outcome"), "outcome")
     x = _covariate_matrix(_column(data, covariates, "covariates"), "covariates")
-    t_values = _column(data, treatment, "treatment")
-    check_same_length(outcome=y, covariates=x, treatment=np.asarray(t_values))
+    t_values = _treatment_values(_column(data, treatment, "treatment"))
+    check_same_length(outcome=y, covariates=x, treatment=t_values)
     treated = _treatment(t_values).astype(float)
     k = x.shape[1]
     centred = x - x.mean(axis=0)
@@ -686,9 +830,40 @@ def estimate_regression_adjustment(
         columns.append(centred * treated[:, None])
         labels += [f"treatment:{name}" for name in names]
     design = np.column_stack(columns)
+    if y.size <= design.shape[1]:
+        raise ValueError(
+            f"outcome has {y.size} units for {design.shape[1]} coefficients: no residual "
+            "degrees of freedom"
+        )
     if np.linalg.matrix_rank(design) < design.shape[1]:
         raise ValueError("covariates are collinear with each other or with the treatment")
-    fit = sm.OLS(y, design).fit(cov_type=cov_type)
+    if cov_type in ("HC2", "HC3"):
+        leverage = np.sum(np.linalg.qr(design)[0] ** 2, axis=1)
+        if leverage.max() > 1 - 1e-10:
+            raise ValueError(
+                f"covariates: a unit has leverage 1, so {cov_type} is undefined; use "
+                "cov_type='HC0', fewer covariates or more units"
+            )
+    df_resid = float(y.size - design.shape[1])
+    centred_y = y - y.mean()
+    exact = np.ptp(y) == 0
+    if not exact:
+        fit = sm.OLS(y, design).fit(cov_type=cov_type)
+        exact = fit.ssr <= 1e-24 * float(centred_y @ centred_y)
+    if exact:
+        # A constant outcome (or one the regression fits exactly): se 0. statsmodels
+        # would report round-off here (e.g. p = 1e-58 for a constant outcome).
+        effect = 0.0 if np.ptp(y) == 0 else float(fit.params[1])
+        if abs(effect) <= 1e-12 * float(np.max(np.abs(y))):
+            effect = 0.0
+        _warn_zero_se(f"{method}: the outcome is fitted exactly (e.g. it is constant)")
+        details = {
+            "n": int(y.size), "cov_type": cov_type, "coefficients": {},
+            "r_squared": 1.0 if np.ptp(y) > 0 else 0.0, "estimand": estimand,
+            "sample_se": 0.0, "heterogeneity_variance": 0.0,
+        }
+        return Estimate(method, effect, 0.0, effect, effect, alpha=alpha,
+                        p_value=1.0 if effect == 0 else 0.0, df=df_resid, details=details)
     effect = float(fit.params[1])
     heterogeneity = 0.0
     if estimand == "population":
@@ -745,21 +920,25 @@ def cross_fit_predictions(
     Raises
     ------
     ValueError
-        On mismatched lengths, infinite values, NaN in ``target`` or ``n_folds < 2``.
+        On mismatched lengths, infinite or non-numeric values, NaN in ``target``,
+        ``n_folds < 2`` or above the number of units, a ``model`` without ``fit`` and
+        ``predict``, a bad ``rng``, or a model that fails on the features (e.g. NaN for a
+        model that does not accept it).
     """
     from sklearn.base import clone
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.model_selection import KFold, cross_val_predict
     from threadpoolctl import threadpool_limits
 
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     n_folds = check_integer(n_folds, "n_folds", minimum=2)
-    x = np.asarray(features, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
-    x = as_float_array(x, "features", ndim=2, allow_nan=True)
+    x = _covariate_matrix(features, "features", allow_nan=True)
     y = as_float_array(target, "target")
     check_same_length(features=x, target=y)
+    if y.size < n_folds:
+        raise ValueError(f"n_folds ({n_folds}) must not exceed the number of units ({y.size})")
+    if model is not None and not (hasattr(model, "fit") and hasattr(model, "predict")):
+        raise ValueError(f"model must be a scikit-learn regressor, got {model!r}")
     seed = int(rng.integers(2**31 - 1))
     if model is None:
         model = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1,
@@ -768,7 +947,10 @@ def cross_fit_predictions(
     # One OpenMP thread: on a shared or small machine, gradient boosting's thread pool
     # oversubscribes the cores and runs many times slower than single-threaded.
     with threadpool_limits(limits=1, user_api="openmp"):
-        predictions = cross_val_predict(clone(model), x, y, cv=folds)
+        try:
+            predictions = cross_val_predict(clone(model), x, y, cv=folds)
+        except ValueError as error:  # e.g. NaN features for a model that cannot take them
+            raise ValueError(f"features: the model could not be fitted: {error}") from None
     return np.asarray(predictions, dtype=float)
 
 
@@ -816,10 +998,13 @@ def estimate_cupac(
     it independent of the unit's own assignment (asymptotically); an in-sample fit would
     not be.
     """
+    alpha = check_alpha(alpha)
+    rng = check_rng(rng)
     y = as_float_array(_column(data, outcome, "outcome"), "outcome")
-    x = _column(data, features, "features")
-    t_values = _column(data, treatment, "treatment")
-    check_same_length(outcome=y, features=np.asarray(x), treatment=np.asarray(t_values))
+    x = _covariate_matrix(_column(data, features, "features", allow_nan=True), "features",
+                          allow_nan=True)
+    t_values = _treatment_values(_column(data, treatment, "treatment"))
+    check_same_length(outcome=y, features=x, treatment=t_values)
     _treatment(t_values)
     prediction = cross_fit_predictions(x, y, model=model, n_folds=n_folds, rng=rng)
     result = estimate_cuped(y, prediction, t_values, alpha=alpha)
@@ -888,8 +1073,8 @@ def estimate_ratio_cuped(
     alpha = check_alpha(alpha)
     y = as_float_array(_column(data, numerator, "numerator"), "numerator")
     m = as_float_array(_column(data, denominator, "denominator"), "denominator")
-    t_values = _column(data, treatment, "treatment")
-    check_same_length(numerator=y, denominator=m, treatment=np.asarray(t_values))
+    t_values = _treatment_values(_column(data, treatment, "treatment"))
+    check_same_length(numerator=y, denominator=m, treatment=t_values)
     treated = _treatment(t_values)
     if covariates is not None:
         w = _covariate_matrix(_column(data, covariates, "covariates"), "covariates")
@@ -941,6 +1126,8 @@ def estimate_ratio_cuped(
     effect = float(ratios[1] - ratios[0])
     se = float(math.sqrt(variances.sum()))
     raw_se = float(math.sqrt(raw_variances.sum()))
+    if se == 0:
+        _warn_zero_se(f"{method}: the linearised outcome is constant in both arms")
     df = _welch_df(variances, n - 1)
     p_value, low, high = _t_inference(effect, se, df, alpha)
     details = {
@@ -1003,13 +1190,25 @@ def estimate_post_stratified(
     """
     alpha = check_alpha(alpha)
     y = as_float_array(_column(data, outcome, "outcome"), "outcome")
-    labels = data[strata].to_numpy() if (data is not None and isinstance(strata, str)) \
-        else np.asarray(strata)
-    t_values = _column(data, treatment, "treatment")
-    check_same_length(outcome=y, strata=labels, treatment=np.asarray(t_values))
+    if data is not None and isinstance(strata, str):
+        _column(data, [], "strata")  # checks data
+        if strata not in data.columns:
+            raise ValueError(f"strata: column {strata!r} is not in data")
+        labels = data[strata].to_numpy()
+    elif isinstance(strata, str | bytes):
+        raise ValueError("strata must be one label per user (or a column name with data)")
+    else:
+        labels = np.asarray(strata)
+    if labels.ndim != 1:
+        raise ValueError(f"strata must be 1-dimensional, got shape {labels.shape}")
+    if labels.dtype.kind == "f" and np.isinf(labels).any():
+        raise ValueError("strata contains infinite labels")
+    t_values = _treatment_values(_column(data, treatment, "treatment"))
+    check_same_length(outcome=y, strata=labels, treatment=t_values)
     treated = _treatment(t_values)
     if pd.isna(labels).any():
-        raise ValueError("strata contains missing labels")
+        where = f" (column {strata!r})" if isinstance(strata, str) else ""
+        raise ValueError(f"strata{where} contains missing labels")
     frame = pd.DataFrame({"y": y, "t": treated, "s": pd.Series(labels).astype(str).to_numpy()})
     cells = frame.groupby(["s", "t"])["y"].agg(["count", "mean", "var"]).unstack("t")
     if cells["count"].isna().any().any() or (cells["count"] < 2).any().any():
@@ -1025,13 +1224,15 @@ def estimate_post_stratified(
     p_value, low, high = _t_inference(effect, se, df, alpha)
     raw = [y[~treated], y[treated]]
     raw_se = math.sqrt(sum(a.var(ddof=1) / a.size for a in raw))
+    if se == 0:
+        _warn_zero_se("post-stratification: the outcome is constant within every cell")
     details = {
         "n_control": int((~treated).sum()),
         "n_treatment": int(treated.sum()),
         "n_strata": int(len(share)),
         "unadjusted_estimate": float(raw[1].mean() - raw[0].mean()),
         "unadjusted_se": raw_se,
-        "variance_reduction": 1.0 - se**2 / raw_se**2,
+        "variance_reduction": 1.0 - se**2 / raw_se**2 if raw_se > 0 else 0.0,
     }
     return Estimate("post-stratified", effect, se, low, high, alpha=alpha, p_value=p_value,
                     df=df, details=details)

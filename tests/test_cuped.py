@@ -532,3 +532,93 @@ def test_job_training_loader_matches_the_published_benchmark() -> None:
     difference = (jobs.loc[jobs.treatment == 1, "earnings_1978"].mean()
                   - jobs.loc[jobs.treatment == 0, "earnings_1978"].mean())
     assert round(difference) == 1794  # Dehejia & Wahba (1999), Table 3, experimental benchmark
+
+
+# ------------------------------------------------------------------ contract regressions
+def test_regression_adjustment_of_a_constant_outcome_is_zero_with_p_one() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=60)
+    treatment = np.tile([0, 1], 30)
+    for method in ("lin", "ancova"):
+        with pytest.warns(pl.PlaybookWarning):
+            result = cuped.estimate_regression_adjustment(
+                np.full(60, 5.0), x, treatment, method=method
+            )
+        assert (result.estimate, result.se, result.p_value) == (0.0, 0.0, 1.0)
+        assert result.ci_low == result.ci_high == 0.0
+
+
+def test_cuped_from_stats_refuses_a_covariate_constant_up_to_round_off() -> None:
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=200)
+    treatment = np.tile([0, 1], 100)
+    stats_ = cuped.summarize_arms(y, rng.normal(size=200), treatment)
+    near = {}
+    for arm in ("control", "treatment"):
+        n = stats_[arm]["n"]
+        # sum_x2 one part in 1e15 above n * 1e12: round-off, not variance
+        near[arm] = {**stats_[arm], "sum_x": n * 1e6, "sum_x2": n * 1e12 * (1 + 1e-15),
+                     "sum_xy": 1e6 * stats_[arm]["sum_y"]}
+    with pytest.raises(ValueError, match="sum_x2.*covariate"):
+        cuped.estimate_cuped_from_stats(near["control"], near["treatment"])
+
+
+def test_cuped_from_stats_refuses_strings_and_arrays_for_scalars() -> None:
+    y = np.arange(20.0)
+    stats_ = cuped.summarize_arms(y, y**0.5, np.tile([0, 1], 10))
+    for key, value in (("sum_y", "1"), ("n", "10"), ("sum_x2", "3.0"),
+                       ("sum_y2", np.array([1.0, 2.0])), ("n", np.array([10, 10]))):
+        with pytest.raises(ValueError, match=f"control\\['{key}'\\]"):
+            cuped.estimate_cuped_from_stats({**stats_["control"], key: value},
+                                            stats_["treatment"])
+
+
+def test_cuped_degenerate_outcome_and_rng_validation() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=40)
+    treatment = np.tile([0, 1], 20)
+    with pytest.warns(pl.PlaybookWarning):
+        result = cuped.estimate_cuped(np.full(40, 2.0), x, treatment)
+    assert (result.estimate, result.se, result.p_value) == (0.0, 0.0, 1.0)
+    batch = cuped.estimate_cuped_batch(np.full((2, 40), 2.0), np.vstack([x, x]), treatment)
+    assert (batch["p_value"] == 1).all() and (batch["se"] == 0).all()
+    with pytest.raises(ValueError, match="rng"):
+        cuped.cross_fit_predictions(x, x, rng="seed")
+    with pytest.raises(ValueError, match="rng"):
+        cuped.estimate_cupac(x, x, treatment, rng=-3)
+    with pytest.raises(ValueError, match="length"):
+        cuped.estimate_cuped(x, x[:-1], treatment)
+    with pytest.raises(ValueError, match="covariate"):
+        cuped.estimate_cuped_batch(np.vstack([x, x]), np.ones((2, 40)), treatment)
+
+
+# ------------------------------------------------------------------ contract properties
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), shift=st.integers(-10**6, 10**6),
+       factor=st.floats(0.01, 100.0))
+def test_cuped_swap_shift_scale_and_stats_twin(seed: int, shift: int, factor: float) -> None:
+    rng = np.random.default_rng(seed)
+    n = 30
+    x = rng.integers(-400, 400, n) / 8
+    y = np.round(8 * (0.5 * x + rng.normal(size=n))) / 8
+    treatment = np.tile([0, 1], n // 2)
+    base = cuped.estimate_cuped(y, x, treatment)
+    swapped = cuped.estimate_cuped(y, x, 1 - treatment)
+    assert swapped.estimate == pytest.approx(-base.estimate, rel=1e-9, abs=1e-9 * base.se)
+    assert (swapped.ci_low, swapped.ci_high) == pytest.approx(
+        (-base.ci_high, -base.ci_low), rel=1e-9, abs=1e-9 * base.se)
+    moved = cuped.estimate_cuped(y + shift, x + shift, treatment)  # exact: grid data
+    assert moved.estimate == pytest.approx(base.estimate, rel=1e-9, abs=1e-9 * base.se)
+    assert moved.se == pytest.approx(base.se, rel=1e-9)
+    scaled = cuped.estimate_cuped(factor * y, x, treatment)
+    assert scaled.estimate == pytest.approx(factor * base.estimate, rel=1e-9,
+                                            abs=1e-9 * factor * base.se)
+    assert scaled.se == pytest.approx(factor * base.se, rel=1e-9)
+    sums = cuped.summarize_arms(y, x, treatment)
+    twin = cuped.estimate_cuped_from_stats(sums["control"], sums["treatment"])
+    assert twin.estimate == pytest.approx(base.estimate, rel=1e-9, abs=1e-9 * base.se)
+    assert twin.se == pytest.approx(base.se, rel=1e-9)
+    ancova = cuped.estimate_regression_adjustment(y, x, treatment, method="ancova")
+    assert ancova.estimate == pytest.approx(base.estimate, rel=1e-9, abs=1e-9 * base.se)

@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from playbook_lib.validation import check_integer, check_positive, check_probability
+from playbook_lib.validation import (
+    check_finite_number,
+    check_integer,
+    check_positive,
+    check_probability,
+    check_rng,
+)
 
 __all__ = ["simulate_ab_users", "simulate_clicks_pageviews"]
 
@@ -85,10 +91,11 @@ def simulate_ab_users(
     baseline = check_probability(
         baseline_conversion, "baseline_conversion", allow_zero=False, allow_one=False
     )
-    lift = float(conversion_lift)
+    lift = check_finite_number(conversion_lift, "conversion_lift")
     if not -baseline < lift < 1 - baseline:
         raise ValueError("conversion_lift must keep the conversion rate inside (0, 1)")
     ctr = check_probability(ctr, "ctr", allow_zero=False, allow_one=False)
+    ctr_lift = check_finite_number(ctr_lift, "ctr_lift")
     if not 0 < ctr + ctr_lift < 1:
         raise ValueError("ctr_lift must keep ctr + ctr_lift inside (0, 1)")
     treatment_share = check_probability(
@@ -96,7 +103,7 @@ def simulate_ab_users(
     )
     n_strata = check_integer(n_strata, "n_strata", minimum=1)
     n_days = check_integer(n_days, "n_days", minimum=1)
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
 
     stratum = rng.integers(0, n_strata, size=n_users)
     stratum_effect = np.linspace(-0.6, 0.6, n_strata) if n_strata > 1 else np.zeros(1)
@@ -180,13 +187,14 @@ def simulate_clicks_pageviews(
     n_sims = check_integer(n_sims, "n_sims", minimum=1)
     n_users = check_integer(n_users_per_arm, "n_users_per_arm", minimum=2)
     ctr = check_probability(ctr, "ctr", allow_zero=False, allow_one=False)
+    ctr_lift = check_finite_number(ctr_lift, "ctr_lift")
     if not 0 < ctr + ctr_lift < 1:
         raise ValueError("ctr_lift must keep ctr + ctr_lift inside (0, 1)")
     mean_pageviews = check_positive(mean_pageviews, "mean_pageviews")
     if mean_pageviews < 1:
         raise ValueError("mean_pageviews must be at least 1")
     concentration = check_positive(concentration, "concentration")
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     shape = (n_sims, n_users)
     out = {}
     for arm, lift in (("control", 0.0), ("treatment", float(ctr_lift))):

@@ -40,9 +40,11 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.validation import (
+    check_finite_number,
     check_integer,
     check_positive,
     check_probability,
+    check_rng,
 )
 
 __all__ = [
@@ -98,7 +100,17 @@ def ecommerce_true_effect(
     -------
     float
         Currency units per user.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: ``new_user_share`` outside [0, 1), a negative lift, or
+        ``weeks`` not positive.
     """
+    new_user_share = check_probability(new_user_share, "new_user_share", allow_one=False)
+    conversion_lift = check_positive(conversion_lift, "conversion_lift", strict=False)
+    session_lift = check_positive(session_lift, "session_lift", strict=False)
+    weeks = check_positive(weeks, "weeks")
     mean_rate = math.exp(_RATE_LOG_MEAN + _RATE_LOG_SD**2 / 2) * (
         1 - _APP_SHARE + _APP_SHARE * _APP_FACTOR
     )
@@ -166,7 +178,7 @@ def simulate_ecommerce_arrays(
     ValueError
         Naming the argument on bad sizes or rates.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     n_sims = check_integer(n_sims, "n_sims", minimum=1)
     n_users = _check_common(n_users, new_user_share, treated_fraction, conversion_lift,
                             session_lift, weeks, weeks_pre)
@@ -330,11 +342,14 @@ def simulate_pre_post_metrics(
     ValueError
         Naming the argument on bad sizes or a correlation outside [0, 1).
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     n_sims = check_integer(n_sims, "n_sims", minimum=1)
     n_users = check_integer(n_users, "n_users", minimum=4)
     check_probability(correlation, "correlation", allow_one=False)
     check_probability(treated_fraction, "treated_fraction", allow_zero=False, allow_one=False)
+    effect = check_finite_number(effect, "effect")
+    slope_difference = check_finite_number(slope_difference, "slope_difference")
+    covariate_mean = check_finite_number(covariate_mean, "covariate_mean")
     n_treated = int(round(treated_fraction * n_users))
     if not 2 <= n_treated <= n_users - 2:
         raise ValueError("treated_fraction leaves fewer than two users in an arm")
@@ -375,10 +390,11 @@ def simulate_daily_conversion_experiment(
     ValueError
         Naming the argument on bad sizes.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     n_users = check_integer(n_users, "n_users", minimum=4)
     n_days = check_integer(n_days, "n_days", minimum=1)
     n_pre_visits = check_integer(n_pre_visits, "n_pre_visits", minimum=1)
+    effect = check_finite_number(effect, "effect")
     check_probability(abs(effect), "effect")
     day = rng.integers(0, n_days, n_users)
     day_shift = rng.normal(0.0, 0.02, n_days)
