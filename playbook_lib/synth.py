@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,11 +40,16 @@ from scipy import optimize, stats
 
 from playbook_lib.results import Estimate
 from playbook_lib.validation import (
+    PlaybookWarning,
+    as_float_array,
     check_alpha,
     check_choice,
-    check_columns,
+    check_flag,
     check_integer,
     check_positive,
+    check_probability,
+    check_rng,
+    column_as_float_array,
 )
 
 __all__ = [
@@ -123,6 +129,129 @@ class Panel:
         return self.units[self.n_controls:]
 
 
+def _check_column_names(data: Any, **columns: Any) -> pd.DataFrame:
+    """``data`` is a non-empty DataFrame holding each named column; messages name the
+    argument (``unit: column 'state' is not in data``)."""
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if data.empty:
+        raise ValueError("data is empty (no rows)")
+    for name, column in columns.items():
+        try:
+            present = column in data.columns
+        except TypeError:
+            present = False
+        if not present:
+            raise ValueError(f"{name}: column {column!r} is not in data")
+    for column in columns.values():
+        others = [other for other, value in columns.items() if value == column]
+        if len(others) > 1:
+            raise ValueError(
+                f"{' and '.join(others)}: column {column!r} is used for two roles"
+            )
+    return data
+
+
+def _check_labels(data: pd.DataFrame, column: Hashable, name: str) -> None:
+    """Unit or time labels: no missing or non-finite values, one sortable type."""
+    series = data[column]
+    missing = int(series.isna().sum())
+    if missing:
+        raise ValueError(f"data: {name} column {column!r} has {missing} missing value(s)")
+    if series.dtype.kind in "fc" and not np.isfinite(series.to_numpy()).all():
+        raise ValueError(f"data: {name} column {column!r} has infinite values")
+    if series.dtype.kind == "O":
+        kinds = {type(value) for value in series.to_numpy()}
+        try:
+            sorted(series.unique())
+        except TypeError:
+            raise ValueError(
+                f"data: {name} column {column!r} mixes types that cannot be sorted "
+                f"({sorted(kind.__name__ for kind in kinds)})"
+            ) from None
+
+
+def _wide_outcomes(
+    data: Any, *, unit: Any, time: Any, outcome: Any,
+) -> pd.DataFrame:
+    """The shared panel check: a balanced units-by-times table of finite outcomes.
+
+    Raises ``ValueError`` naming the argument or column for a non-DataFrame or empty
+    ``data``, a missing column, missing or non-finite unit or time labels, missing, infinite
+    or non-numeric outcomes, repeated (unit, time) rows and an unbalanced panel.
+    """
+    _check_column_names(data, unit=unit, time=time, outcome=outcome)
+    _check_labels(data, unit, "unit")
+    _check_labels(data, time, "time")
+    series = data[outcome]
+    if series.dtype.kind not in "biuf":
+        converted = pd.to_numeric(series, errors="coerce")
+        bad = converted.isna() & series.notna()
+        if bad.any():
+            raise ValueError(
+                f"data: outcome column {outcome!r} must be numeric, got "
+                f"{series[bad].iloc[0]!r}"
+            )
+        series = converted
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    missing = int(np.isnan(values).sum())
+    if missing:
+        raise ValueError(
+            f"data: outcome column {outcome!r} contains {missing} NaN (missing) value(s)"
+        )
+    if np.isinf(values).any():
+        raise ValueError(f"data: outcome column {outcome!r} has infinite values")
+    if data.duplicated([unit, time]).any():
+        raise ValueError(f"data: (unit, time) rows are not unique in ({unit!r}, {time!r})")
+    frame = pd.DataFrame({"unit": data[unit].to_numpy(), "time": data[time].to_numpy(),
+                          "value": values})
+    wide = frame.pivot(index="unit", columns="time", values="value").sort_index(axis=1)
+    wide = wide.sort_index(axis=0)
+    if wide.isna().any().any():
+        raise ValueError("data: the panel is unbalanced (some unit-time rows are missing)")
+    wide.index.name, wide.columns.name = unit, time
+    return wide
+
+
+def _unit_list(values: Any, name: str) -> list[Hashable]:
+    """A list of distinct unit labels from a non-string sequence."""
+    if isinstance(values, str | bytes) or not isinstance(
+        values, Sequence | np.ndarray | pd.Index | pd.Series
+    ):
+        raise ValueError(f"{name} must be a list of unit labels, got {values!r}")
+    try:
+        return list(dict.fromkeys(values))
+    except TypeError:
+        raise ValueError(f"{name} must hold hashable unit labels") from None
+
+
+def _time_position(times: pd.Index, value: Any, name: str, column: Any) -> int:
+    """Position of ``value`` among the sorted ``times``; ``value`` must be one of them.
+
+    A value before the first time has no pre-period, one after the last no post-period.
+    """
+    try:
+        found = not isinstance(value, bool) and value in set(times.tolist())
+    except TypeError:
+        found = False
+    if found:
+        return int(times.get_loc(value))
+    try:
+        before, after = bool(value < times[0]), bool(value > times[-1])
+    except TypeError:
+        before = after = False
+    if before:
+        raise ValueError(f"{name}: {value!r} is before the first time, so there is no "
+                         "pre-treatment period")
+    if after:
+        raise ValueError(f"{name}: {value!r} is after the last time, so there is no "
+                         "post-treatment period")
+    raise ValueError(
+        f"{name} must be a value of the {column!r} column (from {times[0]!r} to "
+        f"{times[-1]!r}), got {value!r}"
+    )
+
+
 def prepare_panel(
     data: pd.DataFrame,
     *,
@@ -135,6 +264,9 @@ def prepare_panel(
     donors: Sequence[Hashable] | None = None,
 ) -> Panel:
     """Check a tidy panel and reshape it to a units-by-times matrix (controls first).
+
+    Every panel estimator of this module (synthetic control, its placebos, synthetic
+    DiD, DiD) builds its panel here, so they share these checks.
 
     Parameters
     ----------
@@ -149,7 +281,7 @@ def prepare_panel(
     treated_units : sequence, optional
         The treated units; requires ``treatment_start``.
     treatment_start : scalar, optional
-        First treated time (a value of the ``time`` column).
+        First treated time: a value of the ``time`` column.
     donors : sequence, optional
         Donor pool; defaults to every unit that is never treated.
 
@@ -160,33 +292,28 @@ def prepare_panel(
     Raises
     ------
     ValueError
-        If columns are missing, the outcome has NaN, a (unit, time) pair repeats, the panel
-        is unbalanced, a treated unit is among the donors, there is no pre- or no
-        post-period, the treatment is not a block design, or fewer than two donors remain.
+        If ``data`` is not a non-empty DataFrame, a column is missing, unit or time labels
+        are missing, the outcome has NaN, infinite or non-numeric values, a (unit, time)
+        pair repeats, the panel is unbalanced, the treatment column is not 0/1 or not a
+        block design, ``treatment_start`` is not a time of the panel, a treated unit is
+        among the donors, there is no pre- or no post-period, or fewer than two donors
+        remain. The message names the argument or the column.
     """
-    check_columns(data, [unit, time, outcome], "data")
-    values = pd.to_numeric(data[outcome], errors="coerce")
-    if values.isna().any():
-        raise ValueError(f"data: outcome column {outcome!r} contains NaN or non-numbers")
-    if data.duplicated([unit, time]).any():
-        raise ValueError(f"data: (unit, time) rows are not unique in ({unit!r}, {time!r})")
-    wide = (
-        data.assign(**{outcome: values.astype(float)})
-        .pivot(index=unit, columns=time, values=outcome)
-        .sort_index(axis=1)
-    )
-    if wide.isna().any().any():
-        raise ValueError("data: the panel is unbalanced (some unit-time rows are missing)")
+    wide = _wide_outcomes(data, unit=unit, time=time, outcome=outcome)
     times = wide.columns
     if treated_units is None:
-        if treatment is None or treatment not in data.columns:
+        if treatment is None:
             raise ValueError(
                 "treated_units: give treated_units and treatment_start, or a treatment column"
             )
-        indicator = data.pivot(index=unit, columns=time, values=treatment)
-        indicator = indicator.reindex(index=wide.index, columns=times).astype(float)
-        if not np.isin(indicator.to_numpy(), (0.0, 1.0)).all():
+        _check_column_names(data, treatment=treatment)
+        marks = column_as_float_array(data, treatment, "treatment")
+        if not np.isin(marks, (0.0, 1.0)).all():
             raise ValueError(f"treatment: column {treatment!r} must hold 0/1 values")
+        frame = pd.DataFrame({"unit": data[unit].to_numpy(), "time": data[time].to_numpy(),
+                              "value": marks})
+        indicator = frame.pivot(index="unit", columns="time", values="value")
+        indicator = indicator.reindex(index=wide.index, columns=times)
         is_treated = indicator.to_numpy().astype(bool)
         treated_rows = is_treated.any(axis=1)
         if not treated_rows.any():
@@ -203,20 +330,21 @@ def prepare_panel(
     else:
         if treatment_start is None:
             raise ValueError("treatment_start: required when treated_units is given")
-        treated_list = list(dict.fromkeys(treated_units))
+        treated_list = _unit_list(treated_units, "treated_units")
         missing = [u for u in treated_list if u not in wide.index]
         if missing or not treated_list:
             raise ValueError(f"treated_units: not found in the {unit!r} column: {missing}")
-        start_index = int(np.searchsorted(times.to_numpy(), treatment_start, side="left"))
+        start_index = _time_position(times, treatment_start, "treatment_start", time)
     if start_index < 1:
         raise ValueError("treatment_start: there is no pre-treatment period")
     if start_index >= len(times):
         raise ValueError("treatment_start: there is no post-treatment period")
+    treated_set = set(treated_list)
     if donors is None:
-        donor_list = [u for u in wide.index if u not in set(treated_list)]
+        donor_list = [u for u in wide.index if u not in treated_set]
     else:
-        donor_list = list(dict.fromkeys(donors))
-        overlap = [u for u in donor_list if u in set(treated_list)]
+        donor_list = _unit_list(donors, "donors")
+        overlap = [u for u in donor_list if u in treated_set]
         if overlap:
             raise ValueError(f"donors: treated unit(s) {overlap} are among the donors")
         missing = [u for u in donor_list if u not in wide.index]
@@ -250,7 +378,7 @@ class SimplexWeights:
     optimality_gap : float
         Frank-Wolfe duality gap ``g'w - min_j g_j`` (``g`` the gradient): an upper bound on
         ``objective - optimum``. The active-set solver certifies it is below
-        ``tol * (1 + objective)``.
+        ``tol * (s**2 + objective)``, ``s`` the root mean square of the centred data.
     solver : str
     iterations : int
     """
@@ -272,58 +400,63 @@ def _objective_and_gradient(
 
 
 def _active_set_simplex(
-    gram: np.ndarray, cross: np.ndarray, const: float, tol: float,
+    a: np.ndarray, b: np.ndarray, ridge: float, tol: float,
     start: np.ndarray | None = None, max_iter: int = 1000,
-) -> tuple[np.ndarray, int]:
-    """Primal active-set method for ``min w'Gw - 2c'w`` on the simplex.
+) -> tuple[np.ndarray, int, bool]:
+    """Primal active-set method for ``min ||A w - b||^2 + ridge ||w||^2`` on the simplex.
 
     Starts from a feasible ``start`` (or the best vertex); each iteration solves the
-    equality-constrained KKT system on the current support, steps back to feasibility
-    if a weight would turn negative (dropping it), and otherwise adds the coordinate with
-    the smallest gradient, until the Frank-Wolfe gap ``g'w - min_j g_j`` is below
-    ``tol * (1 + f(w))`` (Nocedal & Wright 2006, Algorithm 16.3).
+    equality-constrained least-squares problem on the current support (the constraint
+    ``sum(w) = 1`` eliminated, then an orthogonal-decomposition least-squares solve of the
+    design itself, never of its Gram matrix, whose condition number is the square), steps
+    back to feasibility if a weight would turn negative (dropping it), and otherwise adds
+    the coordinate with the smallest gradient, until the Frank-Wolfe gap
+    ``g'w - min_j g_j`` is below ``tol * (1 + f(w))`` (Nocedal & Wright 2006,
+    Algorithm 16.3). The caller scales the data to unit mean square, so the ``1`` is
+    relative to the data. Returns the weights, the iterations and whether it converged.
     """
-    n = gram.shape[0]
+    m, n = a.shape
     if start is None:
-        vertex = int(np.argmin(np.diag(gram) - 2.0 * cross))
+        vertex = int(np.argmin(np.sum((a - b[:, None]) ** 2, axis=0) + ridge))
         w = np.zeros(n)
         w[vertex] = 1.0
     else:
         w = start.copy()
     support = w > 0
+    root = math.sqrt(ridge)
     for iteration in range(1, max_iter + 1):
         idx = np.flatnonzero(support)
         k = idx.size
-        kkt = np.empty((k + 1, k + 1))
-        kkt[:k, :k] = gram[idx][:, idx]
-        kkt[:k, k] = 1.0
-        kkt[k, :k] = 1.0
-        kkt[k, k] = 0.0
-        rhs = np.empty(k + 1)
-        rhs[:k] = cross[idx]
-        rhs[k] = 1.0
-        try:
-            solution = np.linalg.solve(kkt, rhs)
-            if not np.isfinite(solution).all() or (
-                np.abs(kkt @ solution - rhs).max() > 1e-8 * (1.0 + np.abs(rhs).max())
-            ):
-                raise np.linalg.LinAlgError
-        except np.linalg.LinAlgError:
-            # singular KKT system (affinely dependent donors): minimum-norm solution
-            solution = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
         candidate = np.zeros(n)
-        candidate[idx] = solution[:k]
+        if k == 1:
+            candidate[idx] = 1.0
+        else:
+            # w_S = e_last + N v with N = [I; -1'], so sum(w_S) = 1 for every v
+            columns = a[:, idx]
+            last = columns[:, -1]
+            design = columns[:, :-1] - last[:, None]
+            rhs = b - last
+            if ridge > 0:
+                penalty = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))]) * root
+                shift = np.zeros(k)
+                shift[-1] = -root
+                design = np.vstack([design, penalty])
+                rhs = np.concatenate([rhs, shift])
+            v = np.linalg.lstsq(design, rhs, rcond=None)[0]
+            candidate[idx[:-1]] = v
+            candidate[idx[-1]] = 1.0 - v.sum()
         if (candidate[idx] > 0).all():
             w = candidate
-            gradient = 2.0 * (gram @ w - cross)
-            value = float(w @ (gram @ w) - 2.0 * cross @ w + const)
+            residual = a @ w - b
+            gradient = 2.0 * (a.T @ residual + ridge * w)
+            value = float(residual @ residual + ridge * (w @ w))
             gap = float(gradient @ w - gradient.min())
             if gap <= tol * (1.0 + abs(value)):
-                return w, iteration
+                return w, iteration, True
             outside = np.where(support, np.inf, gradient)
             j = int(np.argmin(outside))
             if not np.isfinite(outside[j]):
-                return w, iteration
+                return w, iteration, True
             support[j] = True
         else:
             # Step from w towards the candidate until the first weight hits zero.
@@ -339,7 +472,7 @@ def _active_set_simplex(
             w[w < 1e-15] = 0.0
             w /= w.sum()
             support = w > 0
-    return w, max_iter
+    return w, max_iter, False
 
 
 def _nnls_start(a: np.ndarray, b: np.ndarray, ridge: float = 0.0) -> np.ndarray:
@@ -353,7 +486,10 @@ def _nnls_start(a: np.ndarray, b: np.ndarray, ridge: float = 0.0) -> np.ndarray:
     if ridge > 0:
         rows.insert(1, math.sqrt(ridge) * np.eye(n))
         rhs.insert(1, np.zeros(n))
-    w = optimize.nnls(np.vstack(rows), np.concatenate(rhs), maxiter=50 * n)[0]
+    try:
+        w = optimize.nnls(np.vstack(rows), np.concatenate(rhs), maxiter=50 * n)[0]
+    except RuntimeError:  # iteration limit: the active-set method starts elsewhere
+        return np.full(n, 1.0 / n)
     if not np.isfinite(w).all() or w.sum() <= 0:
         return np.full(n, 1.0 / n)
     return w / w.sum()
@@ -362,13 +498,14 @@ def _nnls_start(a: np.ndarray, b: np.ndarray, ridge: float = 0.0) -> np.ndarray:
 def _frank_wolfe_simplex(
     gram: np.ndarray, cross: np.ndarray, const: float, start: np.ndarray,
     min_decrease: float, max_iter: int,
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, int, bool]:
     """synthdid's Frank-Wolfe iterations (``sc.weight.fw`` and ``fw.step``).
 
     Exact line search along ``d = e_i - w`` towards the vertex with the smallest
     gradient, as synthdid's ``fw.step``. Stops when the objective
     (divided by the number of rows ``m`` as in synthdid, which the caller folds into
-    ``min_decrease``) decreases by less than ``min_decrease``.
+    ``min_decrease``) decreases by less than ``min_decrease``. Returns the weights, the
+    iterations and whether the stopping rule (rather than ``max_iter``) ended them.
     """
     w = start.copy()
     gw = gram @ w
@@ -380,18 +517,120 @@ def _frank_wolfe_simplex(
         direction = -w
         direction[i] += 1.0
         if not direction.any():
-            return w, iteration
+            return w, iteration, True
         g_direction = gram[:, i] - gw  # G d
         curvature = float(direction @ g_direction)
         if curvature <= 0:
-            return w, iteration
+            return w, iteration, True
         step = min(1.0, max(0.0, -float(direction @ gradient) / curvature))
         w = w + step * direction
         gw = gw + step * g_direction
         previous, value = value, float(w @ gw - 2.0 * cross @ w + const)
         if iteration >= 2 and previous - value <= min_decrease:
-            return w, iteration
-    return w, max_iter
+            return w, iteration, True
+    return w, max_iter, False
+
+
+def _rms(values: np.ndarray) -> float:
+    """Root mean square of ``values`` without overflow (0 for an all-zero array)."""
+    peak = float(np.abs(values).max(initial=0.0))
+    if peak == 0:
+        return 0.0
+    return peak * math.sqrt(float(np.mean((values / peak) ** 2)))
+
+
+def _simplex_fit(
+    a: np.ndarray, b: np.ndarray, *, intercept: bool = False, ridge: float = 0.0,
+    solver: str = "active-set", tol: float = 1e-10, start: np.ndarray | None = None,
+    min_decrease: float | None = None, max_iter: int = 10_000, warn: bool = True,
+) -> SimplexWeights:
+    """:func:`fit_simplex_weights` on checked input (``warn``: on non-convergence).
+
+    The problem is first centred and scaled, which changes neither the weights nor (in
+    exact arithmetic) any solver's path: with an intercept both sides are demeaned over
+    the rows; without one, the target's mean is subtracted from donors and target alike
+    (weights summing to one make ``A w - b`` invariant to that shift); then both are
+    divided by their root mean square ``s`` and the ridge by ``s**2``. The solvers'
+    tolerances are therefore relative to the data: multiplying the outcomes by ``c > 0``
+    multiplies the objective by ``c**2`` and leaves the weights unchanged, and adding a
+    constant changes nothing.
+    """
+    if intercept:
+        a_mean, b_mean = a.mean(axis=0), float(b.mean())
+        a_c, b_c = a - a_mean, b - b_mean
+    else:
+        centre = float(b.mean())
+        a_c, b_c = a - centre, b - centre
+    scale = _rms(np.concatenate([a_c.ravel(), b_c]))
+    if scale == 0:
+        scale = 1.0
+    an, bn, rn = a_c / scale, b_c / scale, ridge / scale**2
+    n_donors = a.shape[1]
+    converged = True
+    if solver == "active-set":
+        w, iterations, converged = _active_set_simplex(
+            an, bn, rn, tol, start=_nnls_start(an, bn, rn), max_iter=max(max_iter, 1000)
+        )
+    else:
+        gram = an.T @ an + rn * np.eye(n_donors)
+        cross = an.T @ bn
+        const = float(bn @ bn)
+        if solver == "slsqp":
+            # SLSQP's ftol is absolute: scale the objective to order one.
+            unit = max(float(np.abs(np.diag(gram)).max()), 1e-300)
+
+            def fun(w: np.ndarray) -> tuple[float, np.ndarray]:
+                value, gradient = _objective_and_gradient(gram, cross, const, w)
+                return value / unit, gradient / unit
+
+            result = optimize.minimize(
+                fun, np.full(n_donors, 1.0 / n_donors), jac=True, method="SLSQP",
+                bounds=[(0.0, 1.0)] * n_donors,
+                constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0,
+                              "jac": lambda w: np.ones_like(w)}],
+                options={"ftol": tol, "maxiter": max_iter},
+            )
+            w = np.clip(result.x, 0.0, None)
+            w = w / w.sum() if w.sum() > 0 else np.full(n_donors, 1.0 / n_donors)
+            iterations = int(result.nit)
+            converged = bool(result.success)
+        else:
+            m = max(a.shape[0], 1)
+            w_start = np.full(n_donors, 1.0 / n_donors) if start is None else start
+            if min_decrease is None:
+                sd = float(np.std(b, ddof=1)) if b.size > 1 else 0.0
+                min_decrease = 1e-5 * (sd if sd > 0 else scale)
+            w, iterations, converged = _frank_wolfe_simplex(
+                gram, cross, const, w_start, m * (min_decrease / scale) ** 2, max_iter
+            )
+    residual = an @ w - bn
+    gradient = 2.0 * (an.T @ residual + rn * w)
+    value = float(residual @ residual + rn * (w @ w)) * scale**2
+    gap = max(float(gradient @ w - gradient.min()), 0.0) * scale**2
+    if warn and not converged:
+        warnings.warn(
+            f"fit_simplex_weights: the {solver} solver stopped at its iteration limit "
+            f"({iterations}) before converging (optimality gap {gap:.3g}, objective "
+            f"{value:.3g}): the weights are not optimal (solver='active-set' finds the "
+            "exact optimum)",
+            PlaybookWarning, stacklevel=3,
+        )
+    shift = float(b_mean - a_mean @ w) if intercept else 0.0
+    return SimplexWeights(w, shift, value, gap, solver, iterations)
+
+
+def _check_donors_target(donors: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Finite 2-d donors (rows x donors, at least one column) and a matching 1-d target."""
+    a = as_float_array(donors, "donors", ndim=2)
+    if a.shape[1] < 1:
+        raise ValueError("donors must have at least one column (one donor)")
+    b = as_float_array(target, "target")
+    if b.shape[0] != a.shape[0]:
+        raise ValueError(
+            f"target must have one value per row of donors: length mismatch, target has "
+            f"{b.shape[0]}, donors has {a.shape[0]} rows"
+        )
+    return a, b
 
 
 def fit_simplex_weights(
@@ -413,6 +652,13 @@ def fit_simplex_weights(
     demeaned over the rows first, as in Doudchenko & Imbens 2016 and Arkhangelsky et al.
     2021; ``c = mean(b) - mean(A) w``).
 
+    The problem is centred (without an intercept, the target's mean is subtracted from
+    donors and target, which leaves ``A w - b`` unchanged for weights summing to one)
+    and divided by its root mean square ``s`` before any solver runs, so every tolerance
+    is relative to the data: multiplying ``A`` and ``b`` by ``c > 0`` (and ``ridge`` by
+    ``c**2``) leaves the weights unchanged and multiplies the objective by ``c**2``;
+    adding a constant to both leaves everything unchanged.
+
     Parameters
     ----------
     donors : array of shape (m, J)
@@ -423,25 +669,28 @@ def fit_simplex_weights(
         Non-negative ridge penalty on ``||w||^2`` (synthdid's ``m * zeta^2``).
     solver : {"active-set", "slsqp", "frank-wolfe"}
         ``"active-set"`` (default): the exact solution by a primal active-set method
-        for this quadratic programme (solve the
-        equality-constrained KKT system on the support; drop a weight that would turn
-        negative; add the donor with the smallest gradient), warm-started from a
-        non-negative least-squares fit (:func:`scipy.optimize.nnls`) of the system
-        augmented with a heavily weighted row ``M 1'w = M``, and stopped when the
-        Frank-Wolfe duality gap, an upper bound on ``objective - optimum``, is below
-        ``tol * (1 + objective)``. ``"slsqp"``:
+        for this quadratic programme (solve the equality-constrained least-squares
+        problem on the support by an orthogonal decomposition of the design; drop a
+        weight that would turn negative; add the donor with the smallest gradient),
+        warm-started from a non-negative least-squares fit (:func:`scipy.optimize.nnls`)
+        of the system augmented with a heavily weighted row ``M 1'w = M``, and stopped
+        when the Frank-Wolfe duality gap, an upper bound on ``objective - optimum``, is
+        below ``tol * (s**2 + objective)``. ``"slsqp"``:
         :func:`scipy.optimize.minimize` with SLSQP (``ftol=tol``), an independent
         reference. ``"frank-wolfe"``: the iterations of the R package synthdid
         (``sc.weight.fw`` with exact line search), stopped when the objective / m
         decreases by less than ``min_decrease**2``; use it to replicate synthdid.
     tol : float
-        Relative optimality tolerance (default ``1e-10``).
+        Positive relative optimality tolerance (default ``1e-10``).
     start : array, optional
-        Starting weights for Frank-Wolfe (default uniform).
+        Starting weights for Frank-Wolfe (default uniform): ``J`` non-negative numbers,
+        rescaled to sum to one.
     min_decrease : float, optional
-        Frank-Wolfe stopping threshold, default ``1e-5 * sd(target)``.
+        Positive Frank-Wolfe stopping threshold, default ``1e-5 * sd(target)`` (or
+        ``1e-5 * s`` for a constant target).
     max_iter : int
-        Iteration cap for Frank-Wolfe and SLSQP.
+        Iteration cap for Frank-Wolfe and SLSQP (the active-set method, which
+        terminates finitely, is capped at ``max(max_iter, 1000)``).
 
     Returns
     -------
@@ -450,7 +699,16 @@ def fit_simplex_weights(
     Raises
     ------
     ValueError
-        On shape mismatch, non-finite values, negative ``ridge`` or unknown ``solver``.
+        If ``donors`` is not a finite 2-d array with at least one row and column,
+        ``target`` not a finite 1-d array with one value per row, ``ridge`` negative,
+        ``tol`` or ``min_decrease`` not positive, ``max_iter`` not a positive integer,
+        ``start`` not ``J`` non-negative numbers with a positive sum, ``intercept`` not a
+        boolean, or ``solver`` unknown.
+
+    Warns
+    -----
+    PlaybookWarning
+        If the solver stops at its iteration limit before converging.
 
     References
     ----------
@@ -458,59 +716,24 @@ def fit_simplex_weights(
     Optimization*, ch. 16 (active-set methods); Arkhangelsky et al. (2021) and the
     synthdid R package for Frank-Wolfe.
     """
-    a = np.asarray(donors, dtype=float)
-    b = np.asarray(target, dtype=float)
-    if a.ndim != 2:
-        raise ValueError(f"donors must be 2-dimensional (rows x donors), got shape {a.shape}")
-    if b.ndim != 1 or b.shape[0] != a.shape[0]:
-        raise ValueError(f"target must have shape ({a.shape[0]},), got {b.shape}")
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise ValueError("donors and target must be finite (no NaN or inf)")
-    if a.shape[1] < 1:
-        raise ValueError("donors must have at least one column")
+    a, b = _check_donors_target(donors, target)
+    intercept = check_flag(intercept, "intercept")
     ridge = check_positive(ridge, "ridge", strict=False)
     check_choice(solver, "solver", SOLVERS)
-    if intercept:
-        a_mean, b_mean = a.mean(axis=0), b.mean()
-        a, b = a - a_mean, b - b_mean
-    n_donors = a.shape[1]
-    gram = a.T @ a + ridge * np.eye(n_donors)
-    cross = a.T @ b
-    const = float(b @ b)
-    if solver == "active-set":
-        w, iterations = _active_set_simplex(gram, cross, const, tol,
-                                            start=_nnls_start(a, b, ridge))
-    elif solver == "slsqp":
-        # SLSQP's ftol is absolute: scale the objective to order one.
-        scale = max(float(np.abs(np.diag(gram)).max()), 1e-300)
-
-        def fun(w: np.ndarray) -> tuple[float, np.ndarray]:
-            value, gradient = _objective_and_gradient(gram, cross, const, w)
-            return value / scale, gradient / scale
-
-        result = optimize.minimize(
-            fun, np.full(n_donors, 1.0 / n_donors), jac=True, method="SLSQP",
-            bounds=[(0.0, 1.0)] * n_donors,
-            constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0,
-                          "jac": lambda w: np.ones_like(w)}],
-            options={"ftol": tol, "maxiter": max_iter},
-        )
-        w = np.clip(result.x, 0.0, None)
-        w /= w.sum()
-        iterations = int(result.nit)
-    else:
-        m = max(a.shape[0], 1)
-        w_start = (np.full(n_donors, 1.0 / n_donors) if start is None
-                   else np.asarray(start, dtype=float))
-        if min_decrease is None:
-            min_decrease = 1e-5 * float(np.std(np.asarray(target, float), ddof=1) or 1.0)
-        w, iterations = _frank_wolfe_simplex(
-            gram, cross, const, w_start, m * min_decrease**2, max_iter
-        )
-    value, gradient = _objective_and_gradient(gram, cross, const, w)
-    gap = float(gradient @ w - gradient.min())
-    shift = float(b_mean - a_mean @ w) if intercept else 0.0
-    return SimplexWeights(w, shift, value, max(gap, 0.0), solver, iterations)
+    tol = check_positive(tol, "tol")
+    max_iter = check_integer(max_iter, "max_iter", minimum=1)
+    if min_decrease is not None:
+        min_decrease = check_positive(min_decrease, "min_decrease")
+    if start is not None:
+        start = as_float_array(start, "start")
+        if start.shape != (a.shape[1],) or (start < 0).any() or start.sum() <= 0:
+            raise ValueError(
+                f"start must be {a.shape[1]} non-negative weights with a positive sum, "
+                f"got shape {start.shape}"
+            )
+        start = start / start.sum()
+    return _simplex_fit(a, b, intercept=intercept, ridge=ridge, solver=solver, tol=tol,
+                        start=start, min_decrease=min_decrease, max_iter=max_iter)
 
 
 def unconstrained_least_squares_weights(
@@ -521,8 +744,15 @@ def unconstrained_least_squares_weights(
     With at least as many donors as pre-periods the fit is exact and the weights are
     unconstrained in sign and sum, so they interpolate the noise. Do not use this to
     estimate effects; use :func:`fit_simplex_weights`.
+
+    Raises
+    ------
+    ValueError
+        If ``donors`` is not a finite 2-d array with at least one row and column, or
+        ``target`` not a finite 1-d array with one value per row.
     """
-    return np.linalg.lstsq(np.asarray(donors, float), np.asarray(target, float), rcond=None)[0]
+    a, b = _check_donors_target(donors, target)
+    return np.linalg.lstsq(a, b, rcond=None)[0]
 
 
 # --------------------------------------------------------------- synthetic control
@@ -575,8 +805,8 @@ def _fit_matrix(
     weights = np.empty((controls.shape[0], treated.shape[0]))
     shifts = np.empty(treated.shape[0])
     for k, row in enumerate(treated):
-        fit = fit_simplex_weights(donors_pre, row[:n_pre], intercept=intercept,
-                                  ridge=ridge, solver=solver, tol=tol)
+        fit = _simplex_fit(donors_pre, row[:n_pre], intercept=intercept, ridge=ridge,
+                           solver=solver, tol=tol)
         weights[:, k], shifts[k] = fit.weights, fit.intercept
     synthetic = weights.T @ controls + shifts[:, None]
     return weights, shifts, synthetic
@@ -590,21 +820,52 @@ def _predictor_matrix(
     pre_times = panel.times[: panel.n_pre]
     rows = {}
     if predictors:
-        check_columns(data, predictors, "data")
         pre = data[data[time].isin(pre_times)]
+        for column in predictors:
+            column_as_float_array(pre, column, "data")  # numeric and finite
         means = pre.groupby(unit)[list(predictors)].mean()
         for column in predictors:
             rows[column] = means[column]
     if predictor_times:
         wide = data.pivot(index=unit, columns=time, values=outcome)
+        pre_set = set(pre_times.tolist())
         for t in predictor_times:
-            if t not in pre_times:
+            try:
+                is_pre = not isinstance(t, bool) and t in pre_set
+            except TypeError:
+                is_pre = False
+            if not is_pre:
                 raise ValueError(f"predictor_times: {t!r} is not a pre-treatment time")
             rows[f"{outcome}@{t}"] = wide[t]
     table = pd.DataFrame(rows).T.reindex(columns=panel.units).astype(float)
     if table.isna().any().any():
         raise ValueError("predictors: NaN in the pre-period predictors")
     return table
+
+
+def _check_predictor_options(
+    data: pd.DataFrame, predictors: Any, predictor_times: Any, predictor_weights: Any,
+) -> tuple[list[Any], list[Any], str | np.ndarray]:
+    """Predictor columns present in ``data``, a list of times, and ``"optimize"``,
+    ``"equal"`` or finite numbers for ``predictor_weights``."""
+    lists = []
+    for name, value in (("predictors", predictors), ("predictor_times", predictor_times)):
+        if value is None:
+            lists.append([])
+            continue
+        if isinstance(value, str | bytes) or not isinstance(
+            value, Sequence | np.ndarray | pd.Index | pd.Series
+        ):
+            raise ValueError(f"{name} must be a list, got {value!r}")
+        lists.append(list(value))
+    for column in lists[0]:
+        _check_column_names(data, predictors=column)
+    if isinstance(predictor_weights, str):
+        check_choice(predictor_weights, "predictor_weights", ("optimize", "equal"))
+        weights: str | np.ndarray = predictor_weights
+    else:
+        weights = as_float_array(predictor_weights, "predictor_weights")
+    return lists[0], lists[1], weights
 
 
 def fit_synthetic_control(
@@ -646,11 +907,20 @@ def fit_synthetic_control(
     Raises
     ------
     ValueError
-        On bad panels (see :func:`prepare_panel`) or bad predictor settings.
+        On bad panels (see :func:`prepare_panel`) or bad predictor settings: a predictor
+        column missing or not finite in the pre-period, a predictor time outside the
+        pre-period, ``predictor_weights`` not ``"optimize"``, ``"equal"`` or one
+        non-negative number per predictor; or a non-boolean ``intercept``, an unknown
+        ``solver``, a non-positive ``tol``.
     """
     panel = prepare_panel(data, unit=unit, time=time, outcome=outcome, treatment=treatment,
                           treated_units=treated_units, treatment_start=treatment_start,
                           donors=donors)
+    intercept = check_flag(intercept, "intercept")
+    check_choice(solver, "solver", SOLVERS)
+    tol = check_positive(tol, "tol")
+    predictors, predictor_times, predictor_weights = _check_predictor_options(
+        data, predictors, predictor_times, predictor_weights)
     return _fit_panel(panel, data=data, unit=unit, time=time, outcome=outcome,
                       intercept=intercept, predictors=predictors,
                       predictor_times=predictor_times, predictor_weights=predictor_weights,
@@ -682,8 +952,8 @@ def _fit_panel(
             root = np.sqrt(v)[:, None]
             out = np.empty((panel.n_controls, panel.n_treated))
             for k in range(panel.n_treated):
-                out[:, k] = fit_simplex_weights(root * x0, root[:, 0] * x1[:, k],
-                                                solver=solver, tol=tol).weights
+                out[:, k] = _simplex_fit(root * x0, root[:, 0] * x1[:, k],
+                                         solver=solver, tol=tol).weights
             return out
 
         def pre_mspe(v: np.ndarray) -> float:
@@ -705,7 +975,7 @@ def _fit_panel(
                 )
                 v = softmax(best.x)
         else:
-            v = np.asarray(predictor_weights, dtype=float)
+            v = as_float_array(predictor_weights, "predictor_weights")
             if v.shape != (n_pred,) or (v < 0).any() or v.sum() <= 0:
                 raise ValueError(
                     f"predictor_weights must be {n_pred} non-negative numbers, got {v}"
@@ -769,24 +1039,9 @@ def _gaps_all_units(
     With ``placebo_pool="all"`` each donor is fitted on every other unit, the treated
     ones included (with one treated unit, every unit is fitted on its ``N - 1`` others,
     which makes the permutation test exact under the sharp null); with ``"donors"``
-    only on the other donors. One Gram matrix of the pre-period serves every fit.
+    only on the other donors.
     """
     y, n0, n_pre = panel.outcomes, panel.n_controls, panel.n_pre
-    if solver != "active-set":
-        _, _, synthetic = _fit_matrix(panel.controls, panel.treated, n_pre,
-                                      intercept=intercept, ridge=0.0, solver=solver, tol=tol)
-        gaps = [panel.treated - synthetic]
-        index = np.arange(y.shape[0])
-        for j in range(n0):
-            pool = (index != j) if placebo_pool == "all" else (index < n0) & (index != j)
-            _, _, synth_j = _fit_matrix(y[pool], y[j:j + 1], n_pre, intercept=intercept,
-                                        ridge=0.0, solver=solver, tol=tol)
-            gaps.append(y[j:j + 1] - synth_j)
-        return np.vstack(gaps)
-    pre = y[:, :n_pre]
-    means = pre.mean(axis=1) if intercept else np.zeros(y.shape[0])
-    centred = pre - means[:, None]
-    gram_all = centred @ centred.T
     n_units = y.shape[0]
     gaps = np.empty_like(y)
     index = np.arange(n_units)
@@ -795,11 +1050,9 @@ def _gaps_all_units(
             pool = index[(index < n0) & (index != i)]
         else:
             pool = index[index != i]
-        w, _ = _active_set_simplex(gram_all[pool][:, pool], gram_all[pool, i],
-                                   float(gram_all[i, i]), tol,
-                                   start=_nnls_start(centred[pool].T, centred[i]))
-        shift = means[i] - means[pool] @ w
-        gaps[i] = y[i] - (w @ y[pool] + shift)
+        _, _, synthetic = _fit_matrix(y[pool], y[i:i + 1], n_pre, intercept=intercept,
+                                      ridge=0.0, solver=solver, tol=tol)
+        gaps[i] = y[i] - synthetic[0]
     # rows: treated first, then donors
     return np.vstack([gaps[n0:], gaps[:n0]])
 
@@ -919,13 +1172,17 @@ def run_placebo_in_space(
     Raises
     ------
     ValueError
-        On a bad panel (see :func:`prepare_panel`).
+        On a bad panel (see :func:`prepare_panel`), a non-boolean ``intercept``, an
+        unknown ``solver`` or ``placebo_pool``, ``n_draws`` not a positive integer, or an
+        ``rng`` that is not a Generator, a non-negative integer or None.
     """
     panel = prepare_panel(data, unit=unit, time=time, outcome=outcome, treatment=treatment,
                           treated_units=treated_units, treatment_start=treatment_start,
                           donors=donors)
+    intercept = check_flag(intercept, "intercept")
+    check_choice(solver, "solver", SOLVERS)
     n_draws = check_integer(n_draws, "n_draws", minimum=1)
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     check_choice(placebo_pool, "placebo_pool", ("all", "donors"))
     gaps = _gaps_all_units(panel, intercept=intercept, solver=solver, tol=1e-10,
                            placebo_pool=placebo_pool)
@@ -997,13 +1254,21 @@ def estimate_synthetic_control(
     Raises
     ------
     ValueError
-        On a bad panel or settings.
+        On a bad panel (see :func:`prepare_panel`) or settings (see
+        :func:`fit_synthetic_control` and :func:`run_placebo_in_space`), or an ``alpha``
+        outside (0, 1).
     """
     alpha = check_alpha(alpha)
     panel = prepare_panel(data, unit=unit, time=time, outcome=outcome, treatment=treatment,
                           treated_units=treated_units, treatment_start=treatment_start,
                           donors=donors)
-    rng = np.random.default_rng(rng)
+    intercept = check_flag(intercept, "intercept")
+    check_choice(solver, "solver", SOLVERS)
+    n_draws = check_integer(n_draws, "n_draws", minimum=1)
+    check_choice(placebo_pool, "placebo_pool", ("all", "donors"))
+    rng = check_rng(rng)
+    predictors, predictor_times, predictor_weights = _check_predictor_options(
+        data, predictors, predictor_times, predictor_weights)
     fit = _fit_panel(panel, data=data, unit=unit, time=time, outcome=outcome,
                      intercept=intercept, predictors=predictors,
                      predictor_times=predictor_times, predictor_weights=predictor_weights,
@@ -1012,8 +1277,7 @@ def estimate_synthetic_control(
     gaps = _gaps_all_units(panel, intercept=intercept, solver=solver, tol=1e-10,
                            placebo_pool=placebo_pool)
     gaps[: panel.n_treated] = fit.gaps.to_numpy().T
-    placebo = _placebo_from_gaps(gaps, panel, check_integer(n_draws, "n_draws", minimum=1),
-                                 rng)
+    placebo = _placebo_from_gaps(gaps, panel, n_draws, rng)
     effects = fit.effects
     estimate = float(effects.mean())
     placebo_effects = placebo.summary["effect"].to_numpy()[panel.n_treated:]
@@ -1063,6 +1327,7 @@ def run_placebo_in_time(
     intercept: bool = False,
     alpha: float = 0.05,
     solver: str = "active-set",
+    rng: np.random.Generator | int | None = None,
 ) -> Estimate:
     """Placebo in time: pretend treatment began at ``placebo_start``, using pre-period data only.
 
@@ -1070,6 +1335,8 @@ def run_placebo_in_time(
     before ``placebo_start`` and its "effect" over ``[placebo_start, treatment start)`` is
     estimated with the same placebo-in-space inference. A large placebo effect warns that
     the pre-period fit does not predict well out of sample (Abadie 2021, sec. 7).
+    ``rng`` draws the placebo sets when several units are treated and there are more
+    than 10,000 equally sized sets (see :func:`run_placebo_in_space`).
 
     Returns
     -------
@@ -1079,13 +1346,24 @@ def run_placebo_in_time(
     Raises
     ------
     ValueError
-        If ``placebo_start`` is not strictly inside the pre-period, or on a bad panel.
+        If ``placebo_start`` is not a pre-period time after the first, on a bad panel
+        (see :func:`prepare_panel`), or on bad settings (see
+        :func:`estimate_synthetic_control`).
     """
     panel = prepare_panel(data, unit=unit, time=time, outcome=outcome, treatment=treatment,
                           treated_units=treated_units, treatment_start=treatment_start,
                           donors=donors)
+    alpha = check_alpha(alpha)
+    intercept = check_flag(intercept, "intercept")
+    check_choice(solver, "solver", SOLVERS)
+    rng = check_rng(rng)
     pre_times = panel.times[: panel.n_pre]
-    if placebo_start not in set(pre_times[1:]):
+    try:
+        inside = not isinstance(placebo_start, bool) and placebo_start in set(
+            pre_times[1:].tolist())
+    except TypeError:
+        inside = False
+    if not inside:
         raise ValueError(
             f"placebo_start must be a pre-treatment time after the first, got {placebo_start!r}"
         )
@@ -1094,11 +1372,13 @@ def run_placebo_in_time(
         subset, unit=unit, time=time, outcome=outcome, treatment=None,
         treated_units=list(panel.treated_units), treatment_start=placebo_start,
         donors=list(panel.donor_units), intercept=intercept, alpha=alpha, solver=solver,
+        rng=rng,
     )
     details = dict(result.details)
     details["placebo_start"] = placebo_start
     return Estimate("placebo in time", result.estimate, result.se, result.ci_low,
-                    result.ci_high, alpha, p_value=result.p_value, details=details)
+                    result.ci_high, alpha, p_value=result.p_value, df=result.df,
+                    details=details)
 
 
 def run_leave_one_out(
@@ -1132,11 +1412,15 @@ def run_leave_one_out(
     Raises
     ------
     ValueError
-        On a bad panel.
+        On a bad panel (see :func:`prepare_panel`), a negative or non-finite
+        ``min_weight``, a non-boolean ``intercept`` or an unknown ``solver``.
     """
     panel = prepare_panel(data, unit=unit, time=time, outcome=outcome, treatment=treatment,
                           treated_units=treated_units, treatment_start=treatment_start,
                           donors=donors)
+    min_weight = check_positive(min_weight, "min_weight", strict=False)
+    intercept = check_flag(intercept, "intercept")
+    check_choice(solver, "solver", SOLVERS)
     full = _fit_panel(panel, intercept=intercept, solver=solver)
     mean_weight = full.weights.mean(axis=1)
     rows = [{"dropped": "(none)", "weight": 0.0, "estimate": float(full.effects.mean()),
@@ -1182,22 +1466,14 @@ def _sdid_weights(
     omega_intercept: bool, solver: str, noise: float, sparsify: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     yc = _collapsed(y, n_controls, n_pre)
-    min_decrease = 1e-5 * noise if noise > 0 else 1e-10
+    # synthdid's threshold 1e-5 sigma; a noiseless pre-period falls back to the
+    # target's scale (fit_simplex_weights' default), never to an absolute number
+    min_decrease = 1e-5 * noise if noise > 0 else None
 
     def solve(a: np.ndarray, b: np.ndarray, zeta: float, intercept: bool) -> np.ndarray:
-        ridge = a.shape[0] * zeta**2
-        if solver != "frank-wolfe":
-            return fit_simplex_weights(a, b, intercept=intercept, ridge=ridge,
-                                       solver=solver).weights
-        first = fit_simplex_weights(a, b, intercept=intercept, ridge=ridge,
-                                    solver="frank-wolfe", min_decrease=min_decrease,
-                                    max_iter=100).weights
-        if sparsify:
-            first = np.where(first <= first.max() / 4, 0.0, first)
-            first /= first.sum()
-        return fit_simplex_weights(a, b, intercept=intercept, ridge=ridge,
-                                   solver="frank-wolfe", start=first,
-                                   min_decrease=min_decrease, max_iter=10_000).weights
+        return _solve_sdid_weights(a, b, ridge=a.shape[0] * zeta**2, intercept=intercept,
+                                   solver=solver, min_decrease=min_decrease,
+                                   sparsify=sparsify)
 
     # time weights: rows = control units, columns = pre periods, target = post mean
     lam = solve(yc[:n_controls, :n_pre], yc[:n_controls, n_pre], zeta_lambda, True)
@@ -1205,6 +1481,23 @@ def _sdid_weights(
     omega = solve(yc[:n_controls, :n_pre].T, yc[n_controls, :n_pre], zeta_omega,
                   omega_intercept)
     return omega, lam
+
+
+def _solve_sdid_weights(
+    a: np.ndarray, b: np.ndarray, *, ridge: float, intercept: bool, solver: str,
+    min_decrease: float | None, sparsify: bool,
+) -> np.ndarray:
+    """One synthdid weight problem: exact, or synthdid's two Frank-Wolfe passes."""
+    if solver != "frank-wolfe":
+        return _simplex_fit(a, b, intercept=intercept, ridge=ridge, solver=solver).weights
+    # synthdid runs exactly 100 iterations first: reaching that cap is the design
+    first = _simplex_fit(a, b, intercept=intercept, ridge=ridge, solver="frank-wolfe",
+                         min_decrease=min_decrease, max_iter=100, warn=False).weights
+    if sparsify:
+        first = np.where(first <= first.max() / 4, 0.0, first)
+        first /= first.sum()
+    return _simplex_fit(a, b, intercept=intercept, ridge=ridge, solver="frank-wolfe",
+                        start=first, min_decrease=min_decrease, max_iter=10_000).weights
 
 
 def _did_value(y: np.ndarray, n_controls: int, n_pre: int, omega: np.ndarray,
@@ -1219,13 +1512,16 @@ def _did_value(y: np.ndarray, n_controls: int, n_pre: int, omega: np.ndarray,
 
 def _sdid_point(y: np.ndarray, n_controls: int, n_pre: int, method: str, solver: str,
                 sparsify: bool, zeta_omega: float | None = None) -> dict[str, Any]:
+    """Point estimate and weights; ``zeta_*`` are ``None`` where a method has none."""
     n_treated = y.shape[0] - n_controls
     n_post = y.shape[1] - n_pre
     noise = _noise_level(y, n_controls, n_pre)
+    z_omega: float | None
+    z_lambda: float | None
     if method == "did":
         omega = np.full(n_controls, 1.0 / n_controls)
         lam = np.full(n_pre, 1.0 / n_pre)
-        z_omega = z_lambda = float("nan")
+        z_omega = z_lambda = None
     elif method == "sdid":
         z_omega = ((n_treated * n_post) ** 0.25 * noise if zeta_omega is None
                    else zeta_omega)
@@ -1235,25 +1531,26 @@ def _sdid_point(y: np.ndarray, n_controls: int, n_pre: int, method: str, solver:
                                    solver=solver, noise=noise, sparsify=sparsify)
     else:  # synthdid's sc_estimate: no intercept, tiny ridge, no time weights
         z_omega = 1e-6 * noise if zeta_omega is None else zeta_omega
-        z_lambda = float("nan")
+        z_lambda = None
         yc = _collapsed(y, n_controls, n_pre)
         a, b = yc[:n_controls, :n_pre].T, yc[n_controls, :n_pre]
-        if solver == "frank-wolfe":
-            md = 1e-5 * noise if noise > 0 else 1e-10
-            omega = fit_simplex_weights(a, b, ridge=n_pre * z_omega**2, solver=solver,
-                                        min_decrease=md, max_iter=100).weights
-            if sparsify:
-                omega = np.where(omega <= omega.max() / 4, 0.0, omega)
-                omega /= omega.sum()
-            omega = fit_simplex_weights(a, b, ridge=n_pre * z_omega**2, solver=solver,
-                                        start=omega, min_decrease=md).weights
-        else:
-            omega = fit_simplex_weights(a, b, ridge=n_pre * z_omega**2,
-                                        solver=solver).weights
+        omega = _solve_sdid_weights(a, b, ridge=n_pre * z_omega**2, intercept=False,
+                                    solver=solver,
+                                    min_decrease=1e-5 * noise if noise > 0 else None,
+                                    sparsify=sparsify)
         lam = np.zeros(n_pre)
     return {"estimate": _did_value(y, n_controls, n_pre, omega, lam), "omega": omega,
             "lambda": lam, "zeta_omega": z_omega, "zeta_lambda": z_lambda,
             "noise_level": noise}
+
+
+def _check_placebo_controls(n0: int, n1: int) -> None:
+    """Placebos relabel controls as treated: several treated units need more controls."""
+    if n1 > 1 and n0 <= n1:
+        raise ValueError(
+            f"donors: placebo standard errors need more controls than treated units, got "
+            f"{n0} controls and {n1} treated"
+        )
 
 
 def _placebo_replicates(
@@ -1276,8 +1573,7 @@ def _placebo_replicates(
                         method, solver, sparsify, zeta_omega=zeta)["estimate"]
             for j in range(n0)
         ])
-    if n0 <= n1:
-        raise ValueError("donors: placebo standard errors need more controls than treated")
+    _check_placebo_controls(n0, n1)
     return np.array([
         _sdid_point(controls[rng.permutation(n0)], n0 - n1, t0, method, solver, sparsify,
                     zeta_omega=zeta)["estimate"]
@@ -1293,23 +1589,23 @@ def _panel_method(
 ) -> Estimate:
     alpha = check_alpha(alpha)
     check_choice(solver, "solver", SOLVERS)
+    sparsify = check_flag(sparsify, "sparsify")
     n_placebo = check_integer(n_placebo, "n_placebo", minimum=2)
+    rng = check_rng(rng)
     panel = prepare_panel(data, unit=unit, time=time, outcome=outcome, treatment=treatment,
                           treated_units=treated_units, treatment_start=treatment_start,
                           donors=donors)
-    rng = np.random.default_rng(rng)
     y, n0, n1, t0 = panel.outcomes, panel.n_controls, panel.n_treated, panel.n_pre
+    _check_placebo_controls(n0, n1)
     point = _sdid_point(y, n0, t0, method, solver, sparsify)
     replicates = _placebo_replicates(y, n0, t0, method, solver, sparsify,
                                      point["zeta_omega"], n_placebo, rng)
     se = float(np.sqrt(np.mean((replicates - replicates.mean()) ** 2)))
-    df = n0 - 1
-    critical = stats.t.ppf(1 - alpha / 2, df)
     estimate = point["estimate"]
-    p_value = float(2 * stats.t.sf(abs(estimate) / se, df)) if se > 0 else float("nan")
-    return Estimate(
-        name, estimate, se, estimate - critical * se, estimate + critical * se, alpha,
-        p_value=p_value, df=df,
+    # a zero placebo SE (every placebo estimate equal) gives the se -> 0 limit: a point
+    # interval, p = 1 at a zero estimate and 0 otherwise
+    return Estimate.from_standard_error(
+        name, estimate, se, alpha=alpha, df=n0 - 1,
         details={
             "unit_weights": pd.Series(point["omega"], index=panel.donor_units,
                                       name="omega"),
@@ -1390,12 +1686,23 @@ def estimate_synthetic_did(
     Estimate
         ``method="synthetic did"``; ``details``: ``unit_weights``, ``time_weights``,
         ``zeta_omega``, ``zeta_lambda``, ``noise_level``, ``placebo_estimates``,
-        ``total_effect``, ``total_se``, sizes.
+        ``total_effect``, ``total_se``, sizes. Every placebo estimate equal (a zero
+        placebo SE) gives the ``se -> 0`` limit: the interval is the point estimate and
+        the p-value 1 at a zero estimate, 0 otherwise.
 
     Raises
     ------
     ValueError
-        On a bad panel.
+        On a bad panel (see :func:`prepare_panel`), several treated units and no more
+        donors than treated units (the placebos relabel donors), an ``alpha`` outside
+        (0, 1), an unknown ``solver``, a non-boolean ``sparsify``, ``n_placebo`` not an
+        integer of at least 2, or an invalid ``rng``.
+
+    Notes
+    -----
+    The estimate and its SE are equivariant: multiplying the outcome by ``c > 0``
+    multiplies both by ``c``, adding a constant changes neither (the regularisation
+    ``zeta`` and the solvers' tolerances are relative to the data).
 
     References
     ----------
@@ -1437,7 +1744,7 @@ def estimate_panel_did(
     Raises
     ------
     ValueError
-        On a bad panel.
+        As :func:`estimate_synthetic_did`.
     """
     return _panel_method(data, "did", "did", unit=unit, time=time, outcome=outcome,
                          treatment=treatment, treated_units=treated_units,
@@ -1471,6 +1778,11 @@ def estimate_synthdid_sc(
     -------
     Estimate
         ``method="synthetic control (synthdid)"``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`estimate_synthetic_did`.
     """
     return _panel_method(data, "sc", "synthetic control (synthdid)", unit=unit, time=time,
                          outcome=outcome, treatment=treatment, treated_units=treated_units,
@@ -1488,7 +1800,8 @@ def run_synthetic_control_on_matrix(
 
     The same computation as :func:`estimate_synthetic_control` without the DataFrame
     round trip: rows ``0 .. n_controls - 1`` are donors, the rest treated; columns
-    ``0 .. n_pre - 1`` are the pre-period.
+    ``0 .. n_pre - 1`` are the pre-period. With several treated rows the random
+    placebo sets come from a fixed generator (seed 0), so the result is deterministic.
 
     Returns
     -------
@@ -1499,13 +1812,15 @@ def run_synthetic_control_on_matrix(
     Raises
     ------
     ValueError
-        If the matrix is not finite or the split leaves no donors, treated units, pre- or
-        post-periods.
+        If the matrix is not a finite 2-d array, the split leaves fewer than two donors,
+        no treated rows, no pre- or no post-period, ``intercept`` is not a boolean or
+        ``placebo_pool`` is unknown.
     """
-    y = _check_matrix(outcomes, n_controls, n_pre)
+    y, n_controls, n_pre = _check_matrix(outcomes, n_controls, n_pre)
+    intercept = check_flag(intercept, "intercept")
+    check_choice(placebo_pool, "placebo_pool", ("all", "donors"))
     panel = Panel(y, pd.RangeIndex(y.shape[0]), pd.RangeIndex(y.shape[1]), n_controls,
                   n_pre)
-    check_choice(placebo_pool, "placebo_pool", ("all", "donors"))
     gaps = _gaps_all_units(panel, intercept=intercept, solver="active-set", tol=1e-10,
                            placebo_pool=placebo_pool)
     rng = np.random.default_rng(0)
@@ -1526,10 +1841,16 @@ def estimate_synthetic_did_on_matrix(
 
     Matrix-level twin of :func:`estimate_synthetic_did` for simulations (no standard
     error); rows and columns as in :func:`run_synthetic_control_on_matrix`.
+
+    Raises
+    ------
+    ValueError
+        On a bad matrix or split (see :func:`run_synthetic_control_on_matrix`), or an
+        unknown ``method`` or ``solver``.
     """
     check_choice(method, "method", ("sdid", "did", "sc"))
     check_choice(solver, "solver", SOLVERS)
-    y = _check_matrix(outcomes, n_controls, n_pre)
+    y, n_controls, n_pre = _check_matrix(outcomes, n_controls, n_pre)
     return _sdid_point(y, n_controls, n_pre, method, solver, True)["estimate"]
 
 
@@ -1546,30 +1867,43 @@ def run_synthetic_did_on_matrix(
     -------
     dict
         ``estimate`` and ``se`` (synthdid's placebo standard error).
+
+    Raises
+    ------
+    ValueError
+        On a bad matrix or split (see :func:`run_synthetic_control_on_matrix`), several
+        treated rows and no more controls than treated rows, an unknown ``method``,
+        ``n_placebo`` not an integer of at least 2, or an invalid ``rng``.
     """
     check_choice(method, "method", ("sdid", "did", "sc"))
-    y = _check_matrix(outcomes, n_controls, n_pre)
+    y, n_controls, n_pre = _check_matrix(outcomes, n_controls, n_pre)
     n_placebo = check_integer(n_placebo, "n_placebo", minimum=2)
+    rng = check_rng(rng)
+    _check_placebo_controls(n_controls, y.shape[0] - n_controls)
     point = _sdid_point(y, n_controls, n_pre, method, "active-set", True)
     replicates = _placebo_replicates(y, n_controls, n_pre, method, "active-set", True,
-                                     point["zeta_omega"], n_placebo,
-                                     np.random.default_rng(rng))
+                                     point["zeta_omega"], n_placebo, rng)
     return {"estimate": point["estimate"],
             "se": float(np.sqrt(np.mean((replicates - replicates.mean()) ** 2)))}
 
 
-def _check_matrix(outcomes: np.ndarray, n_controls: int, n_pre: int) -> np.ndarray:
-    y = np.asarray(outcomes, dtype=float)
-    if y.ndim != 2 or not np.isfinite(y).all():
-        raise ValueError("outcomes must be a finite 2-d array (units x times)")
+def _check_matrix(
+    outcomes: np.ndarray, n_controls: int, n_pre: int
+) -> tuple[np.ndarray, int, int]:
+    """A finite units-by-times matrix and a split leaving >= 2 donors, treated rows,
+    pre- and post-periods."""
+    y = as_float_array(outcomes, "outcomes", ndim=2)
     n_controls = check_integer(n_controls, "n_controls", minimum=2)
     n_pre = check_integer(n_pre, "n_pre", minimum=1)
     if n_controls >= y.shape[0]:
-        raise ValueError(f"n_controls must leave a treated row, got {n_controls}")
+        raise ValueError(
+            f"n_controls must leave a treated row: got {n_controls} for {y.shape[0]} rows"
+        )
     if n_pre >= y.shape[1]:
-        raise ValueError(f"n_pre must leave a post-period, got {n_pre}")
-    return y
-
+        raise ValueError(
+            f"n_pre must leave a post-period: got {n_pre} for {y.shape[1]} columns"
+        )
+    return y, n_controls, n_pre
 
 
 # ------------------------------------------------------------------ geo-lift design
@@ -1690,23 +2024,20 @@ def simulate_geo_lift_power(
     Raises
     ------
     ValueError
-        If there is not enough history or the arguments are invalid.
+        If there is not enough history, the panel is bad (see :func:`prepare_panel`:
+        missing, non-finite or non-numeric outcomes, repeated or missing unit-time rows),
+        ``treated_units`` are not units of the panel or leave too few donors,
+        ``lifts`` is not a non-empty list of finite numbers, or another argument is
+        invalid (the message names it).
     """
     test_length = check_integer(test_length, "test_length", minimum=1)
     n_windows = check_integer(n_windows, "n_windows", minimum=1)
     alpha = check_alpha(alpha)
-    lift_grid = np.asarray(lifts, dtype=float)
-    if lift_grid.ndim != 1 or lift_grid.size == 0 or not np.isfinite(lift_grid).all():
-        raise ValueError("lifts must be a non-empty 1-d sequence of finite numbers")
-    check_columns(data, [unit, time, outcome], "data")
-    if data[outcome].isna().any():
-        raise ValueError(f"data: outcome column {outcome!r} contains NaN")
-    if data.duplicated([unit, time]).any():
-        raise ValueError(f"data: (unit, time) rows are not unique in ({unit!r}, {time!r})")
-    wide = data.pivot(index=unit, columns=time, values=outcome).sort_index(axis=1)
-    if wide.isna().any().any():
-        raise ValueError("data: the panel is unbalanced (some unit-time rows are missing)")
-    treated_list = list(dict.fromkeys(treated_units))
+    intercept = check_flag(intercept, "intercept")
+    check_choice(solver, "solver", SOLVERS)
+    lift_grid = as_float_array(lifts, "lifts")
+    wide = _wide_outcomes(data, unit=unit, time=time, outcome=outcome)
+    treated_list = _unit_list(treated_units, "treated_units")
     missing = [u for u in treated_list if u not in wide.index]
     if missing or not treated_list:
         raise ValueError(f"treated_units: not found in the {unit!r} column: {missing}")
@@ -1714,7 +2045,7 @@ def simulate_geo_lift_power(
     if (~treated_rows).sum() < max(2, len(treated_list) + 1):
         raise ValueError("treated_units: need more donor markets than treated markets "
                          "(and at least two)")
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     y = wide.to_numpy(dtype=float)
     n_times = y.shape[1]
     min_pre = 2 * test_length if min_pre is None else check_integer(min_pre, "min_pre",
@@ -1821,16 +2152,28 @@ def choose_geo_lift_markets(
     Raises
     ------
     ValueError
-        On invalid arguments.
+        On invalid arguments (the message names the argument), or a bad panel (see
+        :func:`simulate_geo_lift_power`).
     """
     n_treated = check_integer(n_treated, "n_treated", minimum=1)
     n_candidates = check_integer(n_candidates, "n_candidates", minimum=1)
     alpha = check_alpha(alpha)
-    max_false_positive = 2 * alpha if max_false_positive is None else float(max_false_positive)
-    rng = np.random.default_rng(rng)
+    target_power = check_probability(target_power, "target_power")
+    max_false_positive = (2 * alpha if max_false_positive is None
+                          else check_probability(max_false_positive, "max_false_positive"))
+    rng = check_rng(rng)
+    wide = _wide_outcomes(data, unit=unit, time=time, outcome=outcome)
+    if candidate_sets is not None:
+        if isinstance(candidate_sets, str | bytes) or not isinstance(
+            candidate_sets, Sequence
+        ) or not len(candidate_sets):
+            raise ValueError(
+                f"candidate_sets must be a non-empty list of lists of units, got "
+                f"{candidate_sets!r}"
+            )
+        candidate_sets = [_unit_list(markets, "candidate_sets") for markets in candidate_sets]
     if candidate_sets is None:
-        check_columns(data, [unit], "data")
-        units = np.array(sorted(data[unit].unique()))
+        units = np.array(list(wide.index))
         if n_treated > len(units) - 2:
             raise ValueError(f"n_treated must leave two donors, got {n_treated}")
         draws = [tuple(str(u) if isinstance(u, str) else u

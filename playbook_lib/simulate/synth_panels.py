@@ -20,7 +20,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from playbook_lib.validation import check_integer, check_positive
+from playbook_lib.validation import (
+    check_finite_number,
+    check_flag,
+    check_integer,
+    check_positive,
+    check_rng,
+)
 
 __all__ = ["simulate_factor_panel", "simulate_factor_panel_arrays"]
 
@@ -64,17 +70,22 @@ def simulate_factor_panel_arrays(
     Raises
     ------
     ValueError
-        If a size is not a positive integer or an sd is negative.
+        If ``n_sims`` is not a positive integer, ``n_units`` or ``n_periods`` not an
+        integer of at least 2, ``n_factors`` a negative or non-integer number,
+        ``level`` not finite, an sd negative or not finite, or ``rng`` invalid.
     """
     n_sims = check_integer(n_sims, "n_sims", minimum=1)
     n_units = check_integer(n_units, "n_units", minimum=2)
     n_periods = check_integer(n_periods, "n_periods", minimum=2)
     n_factors = check_integer(n_factors, "n_factors", minimum=0)
-    for name, value in (("unit_sd", unit_sd), ("time_sd", time_sd),
-                        ("factor_sd", factor_sd), ("loading_sd", loading_sd),
-                        ("noise_sd", noise_sd)):
+    level = check_finite_number(level, "level")
+    unit_sd, time_sd, factor_sd, loading_sd, noise_sd = (
         check_positive(value, name, strict=False)
-    rng = np.random.default_rng(rng)
+        for name, value in (("unit_sd", unit_sd), ("time_sd", time_sd),
+                            ("factor_sd", factor_sd), ("loading_sd", loading_sd),
+                            ("noise_sd", noise_sd))
+    )
+    rng = check_rng(rng)
     unit_effects = rng.normal(0.0, unit_sd, size=(n_sims, n_units, 1))
     time_effects = np.cumsum(rng.normal(0.0, time_sd, size=(n_sims, 1, n_periods)), axis=2)
     factors = np.cumsum(
@@ -111,7 +122,8 @@ def simulate_factor_panel(
     n_treated : int
         Number of treated units (chosen at random among the ``n_units``).
     treatment_start : int
-        First treated period (``1 <= treatment_start < n_periods``).
+        First treated period (``2 <= treatment_start < n_periods``: at least two
+        pre-periods).
     lift : float
         The true effect: added to ``Y(0)`` in every treated unit-period, or, with
         ``relative=True``, ``Y = Y(0) * (1 + lift)``.
@@ -133,8 +145,11 @@ def simulate_factor_panel(
     Raises
     ------
     ValueError
-        If ``n_treated`` leaves fewer than two controls or ``treatment_start`` leaves
-        no pre- or post-period.
+        If ``n_units`` or ``n_periods`` is not an integer of at least 3, ``n_treated``
+        not a positive integer leaving at least two controls, ``treatment_start`` not an
+        integer in ``[2, n_periods)``, ``lift`` not finite (or, with ``relative=True``,
+        below -1), ``relative`` not a boolean, or a factor-model parameter invalid (see
+        :func:`simulate_factor_panel_arrays`).
     """
     n_units = check_integer(n_units, "n_units", minimum=3)
     n_periods = check_integer(n_periods, "n_periods", minimum=3)
@@ -146,7 +161,11 @@ def simulate_factor_panel(
         raise ValueError(
             f"treatment_start must be below n_periods ({n_periods}), got {treatment_start}"
         )
-    rng = np.random.default_rng(rng)
+    lift = check_finite_number(lift, "lift")
+    relative = check_flag(relative, "relative")
+    if relative and lift < -1:
+        raise ValueError(f"lift must be at least -1 with relative=True, got {lift}")
+    rng = check_rng(rng)
     untreated = simulate_factor_panel_arrays(
         1, n_units, n_periods, n_factors=n_factors, level=level, unit_sd=unit_sd,
         time_sd=time_sd, factor_sd=factor_sd, loading_sd=loading_sd, noise_sd=noise_sd,
