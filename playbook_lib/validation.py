@@ -254,7 +254,10 @@ def column_as_float_array(
     allow_nan = check_flag(allow_nan, "allow_nan")
     if not isinstance(column, str):
         raise ValueError(f"{name} must be a column name (a string), got {column!r}")
-    check_columns(data, [column])
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if column not in data.columns:
+        raise ValueError(f"{name}: data has no column {column!r}")
     series = data[column]
     if series.dtype.kind not in "biuf":
         # Strings are not numbers, even "20": a column read as text is a data problem.
