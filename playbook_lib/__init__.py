@@ -2,7 +2,8 @@
 
 One module per idea (see ``DESIGN.md``): ``results`` (the shared :class:`Estimate`),
 ``validation``, ``aggregates`` (typed sufficient statistics), ``simulate``, ``datasets``, ``abtest``, ``cuped``, ``geo``, ``synth``,
-``sequential``, ``bandits``, ``hbm``, ``decisions`` and ``plotting``. Submodules are
+``sequential``, ``bandits``, ``hbm``, ``decisions``, ``warehouse`` (SQL and DuckDB)
+and ``plotting``. Submodules are
 imported lazily, so ``import playbook_lib as pl`` is cheap and ``pl.hbm`` only loads PyMC
 when first used.
 
@@ -38,6 +39,7 @@ __all__ = [
     "simulate",
     "synth",
     "validation",
+    "warehouse",
 ]
 __version__ = "0.1.0"
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -215,7 +216,8 @@ def simulate_event_log(
     Returns
     -------
     EventLog
-        The tables, sorted by user and time, and the parameters in ``truth``.
+        The tables (events in no particular order, as in a warehouse) and the
+        parameters in ``truth``.
 
     Raises
     ------
@@ -242,38 +244,38 @@ def simulate_event_log(
     first_day = rng.integers(0, n_days, n_users).astype(np.int16)
     activity = rng.gamma(0.8, daily_pageviews / 0.8, n_users)
     click_propensity = rng.beta(2.0, 2.0 / click_rate - 2.0, n_users)
-    purchase_propensity = rng.beta(1.5, 1.5 / purchase_rate - 1.5, n_users)
+    # Buyers are a persistent minority, and heavier users buy more: pre-period revenue
+    # predicts experiment revenue, as in real shops.
+    purchase_propensity = np.minimum(
+        rng.beta(0.3, 0.3 / purchase_rate - 0.3, n_users) * activity / daily_pageviews,
+        0.5,
+    )
     basket = rng.lognormal(3.5, 0.6, n_users)  # a user's typical basket value
 
-    pre = _user_days(rng, activity, np.full(n_users, -n_pre_days), np.full(n_users, n_pre_days))
-    post_days = (n_days - first_day).astype(np.int16)
-    post = _user_days(rng, activity, first_day, post_days)
-    pieces = [
-        _day_events(
-            rng,
-            users_of_day,
-            days,
-            activity[users_of_day],
-            click_propensity[users_of_day] * np.where(treated, 1 + click_lift, 1.0),
-            purchase_propensity[users_of_day] * np.where(treated, 1 + conversion_lift, 1.0),
-            basket[users_of_day],
+    pieces = []
+    for start, length, treated in (
+        (np.full(n_users, -n_pre_days), np.full(n_users, n_pre_days), np.zeros(n_users, bool)),
+        (first_day, n_days - first_day, arm == 1),
+    ):
+        pieces.append(
+            _period_events(
+                rng,
+                start.astype(np.int64),
+                length.astype(np.int64),
+                activity,
+                click_propensity * np.where(treated, 1 + click_lift, 1.0),
+                purchase_propensity * np.where(treated, 1 + conversion_lift, 1.0),
+                basket,
+            )
         )
-        for users_of_day, days, treated in (
-            (*pre, np.zeros(pre[0].size, bool)),
-            (post[0], post[1], arm[post[0]] == 1),
-        )
-    ]
     columns = {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}
-    # Sorted by user, then time: one integer key, so one argsort.
-    offset = n_pre_days * _SECONDS_PER_DAY
-    order = np.argsort(columns["user_index"] * (10**8) + columns["seconds"] + offset)
     events = pd.DataFrame(
         {
-            "user_id": user_id[columns["user_index"][order]],
-            "day": columns["day"][order].astype(np.int16),
-            "event_time": _START + columns["seconds"][order].astype("timedelta64[s]"),
-            "event": pd.Categorical.from_codes(columns["code"][order], categories=_EVENTS),
-            "revenue": columns["revenue"][order],
+            "user_id": user_id[columns["user_index"]],
+            "day": columns["day"].astype(np.int16),
+            "event_time": _START + columns["seconds"].astype("timedelta64[s]"),
+            "event": pd.Categorical.from_codes(columns["code"], categories=_EVENTS),
+            "revenue": columns["revenue"],
         }
     )
     users = pd.DataFrame({"user_id": user_id, "arm": arm, "geo": geo, "first_day": first_day})
@@ -286,57 +288,63 @@ def simulate_event_log(
     return EventLog(users, events, truth)
 
 
-def _user_days(
-    rng: np.random.Generator, activity: np.ndarray, start: np.ndarray, length: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Active (user, day) pairs: each of a user's days is active with probability
-    ``1 - exp(-activity)`` (so ``activity`` page views a day on average, given below)."""
-    length = np.asarray(length, dtype=np.int64)
-    total = int(length.sum())
-    users = np.repeat(np.arange(activity.size), length)
-    offsets = np.arange(total) - np.repeat(np.cumsum(length) - length, length)
-    days = np.repeat(start.astype(np.int64), length) + offsets
-    active = rng.random(total) < -np.expm1(-activity[users])
-    return users[active], days[active]
-
-
-def _day_events(
+def _period_events(
     rng: np.random.Generator,
-    users: np.ndarray,
-    days: np.ndarray,
-    rate: np.ndarray,
+    start: np.ndarray,
+    length: np.ndarray,
+    activity: np.ndarray,
     click_probability: np.ndarray,
-    purchase_probability: np.ndarray,
+    purchase_rate: np.ndarray,
     basket: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Page views, clicks and purchases of each active (user, day), as column arrays; the
-    arrays after ``days`` hold one entry per active (user, day)."""
-    # Page views on an active day: 1 + Poisson, so that the mean over all days is `rate`.
-    extra = np.maximum(rate / -np.expm1(-rate) - 1.0, 0.0)
-    views = 1 + rng.poisson(extra)
-    clicks = rng.binomial(views, np.minimum(click_probability, 1.0))
-    purchases = (rng.random(users.size) < np.minimum(purchase_probability, 1.0)).astype(np.int64)
-    columns: dict[str, list[np.ndarray]] = {
-        "user_index": [],
-        "day": [],
-        "seconds": [],
-        "code": [],
-        "revenue": [],
+    """Each user's events over their days ``start .. start + length - 1``, as columns.
+
+    Page views are Poisson with mean ``activity`` a day, each clicked with the user's click
+    probability; purchases are Poisson with the user's daily purchase rate. Days and
+    times of day are uniform. Costs a few random numbers per event (no per-day draws).
+    """
+    views = rng.poisson(activity * length)
+    purchases = rng.poisson(np.minimum(purchase_rate, 1.0) * length)
+    view_users = np.repeat(np.arange(activity.size), views)
+    clicked = rng.random(view_users.size) < np.minimum(click_probability[view_users], 1.0)
+    purchase_users = np.repeat(np.arange(activity.size), purchases)
+    users = np.concatenate([view_users, view_users[clicked], purchase_users])
+    codes = np.repeat(
+        np.arange(3, dtype=np.int8), [view_users.size, int(clicked.sum()), purchase_users.size]
+    )
+    seconds = start[users] * _SECONDS_PER_DAY + rng.integers(
+        0, length[users] * _SECONDS_PER_DAY, users.size
+    )
+    # A click happens a few seconds after its page view, on the same day.
+    n_views = view_users.size
+    clicks = slice(n_views, n_views + int(clicked.sum()))
+    seconds[clicks] = np.minimum(
+        seconds[:n_views][clicked] + rng.integers(1, 60, int(clicked.sum())),
+        (seconds[:n_views][clicked] // _SECONDS_PER_DAY + 1) * _SECONDS_PER_DAY - 1,
+    )
+    revenue = np.zeros(users.size)
+    revenue[codes == 2] = np.round(
+        basket[purchase_users] * rng.lognormal(0.0, 0.3, purchase_users.size), 2
+    )
+    return {
+        "user_index": users,
+        "day": np.floor_divide(seconds, _SECONDS_PER_DAY),
+        "seconds": seconds,
+        "code": codes,
+        "revenue": revenue,
     }
-    for code, count in enumerate((views, clicks, purchases)):
-        index = np.repeat(np.arange(users.size), count)
-        columns["user_index"].append(users[index])
-        columns["day"].append(days[index])
-        columns["seconds"].append(
-            days[index] * _SECONDS_PER_DAY + rng.integers(0, _SECONDS_PER_DAY, index.size)
-        )
-        columns["code"].append(np.full(index.size, code, dtype=np.int8))
-        columns["revenue"].append(
-            np.round(basket[index] * rng.lognormal(0.0, 0.3, index.size), 2)
-            if code == 2
-            else np.zeros(index.size)
-        )
-    return {name: np.concatenate(parts) for name, parts in columns.items()}
+
+
+def _duckdb_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection that prints no progress bar."""
+    connection = duckdb.connect()
+    try:
+        connection.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        # In Jupyter without ipywidgets DuckDB cannot change the setting, and draws no
+        # progress bar there anyway.
+        pass
+    return connection
 
 
 def write_event_log(log: EventLog, directory: str | Path) -> dict[str, Path]:
@@ -344,8 +352,6 @@ def write_event_log(log: EventLog, directory: str | Path) -> dict[str, Path]:
 
     Returns the paths by table name. Uses DuckDB's Parquet writer (no other dependency).
     """
-    import duckdb  # here: the book's other chapters never load it
-
     if not isinstance(log, EventLog):
         raise ValueError(f"log must be an EventLog, got {type(log).__name__}")
     if not isinstance(directory, str | Path):
@@ -353,7 +359,7 @@ def write_event_log(log: EventLog, directory: str | Path) -> dict[str, Path]:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = {}
-    with duckdb.connect() as connection:
+    with _duckdb_connection() as connection:
         for name in ("users", "events"):
             frame = getattr(log, name)
             connection.register(f"{name}_frame", frame)
@@ -363,7 +369,7 @@ def write_event_log(log: EventLog, directory: str | Path) -> dict[str, Path]:
     return paths
 
 
-def connect(directory: str | Path, *, threads: int | None = None) -> Any:
+def connect(directory: str | Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-process DuckDB connection with views ``users`` and ``events`` over Parquet.
 
     Parameters
@@ -378,12 +384,10 @@ def connect(directory: str | Path, *, threads: int | None = None) -> Any:
     ValueError
         If a Parquet file is missing.
     """
-    import duckdb
-
     if not isinstance(directory, str | Path):
         raise ValueError(f"directory must be a path, got {type(directory).__name__}")
     directory = Path(directory)
-    connection = duckdb.connect()
+    connection = _duckdb_connection()
     if threads is not None:
         connection.execute(f"SET threads = {check_integer(threads, 'threads', minimum=1)}")
     for name in ("users", "events"):

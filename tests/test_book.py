@@ -41,7 +41,7 @@ def test_every_toc_page_exists() -> None:
 def test_every_chapter_is_a_paired_notebook() -> None:
     chapters = [stem for stem in _toc_files() if stem.startswith("book/")]
     for stem in ("foundations", "cuped", "geo_did", "synthetic_control", "sequential",
-                 "bandits", "hbm", "decisions"):
+                 "bandits", "hbm", "decisions", "warehouse"):
         assert f"book/{stem}" in chapters, f"chapter {stem} is not in _toc.yml"
         assert (BOOK_DIR / f"{stem}.ipynb").exists(), f"book/{stem}.ipynb is missing"
 
