@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from contract import Case
+from contract import Bad, Case
 from playbook_lib import validation as v
 
 _frame = pd.DataFrame({"y": [1.0, 2.0, 4.0], "group": ["a", "b", "a"]})
@@ -45,4 +45,8 @@ CASES = [
                                   "name": "sum_squares"},
          kinds={"name": "skip", "n": "positive"}),
     Case(v.check_rng, {"rng": 3}, kinds={"name": "skip"}),
+    Case(v.check_flag, {"value": True, "name": "value"}, kinds=_skip_name),
+    # Keyword arrays: the harness generates nothing for **arrays, so the bad input is here.
+    Case(v.check_same_length, {"x": [1.0, 2.0], "y": [3.0, 4.0]},
+         extra=(Bad("lengths differ", {"y": [3.0]}, ("x has 2", "y has 1")),)),
 ]
