@@ -48,6 +48,7 @@ from playbook_lib.validation import (
     check_binary,
     check_choice,
     check_finite_number,
+    check_flag,
     check_integer,
     check_not_constant,
     check_rng,
@@ -148,12 +149,6 @@ def _t_inference(estimate: float, se: float, df: float | None, alpha: float):
     p_value = float(2 * sf(abs(estimate) / se))
     half_width = float(ppf(1 - alpha / 2)) * se
     return min(max(p_value, 0.0), 1.0), estimate - half_width, estimate + half_width
-
-
-def _check_flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _warn_zero_se(what: str) -> None:
@@ -386,7 +381,7 @@ def estimate_cuped(
     """
     alpha = check_alpha(alpha)
     check_choice(theta_method, "theta_method", ("within", "total"))
-    _check_flag(relative, "relative")
+    check_flag(relative, "relative")
     y = as_float_array(_column(data, outcome, "outcome"), "outcome")
     x = _covariate_matrix(_column(data, covariate, "covariate"), "covariate")
     t_values = _treatment_values(_column(data, treatment, "treatment"))
@@ -493,7 +488,7 @@ def estimate_cuped_from_stats(
     """
     alpha = check_alpha(alpha)
     check_choice(theta_method, "theta_method", ("within", "total"))
-    _check_flag(relative, "relative")
+    check_flag(relative, "relative")
     arms = [_arm_sums(control, "control"), _arm_sums(treatment, "treatment")]
     sizes = {arm["sum_x"].size for arm in arms}
     if len(sizes) > 1:

@@ -43,6 +43,7 @@ from playbook_lib.validation import (
     check_choice,
     check_columns,
     check_finite_number,
+    check_flag,
     check_integer,
     check_positive,
     check_probability,
@@ -113,12 +114,6 @@ def _usable_se(estimate: Estimate, name: str) -> float:
     if not (math.isfinite(se) and se > 0):
         raise ValueError(f"{name} needs a finite positive se, got {se}")
     return se
-
-
-def _check_flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _finite_array(values: Any, name: str) -> np.ndarray:
@@ -1408,7 +1403,7 @@ def ewma_control_limits(
     sigma = check_positive(sigma, "sigma")
     smoothing = check_probability(smoothing, "smoothing", allow_zero=False)
     width = check_positive(width, "width")
-    exact = _check_flag(exact, "exact")
+    exact = check_flag(exact, "exact")
     steps = np.arange(1, n_steps + 1)
     sd = sigma * _ewma_sd_factor(smoothing, steps, exact)
     return pd.DataFrame({"step": steps, "center": target, "ewma_sd": sd,
@@ -1488,7 +1483,7 @@ def simulate_ewma_run_lengths(
     shift = check_finite_number(shift, "shift")
     n_sims = check_integer(n_sims, "n_sims", minimum=1)
     max_steps = check_integer(max_steps, "max_steps", minimum=1)
-    exact = _check_flag(exact, "exact")
+    exact = check_flag(exact, "exact")
     limits = width * _ewma_sd_factor(smoothing, np.arange(1, max_steps + 1), exact)
     run_length = np.full(n_sims, max_steps + 1)
     active = np.arange(n_sims)

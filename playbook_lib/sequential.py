@@ -47,6 +47,7 @@ from playbook_lib.validation import (
     check_binary,
     check_choice,
     check_finite_number,
+    check_flag,
     check_integer,
     check_positive,
     check_rng,
@@ -133,12 +134,6 @@ def _resolve_fractions(
 
 def _check_sides(sides: Any) -> int:
     return check_choice(check_integer(sides, "sides"), "sides", (1, 2))
-
-
-def _check_flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _check_design(design: Any) -> GroupSequentialDesign:
@@ -949,7 +944,7 @@ def compute_power(
     """
     design = _check_design(design)
     drift = check_finite_number(drift, "drift")
-    apply_futility = _check_flag(apply_futility, "apply_futility")
+    apply_futility = check_flag(apply_futility, "apply_futility")
     up, down = _stop_probabilities(design, drift, apply_futility)
     return float(up.sum() + (down.sum() if design.sides == 2 else 0.0))
 
@@ -981,7 +976,7 @@ def find_drift_for_power(
     """
     design = _check_design(design)
     power = check_alpha(power, "power")
-    apply_futility = _check_flag(apply_futility, "apply_futility")
+    apply_futility = check_flag(apply_futility, "apply_futility")
     null_power = compute_power(design, 0.0, apply_futility)
     if power <= null_power:
         raise ValueError(
@@ -1092,7 +1087,7 @@ def apply_design_to_paths(
         2-D array with ``K`` columns, or ``apply_futility`` is not a bool.
     """
     design = _check_design(design)
-    apply_futility = _check_flag(apply_futility, "apply_futility")
+    apply_futility = check_flag(apply_futility, "apply_futility")
     z = as_float_array(z_paths, "z_paths", ndim=2)
     if z.shape[1] != design.n_looks:
         raise ValueError(f"z_paths must have {design.n_looks} columns, got {z.shape[1]}")
@@ -1530,7 +1525,7 @@ def monitor_group_sequential(
     if np.any(n <= 0) or np.any(np.diff(n) <= 0):
         raise ValueError(f"n_accrued must be positive and strictly increasing, got {n.tolist()}")
     n_max = check_positive(n_max, "n_max")
-    final = _check_flag(final, "final")
+    final = check_flag(final, "final")
     interim = n[:-1] if final else n
     if np.any(interim >= n_max):
         look = int(np.argmax(interim >= n_max)) + 1
@@ -1771,7 +1766,7 @@ def compute_confidence_sequence(
     estimate, variance = _estimates_and_variances(estimates, variances, to_estimates_shape=True)
     tau2 = _check_mixture_variance(mixture_variance, variance)
     alpha = check_alpha(alpha)
-    running_intersection = _check_flag(running_intersection, "running_intersection")
+    running_intersection = check_flag(running_intersection, "running_intersection")
     informative = np.isfinite(variance)
     finite_variance = np.where(informative, variance, 1.0)
     total = finite_variance + tau2
