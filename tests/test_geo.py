@@ -201,10 +201,37 @@ def test_event_study_equals_gap_differences_and_formula_fit() -> None:
     )
     np.testing.assert_allclose(table.loc[weeks, "estimate"], fit.params[names], atol=1e-8)
     np.testing.assert_allclose(table.loc[weeks, "se"], fit.bse[names], rtol=1e-8)
-    f_test = fit.f_test(" = 0, ".join(names[:2]) + " = 0")
     check = geo.check_pre_trends(data, [-3, -2])
-    assert check["f_statistic"] == pytest.approx(float(np.squeeze(f_test.fvalue)), rel=1e-8)
-    assert check["p_value"] == pytest.approx(float(f_test.pvalue), rel=1e-8)
+    reference = _krishnamoorthy_yu(data, [-3, -2], -1)
+    assert check["f_statistic"] == pytest.approx(reference["f_statistic"], rel=1e-8)
+    assert check["df_denominator"] == pytest.approx(reference["df_denominator"], rel=1e-8)
+    assert check["p_value"] == pytest.approx(reference["p_value"], rel=1e-8)
+
+
+def _krishnamoorthy_yu(data: pd.DataFrame, periods: list[int], reference: int) -> dict:
+    """Textbook two-sample test of mean vectors with unequal covariances (Krishnamoorthy
+    and Yu 2004) on each geo's change from the reference week, written from the paper."""
+    weekly = data.groupby(["geo", "week"])["kpi"].mean().unstack()
+    changes = (weekly[periods].to_numpy() - weekly[[reference]].to_numpy())
+    treated = data.groupby("geo")["group"].first().to_numpy() == "treatment"
+    arms = [changes[treated], changes[~treated]]
+    covariances = [np.cov(arm.T, ddof=1).reshape(len(periods), -1) / len(arm) for arm in arms]
+    total = covariances[0] + covariances[1]
+    difference = arms[0].mean(axis=0) - arms[1].mean(axis=0)
+    t_squared = float(difference @ np.linalg.solve(total, difference))
+    q = len(periods)
+    spread = sum(
+        (np.trace(c @ np.linalg.inv(total) @ c @ np.linalg.inv(total))
+         + np.trace(c @ np.linalg.inv(total)) ** 2) / (len(arm) - 1)
+        for c, arm in zip(covariances, arms, strict=True)
+    )
+    nu = (q + q * q) / spread
+    f_statistic = t_squared * (nu - q + 1) / (q * nu)
+    return {
+        "f_statistic": f_statistic,
+        "df_denominator": nu - q + 1,
+        "p_value": stats.f.sf(f_statistic, q, nu - q + 1),
+    }
 
 
 def _reference_imputation(data: pd.DataFrame):  # type: ignore[no-untyped-def]
@@ -536,7 +563,7 @@ def test_bad_staggered_inputs_raise(staggered: pd.DataFrame) -> None:
         geo.estimate_imputation(varying)
     with pytest.raises(ValueError, match="first_treated"):
         geo.estimate_imputation(staggered.assign(first_treated=np.nan))
-    with pytest.raises(ValueError, match="missing column"):
+    with pytest.raises(ValueError, match="outcome: column 'y' not found"):
         geo.estimate_imputation(staggered.drop(columns="y"))
     with pytest.raises(ValueError, match="variance"):
         geo.estimate_imputation(staggered, variance="robust")
@@ -567,9 +594,167 @@ def test_policy_panels_load() -> None:
     assert organ.shape[0] == 162 and organ["state"].nunique() == 27
     assert organ.loc[organ["treated"], "state"].unique().tolist() == ["California"]
     # Huntington-Klein (2021), The Effect, ch. 18: TWFE estimate -0.0225
-    result = geo.estimate_twfe(organ, unit="state", time="quarter_number", outcome="rate")
+    with pytest.warns(pl.PlaybookWarning, match="one treated unit"):
+        result = geo.estimate_twfe(organ, unit="state", time="quarter_number", outcome="rate")
     assert result.estimate == pytest.approx(-0.0225, abs=5e-5)
     castle = pl.datasets.load_castle()
     assert castle.shape[0] == 550 and castle["state"].nunique() == 50
     adopters = castle.groupby("state")["first_treated"].first().dropna()
     assert len(adopters) == 21 and adopters.min() == 2006 and adopters.max() == 2010
+
+
+# --------------------------------------------------------------------------- regressions (contract)
+def _trended_panel(rng: int, slope: float) -> pd.DataFrame:
+    """20 geos, 28 pre-days; the treatment arm drifts up by ``slope`` per day before launch."""
+    data = simulate_geo_panel(n_geos=20, pre_days=28, post_days=14, lift=0.0, rng=rng)
+    treated = (data["group"] == "treatment").to_numpy()
+    return data.assign(kpi=data["kpi"] + slope * treated * data["day"], t=data["day"] - 28,
+                       week=data["day"] // 7 - 4)
+
+
+def test_pre_trends_with_more_daily_pre_periods_than_geos_raises() -> None:
+    # 27 daily coefficients and 20 geos: the clustered covariance is singular; the old
+    # Wald test returned F = -1.2e15 and p = 1.0 on a blatant trend
+    data = _trended_panel(1, 20.0)
+    with pytest.raises(ValueError, match="pre_periods.*weeks"):
+        geo.check_pre_trends(data, list(range(-27, -1)), time="t")
+    weekly = geo.check_pre_trends(data, [-4, -3, -2], time="week")
+    assert weekly["f_statistic"] > 0 and weekly["p_value"] < 1e-3
+    aggregated = data.groupby(["geo", "week", "group"], as_index=False)["kpi"].mean()
+    assert geo.check_pre_trends(aggregated, [-4, -3, -2], time="week")["p_value"] < 1e-3
+    # 2 treated geos cannot carry a 3 x 3 covariance: not identified either
+    few = simulate_geo_panel(n_geos=20, pre_days=4, post_days=3, treated_fraction=0.1, rng=1)
+    with pytest.raises(ValueError, match="pre_periods: 3 .* 2 treatment"):
+        geo.check_pre_trends(few.assign(t=few["day"] - 4), [-4, -3, -2], time="t")
+
+
+def test_pre_trends_p_values_are_uniform_without_a_trend() -> None:
+    rng = np.random.default_rng(8)
+    p_values = []
+    for _ in range(120):
+        data = simulate_geo_panel(n_geos=16, pre_days=35, post_days=7, lift=0.0, rng=rng)
+        data = data.assign(week=data["day"] // 7 - 5)
+        weekly = data.groupby(["geo", "week", "group"], as_index=False)["kpi"].mean()
+        result = geo.check_pre_trends(weekly, [-5, -4, -3, -2], time="week")
+        assert result["f_statistic"] >= 0
+        p_values.append(result["p_value"])
+    p_values = np.array(p_values)
+    for level in (0.05, 0.2):
+        assert abs(np.mean(p_values < level) - level) < three_mc_se(level, 120) + 0.01
+    assert stats.kstest(p_values, "uniform").pvalue > 0.001
+
+
+def test_twfe_refuses_unidentified_and_malformed_treatment(panel: pd.DataFrame) -> None:
+    # a treatment constant within geos is absorbed by the geo effects: the old fit
+    # returned an arbitrary pseudo-inverse coefficient with a tiny p-value
+    constant = panel.assign(treated=panel["group"] == "treatment")
+    with pytest.raises(ValueError, match="treated.*not identified"):
+        geo.estimate_twfe(constant, time="day")
+    with pytest.raises(ValueError, match="treated"):
+        geo.estimate_twfe(panel.assign(treated=2 * panel["treated"]), time="day")
+    with_nan = panel.assign(day=panel["day"].astype(float))
+    with_nan.loc[with_nan.index[3], "day"] = np.nan
+    with pytest.raises(ValueError, match="time.*'day'"):
+        geo.estimate_twfe(with_nan, time="day")
+    with pytest.raises(ValueError, match="time.*'day'"):
+        geo.estimate_twfe(panel.assign(day="d" + panel["day"].astype(str)), time="day")
+    with pytest.raises(ValueError, match="outcome: column 'revenue'"):
+        geo.estimate_twfe(panel, time="day", outcome="revenue")
+
+
+def test_one_treated_unit_warns() -> None:
+    data = simulate_geo_panel(n_geos=10, pre_days=7, post_days=7, treated_fraction=0.1, rng=2)
+    with pytest.warns(pl.PlaybookWarning, match="one treated unit"):
+        geo.estimate_twfe(data, time="day")
+    with pytest.warns(pl.PlaybookWarning, match="one treated unit"):
+        geo.estimate_event_study(data.assign(week=data["day"] // 7 - 1), reference=0)
+
+
+def test_degenerate_power_and_event_study_inputs(panel: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="lifts"):
+        geo.simulate_did_power(10, 7, 7, [0.0, np.nan], n_sims=20, rng=1)
+    with pytest.raises(ValueError, match="lifts"):
+        geo.simulate_did_power(10, 7, 7, "0.05", n_sims=20, rng=1)
+    # no noise and equal geos: every simulated test has se 0 (the se -> 0 limit)
+    exact = geo.simulate_did_power(10, 7, 7, [0.0, 0.05], n_sims=20, noise_sd=0.0,
+                                   baseline_sd=0.0, rng=1)
+    assert exact["power"].tolist() == [0.0, 1.0]
+    assert np.isfinite(exact[["power", "mc_se", "mean_estimate", "coverage"]]).all().all()
+    two = panel[panel["geo"].isin(panel.groupby("group")["geo"].first())]
+    with pytest.raises(ValueError, match="unit: clustered"):
+        geo.estimate_event_study(two, time="day", reference=13)
+    with pytest.raises(ValueError, match="unit: clustered"):
+        geo.check_pre_trends(two, [11, 12], time="day", reference=13)
+
+
+def test_arguments_are_validated_by_name(panel: pd.DataFrame) -> None:
+    for call in (
+        lambda: geo.assign_matched_pairs(pd.Series(np.arange(8.0)), rng="seed"),
+        lambda: geo.estimate_randomization_inference(panel, rng=1.5),
+        lambda: simulate_geo_kpi(2, 6, 7, 7, rng=-1),
+    ):
+        with pytest.raises(ValueError, match="rng"):
+            call()
+    with pytest.raises(ValueError, match="length"):
+        geo.welch_test_arrays(np.arange(10.0), np.arange(9) % 2 == 0)
+    with pytest.raises(ValueError, match="mean_treatment"):
+        geo.estimate_did_from_stats("12", 4.0, 10, 10.0, 5.0, 12)
+    with pytest.raises(ValueError, match="kpi: column 'revenue'"):
+        geo.estimate_did(panel, kpi="revenue")
+    with pytest.raises(ValueError, match="geo: column 'market'"):
+        geo.aggregate_geo_periods(panel, geo="market")
+    with pytest.raises(ValueError, match="noise_sd"):
+        simulate_geo_panel(n_geos=6, noise_sd=-1.0)
+    with pytest.raises(ValueError, match="treated_fraction"):
+        simulate_geo_kpi(2, 6, 7, 7, treated_fraction=1.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    shift=st.floats(-1e3, 1e3),
+    scale=st.floats(0.01, 100),
+    n_treated=st.integers(2, 8),
+)
+def test_welch_arrays_properties(seed: int, shift: float, scale: float, n_treated: int) -> None:
+    rng = np.random.default_rng(seed)
+    values = rng.normal(10.0, 3.0, 12)
+    treated = np.arange(12) < n_treated
+    base = geo.welch_test_arrays(values, treated)
+    swapped = geo.welch_test_arrays(values, ~treated)
+    assert float(swapped["estimate"]) == pytest.approx(-float(base["estimate"]), abs=1e-9)
+    assert float(swapped["ci_low"]) == pytest.approx(-float(base["ci_high"]), abs=1e-9)
+    assert float(swapped["p_value"]) == pytest.approx(float(base["p_value"]), rel=1e-9)
+    shifted = geo.welch_test_arrays(values + shift, treated)
+    assert float(shifted["estimate"]) == pytest.approx(float(base["estimate"]), abs=1e-8)
+    assert float(shifted["se"]) == pytest.approx(float(base["se"]), rel=1e-6)
+    scaled = geo.welch_test_arrays(values * scale, treated)
+    assert float(scaled["estimate"]) == pytest.approx(scale * float(base["estimate"]), rel=1e-9)
+    assert float(scaled["se"]) == pytest.approx(scale * float(base["se"]), rel=1e-9)
+    twin = geo.estimate_did_from_stats(
+        values[treated].mean(), values[treated].var(ddof=1), n_treated,
+        values[~treated].mean(), values[~treated].var(ddof=1), 12 - n_treated,
+    )
+    assert twin.estimate == pytest.approx(float(base["estimate"]), rel=1e-9, abs=1e-12)
+    assert twin.se == pytest.approx(float(base["se"]), rel=1e-9)
+    assert twin.p_value == pytest.approx(float(base["p_value"]), rel=1e-9, abs=1e-15)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 1000), shift=st.floats(-100, 100), scale=st.floats(0.1, 10))
+def test_twfe_and_paired_properties(seed: int, shift: float, scale: float) -> None:
+    data = simulate_geo_panel(n_geos=8, pre_days=5, post_days=5, design="pairs", rng=seed)
+    base = geo.estimate_twfe(data, time="day")
+    shifted = geo.estimate_twfe(data.assign(kpi=data["kpi"] + shift), time="day")
+    assert shifted.estimate == pytest.approx(base.estimate, abs=1e-7 * (1 + abs(shift)))
+    scaled = geo.estimate_twfe(data.assign(kpi=data["kpi"] * scale), time="day")
+    assert scaled.estimate == pytest.approx(scale * base.estimate, rel=1e-7)
+    assert scaled.se == pytest.approx(scale * base.se, rel=1e-7)
+    table = geo.aggregate_geo_periods(data)
+    pair = data.groupby("geo")["pair"].first().to_numpy()
+    paired = geo.paired_test_arrays(table["delta"].to_numpy(), table["treated"].to_numpy(), pair)
+    flipped = geo.paired_test_arrays(
+        table["delta"].to_numpy(), ~table["treated"].to_numpy(), pair
+    )
+    assert float(flipped["estimate"]) == pytest.approx(-float(paired["estimate"]), abs=1e-9)
+    assert float(flipped["ci_high"]) == pytest.approx(-float(paired["ci_low"]), abs=1e-9)

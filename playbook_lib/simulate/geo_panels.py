@@ -21,11 +21,13 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.validation import (
+    as_float_array,
     check_choice,
     check_finite_number,
     check_integer,
     check_positive,
     check_probability,
+    check_rng,
 )
 
 __all__ = [
@@ -110,18 +112,19 @@ def assign_geos_arrays(
     Raises
     ------
     ValueError
-        If ``design`` is unknown, ``treated_fraction`` is outside (0, 1), or pairs are
-        requested with an odd number of geos.
+        If ``pre_kpi_mean`` is not a finite 2-D array with at least one row and two
+        columns, ``design`` is unknown, ``treated_fraction`` is outside (0, 1), pairs are
+        requested with an odd number of geos, or ``rng`` is invalid.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     check_choice(design, "design", ("complete", "pairs", "bernoulli"))
     treated_fraction = check_probability(
         treated_fraction, "treated_fraction", allow_zero=False, allow_one=False
     )
-    pre_kpi_mean = np.asarray(pre_kpi_mean, dtype=float)
-    if pre_kpi_mean.ndim != 2:
-        raise ValueError(f"pre_kpi_mean must be 2-dimensional, got shape {pre_kpi_mean.shape}")
+    pre_kpi_mean = as_float_array(pre_kpi_mean, "pre_kpi_mean", ndim=2)
     n_sims, n_geos = pre_kpi_mean.shape
+    if n_geos < 2:
+        raise ValueError(f"pre_kpi_mean must have at least 2 geos (columns), got {n_geos}")
     if design == "bernoulli":
         return rng.random((n_sims, n_geos)) < treated_fraction, None
     if design == "complete":
@@ -203,10 +206,11 @@ def simulate_geo_kpi(
     Raises
     ------
     ValueError
-        If a size is not a positive integer (at least 2 geos, 1 day per period) or a scale
-        is negative.
+        If a size is not a positive integer (at least 2 geos, 1 day per period), a scale
+        is negative or not a finite number, ``design`` or ``treated_fraction`` is invalid
+        (see :func:`assign_geos_arrays`), or ``rng`` is invalid.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     n_sims = check_integer(n_sims, "n_sims", minimum=1)
     n_geos = check_integer(n_geos, "n_geos", minimum=2)
     pre_days = check_integer(pre_days, "pre_days", minimum=1)
@@ -218,6 +222,7 @@ def simulate_geo_kpi(
     trend_per_day = check_finite_number(trend_per_day, "trend_per_day")
     weekly_amplitude = check_positive(weekly_amplitude, "weekly_amplitude", strict=False)
     geo_trend_sd = check_positive(geo_trend_sd, "geo_trend_sd", strict=False)
+    check_choice(design, "design", ("complete", "pairs", "bernoulli"))
 
     n_days = pre_days + post_days
     days = np.arange(n_days, dtype=float)
@@ -380,9 +385,11 @@ def simulate_staggered_panel(
     Raises
     ------
     ValueError
-        If a size or scale is invalid or a cohort lies outside ``1 .. n_periods - 1``.
+        If a size or scale is invalid (sizes below 2 units or 3 periods, negative sds,
+        non-finite numbers), a cohort is not an integer in ``1 .. n_periods - 1``, or
+        ``rng`` is invalid.
     """
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     n_units = check_integer(n_units, "n_units", minimum=2)
     n_periods = check_integer(n_periods, "n_periods", minimum=3)
     never_treated_fraction = check_probability(
@@ -392,18 +399,17 @@ def simulate_staggered_panel(
     effect_growth = check_finite_number(effect_growth, "effect_growth")
     cohort_effect_step = check_finite_number(cohort_effect_step, "cohort_effect_step")
     trend = check_finite_number(trend, "trend")
-    for name, value in (
-        ("unit_effect_sd", unit_effect_sd),
-        ("unit_sd", unit_sd),
-        ("period_sd", period_sd),
-        ("noise_sd", noise_sd),
-    ):
-        check_positive(value, name, strict=False)
+    unit_effect_sd = check_positive(unit_effect_sd, "unit_effect_sd", strict=False)
+    unit_sd = check_positive(unit_sd, "unit_sd", strict=False)
+    period_sd = check_positive(period_sd, "period_sd", strict=False)
+    noise_sd = check_positive(noise_sd, "noise_sd", strict=False)
     if cohorts is None:
         cohorts = tuple(
             np.unique(np.linspace(n_periods / 4, 3 * n_periods / 4, 4).round().astype(int))
         )
-    cohorts_array = np.array([check_integer(c, "cohorts") for c in cohorts])
+    if isinstance(cohorts, str | bytes) or not np.iterable(cohorts):
+        raise ValueError(f"cohorts must be a tuple of integer periods, got {cohorts!r}")
+    cohorts_array = np.array([check_integer(c, "cohorts") for c in cohorts], dtype=np.int64)
     if cohorts_array.size == 0 or cohorts_array.min() < 1 or cohorts_array.max() > n_periods - 1:
         raise ValueError(f"cohorts must lie in 1 .. {n_periods - 1}, got {tuple(cohorts)}")
 
