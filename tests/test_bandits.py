@@ -9,6 +9,7 @@ with tolerances from the binomial / normal Monte Carlo standard error.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -651,3 +652,292 @@ def test_simulators_reject_bad_input() -> None:
         pl.simulate.simulate_uplift_data(100, treatment_probability=1.0)
     with pytest.raises(ValueError, match="n_arms"):
         logs_module.make_contextual_environment(n_arms=1)
+
+
+# --------------------------------------------------------------------------- contract fixes
+def _beta_superiority_by_quad(aa: float, ba: float, ab: float, bb: float) -> float:
+    """Reference P(B > A) = int f_A (1 - F_B) by adaptive quadrature in log x and log(1-x)."""
+    from scipy import special
+
+    c = special.betaln(aa, ba)
+
+    def low(s: float) -> float:  # x = e^s on (0, 1/2]
+        x = np.exp(s)
+        return np.exp(aa * s + (ba - 1) * np.log1p(-x) - c) * special.betainc(bb, ab, 1 - x)
+
+    def high(r: float) -> float:  # 1 - x = e^r on [1/2, 1)
+        y = np.exp(r)
+        return np.exp((aa - 1) * np.log1p(-y) + ba * r - c) * special.betainc(bb, ab, y)
+
+    total = 0.0
+    start = -80 / min(aa, ba, ab, bb)
+    with warnings.catch_warnings():
+        # QUADPACK flags round-off on panels where the integrand is ~1e-300; the reference
+        # is judged by its agreement with the package to 1e-8, not by QUADPACK's estimate
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        for fun in (low, high):
+            edges = np.linspace(start, np.log(0.5), 41)
+            total += sum(integrate.quad(fun, a, b, epsabs=1e-13, epsrel=1e-10, limit=500)[0]
+                         for a, b in zip(edges[:-1], edges[1:], strict=True))
+    return total
+
+
+def test_quadrature_is_accurate_for_beta_parameters_below_one() -> None:
+    # the 40-node rule erred by up to 0.03 here (endpoint singularity of x^(a-1))
+    rng = np.random.default_rng(20261202)
+    params = rng.uniform(0.3, 1.0, size=(40, 4))
+    params[:10, 1] += rng.integers(1, 300, 10)  # a few observations on one arm
+    params[10:15, 3] += rng.integers(1000, 50_000, 5)  # a concentrated posterior
+    got = bd.beta_superiority_probability(*params.T)
+    reference = np.array([_beta_superiority_by_quad(*row) for row in params])
+    assert np.max(np.abs(got - reference)) < 1e-8
+    # the Jeffreys-prior example of the report: Beta(0.5, 0.5) against Beta(1.5, 0.5)
+    jeffreys = bd.thompson_propensities(np.array([0.5, 1.5]), np.array([0.5, 0.5]))
+    assert jeffreys[1] == pytest.approx(_beta_superiority_by_quad(0.5, 0.5, 1.5, 0.5), abs=1e-9)
+
+
+def test_quadrature_is_accurate_for_non_integer_parameters_below_four() -> None:
+    rng = np.random.default_rng(3)
+    params = rng.uniform(1.0, 4.0, size=(20, 4))
+    params[:8, 0] += rng.integers(1, 2000, 8)
+    got = bd.beta_superiority_probability(*params.T)
+    reference = np.array([_beta_superiority_by_quad(*row) for row in params])
+    assert np.max(np.abs(got - reference)) < 1e-9
+
+
+def test_three_arm_propensities_with_small_parameters_match_quadrature() -> None:
+    from scipy import special
+
+    alpha, beta = np.array([0.5, 0.7, 3.5]), np.array([0.5, 2.3, 10.5])
+
+    def others(x: float, one_minus_x: float, j: int) -> float:
+        return np.prod([special.betainc(alpha[m], beta[m], x) if x <= 0.5 else
+                        special.betaincc(beta[m], alpha[m], one_minus_x)
+                        for m in range(3) if m != j])
+
+    def low(s: float, j: int) -> float:  # x = e^s
+        x = np.exp(s)
+        log_f = alpha[j] * s + (beta[j] - 1) * np.log1p(-x) - special.betaln(alpha[j], beta[j])
+        return np.exp(log_f) * others(x, 1 - x, j)
+
+    def high(r: float, j: int) -> float:  # 1 - x = e^r
+        y = np.exp(r)
+        log_f = (alpha[j] - 1) * np.log1p(-y) + beta[j] * r - special.betaln(alpha[j], beta[j])
+        return np.exp(log_f) * others(1 - y, y, j)
+
+    edges = np.linspace(-200.0, np.log(0.5), 61)
+    reference = [sum(integrate.quad(fun, a, b, args=(j,), epsabs=1e-15, epsrel=1e-12)[0]
+                     for fun in (low, high)
+                     for a, b in zip(edges[:-1], edges[1:], strict=True))
+                 for j in range(3)]
+    got = bd.thompson_propensities(alpha, beta)
+    assert np.max(np.abs(got - np.array(reference))) < 1e-8
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(st.floats(0.3, 1.0), st.floats(0.3, 1.0), st.floats(0.3, 1.0), st.floats(0.3, 1.0),
+       st.integers(0, 200))
+def test_small_parameter_propensities_match_adaptive_quadrature(
+    a_a: float, b_a: float, a_b: float, b_b: float, extra: int
+) -> None:
+    got = bd.beta_superiority_probability(a_a, b_a + extra, a_b, b_b)
+    assert got == pytest.approx(_beta_superiority_by_quad(a_a, b_a + extra, a_b, b_b),
+                                abs=1e-8)
+    backward = bd.beta_superiority_probability(a_b, b_b, a_a, b_a + extra)
+    assert got + backward == pytest.approx(1.0, abs=1e-12)
+
+
+def _log_without_treatment(n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(11)
+    arms = np.zeros(n, dtype=np.int64)
+    rewards = (rng.random(n) < 0.4).astype(float)
+    return arms, rewards, np.full(n, 0.5)
+
+
+def test_an_arm_that_never_appears_raises_instead_of_a_significant_effect() -> None:
+    # the treatment arm 1 is never played: IPW used to report its mean as 0 and p = 3e-8
+    arms, rewards, chosen = _log_without_treatment()
+    every = np.full((len(arms), 2), 0.5)
+    calls = [
+        lambda: bd.estimate_ipw(arms, rewards, chosen),
+        lambda: bd.estimate_snipw(arms, rewards, chosen),
+        lambda: bd.estimate_aipw(arms, rewards, chosen),
+        lambda: bd.estimate_adaptive_aipw(arms, rewards, every),
+        lambda: bd.estimate_naive_difference(arms, rewards),
+        lambda: bd.estimate_block_bootstrap(arms, rewards, chosen, block_length=10,
+                                            n_boot=20, rng=1),
+        lambda: bd.estimate_effects_by_replication(arms[None], rewards[None], every[None],
+                                                   methods=("ipw",), rng=1),
+        lambda: bd.estimate_ipw(arms, rewards, chosen, treatment=0, control=1),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="arms"):
+            call()
+
+
+def test_arms_and_propensities_out_of_range_raise() -> None:
+    arms = np.tile([0, 1], 50)
+    rewards = np.tile([0.0, 1.0, 1.0, 0.0], 25)
+    chosen = np.full(100, 0.5)
+    with pytest.raises(ValueError, match="arms"):
+        bd.estimate_ipw(np.where(np.arange(100) == 3, 2, arms), rewards, chosen, n_arms=2)
+    with pytest.raises(ValueError, match="arms"):
+        bd.estimate_aipw(np.where(np.arange(100) == 3, -1, arms), rewards, chosen)
+    for bad in (1.5, -0.2, 0.0):
+        with pytest.raises(ValueError, match="propensities"):
+            bd.estimate_snipw(arms, rewards, np.where(np.arange(100) == 0, bad, chosen))
+    with pytest.raises(ValueError, match="propensities"):
+        bd.estimate_adaptive_aipw(arms, rewards, np.full((100, 2), 0.4))  # rows sum to 0.8
+
+
+@pytest.mark.parametrize("clip", [0.5, 0.6, 1.0, -0.1])
+def test_propensity_clip_must_leave_a_non_empty_range(clip: float) -> None:
+    # a clip of 0.6 or 1 inverted the range [clip, 1 - clip] and gave NaN or a number
+    frame = pl.simulate.simulate_confounded_logs(500, rng=1)
+    with pytest.raises(ValueError, match="propensity_clip"):
+        bd.estimate_cross_fitted_dr(frame, propensity_clip=clip, rng=1)
+    with pytest.raises(ValueError, match="propensity_clip"):
+        bd.estimate_ipw_estimated_propensity(frame, propensity_clip=clip)
+    arrays = pl.simulate.simulate_confounded_replications(200, 2, rng=2)
+    x = np.stack([arrays["x1"], arrays["x2"], arrays["x3"]], -1)
+    with pytest.raises(ValueError, match="propensity_clip"):
+        bd.estimate_dr_by_replication(x, x, arrays["treatment"], arrays["outcome"],
+                                      propensity_clip=clip)
+    arms = np.tile([0, 1], 20)
+    with pytest.raises(ValueError, match="propensity_clip"):
+        bd.estimate_ipw(arms, np.ones(40), np.full(40, 0.5), propensity_clip=clip)
+
+
+def test_meta_learner_is_reproducible_under_any_global_seed() -> None:
+    # 12,000 rows: the default gradient boosting turns on early stopping, whose validation
+    # split used NumPy's global random state
+    from sklearn.ensemble import RandomForestRegressor
+
+    data = pl.simulate.simulate_uplift_data(12_000, rng=5)
+    x = data[["x1", "x2", "x3", "x4", "x5"]]
+    predictions = []
+    state = np.random.get_state()  # noqa: NPY002 - the test varies the global state
+    for global_seed in (1, 2):
+        np.random.seed(global_seed)  # noqa: NPY002
+        model = bd.fit_meta_learner(x, data["treatment"], data["conversion"], learner="s",
+                                    n_threads=1, rng=7)
+        predictions.append(model.predict(x.iloc[:500]))
+    np.random.set_state(state)  # noqa: NPY002
+    assert np.array_equal(*predictions)
+    assert model.models["outcome"].random_state is not None
+    forests = [bd.fit_meta_learner(x[:2000], data["treatment"][:2000],
+                                   data["conversion"][:2000], learner="t",
+                                   base_estimator=RandomForestRegressor(n_estimators=5),
+                                   rng=np.random.default_rng(3)) for _ in range(2)]
+    assert np.array_equal(forests[0].predict(x[:200]), forests[1].predict(x[:200]))
+    kept = bd.fit_meta_learner(x[:2000], data["treatment"][:2000], data["conversion"][:2000],
+                               base_estimator=RandomForestRegressor(n_estimators=5,
+                                                                    random_state=42), rng=1)
+    assert kept.models["treated"].random_state == 42
+    with pytest.raises(ValueError, match="rng"):
+        bd.fit_meta_learner(x, data["treatment"], data["conversion"], rng="seed")
+
+
+def test_rng_lengths_strings_and_sizes_are_validated() -> None:
+    for bad_rng in ("seed", 1.5, -1):
+        with pytest.raises(ValueError, match="rng"):
+            bd.run_thompson_sampling([0.2, 0.3], 10, rng=bad_rng)
+        with pytest.raises(ValueError, match="rng"):
+            bd.thompson_propensities(np.array([1.0, 2.0]), np.array([3.0, 4.0]),
+                                     method="monte_carlo", rng=bad_rng)
+        with pytest.raises(ValueError, match="rng"):
+            bd.block_bootstrap_means(np.ones(10), 2, rng=bad_rng)
+    arms, rewards, chosen = np.tile([0, 1], 10), np.ones(20), np.full(20, 0.5)
+    with pytest.raises(ValueError, match="rewards"):
+        bd.estimate_ipw(arms, rewards[:-1], chosen)
+    with pytest.raises(ValueError, match="propensities"):
+        bd.estimate_snipw(arms, rewards, chosen[:-1])
+    with pytest.raises(ValueError, match="rewards"):
+        bd.estimate_aipw(arms, np.array(["1"] * 20), chosen)
+    with pytest.raises(ValueError, match="arms"):
+        bd.estimate_ipw(np.array(["0", "1"] * 10), rewards, chosen)
+    with pytest.raises(ValueError, match="prior_alpha"):
+        bd.run_thompson_sampling([0.2, 0.3], 10, prior_alpha="1")
+    with pytest.raises(ValueError, match="top_two"):
+        bd.run_thompson_sampling([0.2, 0.3], 10, top_two="yes")
+    with pytest.raises(ValueError, match="n_rounds"):
+        bd.run_thompson_sampling([0.2, 0.3], 2.5)
+    with pytest.raises(ValueError, match="n_reps"):
+        bd.run_thompson_sampling([0.2, 0.3], 10**6, n_reps=10**6)
+    environment = pl.simulate.make_contextual_environment(rng=1)
+    with pytest.raises(ValueError, match="n_reps"):
+        bd.run_contextual_bandit(environment, 10, n_reps=0)
+    with pytest.raises(ValueError, match="environment"):
+        bd.run_contextual_bandit("world", 10)
+    with pytest.raises(ValueError, match="rng"):
+        bd.run_contextual_bandit(environment, 10, rng="seed")
+
+
+def test_zero_variance_log_gives_a_point_interval() -> None:
+    # every reward 0: the IPW scores are all 0, so the estimate is 0 with se 0 (p = 1)
+    arms = np.tile([0, 1], 20)
+    result = bd.estimate_ipw(arms, np.zeros(40), np.full(40, 0.5))
+    assert (result.estimate, result.se, result.ci_low, result.ci_high) == (0, 0, 0, 0)
+    assert result.p_value == 1.0
+
+
+def _random_log(seed: int, n: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    p_one = rng.uniform(0.2, 0.8, n)
+    arms = (rng.random(n) < p_one).astype(np.int64)
+    arms[:2] = [0, 1]
+    rewards = rng.normal(1.0 + 0.3 * arms, 1.0)
+    return arms, rewards, np.column_stack([1 - p_one, p_one])
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.integers(0, 10_000), st.floats(0.01, 100.0))
+def test_scaling_rewards_scales_estimate_and_se(seed: int, scale: float) -> None:
+    arms, rewards, every = _random_log(seed)
+    chosen = every[np.arange(len(arms)), arms]
+    predictions = np.column_stack([np.full(len(arms), 0.9), np.full(len(arms), 1.2)])
+    pairs = [
+        (bd.estimate_ipw(arms, rewards, chosen), bd.estimate_ipw(arms, scale * rewards, chosen)),
+        (bd.estimate_snipw(arms, rewards, chosen),
+         bd.estimate_snipw(arms, scale * rewards, chosen)),
+        (bd.estimate_aipw(arms, rewards, chosen, outcome_predictions=predictions),
+         bd.estimate_aipw(arms, scale * rewards, chosen,
+                          outcome_predictions=scale * predictions)),
+        (bd.estimate_adaptive_aipw(arms, rewards, every, outcome_predictions=predictions),
+         bd.estimate_adaptive_aipw(arms, scale * rewards, every,
+                                   outcome_predictions=scale * predictions)),
+        (bd.estimate_naive_difference(arms, rewards),
+         bd.estimate_naive_difference(arms, scale * rewards)),
+    ]
+    for base, scaled in pairs:
+        assert scaled.estimate == pytest.approx(scale * base.estimate, rel=1e-9, abs=1e-12)
+        assert scaled.se == pytest.approx(scale * base.se, rel=1e-9)
+        assert scaled.p_value == pytest.approx(base.p_value, rel=1e-6, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.integers(0, 10_000))
+def test_swapping_arms_flips_the_interval(seed: int) -> None:
+    arms, rewards, every = _random_log(seed)
+    chosen = every[np.arange(len(arms)), arms]
+    for estimator in (bd.estimate_ipw, bd.estimate_snipw):
+        forward = estimator(arms, rewards, chosen)
+        backward = estimator(arms, rewards, chosen, treatment=0, control=1)
+        assert backward.estimate == pytest.approx(-forward.estimate, abs=1e-12)
+        assert backward.ci_low == pytest.approx(-forward.ci_high, abs=1e-12)
+        assert backward.ci_high == pytest.approx(-forward.ci_low, abs=1e-12)
+    forward = bd.estimate_adaptive_aipw(arms, rewards, every)
+    backward = bd.estimate_adaptive_aipw(arms, rewards, every, treatment=0, control=1)
+    assert backward.ci_low == pytest.approx(-forward.ci_high, abs=1e-12)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.integers(0, 10_000), st.floats(-50, 50))
+def test_shifting_rewards_keeps_the_snipw_and_naive_difference(seed: int, shift: float) -> None:
+    arms, rewards, every = _random_log(seed)
+    chosen = every[np.arange(len(arms)), arms]
+    for estimator in (bd.estimate_snipw, lambda a, r, p: bd.estimate_naive_difference(a, r)):
+        base, shifted = estimator(arms, rewards, chosen), estimator(arms, rewards + shift,
+                                                                    chosen)
+        assert shifted.estimate == pytest.approx(base.estimate, abs=1e-9)
+        assert shifted.se == pytest.approx(base.se, rel=1e-6)

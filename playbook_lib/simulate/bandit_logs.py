@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from playbook_lib.validation import check_integer, check_positive, check_probability
+from playbook_lib.validation import (
+    as_float_array,
+    check_finite_number,
+    check_integer,
+    check_positive,
+    check_probability,
+    check_rng,
+)
 
 __all__ = [
     "ContextualEnvironment",
@@ -69,6 +76,8 @@ def simulate_bandit_logs(
         (of every arm).
     """
     from playbook_lib.bandits import run_thompson_sampling
+
+    n_rounds = check_integer(n_rounds, "n_rounds", minimum=1)
 
     run = run_thompson_sampling(
         arm_means, n_rounds, n_reps=1, batch_size=batch_size, top_two=top_two,
@@ -138,7 +147,7 @@ def simulate_confounded_replications(
     """
     n = check_integer(n, "n", minimum=10)
     n_reps = check_integer(n_reps, "n_reps", minimum=1)
-    generator = np.random.default_rng(rng)
+    generator = check_rng(rng)
     x1, x2, x3 = generator.standard_normal((3, n_reps, n))
     e, p0, p1 = _confounded_truth(x1, x2, x3)
     treatment = (generator.random((n_reps, n)) < e).astype(np.int64)
@@ -193,7 +202,7 @@ class ContextualEnvironment:
     def sample_contexts(self, size: int | tuple[int, ...], rng: np.random.Generator | int | None
                         = None) -> np.ndarray:
         """Contexts of shape ``(*size, d)``, first column 1."""
-        generator = np.random.default_rng(rng)
+        generator = check_rng(rng)
         shape = (size,) if isinstance(size, int | np.integer) else tuple(size)
         u = generator.standard_normal(shape + (self.n_features - 1,))
         return np.concatenate([np.ones(shape + (1,)), u], axis=-1)
@@ -207,7 +216,7 @@ class ContextualEnvironment:
     def perturbed_theta(self, noise: float, rng: np.random.Generator | int | None = None
                         ) -> np.ndarray:
         """A model of the world: the true coefficients plus N(0, noise^2) errors."""
-        generator = np.random.default_rng(rng)
+        generator = check_rng(rng)
         return self.theta + check_positive(noise, "noise", strict=False) * (
             generator.standard_normal(self.theta.shape))
 
@@ -245,7 +254,7 @@ def make_contextual_environment(
     n_features = check_integer(n_features, "n_features", minimum=2)
     base_rate = check_probability(base_rate, "base_rate", allow_zero=False, allow_one=False)
     slope_sd = check_positive(slope_sd, "slope_sd", strict=False)
-    generator = np.random.default_rng(rng)
+    generator = check_rng(rng)
     intercepts = special.logit(base_rate) + 0.2 * generator.standard_normal(n_arms)
     slopes = slope_sd * generator.standard_normal((n_arms, n_features - 1))
     return ContextualEnvironment(np.column_stack([intercepts, slopes]))
@@ -286,14 +295,38 @@ def simulate_contextual_logs(
         ``contexts`` (n_reps, n, d), ``arms`` (n_reps, n), ``rewards`` (n_reps, n),
         ``logging_propensities`` (n_reps, n, k) and ``reward_probabilities`` (n_reps, n, k)
         (the truth: on-policy values follow exactly from it).
+
+    Raises
+    ------
+    ValueError
+        If ``environment`` is not a :class:`ContextualEnvironment`, ``logging_theta`` does
+        not have its shape or is not finite, ``temperature`` is not positive,
+        ``uniform_share`` is outside [0, 1], sizes are not positive integers (or too
+        large), or ``rng`` is not a Generator, seed or None.
     """
     n = check_integer(n, "n", minimum=2)
     n_reps = check_integer(n_reps, "n_reps", minimum=1)
-    generator = np.random.default_rng(rng)
+    generator = check_rng(rng)
+    if not isinstance(environment, ContextualEnvironment):
+        raise ValueError(
+            f"environment must be a ContextualEnvironment, got {type(environment).__name__}"
+        )
+    theta = as_float_array(logging_theta, "logging_theta", ndim=2)
+    if theta.shape != environment.theta.shape:
+        raise ValueError(
+            f"logging_theta must have shape {environment.theta.shape} (arms, features), "
+            f"got {theta.shape}"
+        )
+    temperature = check_positive(temperature, "temperature")
+    share = check_probability(uniform_share, "uniform_share")
+    if n * n_reps * environment.n_arms > 500_000_000:
+        raise ValueError(f"n * n_reps * k = {n * n_reps * environment.n_arms:.3g} is too "
+                         "large: simulate fewer rounds (n) or replications (n_reps)")
     contexts = environment.sample_contexts((n_reps, n), generator)
     probabilities = environment.reward_probabilities(contexts)
-    share = check_probability(uniform_share, "uniform_share")
-    logging = (1 - share) * environment.softmax_policy(contexts, logging_theta, temperature) + (
+    with np.errstate(over="ignore"):
+        softmax = environment.softmax_policy(contexts, theta, temperature)
+    logging = (1 - share) * softmax + (
         share / environment.n_arms)
     cumulative = np.cumsum(logging, axis=-1)
     uniforms = generator.random((n_reps, n, 1))
@@ -340,11 +373,22 @@ def simulate_uplift_data(
     pandas.DataFrame
         ``x1`` ... ``x5``, ``treatment``, ``conversion``, ``p_control``, ``p_treated``,
         ``true_cate`` (and ``visits``).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` < 10, ``baseline_logit`` or ``effect_scale`` is not a finite number,
+        ``treatment_probability`` is outside (0, 1), ``post_treatment`` is not a bool, or
+        ``rng`` is not a Generator, seed or None.
     """
     n = check_integer(n, "n", minimum=10)
+    baseline_logit = check_finite_number(baseline_logit, "baseline_logit")
+    effect_scale = check_finite_number(effect_scale, "effect_scale")
+    if not isinstance(post_treatment, bool | np.bool_):
+        raise ValueError(f"post_treatment must be True or False, got {post_treatment!r}")
     g = check_probability(treatment_probability, "treatment_probability", allow_zero=False,
                           allow_one=False)
-    generator = np.random.default_rng(rng)
+    generator = check_rng(rng)
     x = generator.standard_normal((n, 5))
     base = baseline_logit + 0.6 * x[:, 0] - 0.4 * x[:, 2]
     delta = effect_scale * (0.25 + 0.7 * x[:, 1] - 0.4 * x[:, 3])
