@@ -66,7 +66,8 @@ def _deviations(n: Any, total: Any, squares: Any, name: str) -> np.ndarray:
     n, total, squares = (np.asarray(v, dtype=float) for v in (n, total, squares))
     implied = (total / n) * total
     deviations = squares - implied
-    tolerance = _RELATIVE_TOLERANCE * np.maximum(np.abs(squares), implied)
+    # Relative round-off, with an absolute floor for sums that underflow (subnormals).
+    tolerance = _RELATIVE_TOLERANCE * np.maximum(np.abs(squares), implied) + 1e-300
     if np.any(deviations < -tolerance):
         where = np.flatnonzero(np.atleast_1d(deviations < -tolerance))[0]
         raise ValueError(
