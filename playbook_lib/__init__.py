@@ -1,11 +1,11 @@
 """playbook_lib: the helper package of the Experimentation Playbook.
 
-One module per idea (see ``DESIGN.md``): ``results`` (the shared :class:`Estimate`),
-``validation``, ``aggregates`` (typed sufficient statistics), ``simulate``, ``datasets``, ``abtest``, ``cuped``, ``geo``, ``synth``,
-``sequential``, ``bandits``, ``hbm``, ``decisions``, ``warehouse`` (SQL and DuckDB)
-and ``plotting``. Submodules are
-imported lazily, so ``import playbook_lib as pl`` is cheap and ``pl.hbm`` only loads PyMC
-when first used.
+One module per idea (see ``DESIGN.md``): ``results`` (the shared :class:`Estimate` and
+:class:`Estimates`), ``validation``, ``aggregates`` (typed sufficient statistics),
+``simulate``, ``datasets``, ``abtest``, ``cuped``, ``geo``, ``synth``, ``sequential``,
+``bandits``, ``hbm``, ``decisions``, ``warehouse`` (SQL and DuckDB) and ``plotting``.
+Submodules are imported lazily, so ``import playbook_lib as pl`` is cheap and ``pl.hbm``
+only loads PyMC when first used.
 
 Every public function keeps one contract (stated in full in :mod:`playbook_lib.validation`):
 it raises :class:`ValueError` naming the argument for input it cannot answer correctly,

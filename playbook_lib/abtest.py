@@ -49,6 +49,7 @@ from playbook_lib.results import Estimate
 from playbook_lib.validation import (
     PlaybookWarning,
     as_float_array,
+    as_numeric_array,
     check_alpha,
     check_binary,
     check_choice,
@@ -59,6 +60,7 @@ from playbook_lib.validation import (
     check_not_constant,
     check_positive,
     check_probability,
+    check_regression_design,
     check_rng,
     check_sum_of_squares,
     column_as_float_array,
@@ -176,26 +178,10 @@ def _as_binary_array(values: Any, name: str) -> np.ndarray:
     return array
 
 
-def _numeric_array(values: Any, name: str) -> np.ndarray:
-    """A non-empty finite float array (scalars become 0-d); strings and bools refused."""
-    if isinstance(values, str | bytes | bool | np.bool_):
-        raise ValueError(f"{name} must be numeric, got {values!r}")
-    try:
-        raw = np.asarray(values)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be numeric: {error}") from None
-    if raw.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must be numeric, got values of type {raw.dtype}")
-    array = raw.astype(float)
-    if array.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if np.isnan(array).any() or np.isinf(array).any():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array
 
 
 def _check_count_array(values: Any, name: str, *, minimum: int = 0) -> np.ndarray:
-    array = _numeric_array(values, name)
+    array = as_numeric_array(values, name)
     if (array != np.round(array)).any():
         raise ValueError(f"{name} must contain whole numbers")
     if (array < minimum).any():
@@ -824,8 +810,8 @@ def _moments_from_stats(
 def _check_mean_stats(n: Any, total: Any, sum_squares: Any, suffix: str):
     """Arrays of sizes (>= 2), sums and sums of squares, checked for consistency."""
     n_array = _check_count_array(n, f"n_{suffix}", minimum=2)
-    total_array = _numeric_array(total, f"sum_{suffix}")
-    squares = _numeric_array(sum_squares, f"sum_squares_{suffix}")
+    total_array = as_numeric_array(total, f"sum_{suffix}")
+    squares = as_numeric_array(sum_squares, f"sum_squares_{suffix}")
     n_array, total_array, squares = _broadcast(
         {f"n_{suffix}": n_array, f"sum_{suffix}": total_array, f"sum_squares_{suffix}": squares}
     )
@@ -1313,7 +1299,7 @@ def _check_ratio_stats(values: Any, suffix: str) -> list[np.ndarray]:
         raise ValueError(f"{suffix} is missing key(s) {missing}")
     arrays = [_check_count_array(values["n"], f"{suffix}['n']", minimum=2)]
     for name in _RATIO_FIELDS[1:]:
-        arrays.append(_numeric_array(values[name], f"{suffix}[{name!r}]"))
+        arrays.append(as_numeric_array(values[name], f"{suffix}[{name!r}]"))
     arrays = _broadcast(dict(zip(_RATIO_FIELDS, arrays, strict=True)))
     _check_ratio_consistency(arrays, suffix)
     return arrays
@@ -1735,20 +1721,7 @@ def estimate_regression_effect(
         centred = x - x.mean()
         columns.extend([centred, t * centred])
     design = np.column_stack(columns)
-    if y.size <= design.shape[1]:
-        raise ValueError(
-            f"data has {y.size} rows for {design.shape[1]} coefficients: no residual "
-            "degrees of freedom"
-        )
-    if np.linalg.matrix_rank(design) < design.shape[1]:
-        raise ValueError("covariates are collinear with each other or with the treatment")
-    if cov_type in ("HC2", "HC3"):
-        leverage = np.sum(np.linalg.qr(design)[0] ** 2, axis=1)
-        if leverage.max() > 1 - 1e-10:
-            raise ValueError(
-                f"treatment: a unit has leverage 1 (e.g. an arm with a single unit), so "
-                f"{cov_type} is undefined; use cov_type='HC0' or more units"
-            )
+    check_regression_design(design, "data", cov_type)
     details = {"n": y.size, "covariates": len(covariates)}
     method = f"ols {cov_type}"
     df_resid = float(y.size - design.shape[1])

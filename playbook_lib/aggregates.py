@@ -239,30 +239,75 @@ class ArmStatistics(_Statistics):
         )
 
 
-def _check_cross(
-    n: Any,
-    sum_x: Any,
-    sum_y: Any,
-    dev_x: np.ndarray,
-    dev_y: np.ndarray,
-    cross: Any,
-    name: str,
-) -> np.ndarray:
-    """Cross deviations ``sum_xy - sum_x sum_y / n``, checked against Cauchy-Schwarz."""
-    n = np.asarray(n, dtype=float)
-    cross_dev = np.asarray(cross, dtype=float) - np.asarray(sum_x) * np.asarray(sum_y) / n
-    bound = np.sqrt(dev_x * dev_y)
-    scale = np.maximum(np.abs(np.asarray(cross, dtype=float)), 1e-300)
-    if np.any(np.abs(cross_dev) > bound + _RELATIVE_TOLERANCE * scale):
-        raise ValueError(
-            f"{name} is inconsistent with the sums of squares: it implies a correlation "
-            "beyond [-1, 1]"
+class _PairStatistics(_Statistics):
+    """Two per-unit variables with their cross products; subclasses name the two
+    (``_first``, ``_second``), and their fields are ``n``, ``sum_<first>``,
+    ``sum_<second>``, ``sum_<first>_squares``, ``sum_<second>_squares`` and
+    ``sum_cross_products``."""
+
+    _first: str
+    _second: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n", _field(self.n, "n", integer=True))  # type: ignore[attr-defined]
+        for item in fields(self)[1:]:  # type: ignore[arg-type]
+            object.__setattr__(self, item.name, _field(getattr(self, item.name), item.name))
+        _shape(self)
+        n = np.asarray(self.n, dtype=float)  # type: ignore[attr-defined]
+        if np.any(n < 1):
+            raise ValueError(f"n must be at least 1, got {self.n}")  # type: ignore[attr-defined]
+        deviations = [
+            _deviations(
+                n,
+                getattr(self, f"sum_{which}"),
+                getattr(self, f"sum_{which}_squares"),
+                f"sum_{which}_squares",
+            )
+            for which in (self._first, self._second)
+        ]
+        cross = np.asarray(self.sum_cross_products, dtype=float)  # type: ignore[attr-defined]
+        first, second = (
+            np.asarray(getattr(self, f"sum_{which}")) for which in (self._first, self._second)
         )
-    return cross_dev
+        cross_deviation = cross - first * second / n
+        scale = np.maximum(np.abs(cross), 1e-300)
+        bound = np.sqrt(deviations[0] * deviations[1])
+        if np.any(np.abs(cross_deviation) > bound + _RELATIVE_TOLERANCE * scale):
+            raise ValueError(
+                "sum_cross_products is inconsistent with the sums of squares: it implies a "
+                "correlation beyond [-1, 1]"
+            )
+
+    @classmethod
+    def _from_pair(cls, first: Any, second: Any) -> Any:
+        x = as_float_array(first, cls._first)
+        y = as_float_array(second, cls._second)
+        if x.size != y.size:
+            raise ValueError(
+                f"{cls._first} and {cls._second} lengths differ: {x.size} and {y.size}"
+            )
+        return cls(x.size, float(x.sum()), float(y.sum()), float(x @ x), float(y @ y), float(x @ y))
+
+    def _arm(self, which: str) -> ArmStatistics:
+        return ArmStatistics(
+            self.n,
+            getattr(self, f"sum_{which}"),
+            getattr(self, f"sum_{which}_squares"),  # type: ignore[attr-defined]
+        )
+
+    @property
+    def covariance(self) -> float | np.ndarray:
+        """Sample covariance of the two variables (``ddof=1``; 0 for a single unit)."""
+        n = np.asarray(self.n, dtype=float)  # type: ignore[attr-defined]
+        first, second = (
+            np.asarray(getattr(self, f"sum_{which}")) for which in (self._first, self._second)
+        )
+        cross = np.asarray(self.sum_cross_products) - first * (second / n)  # type: ignore[attr-defined]
+        return _scalar_or_array(np.where(n > 1, cross / np.maximum(n - 1, 1), 0.0), _shape(self))
 
 
 @dataclass(frozen=True, eq=False)
-class RatioStatistics(_Statistics):
+class RatioStatistics(_PairStatistics):
     """A ratio metric's per-unit sums in one arm (e.g. clicks / pageviews per user).
 
     Parameters
@@ -283,6 +328,8 @@ class RatioStatistics(_Statistics):
         product implying a correlation beyond [-1, 1]; a denominator summing to zero.
     """
 
+    _first = "numerator"
+    _second = "denominator"
     n: int | np.ndarray
     sum_numerator: float | np.ndarray
     sum_denominator: float | np.ndarray
@@ -291,41 +338,14 @@ class RatioStatistics(_Statistics):
     sum_cross_products: float | np.ndarray
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "n", _field(self.n, "n", integer=True))
-        for item in fields(self)[1:]:
-            object.__setattr__(self, item.name, _field(getattr(self, item.name), item.name))
-        _shape(self)
-        if np.any(np.asarray(self.n) < 1):
-            raise ValueError(f"n must be at least 1, got {self.n}")
+        super().__post_init__()
         if np.any(np.asarray(self.sum_denominator) == 0):
             raise ValueError("sum_denominator must not be zero: the ratio is undefined")
-        dev_x = _deviations(
-            self.n, self.sum_numerator, self.sum_numerator_squares, "sum_numerator_squares"
-        )
-        dev_y = _deviations(
-            self.n,
-            self.sum_denominator,
-            self.sum_denominator_squares,
-            "sum_denominator_squares",
-        )
-        _check_cross(
-            self.n,
-            self.sum_numerator,
-            self.sum_denominator,
-            dev_x,
-            dev_y,
-            self.sum_cross_products,
-            "sum_cross_products",
-        )
 
     @classmethod
     def from_values(cls, numerator: Any, denominator: Any) -> RatioStatistics:
         """Statistics of per-unit numerators and denominators (equal lengths)."""
-        x = as_float_array(numerator, "numerator")
-        y = as_float_array(denominator, "denominator")
-        if x.size != y.size:
-            raise ValueError(f"numerator and denominator lengths differ: {x.size} and {y.size}")
-        return cls(x.size, float(x.sum()), float(y.sum()), float(x @ x), float(y @ y), float(x @ y))
+        return cls._from_pair(numerator, denominator)
 
     @classmethod
     def from_frame(cls, data: pd.DataFrame, numerator: str, denominator: str) -> RatioStatistics:
@@ -345,25 +365,16 @@ class RatioStatistics(_Statistics):
     @property
     def numerator(self) -> ArmStatistics:
         """The numerator's :class:`ArmStatistics`."""
-        return ArmStatistics(self.n, self.sum_numerator, self.sum_numerator_squares)
+        return self._arm("numerator")
 
     @property
     def denominator(self) -> ArmStatistics:
         """The denominator's :class:`ArmStatistics`."""
-        return ArmStatistics(self.n, self.sum_denominator, self.sum_denominator_squares)
-
-    @property
-    def covariance(self) -> float | np.ndarray:
-        """Sample covariance of numerator and denominator (``ddof=1``; 0 for one unit)."""
-        n = np.asarray(self.n, dtype=float)
-        cross = np.asarray(self.sum_cross_products) - np.asarray(self.sum_numerator) * (
-            np.asarray(self.sum_denominator) / n
-        )
-        return _scalar_or_array(np.where(n > 1, cross / np.maximum(n - 1, 1), 0.0), _shape(self))
+        return self._arm("denominator")
 
 
 @dataclass(frozen=True, eq=False)
-class CovariateStatistics(_Statistics):
+class CovariateStatistics(_PairStatistics):
     """An outcome and one pre-period covariate in one arm, with their cross products.
 
     Parameters
@@ -383,6 +394,8 @@ class CovariateStatistics(_Statistics):
         As :class:`RatioStatistics` (without the denominator rule).
     """
 
+    _first = "outcome"
+    _second = "covariate"
     n: int | np.ndarray
     sum_outcome: float | np.ndarray
     sum_covariate: float | np.ndarray
@@ -390,37 +403,10 @@ class CovariateStatistics(_Statistics):
     sum_covariate_squares: float | np.ndarray
     sum_cross_products: float | np.ndarray
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "n", _field(self.n, "n", integer=True))
-        for item in fields(self)[1:]:
-            object.__setattr__(self, item.name, _field(getattr(self, item.name), item.name))
-        _shape(self)
-        if np.any(np.asarray(self.n) < 1):
-            raise ValueError(f"n must be at least 1, got {self.n}")
-        dev_y = _deviations(
-            self.n, self.sum_outcome, self.sum_outcome_squares, "sum_outcome_squares"
-        )
-        dev_x = _deviations(
-            self.n, self.sum_covariate, self.sum_covariate_squares, "sum_covariate_squares"
-        )
-        _check_cross(
-            self.n,
-            self.sum_covariate,
-            self.sum_outcome,
-            dev_x,
-            dev_y,
-            self.sum_cross_products,
-            "sum_cross_products",
-        )
-
     @classmethod
     def from_values(cls, outcome: Any, covariate: Any) -> CovariateStatistics:
         """Statistics of per-unit outcomes and covariates (equal lengths)."""
-        y = as_float_array(outcome, "outcome")
-        x = as_float_array(covariate, "covariate")
-        if x.size != y.size:
-            raise ValueError(f"outcome and covariate lengths differ: {y.size} and {x.size}")
-        return cls(y.size, float(y.sum()), float(x.sum()), float(y @ y), float(x @ x), float(x @ y))
+        return cls._from_pair(outcome, covariate)
 
     @classmethod
     def from_frame(cls, data: pd.DataFrame, outcome: str, covariate: str) -> CovariateStatistics:
@@ -433,21 +419,12 @@ class CovariateStatistics(_Statistics):
     @property
     def outcome(self) -> ArmStatistics:
         """The outcome's :class:`ArmStatistics`."""
-        return ArmStatistics(self.n, self.sum_outcome, self.sum_outcome_squares)
+        return self._arm("outcome")
 
     @property
     def covariate(self) -> ArmStatistics:
         """The covariate's :class:`ArmStatistics`."""
-        return ArmStatistics(self.n, self.sum_covariate, self.sum_covariate_squares)
-
-    @property
-    def covariance(self) -> float | np.ndarray:
-        """Sample covariance of outcome and covariate (``ddof=1``; 0 for one unit)."""
-        n = np.asarray(self.n, dtype=float)
-        cross = np.asarray(self.sum_cross_products) - np.asarray(self.sum_covariate) * (
-            np.asarray(self.sum_outcome) / n
-        )
-        return _scalar_or_array(np.where(n > 1, cross / np.maximum(n - 1, 1), 0.0), _shape(self))
+        return self._arm("covariate")
 
 
 def arm_statistics(

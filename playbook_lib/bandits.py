@@ -41,6 +41,7 @@ from threadpoolctl import threadpool_limits
 from playbook_lib.results import Estimate
 from playbook_lib.validation import (
     as_float_array,
+    as_numeric_array,
     check_alpha,
     check_binary,
     check_choice,
@@ -90,18 +91,8 @@ _NODES_12, _WEIGHTS_12 = np.polynomial.legendre.leggauss(12)
 
 # --------------------------------------------------------------------------- propensities
 def _as_positive_array(values: Any, name: str) -> np.ndarray:
-    if isinstance(values, str | bytes):
-        raise ValueError(f"{name} must be numeric, got the string {values!r}")
-    try:
-        raw = np.asarray(values)
-        if raw.dtype.kind in "USO" and any(isinstance(v, str | bytes) for v in raw.ravel()):
-            raise ValueError(f"{name} must be numeric, got strings")
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric") from None
-    if array.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(array)) or np.any(array <= 0):
+    array = as_numeric_array(values, name)
+    if np.any(array <= 0):
         raise ValueError(f"{name} must be finite and positive")
     return array
 
@@ -471,7 +462,7 @@ def top_two_propensities(propensities: Any, leader_probability: float = 0.5) -> 
         not sum to 1 over the last axis, or have fewer than two arms.
     """
     beta = check_probability(leader_probability, "leader_probability", allow_zero=False)
-    p = _numeric_array(propensities, "propensities")
+    p = as_numeric_array(propensities, "propensities", allow_empty=True)
     if p.ndim == 0 or p.shape[-1] < 2:
         raise ValueError("propensities must have at least two arms on the last axis")
     if np.any((p < 0) | (p > 1)):
@@ -782,22 +773,6 @@ def run_thompson_sampling(
 
 
 # --------------------------------------------------------------------------- log checks
-def _numeric_array(values: Any, name: str) -> np.ndarray:
-    """``values`` as a float array of any shape; strings and non-finite values raise."""
-    if isinstance(values, str | bytes):
-        raise ValueError(f"{name} must be numeric, got the string {values!r}")
-    try:
-        raw = np.asarray(values)
-        if raw.dtype.kind in "USO" and any(isinstance(v, str | bytes) for v in raw.ravel()):
-            raise ValueError(f"{name} must be numeric, got strings")
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric") from None
-    if np.isnan(array).any():
-        raise ValueError(f"{name} contains NaN")
-    if np.isinf(array).any():
-        raise ValueError(f"{name} contains infinite values")
-    return array
 
 
 def _check_log(
@@ -818,7 +793,7 @@ def _check_log(
     name_p = propensities_name
     arm_values = np.asarray(arms) if not isinstance(arms, str | bytes) else None
     if arm_values is None or arm_values.dtype.kind not in "biu":
-        arm_float = _numeric_array(arms, "arms")
+        arm_float = as_numeric_array(arms, "arms", allow_empty=True)
         if np.any(arm_float != np.round(arm_float)):
             raise ValueError("arms must be integers 0..k-1")
         arm_int = arm_float.astype(np.int64)
@@ -826,12 +801,12 @@ def _check_log(
         arm_int = arm_values.astype(np.int64)
     if arm_int.ndim == 0 or arm_int.shape[-1] < 2:
         raise ValueError("arms must hold at least two rounds")
-    reward_values = _numeric_array(rewards, "rewards")
+    reward_values = as_numeric_array(rewards, "rewards", allow_empty=True)
     if reward_values.shape != arm_int.shape:
         raise ValueError(
             f"length mismatch: rewards has shape {reward_values.shape}, arms {arm_int.shape}"
         )
-    p = _numeric_array(propensities, name_p)
+    p = as_numeric_array(propensities, name_p, allow_empty=True)
     if p.shape == arm_int.shape:
         all_arms = None
     elif p.shape[:-1] == arm_int.shape and p.ndim == arm_int.ndim + 1:
@@ -1119,7 +1094,7 @@ def estimate_snipw(
 def _predictions_or_history(outcome_predictions, arms_, rewards_, k):
     if outcome_predictions is None:
         return _history_means(arms_, rewards_, k)
-    predictions = _numeric_array(outcome_predictions, "outcome_predictions")
+    predictions = as_numeric_array(outcome_predictions, "outcome_predictions", allow_empty=True)
     if predictions.shape != arms_.shape + (k,):
         raise ValueError(
             f"outcome_predictions must have shape {arms_.shape + (k,)}, got {predictions.shape}"
@@ -1300,7 +1275,7 @@ def block_bootstrap_means(
     ValueError
         If ``values`` is not finite or ``block_length`` is outside 1..n.
     """
-    array = _numeric_array(values, "values")
+    array = as_numeric_array(values, "values", allow_empty=True)
     if array.ndim == 0 or array.shape[-1] == 0:
         raise ValueError("values must be a non-empty array with a time axis")
     squeeze = False
@@ -1583,10 +1558,10 @@ def estimate_dr_by_replication(
         training fold lacks an arm, ``n_folds`` < 2 or ``propensity_clip`` is outside
         [0, 0.5).
     """
-    x_e = _numeric_array(propensity_features, "propensity_features")
-    x_m = _numeric_array(outcome_features, "outcome_features")
-    w = _numeric_array(treatment, "treatment")
-    y = _numeric_array(outcome, "outcome")
+    x_e = as_numeric_array(propensity_features, "propensity_features", allow_empty=True)
+    x_m = as_numeric_array(outcome_features, "outcome_features", allow_empty=True)
+    w = as_numeric_array(treatment, "treatment", allow_empty=True)
+    y = as_numeric_array(outcome, "outcome", allow_empty=True)
     if x_e.ndim != 3:
         raise ValueError(f"propensity_features must be (n_reps, n, p), got shape {x_e.shape}")
     if x_m.ndim != 3:
@@ -1828,7 +1803,7 @@ def policy_value_arrays(
         arms, rewards, logging_propensities, None, 0.0, need_all_arms=True,
         propensities_name="logging_propensities",
     )
-    target = _numeric_array(target_probabilities, "target_probabilities")
+    target = as_numeric_array(target_probabilities, "target_probabilities", allow_empty=True)
     if target.shape != logging.shape:
         raise ValueError(
             f"length mismatch: target_probabilities must have shape {logging.shape} "
@@ -1857,7 +1832,7 @@ def policy_value_arrays(
     influence = weight * (rewards_ - value[..., None]) / weight.mean(-1, keepdims=True)
     out["snipw"] = (value, influence.std(-1, ddof=1) / np.sqrt(n))
     if reward_predictions is not None:
-        q = _numeric_array(reward_predictions, "reward_predictions")
+        q = as_numeric_array(reward_predictions, "reward_predictions", allow_empty=True)
         if q.shape != logging.shape:
             raise ValueError(
                 f"length mismatch: reward_predictions must have shape {logging.shape} "

@@ -51,6 +51,7 @@ from playbook_lib.validation import (
     check_flag,
     check_integer,
     check_not_constant,
+    check_regression_design,
     check_rng,
     check_same_length,
     column_as_float_array,
@@ -825,20 +826,7 @@ def estimate_regression_adjustment(
         columns.append(centred * treated[:, None])
         labels += [f"treatment:{name}" for name in names]
     design = np.column_stack(columns)
-    if y.size <= design.shape[1]:
-        raise ValueError(
-            f"outcome has {y.size} units for {design.shape[1]} coefficients: no residual "
-            "degrees of freedom"
-        )
-    if np.linalg.matrix_rank(design) < design.shape[1]:
-        raise ValueError("covariates are collinear with each other or with the treatment")
-    if cov_type in ("HC2", "HC3"):
-        leverage = np.sum(np.linalg.qr(design)[0] ** 2, axis=1)
-        if leverage.max() > 1 - 1e-10:
-            raise ValueError(
-                f"covariates: a unit has leverage 1, so {cov_type} is undefined; use "
-                "cov_type='HC0', fewer covariates or more units"
-            )
+    check_regression_design(design, "outcome", cov_type)
     df_resid = float(y.size - design.shape[1])
     centred_y = y - y.mean()
     exact = np.ptp(y) == 0

@@ -39,6 +39,7 @@ from scipy import stats
 from playbook_lib.results import Estimate
 from playbook_lib.validation import (
     as_float_array,
+    as_numeric_array,
     check_alpha,
     check_choice,
     check_columns,
@@ -116,17 +117,6 @@ def _usable_se(estimate: Estimate, name: str) -> float:
     return se
 
 
-def _finite_array(values: Any, name: str) -> np.ndarray:
-    """Any-shaped finite float array (strings, NaN and infinities refused)."""
-    if isinstance(values, str | bytes):
-        raise ValueError(f"{name} must be numeric, got {values!r}")
-    array = np.asarray(values)
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
-    array = array.astype(float)
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} must be finite (it holds NaN or infinite values)")
-    return array
 
 
 def _check_text(value: Any, name: str) -> str:
@@ -421,8 +411,8 @@ class DecisionRule:
             If ``estimate`` or ``se`` is not numeric or not finite, an ``se`` is not
             positive, the two do not broadcast, or ``df`` is not positive.
         """
-        estimate = _finite_array(estimate, "estimate")
-        se = _finite_array(se, "se")
+        estimate = as_numeric_array(estimate, "estimate", allow_empty=True)
+        se = as_numeric_array(se, "se", allow_empty=True)
         if np.any(se <= 0):
             raise ValueError("se must be positive")
         try:
@@ -681,8 +671,8 @@ class _NaiveRule:
     risk_aversion: float = 1.0
 
     def __call__(self, estimate: Any, se: Any) -> np.ndarray:
-        estimate = _finite_array(estimate, "estimate")
-        se = _finite_array(se, "se")
+        estimate = as_numeric_array(estimate, "estimate", allow_empty=True)
+        se = as_numeric_array(se, "se", allow_empty=True)
         if self.kind == "positive":
             return estimate > 0
         ci_low = estimate - self.critical * se

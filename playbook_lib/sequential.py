@@ -43,6 +43,7 @@ from playbook_lib.results import Estimate
 from playbook_lib.validation import (
     PlaybookWarning,
     as_float_array,
+    as_numeric_array,
     check_alpha,
     check_binary,
     check_choice,
@@ -145,25 +146,6 @@ def _check_design(design: Any) -> GroupSequentialDesign:
     return design
 
 
-def _as_float_any_shape(values: Any, name: str) -> np.ndarray:
-    """``values`` as a float array of any shape (NaN and infinities kept; strings refused)."""
-    if isinstance(values, str | bytes):
-        raise ValueError(f"{name} must be numeric, got the string {values!r}")
-    try:
-        raw = np.asarray(values)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be numeric: {error}") from None
-    if raw.dtype.kind in "US" or (
-        raw.dtype.kind == "O" and any(isinstance(item, str | bytes) for item in raw.ravel())
-    ):
-        raise ValueError(f"{name} must be numeric, got strings")
-    try:
-        array = np.asarray(raw, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be numeric: {error}") from None
-    if array.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    return array
 
 
 def _estimates_and_variances(
@@ -174,8 +156,8 @@ def _estimates_and_variances(
     A variance must be positive; ``+inf`` marks a look without information, where the
     estimate may be NaN. Elsewhere estimates must be finite.
     """
-    estimate = _as_float_any_shape(estimates, "estimates")
-    variance = _as_float_any_shape(variances, "variances")
+    estimate = as_numeric_array(estimates, "estimates", allow_nan=True, allow_inf=True)
+    variance = as_numeric_array(variances, "variances", allow_nan=True, allow_inf=True)
     if np.isnan(variance).any():
         raise ValueError("variances contains NaN")
     if np.any(variance <= 0):
@@ -278,7 +260,7 @@ def _as_bounds(values: Any, name: str, n_looks: int, default: float) -> np.ndarr
         return np.full(n_looks, default)
     if isinstance(values, bool | np.bool_):
         raise ValueError(f"{name} must be numeric, got {values!r}")
-    bounds = _as_float_any_shape(values, name)
+    bounds = as_numeric_array(values, name, allow_nan=True, allow_inf=True)
     if bounds.ndim == 0:
         bounds = np.full(n_looks, float(bounds))
     if bounds.shape != (n_looks,):
@@ -514,7 +496,7 @@ def _check_futility(futility_bounds: Any, sides: int, efficacy: np.ndarray) -> n
         raise ValueError("futility_bounds are supported for one-sided designs (sides=1) only")
     if isinstance(futility_bounds, bool | np.bool_):
         raise ValueError(f"futility_bounds must be numeric, got {futility_bounds!r}")
-    values = _as_float_any_shape(futility_bounds, "futility_bounds")
+    values = as_numeric_array(futility_bounds, "futility_bounds", allow_nan=True, allow_inf=True)
     if values.ndim == 1 and values.size == efficacy.size - 1:  # interim looks only
         values = np.append(values, efficacy[-1])
     futility = _as_bounds(values, "futility_bounds", efficacy.size, -np.inf).copy()
@@ -714,7 +696,11 @@ def compute_alpha_spending(
     """
     if isinstance(information_fraction, bool | np.bool_):
         raise ValueError(f"information_fraction must be numeric, got {information_fraction!r}")
-    t = np.atleast_1d(_as_float_any_shape(information_fraction, "information_fraction"))
+    t = np.atleast_1d(
+        as_numeric_array(
+            information_fraction, "information_fraction", allow_nan=True, allow_inf=True
+        )
+    )
     if np.isnan(t).any() or np.isinf(t).any():
         raise ValueError("information_fraction must be finite")
     if np.any(t < 0):
@@ -1834,7 +1820,7 @@ def estimate_always_valid(
     if isinstance(variances, str | bytes):
         raise ValueError(f"variances must be numeric, got the string {variances!r}")
     estimate = as_float_array(estimates, "estimates", allow_nan=True)
-    variance = _as_float_any_shape(variances, "variances")
+    variance = as_numeric_array(variances, "variances", allow_nan=True, allow_inf=True)
     if variance.ndim != 1:
         raise ValueError(f"variances must be 1-dimensional, got shape {variance.shape}")
     check_same_length(estimates=estimate, variances=variance)

@@ -38,6 +38,7 @@ import pandas as pd
 __all__ = [
     "PlaybookWarning",
     "as_float_array",
+    "as_numeric_array",
     "check_binary",
     "check_rng",
     "check_sum_of_squares",
@@ -52,6 +53,7 @@ __all__ = [
     "check_not_constant",
     "check_positive",
     "check_probability",
+    "check_regression_design",
     "check_same_length",
 ]
 
@@ -126,6 +128,49 @@ def as_float_array(
     if not allow_nan and np.isnan(array).any():
         raise ValueError(f"{name} contains NaN")
     if np.isinf(array).any():
+        raise ValueError(f"{name} contains infinite values")
+    return array
+
+
+def as_numeric_array(
+    values: Any,
+    name: str,
+    *,
+    allow_nan: bool = False,
+    allow_inf: bool = False,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """``values`` as a float array of any shape (a scalar becomes 0-d).
+
+    Strings (also numeric ones such as ``"1"``), a lone boolean and ragged input are
+    refused (a boolean *array*, e.g. 0/1 rewards, counts as numbers); NaN and infinite
+    values unless allowed; an empty array unless ``allow_empty``.
+    Use :func:`as_float_array` where the number of dimensions is fixed.
+    """
+    allow_nan = check_flag(allow_nan, "allow_nan")
+    allow_inf = check_flag(allow_inf, "allow_inf")
+    allow_empty = check_flag(allow_empty, "allow_empty")
+    if isinstance(values, str | bytes | bool | np.bool_):
+        raise ValueError(f"{name} must be numeric, got {values!r}")
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be numeric: {error}") from None
+    if raw.dtype.kind == "O":
+        if any(isinstance(item, str | bytes | bool) for item in raw.ravel()):
+            raise ValueError(f"{name} must be numeric, got strings or booleans")
+        try:
+            raw = raw.astype(float)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{name} must be numeric: {error}") from None
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got values of type {raw.dtype}")
+    array = raw.astype(float)
+    if array.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty")
+    if not allow_nan and np.isnan(array).any():
+        raise ValueError(f"{name} contains NaN")
+    if not allow_inf and np.isinf(array).any():
         raise ValueError(f"{name} contains infinite values")
     return array
 
@@ -340,3 +385,32 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     if rng < 0:
         raise ValueError(f"{name} must be a non-negative integer seed, got {rng}")
     return np.random.default_rng(int(rng))
+
+
+def check_regression_design(design: np.ndarray, rows_name: str, cov_type: str) -> None:
+    """Check an OLS design matrix identifies its coefficients and, for ``HC2``/``HC3``,
+    its robust variance (no unit with leverage 1).
+
+    Raises
+    ------
+    ValueError
+        If there are no residual degrees of freedom (``rows_name`` has too few rows), the
+        columns are collinear, or a unit has leverage 1 under ``HC2``/``HC3`` (e.g. an arm
+        with a single unit).
+    """
+    design = as_float_array(design, "design", ndim=2)
+    n_rows, n_columns = design.shape
+    if n_rows <= n_columns:
+        raise ValueError(
+            f"{rows_name} has {n_rows} rows for {n_columns} coefficients: no residual "
+            "degrees of freedom"
+        )
+    if np.linalg.matrix_rank(design) < n_columns:
+        raise ValueError("covariates are collinear with each other or with the treatment")
+    if cov_type in ("HC2", "HC3"):
+        leverage = np.sum(np.linalg.qr(design)[0] ** 2, axis=1)
+        if leverage.max() > 1 - 1e-10:
+            raise ValueError(
+                f"treatment: a unit has leverage 1 (e.g. an arm with a single unit), so "
+                f"{cov_type} is undefined; use cov_type='HC0', fewer covariates or more units"
+            )

@@ -14,9 +14,8 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-import pytest
-
 import contract
+import pytest
 from contract import Case
 
 CASE_MODULES = sorted(

@@ -773,7 +773,7 @@ def test_naive_rules_compare_by_value() -> None:
     assert dec.ship_if_ci_excludes_zero(0.05) == dec.ship_if_ci_excludes_zero(0.05)
     assert dec.ship_if_ci_excludes_zero(0.05) != dec.ship_if_ci_excludes_zero(0.1)
     assert dec.ship_if_positive() == dec.ship_if_positive()
-    with pytest.raises(ValueError, match="^estimate must be finite"):
+    with pytest.raises(ValueError, match="^estimate contains NaN"):
         dec.ship_if_positive()(np.array([np.nan]), np.array([1.0]))
 
 

@@ -198,3 +198,18 @@ def test_playbook_warning_is_exported_and_a_user_warning() -> None:
 
     assert playbook_lib.PlaybookWarning is v.PlaybookWarning
     assert issubclass(v.PlaybookWarning, UserWarning)
+
+
+def test_as_numeric_array() -> None:
+    assert v.as_numeric_array(3, "x").shape == ()
+    assert v.as_numeric_array([[1, 2]], "x").shape == (1, 2)
+    assert v.as_numeric_array(np.array([True, False]), "x").tolist() == [1.0, 0.0]
+    assert np.isinf(v.as_numeric_array([np.inf], "x", allow_inf=True)).all()
+    assert v.as_numeric_array([], "x", allow_empty=True).size == 0
+    for bad, match in [
+        ("1", "x must be numeric"), (True, "x must be numeric"),
+        (np.array(["1"], dtype=object), "x must be numeric"), ([], "x must not be empty"),
+        ([np.nan], "x contains NaN"), ([np.inf], "x contains infinite"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            v.as_numeric_array(bad, "x")
