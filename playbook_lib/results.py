@@ -510,7 +510,7 @@ class Estimates:
         """Share of intervals that contain ``truth`` (a number, or one per row).
 
         Returns an :class:`Estimate` of the share with its Monte Carlo standard error
-        ``sqrt(p (1 - p) / n)`` and Wilson interval; ``details`` hold ``n``, the nominal
+        ``sqrt(p (1 - p) / n)`` and 95% Wilson interval; ``details`` hold ``n``, the nominal
         coverage ``1 - alpha`` (rows must share one alpha), its standard error under
         exact calibration, ``sqrt(c (1 - c) / n)``, and ``z_vs_nominal``, the distance
         from nominal in those units (``|z| > 3`` is a miscalibration worth a look).
@@ -518,7 +518,7 @@ class Estimates:
         truth = _broadcast_truth(truth, len(self))
         low, high = self._frame["ci_low"].to_numpy(), self._frame["ci_high"].to_numpy()
         alpha = self._common_alpha()
-        return _proportion((low <= truth) & (truth <= high), alpha, "coverage", 1 - alpha)
+        return _proportion((low <= truth) & (truth <= high), 0.05, "coverage", 1 - alpha)
 
     def rejection_rate(self, *, null_value: float = 0.0, alpha: float | None = None) -> Estimate:
         """Share of rows whose test rejects ``estimate == null_value`` at ``alpha``.

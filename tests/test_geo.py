@@ -758,3 +758,11 @@ def test_twfe_and_paired_properties(seed: int, shift: float, scale: float) -> No
     )
     assert float(flipped["estimate"]) == pytest.approx(-float(paired["estimate"]), abs=1e-9)
     assert float(flipped["ci_high"]) == pytest.approx(-float(paired["ci_low"]), abs=1e-9)
+
+
+def test_time_column_of_numeric_strings_is_refused() -> None:
+    """A time column read as text ("0", "1", ...) is a data problem, not a number."""
+    panel = pl.simulate.simulate_geo_panel(10, 5, 5, rng=1)
+    panel["day"] = panel["day"].astype(str)
+    with pytest.raises(ValueError, match="time: column 'day' must be numeric, got '0'"):
+        geo.estimate_twfe(panel, unit="geo", time="day", outcome="kpi")
