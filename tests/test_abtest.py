@@ -722,6 +722,13 @@ def test_welch_swap_flips_sign_and_shift_is_invariant(control, treatment, shift)
 counts = st.tuples(st.integers(1, 500), st.integers(0, 500)).map(lambda t: (min(t), max(t)))
 
 
+# Draws where every arm is all 0 or all 1 get the documented se -> 0 limit with its
+# warning; the sign flip holds there too, so that warning is expected, not a failure.
+@pytest.mark.filterwarnings(
+    # ("." stands for the message's colon, which the filter syntax reserves)
+    "ignore:compare_proportions. every arm is all 0 or all 1"
+    ":playbook_lib.validation.PlaybookWarning"
+)
 @settings(max_examples=60, deadline=None)
 @given(control=counts, treatment=counts)
 def test_proportions_swap_flips_sign(control, treatment) -> None:
