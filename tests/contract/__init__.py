@@ -164,7 +164,10 @@ def infer_kind(name: str, value: Any, call: Mapping[str, Any]) -> str:
 
 
 def _with_first(value: Any, replacement: Any) -> Any:
-    array = np.array(value, dtype=float if isinstance(replacement, float) else object)
+    # An explicit copy: pandas 2.2's Series.__array__ ignores NumPy 2's copy request, so
+    # np.array(series) can be a view and the write below would change the valid input.
+    array = np.asarray(value).astype(float if isinstance(replacement, float) else object)
+    array = array.copy()
     array.flat[0] = replacement  # .flat writes through for any memory layout
     if isinstance(value, pd.Series):
         return pd.Series(array, index=value.index, name=value.name)
@@ -428,8 +431,17 @@ def same(a: Any, b: Any) -> bool:
         return a is b
 
 
-def _call(case: Case, overrides: Mapping[str, Any]) -> tuple[Any, BaseException | None, list]:
-    arguments = {**{k: _copied(v) for k, v in case.kwargs.items()}, **overrides}
+# Arguments whose contents can be compared after a call (models and fits compare by
+# identity, so they are left out of the "did the call modify its input" check).
+_DATA_TYPES = (np.ndarray, pd.Series, pd.DataFrame, dict, list, tuple, Real, str)
+
+
+def _call(
+    case: Case, overrides: Mapping[str, Any], arguments: dict[str, Any] | None = None
+) -> tuple[Any, BaseException | None, list]:
+    if arguments is None:
+        arguments = {k: _copied(v) for k, v in case.kwargs.items()}
+    arguments = {**arguments, **overrides}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -468,9 +480,21 @@ def check_case(case: Case) -> list[str]:
     if case.check_valid:
         state = np.random.get_state()  # noqa: NPY002 - restored below
         results = []
+        pristine = {k: _copied(v) for k, v in case.kwargs.items()}
+        handed = {k: _copied(v) for k, v in case.kwargs.items()}
         for global_seed in (1, 2):
             np.random.seed(global_seed)  # noqa: NPY002 - the state a function must ignore
-            result, error, caught = _call(case, _seeded(case.kwargs, parameters))
+            result, error, caught = _call(
+                case, _seeded(case.kwargs, parameters), handed if global_seed == 1 else None
+            )
+            if global_seed == 1:
+                changed = [
+                    name for name in handed
+                    if isinstance(pristine[name], _DATA_TYPES)
+                    and pristine[name] is not handed[name]
+                    and not same(pristine[name], handed[name])
+                ]
+                problems.extend(f"valid call modified its argument {name!r}" for name in changed)
             if error is not None:
                 problems.append(f"valid call raised {type(error).__name__}: {error}")
                 break
