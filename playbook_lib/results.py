@@ -35,6 +35,38 @@ def _as_float(value: Any, name: str) -> float:
     return float(value)
 
 
+def _interval_and_p_value(
+    estimate: np.ndarray,
+    se: np.ndarray,
+    alpha: float,
+    df: Any,
+    alternative: str,
+    null_value: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normal (``df=None``) or t interval ends and p-values, elementwise, with the se -> 0
+    limit (point interval; p = 1 at the null, 0 away from it, 0.5 one-sided at it)."""
+    from scipy import stats  # here: keeps `import playbook_lib` cheap
+
+    reference = stats.norm if df is None else stats.t(df)
+    level = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
+    half_width = reference.ppf(level) * se
+    low, high = estimate - half_width, estimate + half_width
+    if alternative == "larger":
+        high = np.full_like(high, math.inf)
+    elif alternative == "smaller":
+        low = np.full_like(low, -math.inf)
+    distance = estimate - null_value
+    z = distance / np.where(se > 0, se, 1.0)
+    if alternative == "two-sided":
+        p_value = 2 * reference.sf(np.abs(z))
+        limit = np.where(distance == 0, 1.0, 0.0)
+    else:
+        side = distance if alternative == "larger" else -distance
+        p_value = reference.sf(z) if alternative == "larger" else reference.cdf(z)
+        limit = np.where(side > 0, 0.0, np.where(side < 0, 1.0, 0.5))
+    return low, high, np.minimum(np.where(se > 0, p_value, limit), 1.0)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """An estimated effect with its uncertainty.
@@ -163,30 +195,12 @@ class Estimate:
                 "alternative must be one of ('two-sided', 'larger', 'smaller'), "
                 f"got {alternative!r}"
             )
-        from scipy import stats  # here: keeps `import playbook_lib` cheap
-
-        reference = stats.norm if df is None else stats.t(df)
-        level = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
-        half_width = float(reference.ppf(level)) * se
-        low, high = estimate - half_width, estimate + half_width
-        if alternative == "larger":
-            high = math.inf
-        elif alternative == "smaller":
-            low = -math.inf
-        distance = estimate - null_value
-        if se > 0:
-            z = distance / se
-            if alternative == "two-sided":
-                p_value = float(2 * reference.sf(abs(z)))
-            elif alternative == "larger":
-                p_value = float(reference.sf(z))
-            else:
-                p_value = float(reference.cdf(z))
-        elif alternative == "two-sided":
-            p_value = 1.0 if distance == 0 else 0.0
-        else:
-            side = distance if alternative == "larger" else -distance
-            p_value = 0.0 if side > 0 else (1.0 if side < 0 else 0.5)
+        low, high, p_value = (
+            float(value)
+            for value in _interval_and_p_value(
+                np.asarray(estimate), np.asarray(se), alpha, df, alternative, null_value
+            )
+        )
         return cls(
             method,
             estimate,
@@ -194,7 +208,7 @@ class Estimate:
             low,
             high,
             alpha=alpha,
-            p_value=min(p_value, 1.0),
+            p_value=p_value,
             df=df,
             details=details or {},
         )
@@ -447,25 +461,22 @@ class Estimates:
             raise ValueError("se must be finite and non-negative")
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
-        from scipy import stats  # here: keeps `import playbook_lib` cheap
-
-        reference = stats.norm if df is None else stats.t(np.asarray(df, dtype=float))
-        half_width = reference.ppf(1 - alpha / 2) * se
-        distance = estimate - null_value
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p_value = np.where(
-                se > 0,
-                2 * reference.sf(np.abs(distance) / np.where(se > 0, se, 1.0)),
-                np.where(distance == 0, 1.0, 0.0),
-            )
+        low, high, p_value = _interval_and_p_value(
+            estimate,
+            se,
+            alpha,
+            None if df is None else np.asarray(df, dtype=float),
+            "two-sided",
+            null_value,
+        )
         return cls.from_arrays(
             method,
             estimate,
             se,
-            estimate - half_width,
-            estimate + half_width,
+            low,
+            high,
             alpha=alpha,
-            p_value=np.minimum(p_value, 1.0),
+            p_value=p_value,
             df=df,
             labels=labels,
         )
