@@ -1,0 +1,107 @@
+"""Benchmark: all arm statistics from an event log, DuckDB on Parquet against pandas.
+
+Run from the repository root:
+``python benchmarks/warehouse_aggregates.py [n_users_per_chunk] [n_chunks]``.
+Writes ``n_chunks`` Parquet files of a simulated event log (``simulate_event_log``, about 20
+events per user: the default 5 x 1,000,000 users is about 100 million events) to a temporary
+folder, then, each in a fresh process so that peak memory is its own:
+
+1. DuckDB: ``ARM_METRICS_SQL`` over ``read_parquet`` of all files (streamed; threads = cores);
+2. pandas: the same per-user then per-arm sums with ``groupby`` on the events loaded into
+   memory (the loading time reported apart).
+
+Prints wall seconds, peak resident memory of each process and the ratio, and checks that the
+two give the same sums. A script, not a test: its figures go in the notes and the chapter.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DUCKDB = r"""
+import json, resource, sys, time
+import duckdb
+from playbook_lib import warehouse
+directory = sys.argv[1]
+start = time.perf_counter()
+connection = duckdb.connect()
+for name in ("users", "events"):
+    connection.execute(
+        f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{directory}/{name}_*.parquet')")
+rows = connection.execute(warehouse.ARM_METRICS_SQL).df()
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+print(json.dumps({"seconds": seconds, "peak_gib": peak,
+                  "sums": rows[["n", "sum_revenue", "sum_clicks"]].to_numpy().tolist()}))
+"""
+
+PANDAS = r"""
+import glob, json, resource, sys, time
+import pandas as pd
+directory = sys.argv[1]
+start = time.perf_counter()
+users = pd.concat(pd.read_parquet(p) for p in sorted(glob.glob(f"{directory}/users_*")))
+events = pd.concat(pd.read_parquet(p) for p in sorted(glob.glob(f"{directory}/events_*")))
+loaded = time.perf_counter()
+experiment = events[events["day"] >= 0]
+per_user = pd.DataFrame({
+    "revenue": experiment.groupby("user_id")["revenue"].sum(),
+    "clicks": (experiment["event"] == "click").groupby(experiment["user_id"]).sum(),
+})
+per_user = users.set_index("user_id").join(per_user).fillna(0.0)
+per_arm = per_user.groupby("arm").agg(
+    n=("revenue", "size"), sum_revenue=("revenue", "sum"), sum_clicks=("clicks", "sum"))
+seconds = time.perf_counter() - loaded
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+print(json.dumps({"seconds": seconds, "load_seconds": loaded - start, "peak_gib": peak,
+                  "sums": per_arm.to_numpy().tolist()}))
+"""
+
+
+def _run(script: str, directory: str) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-c", script, directory], capture_output=True, text=True, check=True
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def main(n_users_per_chunk: int = 1_000_000, n_chunks: int = 5) -> None:
+    from playbook_lib import warehouse
+
+    with tempfile.TemporaryDirectory(prefix="warehouse-benchmark-") as directory:
+        n_events = 0
+        for chunk in range(n_chunks):
+            log = warehouse.simulate_event_log(n_users_per_chunk, rng=chunk)
+            # Distinct user ids across chunks.
+            offset = chunk * n_users_per_chunk
+            log.users["user_id"] += offset
+            log.events["user_id"] += offset
+            paths = warehouse.write_event_log(log, Path(directory) / f"chunk{chunk}")
+            for name, path in paths.items():
+                path.rename(Path(directory) / f"{name}_{chunk}.parquet")
+            n_events += len(log.events)
+            del log
+        print(f"{n_events:,} events in {n_chunks} Parquet chunks")
+        duck = _run(DUCKDB, directory)
+        start = time.perf_counter()
+        panda = _run(PANDAS, directory)
+        print(f"DuckDB from Parquet: {duck['seconds']:.1f} s, peak {duck['peak_gib']:.2f} GiB")
+        print(f"pandas groupby in memory: {panda['seconds']:.1f} s (+ {panda['load_seconds']:.1f}"
+              f" s loading), peak {panda['peak_gib']:.2f} GiB "
+              f"(whole run {time.perf_counter() - start:.1f} s)")
+        print(f"ratio pandas / DuckDB: {panda['seconds'] / duck['seconds']:.1f}")
+        same = all(
+            abs(a - b) <= 1e-6 * max(abs(a), 1.0)
+            for row_d, row_p in zip(duck["sums"], panda["sums"], strict=True)
+            for a, b in zip(row_d, row_p, strict=True)
+        )
+        print(f"same sums: {same}")
+
+
+if __name__ == "__main__":
+    main(*(int(argument) for argument in sys.argv[1:3]))
