@@ -125,3 +125,40 @@ def test_book_builds_with_warnings_as_errors(tmp_path: Path) -> None:
     log = result.stdout + result.stderr
     warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
     assert result.returncode == 0, "book build failed:\n" + "\n".join(warnings or [log[-4000:]])
+
+
+# Internal material a reader never sees: our source notes and their list of known mistakes.
+# (Random-number seeds are fine: `rng(seed)`, `_seed_from`, `RANDOM_SEED`.)
+INTERNAL_WORDS = re.compile(
+    r"seed notes?\b|the seed\b|the seed's|(?<![\w.])seed_(?!from\b)[a-z]\w*"
+    r"|[a-z] \(seed\)|errat(?:a|um)",
+    re.IGNORECASE,
+)
+READER_FILES = sorted(
+    [*BOOK_DIR.glob("*.md"), REPO_ROOT / "README.md", *(REPO_ROOT / "playbook_lib").rglob("*.py")]
+)
+
+
+@pytest.mark.parametrize("path", READER_FILES, ids=lambda path: path.name)
+def test_no_internal_words_reach_a_reader(path: Path) -> None:
+    """Pages, the package and its docstrings name mistakes themselves, never our notes."""
+    hits = [
+        f"line {number}: {line.strip()[:90]}"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if INTERNAL_WORDS.search(line)
+    ]
+    assert not hits, f"{path.name} mentions internal material:\n" + "\n".join(hits)
+
+
+@pytest.mark.parametrize("source", NOTEBOOK_SOURCES, ids=lambda path: path.stem)
+def test_chapter_code_fits_the_content_column(source: Path) -> None:
+    """The rendered page shows 77 monospace characters; code lines stay within 79."""
+    notebook = jupytext.read(source)
+    long_lines = [
+        line
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if len(line) > 79
+    ]
+    assert not long_lines, f"{source.name}: {len(long_lines)} code lines over 79 characters"
