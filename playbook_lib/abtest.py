@@ -64,6 +64,7 @@ from playbook_lib.validation import (
     check_rng,
     check_sum_of_squares,
     column_as_float_array,
+    warn_point_interval,
 )
 
 __all__ = [
@@ -160,15 +161,6 @@ def _p_value_and_interval(
 
 def _scalar(values: Any) -> float:
     return float(np.asarray(values).reshape(-1)[0])
-
-
-def _warn_point_interval(what: str) -> None:
-    warnings.warn(
-        f"{what}: the standard error is 0, so the interval is the single point estimate "
-        "(p = 1 when the estimate is 0, else 0)",
-        PlaybookWarning,
-        stacklevel=3,
-    )
 
 
 def _as_binary_array(values: Any, name: str) -> np.ndarray:
@@ -675,7 +667,7 @@ def compare_proportions_from_stats(
     )
     se = _scalar(out["se"])
     if se == 0 and interval == "wald":
-        _warn_point_interval(
+        warn_point_interval(
             "compare_proportions: every arm is all 0 or all 1; prefer interval='agresti-caffo'"
         )
     return Estimate(
@@ -847,7 +839,7 @@ def _welch_estimate(
     out = _welch_core(n_c, mean_c, var_c, n_t, mean_t, var_t, alpha, alternative)
     se = _scalar(out["se"])
     if se == 0:
-        _warn_point_interval("compare_means: both arms are constant")
+        warn_point_interval("compare_means: both arms are constant")
     return Estimate(
         method="welch",
         estimate=_scalar(out["estimate"]),
@@ -1086,7 +1078,7 @@ def _relative_estimate(
 ) -> Estimate:
     out = _relative_core(mean_c, var_c / n_c, mean_t, var_t / n_t, alpha, method)
     if _scalar(out["se"]) == 0:
-        _warn_point_interval("estimate_relative_lift: both arms are constant")
+        warn_point_interval("estimate_relative_lift: both arms are constant")
     return Estimate(
         method=f"relative lift ({method})",
         estimate=_scalar(out["estimate"]),
@@ -1374,7 +1366,7 @@ def compare_ratio_metrics_from_stats(
     difference = ratio_t - ratio_c
     p_value, low, high = _p_value_and_interval(difference, se, alpha, "two-sided")
     if _scalar(se) == 0:
-        _warn_point_interval("compare_ratio_metrics: the linearised outcome is constant")
+        warn_point_interval("compare_ratio_metrics: the linearised outcome is constant")
     return Estimate(
         method="ratio delta",
         estimate=_scalar(difference),
@@ -1891,7 +1883,7 @@ def estimate_stratified_effect(
     effect = float(np.sum(weights * differences))
     se = float(np.sqrt(np.sum(weights**2 * variances)))
     if se == 0:
-        _warn_point_interval("estimate_stratified_effect: the outcome is constant within cells")
+        warn_point_interval("estimate_stratified_effect: the outcome is constant within cells")
     p_value, low, high = _p_value_and_interval(
         np.array([effect]), np.array([se]), alpha, "two-sided"
     )

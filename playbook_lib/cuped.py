@@ -31,7 +31,6 @@ of freedom on the adjusted outcomes.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -42,7 +41,6 @@ from scipy import special, stats
 
 from playbook_lib.results import Estimate
 from playbook_lib.validation import (
-    PlaybookWarning,
     as_float_array,
     check_alpha,
     check_binary,
@@ -55,6 +53,7 @@ from playbook_lib.validation import (
     check_rng,
     check_same_length,
     column_as_float_array,
+    warn_point_interval,
 )
 
 __all__ = [
@@ -152,15 +151,6 @@ def _t_inference(estimate: float, se: float, df: float | None, alpha: float):
     return min(max(p_value, 0.0), 1.0), estimate - half_width, estimate + half_width
 
 
-def _warn_zero_se(what: str) -> None:
-    warnings.warn(
-        f"{what}: the standard error is 0, so the interval is the single point estimate "
-        "(p = 1 when the estimate is 0, else 0)",
-        PlaybookWarning,
-        stacklevel=3,
-    )
-
-
 def _welch_df(variances: np.ndarray, dofs: np.ndarray) -> float | None:
     """Welch-Satterthwaite degrees of freedom of a sum of variance components."""
     total = variances.sum()
@@ -225,7 +215,7 @@ def _cuped_core(
     se = float(math.sqrt(components.sum()))
     raw_se = float(math.sqrt(raw_components.sum()))
     if se == 0:
-        _warn_zero_se("CUPED: the (adjusted) outcome is constant in both arms")
+        warn_point_interval("CUPED: the (adjusted) outcome is constant in both arms")
 
     raw_effect = float(mean_y[1] - mean_y[0])
     imbalance = mean_x[1] - mean_x[0]
@@ -839,7 +829,7 @@ def estimate_regression_adjustment(
         effect = 0.0 if np.ptp(y) == 0 else float(fit.params[1])
         if abs(effect) <= 1e-12 * float(np.max(np.abs(y))):
             effect = 0.0
-        _warn_zero_se(f"{method}: the outcome is fitted exactly (e.g. it is constant)")
+        warn_point_interval(f"{method}: the outcome is fitted exactly (e.g. it is constant)")
         details = {
             "n": int(y.size), "cov_type": cov_type, "coefficients": {},
             "r_squared": 1.0 if np.ptp(y) > 0 else 0.0, "estimand": estimand,
@@ -1110,7 +1100,7 @@ def estimate_ratio_cuped(
     se = float(math.sqrt(variances.sum()))
     raw_se = float(math.sqrt(raw_variances.sum()))
     if se == 0:
-        _warn_zero_se(f"{method}: the linearised outcome is constant in both arms")
+        warn_point_interval(f"{method}: the linearised outcome is constant in both arms")
     df = _welch_df(variances, n - 1)
     p_value, low, high = _t_inference(effect, se, df, alpha)
     details = {
@@ -1208,7 +1198,7 @@ def estimate_post_stratified(
     raw = [y[~treated], y[treated]]
     raw_se = math.sqrt(sum(a.var(ddof=1) / a.size for a in raw))
     if se == 0:
-        _warn_zero_se("post-stratification: the outcome is constant within every cell")
+        warn_point_interval("post-stratification: the outcome is constant within every cell")
     details = {
         "n_control": int((~treated).sum()),
         "n_treatment": int(treated.sum()),

@@ -28,6 +28,7 @@ input to fix. Checks return the cleaned value (e.g. a float array) so callers ca
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 from typing import Any
@@ -43,6 +44,7 @@ __all__ = [
     "check_rng",
     "check_sum_of_squares",
     "column_as_float_array",
+    "warn_point_interval",
     "check_alpha",
     "check_choice",
     "check_columns",
@@ -414,3 +416,18 @@ def check_regression_design(design: np.ndarray, rows_name: str, cov_type: str) -
                 f"treatment: a unit has leverage 1 (e.g. an arm with a single unit), so "
                 f"{cov_type} is undefined; use cov_type='HC0', fewer covariates or more units"
             )
+
+
+def warn_point_interval(what: str) -> None:
+    """Warn (:class:`PlaybookWarning`) that a zero standard error made the interval a point.
+
+    Called from a public function's helper: the warning points at the reader's call.
+    """
+    if not isinstance(what, str):
+        raise ValueError(f"what must be a string (the function's name), got {what!r}")
+    warnings.warn(
+        f"{what}: the standard error is 0, so the interval is the single point estimate "
+        "(p = 1 when the estimate is 0, else 0)",
+        PlaybookWarning,
+        stacklevel=3,
+    )

@@ -53,6 +53,7 @@ CASES = [
          kinds={"rows_name": "skip", "cov_type": "skip"},
          extra=(Bad("collinear", {"design": np.ones((6, 2))}, ("collinear",)),
                 Bad("too few rows", {"design": np.eye(2)}, ("data has 2 rows",)))),
+    Case(v.warn_point_interval, {"what": "compare_means"}, kinds={"what": "text"}),
     Case(v.check_flag, {"value": True, "name": "value"}, kinds=_skip_name),
     # Keyword arrays: the harness generates nothing for **arrays, so the bad input is here.
     Case(v.check_same_length, {"x": [1.0, 2.0], "y": [3.0, 4.0]},
