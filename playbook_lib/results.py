@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from playbook_lib._kernels import interval_and_p_value
+
 __all__ = ["Estimate", "Estimates"]
 
 
@@ -33,38 +35,6 @@ def _as_float(value: Any, name: str) -> float:
     if isinstance(value, str | bytes | bool) or not isinstance(value, Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
     return float(value)
-
-
-def _interval_and_p_value(
-    estimate: np.ndarray,
-    se: np.ndarray,
-    alpha: float,
-    df: Any,
-    alternative: str,
-    null_value: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Normal (``df=None``) or t interval ends and p-values, elementwise, with the se -> 0
-    limit (point interval; p = 1 at the null, 0 away from it, 0.5 one-sided at it)."""
-    from scipy import stats  # here: keeps `import playbook_lib` cheap
-
-    reference = stats.norm if df is None else stats.t(df)
-    level = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
-    half_width = reference.ppf(level) * se
-    low, high = estimate - half_width, estimate + half_width
-    if alternative == "larger":
-        high = np.full_like(high, math.inf)
-    elif alternative == "smaller":
-        low = np.full_like(low, -math.inf)
-    distance = estimate - null_value
-    z = distance / np.where(se > 0, se, 1.0)
-    if alternative == "two-sided":
-        p_value = 2 * reference.sf(np.abs(z))
-        limit = np.where(distance == 0, 1.0, 0.0)
-    else:
-        side = distance if alternative == "larger" else -distance
-        p_value = reference.sf(z) if alternative == "larger" else reference.cdf(z)
-        limit = np.where(side > 0, 0.0, np.where(side < 0, 1.0, 0.5))
-    return low, high, np.minimum(np.where(se > 0, p_value, limit), 1.0)
 
 
 @dataclass(frozen=True)
@@ -197,8 +167,8 @@ class Estimate:
             )
         low, high, p_value = (
             float(value)
-            for value in _interval_and_p_value(
-                np.asarray(estimate), np.asarray(se), alpha, df, alternative, null_value
+            for value in interval_and_p_value(
+                np.asarray(estimate), np.asarray(se), alpha, alternative, df, null_value
             )
         )
         return cls(
@@ -461,12 +431,12 @@ class Estimates:
             raise ValueError("se must be finite and non-negative")
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
-        low, high, p_value = _interval_and_p_value(
+        low, high, p_value = interval_and_p_value(
             estimate,
             se,
             alpha,
-            None if df is None else np.asarray(df, dtype=float),
             "two-sided",
+            None if df is None else np.asarray(df, dtype=float),
             null_value,
         )
         return cls.from_arrays(
