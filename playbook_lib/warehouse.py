@@ -12,7 +12,8 @@ away from the raw events. This module holds
   :mod:`playbook_lib.aggregates`' typed statistics;
 - :func:`connect`, an embedded DuckDB database with the two tables as views over the
   Parquet files (no server, nothing to configure), and functions that run the queries and
-  return typed statistics in ``(control, treatment)`` order.
+  return typed statistics in ``(control, treatment)`` order (:func:`query_arm_metrics`
+  scans the events once for every per-arm statistic).
 
 The tables (one row per user, one row per event):
 
@@ -50,12 +51,11 @@ __all__ = [
     "DAILY_LOOKS_SQL",
     "PER_USER_SQL",
     "SAMPLE_RATIO_SQL",
+    "ArmMetrics",
     "EventLog",
     "connect",
-    "query_arm_statistics",
-    "query_covariate_statistics",
+    "query_arm_metrics",
     "query_daily_looks",
-    "query_ratio_statistics",
     "query_sample_ratio_counts",
     "simulate_event_log",
     "write_event_log",
@@ -415,66 +415,114 @@ def _arm_rows(connection: Any, sql: str) -> pd.DataFrame:
     return rows
 
 
-def query_arm_statistics(
-    connection: Any, metric: str = "revenue"
-) -> tuple[ArmStatistics, ArmStatistics]:
-    """``(control, treatment)`` statistics of a per-user metric by ``ARM_METRICS_SQL``.
+Arms = tuple[ArmStatistics, ArmStatistics]
 
-    ``metric`` is ``"revenue"``, ``"clicks"``, ``"pageviews"`` or ``"conversions"`` (a 0/1
-    metric: its sum of squares is its sum).
+
+@dataclass(frozen=True)
+class ArmMetrics:
+    """Every per-arm statistic ``ARM_METRICS_SQL`` returns, from one scan of the events.
+
+    Each field is a ``(control, treatment)`` pair of typed statistics, ready for the
+    ``_from_stats`` twins: ``conversions`` (0/1 per user, :meth:`ArmStatistics.from_counts`),
+    ``revenue``, ``clicks`` and ``pageviews`` (per-user totals), ``click_through``
+    (:class:`RatioStatistics` of clicks over page views per user) and
+    ``revenue_with_pre_revenue`` (:class:`CovariateStatistics`: revenue with the
+    pre-period revenue as CUPED covariate).
     """
-    if metric not in ("revenue", "clicks", "pageviews", "conversions"):
-        raise ValueError(
-            "metric must be one of ('revenue', 'clicks', 'pageviews', 'conversions'), "
-            f"got {metric!r}"
+
+    conversions: Arms
+    revenue: Arms
+    clicks: Arms
+    pageviews: Arms
+    click_through: tuple[RatioStatistics, RatioStatistics]
+    revenue_with_pre_revenue: tuple[CovariateStatistics, CovariateStatistics]
+
+    @classmethod
+    def from_rows(cls, rows: pd.DataFrame) -> ArmMetrics:
+        """Typed statistics from the result of ``ARM_METRICS_SQL`` (one row per arm 0, 1).
+
+        Raises
+        ------
+        ValueError
+            If ``rows`` is not a DataFrame with one row per arm (0 then 1) and the query's
+            columns, or if its sums are inconsistent (see :mod:`playbook_lib.aggregates`).
+        """
+        rows = _check_arm_rows(rows)
+
+        def pairs(build: Any) -> Any:
+            return tuple(build(row) for row in rows.itertuples())
+
+        def metric(name: str) -> Arms:
+            return pairs(
+                lambda row: ArmStatistics(
+                    int(row.n), float(getattr(row, f"sum_{name}")),
+                    float(getattr(row, f"sum_{name}_squares")),
+                )
+            )
+
+        return cls(
+            conversions=pairs(
+                lambda row: ArmStatistics.from_counts(int(row.conversions), int(row.n))
+            ),
+            revenue=metric("revenue"),
+            clicks=metric("clicks"),
+            pageviews=metric("pageviews"),
+            click_through=pairs(
+                lambda row: RatioStatistics(
+                    int(row.n), float(row.sum_clicks), float(row.sum_pageviews),
+                    float(row.sum_clicks_squares), float(row.sum_pageviews_squares),
+                    float(row.sum_clicks_pageviews),
+                )
+            ),
+            revenue_with_pre_revenue=pairs(
+                lambda row: CovariateStatistics(
+                    int(row.n), float(row.sum_revenue), float(row.sum_pre_revenue),
+                    float(row.sum_revenue_squares), float(row.sum_pre_revenue_squares),
+                    float(row.sum_revenue_pre_revenue),
+                )
+            ),
         )
-    rows = _arm_rows(connection, ARM_METRICS_SQL)
-    if metric == "conversions":
-        return tuple(  # type: ignore[return-value]
-            ArmStatistics.from_counts(int(row.conversions), int(row.n)) for row in rows.itertuples()
-        )
-    return tuple(  # type: ignore[return-value]
-        ArmStatistics(
-            int(row.n),
-            float(getattr(row, f"sum_{metric}")),
-            float(getattr(row, f"sum_{metric}_squares")),
-        )
-        for row in rows.itertuples()
-    )
 
 
-def query_ratio_statistics(connection: Any) -> tuple[RatioStatistics, RatioStatistics]:
-    """``(control, treatment)`` click-through statistics (clicks / page views per user)."""
-    rows = _arm_rows(connection, ARM_METRICS_SQL)
-    return tuple(  # type: ignore[return-value]
-        RatioStatistics(
-            int(row.n),
-            float(row.sum_clicks),
-            float(row.sum_pageviews),
-            float(row.sum_clicks_squares),
-            float(row.sum_pageviews_squares),
-            float(row.sum_clicks_pageviews),
-        )
-        for row in rows.itertuples()
-    )
+_ARM_METRICS_COLUMNS = (
+    "arm", "n", "conversions", "sum_revenue", "sum_revenue_squares", "sum_clicks",
+    "sum_clicks_squares", "sum_pageviews", "sum_pageviews_squares", "sum_clicks_pageviews",
+    "sum_pre_revenue", "sum_pre_revenue_squares", "sum_revenue_pre_revenue",
+)
 
 
-def query_covariate_statistics(
-    connection: Any,
-) -> tuple[CovariateStatistics, CovariateStatistics]:
-    """``(control, treatment)`` revenue with pre-period revenue as covariate (CUPED)."""
-    rows = _arm_rows(connection, ARM_METRICS_SQL)
-    return tuple(  # type: ignore[return-value]
-        CovariateStatistics(
-            int(row.n),
-            float(row.sum_revenue),
-            float(row.sum_pre_revenue),
-            float(row.sum_revenue_squares),
-            float(row.sum_pre_revenue_squares),
-            float(row.sum_revenue_pre_revenue),
-        )
-        for row in rows.itertuples()
-    )
+def _check_arm_rows(rows: Any) -> pd.DataFrame:
+    if not isinstance(rows, pd.DataFrame):
+        raise ValueError(f"rows must be a DataFrame, got {type(rows).__name__}")
+    missing = [column for column in _ARM_METRICS_COLUMNS if column not in rows.columns]
+    if missing:
+        raise ValueError(f"rows lacks the column(s) {missing} of ARM_METRICS_SQL")
+    arms = rows["arm"].tolist()
+    if arms != [0, 1]:
+        raise ValueError(f"rows must hold one row per arm (0, 1), got arms {arms}")
+    return rows
+
+
+def query_arm_metrics(connection: Any) -> ArmMetrics:
+    """Run ``ARM_METRICS_SQL`` once and return every per-arm statistic it holds.
+
+    Parameters
+    ----------
+    connection : duckdb.DuckDBPyConnection
+        A connection with the ``users`` and ``events`` views (see :func:`connect`).
+
+    Returns
+    -------
+    ArmMetrics
+        ``(control, treatment)`` typed statistics of conversion, revenue, clicks, page
+        views, click-through and revenue with its pre-period covariate.
+
+    Raises
+    ------
+    ValueError
+        If ``connection`` is not a connection, or the query does not return both arms.
+    """
+    return ArmMetrics.from_rows(_arm_rows(connection, ARM_METRICS_SQL))
 
 
 def query_sample_ratio_counts(connection: Any) -> tuple[int, int]:

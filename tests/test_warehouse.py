@@ -54,18 +54,19 @@ def test_arm_statistics_equal_the_row_level_sums(log_and_connection) -> None:  #
     log, connection = log_and_connection
     per_user = _per_user(log)
     assert len(per_user) == len(log.users)  # users without events are kept
+    metrics = warehouse.query_arm_metrics(connection)
     for metric, column in (("revenue", "revenue"), ("clicks", "clicks"),
                            ("pageviews", "pageviews"), ("conversions", "converted")):
-        control, treatment = warehouse.query_arm_statistics(connection, metric)
+        control, treatment = getattr(metrics, metric)
         for arm, statistics in ((0, control), (1, treatment)):
             _assert_statistics(statistics, per_user.loc[per_user["arm"] == arm, column].to_numpy())
-    ratio_control, _ = warehouse.query_ratio_statistics(connection)
+    ratio_control, _ = metrics.click_through
     arm0 = per_user[per_user["arm"] == 0]
     assert ratio_control.sum_cross_products == pytest.approx(
         float(arm0["clicks"] @ arm0["pageviews"]), rel=1e-12
     )
     assert ratio_control.ratio == pytest.approx(arm0["clicks"].sum() / arm0["pageviews"].sum())
-    covariates, _ = warehouse.query_covariate_statistics(connection)
+    covariates, _ = metrics.revenue_with_pre_revenue
     assert covariates.sum_cross_products == pytest.approx(
         float(arm0["revenue"] @ arm0["pre_revenue"]), rel=1e-9
     )
@@ -122,3 +123,13 @@ def test_bad_inputs_are_refused(tmp_path: Path) -> None:
         warehouse.connect(tmp_path)
     with pytest.raises(ValueError, match="log must be an EventLog"):
         warehouse.write_event_log("log", tmp_path)
+
+
+def test_arm_metrics_from_rows_refuses_other_rows(log_and_connection) -> None:  # type: ignore[no-untyped-def]
+    _, connection = log_and_connection
+    rows = connection.execute(warehouse.ARM_METRICS_SQL).df()
+    assert warehouse.ArmMetrics.from_rows(rows) == warehouse.query_arm_metrics(connection)
+    with pytest.raises(ValueError, match="arm"):
+        warehouse.ArmMetrics.from_rows(rows.iloc[::-1])
+    with pytest.raises(ValueError, match="sum_clicks_pageviews"):
+        warehouse.ArmMetrics.from_rows(rows.drop(columns="sum_clicks_pageviews"))

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 import playbook_lib
-from playbook_lib import Estimate, PlaybookWarning
+from playbook_lib import Estimate, Estimates, PlaybookWarning
 
 # Parameter names (or suffixes) whose numbers are probabilities in [0, 1].
 PROBABILITY_NAMES = {
@@ -473,6 +473,18 @@ def _seeded(kwargs: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[st
     return {}
 
 
+def vocabulary_problems(name: str, result: Any) -> list[str]:
+    """The result vocabulary: ``estimate_*``/``compare_*`` return one :class:`Estimate`;
+    ``batch_*`` and ``*_effects`` return one :class:`Estimates` table."""
+    if name.startswith(("estimate_", "compare_")) and not isinstance(result, Estimate):
+        return [f"{name} must return an Estimate, returned {type(result).__name__}"]
+    if (name.startswith("batch_") or name.endswith("_effects")) and not isinstance(
+        result, Estimates
+    ):
+        return [f"{name} must return an Estimates table, returned {type(result).__name__}"]
+    return []
+
+
 def check_case(case: Case) -> list[str]:
     """Every way ``case`` breaks the contract, as readable lines (empty: it keeps it)."""
     problems: list[str] = []
@@ -501,6 +513,8 @@ def check_case(case: Case) -> list[str]:
             problems.extend(f"valid call {line}" for line in _leaked(caught))
             results.append(result)
         np.random.set_state(state)  # noqa: NPY002
+        if results:
+            problems.extend(vocabulary_problems(case.func.__name__, results[0]))
         if len(results) == 2:
             if not case.allow_nan_result:
                 problems.extend(
