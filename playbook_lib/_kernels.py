@@ -46,18 +46,31 @@ def interval_and_p_value(
     tuple of numpy.ndarray
         ``(ci_low, ci_high, p_value)``, broadcast to a common shape; p-values in [0, 1].
     """
-    from scipy import stats  # here: keeps `import playbook_lib` cheap
+    from scipy import special  # here: keeps `import playbook_lib` cheap
 
     estimate = np.asarray(estimate, dtype=float)
     se = np.asarray(se, dtype=float)
+    # scipy.special's distribution functions (what scipy.stats.norm/t call underneath),
+    # without building a frozen distribution on every call.
     if df is None:
-        reference = stats.norm
+
+        def cdf(x: np.ndarray) -> np.ndarray:
+            return special.ndtr(x)
+
+        def ppf(q: float) -> np.ndarray:
+            return special.ndtri(q)
     else:
         df = np.asarray(df, dtype=float)
-        usable = np.isfinite(df) & (df > 0)
-        reference = stats.t(np.where(usable, df, 1.0))
+        df = np.where(np.isfinite(df) & (df > 0), df, 1.0)
+
+        def cdf(x: np.ndarray) -> np.ndarray:
+            return special.stdtr(df, x)
+
+        def ppf(q: float) -> np.ndarray:
+            return special.stdtrit(df, q)
+
     level = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
-    half_width = reference.ppf(level) * se
+    half_width = ppf(level) * se
     low, high = np.broadcast_arrays(estimate - half_width, estimate + half_width)
     low, high = low.copy(), high.copy()
     if alternative == "larger":
@@ -68,11 +81,11 @@ def interval_and_p_value(
     positive = se > 0
     z = distance / np.where(positive, se, 1.0)
     if alternative == "two-sided":
-        p_value = 2 * reference.sf(np.abs(z))
+        p_value = 2 * cdf(-np.abs(z))
         limit = np.where(distance == 0, 1.0, 0.0)
     else:
         side = distance if alternative == "larger" else -distance
-        p_value = reference.sf(z) if alternative == "larger" else reference.cdf(z)
+        p_value = cdf(-z) if alternative == "larger" else cdf(z)
         limit = np.where(side > 0, 0.0, np.where(side < 0, 1.0, 0.5))
     p_value = np.clip(np.where(positive, p_value, limit), 0.0, 1.0)
     return low, high, np.broadcast_to(p_value, low.shape).copy()

@@ -376,8 +376,13 @@ class Estimates:
         estimates = list(estimates)
         if not estimates or not all(isinstance(item, Estimate) for item in estimates):
             raise ValueError("estimates must be a non-empty sequence of Estimate")
-        frame = pd.concat([item.to_frame().reset_index() for item in estimates])
-        return cls(_labelled(frame.reset_index(drop=True), labels))
+        rows = []
+        for item in estimates:  # one dict per row: a frame per row would cost ~5 ms each
+            row = item.to_dict()
+            for name in ("p_value", "df"):
+                row[name] = math.nan if row[name] is None else row[name]
+            rows.append(row)
+        return cls(_labelled(pd.DataFrame(rows), labels))
 
     @classmethod
     def from_arrays(
@@ -459,6 +464,14 @@ class Estimates:
     def __len__(self) -> int:
         return len(self._frame)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal tables: the same rows, labels and columns, with the same values."""
+        if not isinstance(other, Estimates):
+            return NotImplemented
+        return self._frame.equals(other._frame)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking table: not hashable
+
     def __getitem__(self, key: Any) -> Estimate:
         row = self._frame.iloc[key] if isinstance(key, int | np.integer) else self._frame.loc[key]
         if isinstance(row, pd.DataFrame):
@@ -505,8 +518,9 @@ class Estimates:
         """Share of rows whose test rejects ``estimate == null_value`` at ``alpha``.
 
         With ``alpha=None`` a row rejects when its interval excludes ``null_value`` (the
-        interval's own level); with ``alpha`` given, when its p-value is below it (rows
-        without a p-value are refused). Under the null this is the test's size (nominal
+        interval's own level); with ``alpha`` given, when its p-value is at most ``alpha``
+        (the usual rule; it matters for discrete p-values such as a permutation test's
+        ``k / (J + 1)``; rows without a p-value are refused). Under the null this is the test's size (nominal
         ``alpha``), under an alternative its power. Returns an :class:`Estimate` as
         :meth:`coverage` does, with ``alpha`` as the nominal rate.
         """
@@ -520,7 +534,7 @@ class Estimates:
             p_value = self._frame["p_value"].to_numpy()
             if np.isnan(p_value).any():
                 raise ValueError("alpha: some rows have no p-value; use alpha=None")
-            level, rejected = alpha, p_value < alpha
+            level, rejected = alpha, p_value <= alpha
         return _proportion(rejected, 0.05, "rejection rate", level)
 
     def bias(self, truth: Any) -> Estimate:

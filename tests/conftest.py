@@ -17,6 +17,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import matplotlib  # noqa: E402
+import nbformat  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 threadpool_limits(1)
@@ -140,6 +141,10 @@ def _install_strict_notebook_runs() -> None:
                         failing_cell_index=index,
                     )
                     return result
+        executed = os.environ.get("PLAYBOOK_EXECUTED_NOTEBOOKS")
+        if executed:  # kept for the browser test (tests/test_browser.py renders them)
+            Path(executed).mkdir(parents=True, exist_ok=True)
+            nbformat.write(result.nb, str(Path(executed) / f"{chapter}.ipynb"))
         return result
 
     execute_and_check_stderr._checks_stderr = True  # type: ignore[attr-defined]

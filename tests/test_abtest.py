@@ -22,8 +22,9 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from playbook_lib import Estimate, PlaybookWarning
+from playbook_lib import Estimate, Estimates, PlaybookWarning
 from playbook_lib import abtest as ab
+from playbook_lib.aggregates import ArmStatistics, RatioStatistics
 from playbook_lib.datasets import load_free_trial_screener, load_thornton_hiv
 from playbook_lib.simulate import simulate_ab_users, simulate_clicks_pageviews
 
@@ -35,8 +36,22 @@ def within_mc(rate: float, target: float, n_sims: int, k: float = 3.0) -> bool:
     return abs(rate - target) <= k * math.sqrt(target * (1 - target) / n_sims)
 
 
-def sums(y: np.ndarray) -> tuple[int, float, float]:
-    return y.size, float(y.sum()), float((y**2).sum())
+def sums(y: np.ndarray) -> ArmStatistics:
+    """An arm's statistics: of its rows (1-D), or one entry per simulation (2-D, rows on
+    the last axis)."""
+    y = np.asarray(y, dtype=float)
+    if y.ndim == 1:
+        return ArmStatistics.from_values(y)
+    return ArmStatistics(y.shape[-1], y.sum(axis=-1), (y**2).sum(axis=-1))
+
+
+def proportion(successes, n) -> ArmStatistics:
+    return ArmStatistics.from_counts(successes, n)
+
+
+def within_3_mc(rate: Estimate) -> bool:
+    """A Monte Carlo rate (coverage, rejection rate) within 3 standard errors of nominal."""
+    return abs(rate.details["z_vs_nominal"]) <= 3
 
 
 # ------------------------------------------------------------------ Welch
@@ -59,11 +74,12 @@ def test_welch_from_stats_and_batch_equal_rows() -> None:
     rng = np.random.default_rng(2)
     control, treatment = rng.normal(100, 5, 50), rng.normal(101, 7, 60)
     rows = ab.compare_means(control, treatment)
-    from_stats = ab.compare_means_from_stats(*sums(control), *sums(treatment))
-    batch = ab.batch_compare_means(*sums(control), *sums(treatment))
+    from_stats = ab.compare_means_from_stats(sums(control), sums(treatment))
+    batch = ab.batch_compare_means(sums(control), sums(treatment))
+    assert isinstance(batch, Estimates) and len(batch) == 1
     for field in ("estimate", "se", "ci_low", "ci_high", "p_value", "df"):
         assert getattr(from_stats, field) == pytest.approx(getattr(rows, field), rel=1e-8)
-        assert batch[field].iloc[0] == pytest.approx(getattr(rows, field), rel=1e-8)
+        assert getattr(batch[0], field) == pytest.approx(getattr(rows, field), rel=1e-8)
     assert rows.details["mean_control"] == pytest.approx(control.mean())
 
 
@@ -77,30 +93,20 @@ def test_welch_type_one_error_and_coverage_small_unequal_samples() -> None:
     n_sims, effect = 20_000, 0.7
     control = rng.normal(0.0, 3.0, (n_sims, 8))
     treatment = rng.normal(effect, 1.0, (n_sims, 12))
-    result = ab.batch_compare_means(
-        8, control.sum(1), (control**2).sum(1), 12, treatment.sum(1), (treatment**2).sum(1)
-    )
-    coverage = np.mean((result.ci_low <= effect) & (effect <= result.ci_high))
-    assert within_mc(coverage, 0.95, n_sims)
-    null = ab.batch_compare_means(
-        8,
-        control.sum(1),
-        (control**2).sum(1),
-        12,
-        treatment.sum(1) - effect * 12,
-        ((treatment - effect) ** 2).sum(1),
-    )
-    assert within_mc(np.mean(null.p_value < 0.05), 0.05, n_sims)
-    # The normal approximation (1.96, the seed's mistake) over-rejects here.
-    z = null.estimate / null.se
-    assert np.mean(np.abs(z) > 1.96) > 0.05 + 3 * math.sqrt(0.05 * 0.95 / n_sims)
+    result = ab.batch_compare_means(sums(control), sums(treatment))
+    assert within_3_mc(result.coverage(effect))
+    null = ab.batch_compare_means(sums(control), sums(treatment - effect))
+    assert within_3_mc(null.rejection_rate(alpha=0.05))
+    # The normal approximation (1.96 instead of the t quantile) over-rejects here.
+    frame = null.to_frame()
+    normal = Estimates.from_standard_errors("normal", frame.estimate, frame.se)
+    assert normal.rejection_rate().details["z_vs_nominal"] > 3
     small = rng.normal(0.0, 3.0, (n_sims, 5))
     large = rng.normal(0.0, 1.0, (n_sims, 15))
-    extreme = ab.batch_compare_means(
-        5, small.sum(1), (small**2).sum(1), 15, large.sum(1), (large**2).sum(1)
-    )
-    welch_size = np.mean(extreme.p_value < 0.05)
-    normal_size = np.mean(np.abs(extreme.estimate / extreme.se) > 1.96)
+    extreme = ab.batch_compare_means(sums(small), sums(large))
+    welch_size = extreme.rejection_rate(alpha=0.05).estimate
+    frame = extreme.to_frame()
+    normal_size = np.mean(np.abs(frame.estimate / frame.se) > 1.96)
     assert welch_size < 0.06 and normal_size > 0.08
 
 
@@ -114,15 +120,55 @@ def test_one_sided_direction_does_not_depend_on_storage_order() -> None:
     assert larger.p_value + smaller.p_value == pytest.approx(1.0)
 
 
+def test_swapped_arms_flip_the_twins_estimates_and_mirror_their_intervals() -> None:
+    rng = np.random.default_rng(23)
+    means = (sums(rng.normal(10, 2, 300)), sums(rng.normal(10.6, 3, 250)))
+    conversions = (proportion(40, 400), proportion(62, 410))
+    pageviews = 1 + rng.poisson(4, (2, 300))
+    clicks = rng.binomial(pageviews, [[0.10], [0.13]])
+    ratios = tuple(
+        RatioStatistics.from_values(c, v) for c, v in zip(clicks, pageviews, strict=True)
+    )
+    pairs = (
+        (ab.compare_means_from_stats, ab.batch_compare_means, means),
+        (ab.compare_proportions_from_stats, ab.batch_compare_proportions, conversions),
+        (ab.compare_ratio_metrics_from_stats, ab.batch_compare_ratio_metrics, ratios),
+    )
+    for twin, batch, arms in pairs:
+        forward, backward = twin(*arms), twin(*arms[::-1])
+        assert forward.estimate != 0
+        assert backward.estimate == pytest.approx(-forward.estimate, rel=1e-12)
+        assert backward.ci == pytest.approx((-forward.ci_high, -forward.ci_low), rel=1e-12)
+        assert backward.p_value == pytest.approx(forward.p_value, rel=1e-9)
+        assert batch(*arms[::-1])[0].ci == pytest.approx(backward.ci, rel=1e-12)
+    one_sided = (
+        (ab.compare_means_from_stats, means),
+        (ab.compare_proportions_from_stats, conversions),
+    )
+    for twin, arms in one_sided:
+        larger = twin(*arms, alternative="larger")
+        smaller = twin(*arms[::-1], alternative="smaller")
+        assert smaller.p_value == pytest.approx(larger.p_value, rel=1e-9)
+        assert smaller.ci_high == pytest.approx(-larger.ci_low, rel=1e-12)
+    # Relative lift: t / c - 1 against c / t - 1; Fieller's set maps through rho -> 1 / rho.
+    forward = ab.estimate_relative_lift_from_stats(*means, method="fieller")
+    backward = ab.estimate_relative_lift_from_stats(*means[::-1], method="fieller")
+    assert (1 + forward.estimate) * (1 + backward.estimate) == pytest.approx(1.0, rel=1e-12)
+    assert backward.ci_low == pytest.approx(1 / (1 + forward.ci_high) - 1, rel=1e-9)
+    assert backward.ci_high == pytest.approx(1 / (1 + forward.ci_low) - 1, rel=1e-9)
+
+
 # ------------------------------------------------------------------ proportions
 def test_proportions_match_statsmodels() -> None:
-    result = ab.compare_proportions_from_stats(3785, 17293, 3423, 17260)
+    result = ab.compare_proportions_from_stats(proportion(3785, 17293), proportion(3423, 17260))
     z, p = proportions_ztest([3423, 3785], [17260, 17293])
     assert result.details["z"] == pytest.approx(z, rel=1e-10)
     assert result.p_value == pytest.approx(p, rel=1e-10)
     low, high = confint_proportions_2indep(3423, 17260, 3785, 17293, method="wald")
     assert (result.ci_low, result.ci_high) == pytest.approx((low, high), rel=1e-10)
-    caffo = ab.compare_proportions_from_stats(3, 20, 9, 25, interval="agresti-caffo")
+    caffo = ab.compare_proportions_from_stats(
+        proportion(3, 20), proportion(9, 25), interval="agresti-caffo"
+    )
     low, high = confint_proportions_2indep(9, 25, 3, 20, method="agresti-caffo")
     assert (caffo.ci_low, caffo.ci_high) == pytest.approx((low, high), rel=1e-10)
 
@@ -131,7 +177,9 @@ def test_proportions_rows_equal_stats_and_one_sided() -> None:
     y_c = np.r_[np.ones(30), np.zeros(170)]
     y_t = np.r_[np.ones(50), np.zeros(150)]
     rows = ab.compare_proportions(y_c, y_t, alternative="larger")
-    stats_version = ab.compare_proportions_from_stats(30, 200, 50, 200, alternative="larger")
+    stats_version = ab.compare_proportions_from_stats(
+        proportion(30, 200), proportion(50, 200), alternative="larger"
+    )
     assert rows == stats_version
     _, p = proportions_ztest([50, 30], [200, 200], alternative="larger")
     assert rows.p_value == pytest.approx(p, rel=1e-10)
@@ -142,18 +190,16 @@ def test_pooled_z_test_type_one_error_and_interval_coverage() -> None:
     n_sims = 40_000
     # Large samples: the z-test holds its level and the Wald interval covers.
     s_c, s_t = rng.binomial(2000, 0.1, n_sims), rng.binomial(2000, 0.1, n_sims)
-    result = ab.batch_compare_proportions(s_c, 2000, s_t, 2000)
-    assert within_mc(np.mean(result.p_value < 0.05), 0.05, n_sims)
-    coverage = np.mean((result.ci_low <= 0) & (0 <= result.ci_high))
-    assert within_mc(coverage, 0.95, n_sims)
+    result = ab.batch_compare_proportions(proportion(s_c, 2000), proportion(s_t, 2000))
+    assert within_3_mc(result.rejection_rate(alpha=0.05))
+    assert within_3_mc(result.coverage(0.0))
     # Small samples (n = 25 per arm, p = 0.1 vs 0.2): Wald under-covers, Agresti-Caffo does not.
     s_c, s_t = rng.binomial(25, 0.1, n_sims), rng.binomial(25, 0.2, n_sims)
-    wald = ab.batch_compare_proportions(s_c, 25, s_t, 25)
-    caffo = ab.batch_compare_proportions(s_c, 25, s_t, 25, interval="agresti-caffo")
-    cover_wald = np.mean((wald.ci_low <= 0.1) & (0.1 <= wald.ci_high))
-    cover_caffo = np.mean((caffo.ci_low <= 0.1) & (0.1 <= caffo.ci_high))
-    assert cover_wald < 0.95 - 3 * math.sqrt(0.95 * 0.05 / n_sims)
-    assert cover_caffo >= 0.95 - 3 * math.sqrt(0.95 * 0.05 / n_sims)
+    arms = (proportion(s_c, 25), proportion(s_t, 25))
+    wald = ab.batch_compare_proportions(*arms).coverage(0.1)
+    caffo = ab.batch_compare_proportions(*arms, interval="agresti-caffo").coverage(0.1)
+    assert wald.details["z_vs_nominal"] < -3
+    assert caffo.details["z_vs_nominal"] >= -3
 
 
 # ------------------------------------------------------------------ relative lift
@@ -181,14 +227,13 @@ def test_relative_lift_from_stats_for_binary_metric() -> None:
     y_c = np.r_[np.ones(120), np.zeros(880)]
     y_t = np.r_[np.ones(150), np.zeros(850)]
     rows = ab.estimate_relative_lift(y_c, y_t)
-    aggregated = ab.estimate_relative_lift_from_stats(1000, 120, None, 1000, 150, None)
+    arms = (proportion(120, 1000), proportion(150, 1000))
+    aggregated = ab.estimate_relative_lift_from_stats(*arms)
     assert aggregated.estimate == pytest.approx(0.25)
     assert aggregated.se == pytest.approx(rows.se, rel=1e-12)
-    batch = ab.batch_relative_lift(1000, 120, 120, 1000, 150, 150, method="fieller")
-    single = ab.estimate_relative_lift_from_stats(
-        1000, 120, None, 1000, 150, None, method="fieller"
-    )
-    assert batch.ci_low.iloc[0] == pytest.approx(single.ci_low)
+    batch = ab.batch_estimate_relative_lift(*arms, method="fieller")
+    single = ab.estimate_relative_lift_from_stats(*arms, method="fieller")
+    assert batch[0].ci_low == pytest.approx(single.ci_low)
 
 
 def test_fieller_unbounded_when_control_mean_is_noise() -> None:
@@ -205,11 +250,11 @@ def test_relative_lift_coverage() -> None:
     # Exponential revenue-like metric, true relative lift 10%.
     control = rng.exponential(10.0, (n_sims, n))
     treatment = rng.exponential(11.0, (n_sims, n))
-    args = (n, control.sum(1), (control**2).sum(1), n, treatment.sum(1), (treatment**2).sum(1))
     for method in ("delta", "fieller"):
-        out = ab.batch_relative_lift(*args, method=method)
-        coverage = np.mean((out.ci_low <= 0.1) & (0.1 <= out.ci_high))
-        assert within_mc(coverage, 0.95, n_sims), (method, coverage)
+        out = ab.batch_estimate_relative_lift(sums(control), sums(treatment), method=method)
+        coverage = out.coverage(0.1)
+        assert within_3_mc(coverage), (method, coverage)
+        assert coverage.details["n"] == n_sims
 
 
 # ------------------------------------------------------------------ ratio metrics
@@ -227,42 +272,28 @@ def test_ratio_metric_matches_linearisation_and_stats_twin() -> None:
     assert result.se == pytest.approx(se, rel=1e-10)
     assert result.estimate == pytest.approx(cl_t.sum() / pv_t.sum() - cl_c.sum() / pv_c.sum())
     stats_twin = ab.compare_ratio_metrics_from_stats(
-        n_control=300,
-        sum_numerator_control=cl_c.sum(),
-        sum_denominator_control=pv_c.sum(),
-        sum_numerator_squares_control=(cl_c**2).sum(),
-        sum_denominator_squares_control=(pv_c**2).sum(),
-        sum_cross_products_control=(cl_c * pv_c).sum(),
-        n_treatment=250,
-        sum_numerator_treatment=cl_t.sum(),
-        sum_denominator_treatment=pv_t.sum(),
-        sum_numerator_squares_treatment=(cl_t**2).sum(),
-        sum_denominator_squares_treatment=(pv_t**2).sum(),
-        sum_cross_products_treatment=(cl_t * pv_t).sum(),
+        RatioStatistics.from_values(cl_c, pv_c), RatioStatistics.from_values(cl_t, pv_t)
     )
     assert stats_twin == result
-    summary = ab.summarise_ratio_metric(cl_c, pv_c)
-    batch = ab.batch_compare_ratio_metrics(summary, ab.summarise_ratio_metric(cl_t, pv_t))
-    assert batch.se.iloc[0] == pytest.approx(result.se, rel=1e-12)
+    summary = ab.summarize_ratio_metric(cl_c, pv_c)
+    assert summary == RatioStatistics.from_values(cl_c, pv_c)
+    batch = ab.batch_compare_ratio_metrics(summary, ab.summarize_ratio_metric(cl_t, pv_t))
+    assert batch[0].se == pytest.approx(result.se, rel=1e-12)
 
 
 def test_ratio_metric_delta_covers_and_naive_binomial_does_not() -> None:
     n_sims = 4000
     sim = simulate_clicks_pageviews(n_sims, 500, ctr=0.05, concentration=2.0, rng=8)
     out = ab.batch_compare_ratio_metrics(
-        ab.summarise_ratio_metric(sim["clicks_control"], sim["pageviews_control"]),
-        ab.summarise_ratio_metric(sim["clicks_treatment"], sim["pageviews_treatment"]),
+        ab.summarize_ratio_metric(sim["clicks_control"], sim["pageviews_control"]),
+        ab.summarize_ratio_metric(sim["clicks_treatment"], sim["pageviews_treatment"]),
     )
-    coverage = np.mean((out.ci_low <= 0) & (0 <= out.ci_high))
-    assert within_mc(coverage, 0.95, n_sims)
+    assert within_3_mc(out.coverage(0.0))
     naive = ab.batch_compare_proportions(
-        sim["clicks_control"].sum(1),
-        sim["pageviews_control"].sum(1),
-        sim["clicks_treatment"].sum(1),
-        sim["pageviews_treatment"].sum(1),
+        proportion(sim["clicks_control"].sum(1), sim["pageviews_control"].sum(1)),
+        proportion(sim["clicks_treatment"].sum(1), sim["pageviews_treatment"].sum(1)),
     )
-    naive_coverage = np.mean((naive.ci_low <= 0) & (0 <= naive.ci_high))
-    assert naive_coverage < 0.90
+    assert naive.coverage(0.0).estimate < 0.90
 
 
 # ------------------------------------------------------------------ SRM
@@ -373,7 +404,7 @@ def test_logistic_effect_is_probability_difference_and_matches_statsmodels() -> 
         }
     )
     result = ab.estimate_logistic_effect(data, "converted", "treatment")
-    z_test = ab.compare_proportions_from_stats(40, 400, 60, 400)
+    z_test = ab.compare_proportions_from_stats(proportion(40, 400), proportion(60, 400))
     # A saturated logit reproduces the arm proportions; delta SE = unpooled Wald SE.
     assert result.estimate == pytest.approx(0.05, abs=1e-8)
     assert result.se == pytest.approx(z_test.se, rel=1e-5)
@@ -387,14 +418,14 @@ def test_logistic_effect_is_probability_difference_and_matches_statsmodels() -> 
 
 
 def test_logistic_with_day_fixed_effects_runs_on_simulation() -> None:
-    data = simulate_ab_users(6000, conversion_lift=0.02, rng=11)
+    data, truth = simulate_ab_users(6000, conversion_lift=0.02, rng=11)
     result = ab.estimate_logistic_effect(data, "converted", "treatment", fixed_effects=["day"])
-    assert result.covers(data.attrs["truth"]["conversion_ate"])
+    assert result.covers(truth.conversion_ate)
     assert result.details["fixed_effects"] == "day"
 
 
 def test_stratified_effect_matches_hand_formula() -> None:
-    data = simulate_ab_users(4000, rng=12)
+    data, _ = simulate_ab_users(4000, rng=12)
     result = ab.estimate_stratified_effect(data, "converted", "treatment", "stratum")
     effect = variance = 0.0
     for _, group in data.groupby("stratum"):
@@ -499,7 +530,7 @@ def test_simulated_power_agrees_with_analytic() -> None:
 # ------------------------------------------------------------------ multiple testing
 def test_holm_and_bh_match_statsmodels_and_keep_labels() -> None:
     p_values = pd.Series({"a": 0.01, "b": 0.04, "c": 0.03, "d": 0.2})
-    for method in ("holm", "fdr_bh"):
+    for method in ("holm", "fdr_bh", "bonferroni"):
         table = ab.adjust_p_values(p_values, method)
         reject, adjusted, _, _ = multipletests(p_values.to_numpy(), method=method)
         assert np.allclose(table.adjusted_p_value, adjusted)
@@ -512,17 +543,14 @@ def test_holm_and_bh_match_statsmodels_and_keep_labels() -> None:
 
 def test_holm_on_the_free_trial_screener() -> None:
     data = load_free_trial_screener()
+    clicks = data.clicks_with_outcomes
     gross = ab.compare_proportions_from_stats(
-        data.enrollments["control"],
-        data.clicks_with_outcomes["control"],
-        data.enrollments["experiment"],
-        data.clicks_with_outcomes["experiment"],
+        proportion(data.enrollments["control"], clicks["control"]),
+        proportion(data.enrollments["experiment"], clicks["experiment"]),
     )
     net = ab.compare_proportions_from_stats(
-        data.payments["control"],
-        data.clicks_with_outcomes["control"],
-        data.payments["experiment"],
-        data.clicks_with_outcomes["experiment"],
+        proportion(data.payments["control"], clicks["control"]),
+        proportion(data.payments["experiment"], clicks["experiment"]),
     )
     table = ab.adjust_p_values({"gross": gross.p_value, "net": net.p_value})
     assert table.adjusted_p_value["gross"] == pytest.approx(5.2e-6, rel=0.01)
@@ -614,9 +642,13 @@ def test_datasets_and_simulator() -> None:
     assert data.loc["experiment", "payments"] == 1_945
     hiv = load_thornton_hiv()
     assert set(hiv.any_incentive.unique()) == {0, 1} and hiv.got_result.notna().all()
-    users = simulate_ab_users(2000, rng=20)
-    again = simulate_ab_users(2000, rng=20)
+    users, truth = simulate_ab_users(2000, rng=20)
+    again, truth_again = simulate_ab_users(2000, rng=20)
     pd.testing.assert_frame_equal(users, again)
+    assert truth == truth_again and not users.attrs
+    assert truth.sample_conversion_ate == pytest.approx(
+        np.mean(users.converted_1 - users.converted_0)
+    )
     observed = np.where(users.treatment == 1, users.converted_1, users.converted_0)
     assert np.array_equal(users.converted, observed)
     assert (users.converted_1 >= users.converted_0).all()
@@ -631,11 +663,19 @@ def test_datasets_and_simulator() -> None:
         (lambda: ab.compare_means([1.0, 2.0], [1.0]), "y_treatment"),
         (lambda: ab.compare_means([1.0, 2.0], [1.0, 3.0], alpha=1.5), "alpha"),
         (lambda: ab.compare_means([1.0, 2.0], [1.0, 3.0], alternative="greater"), "alternative"),
-        (lambda: ab.compare_means_from_stats(1, 1.0, 1.0, 5, 2.0, 3.0), "n_control"),
-        (lambda: ab.compare_means_from_stats(5, 10.0, 1.0, 5, 2.0, 3.0), "sum_squares_control"),
-        (lambda: ab.compare_proportions_from_stats(11, 10, 3, 10), "successes_control"),
-        (lambda: ab.compare_proportions_from_stats(1, 10, -1, 10), "successes_treatment"),
-        (lambda: ab.compare_proportions_from_stats(1, 0, 1, 10), "n_control"),
+        (
+            lambda: ab.compare_means_from_stats(ArmStatistics(1, 1.0, 1.0), sums(np.ones(5))),
+            "control",
+        ),
+        (lambda: ab.compare_means_from_stats(sums(np.ones(5)), (5, 2.0, 3.0)), "treatment"),
+        (
+            lambda: ab.compare_proportions_from_stats(sums([0.0, 2.0]), proportion(3, 10)),
+            "control",
+        ),
+        (
+            lambda: ab.compare_proportions_from_stats(proportion(1, 10), {"n": 10, "sum": 1}),
+            "treatment",
+        ),
         (lambda: ab.compare_proportions([0, 1, 2], [0, 1]), "y_control"),
         (lambda: ab.compare_proportions([0, 1], [0, 1], interval="exact"), "interval"),
         (lambda: ab.estimate_relative_lift([0.0, 0.0], [1.0, 2.0]), "y_control"),
@@ -687,8 +727,8 @@ def test_datasets_and_simulator() -> None:
             ),
             "stratum",
         ),
-        (lambda: ab.summarise_ratio_metric([1, 2], [1, 2, 3]), "numerator"),
-        (lambda: ab.summarise_ratio_metric([1.0, np.nan], [1, 2]), "numerator"),
+        (lambda: ab.summarize_ratio_metric([1, 2], [1, 2, 3]), "numerator"),
+        (lambda: ab.summarize_ratio_metric([1.0, np.nan], [1, 2]), "numerator"),
         (lambda: simulate_ab_users(5), "n_users"),
         (lambda: simulate_ab_users(100, baseline_conversion=1.5), "baseline_conversion"),
         (lambda: simulate_clicks_pageviews(10, 10, ctr=0.0), "ctr"),
@@ -736,8 +776,8 @@ def test_proportions_swap_flips_sign(control, treatment) -> None:
     n_c, n_t = max(n_c, 1), max(n_t, 1)
     if s_c + s_t in (0, n_c + n_t):
         return
-    forward = ab.compare_proportions_from_stats(s_c, n_c, s_t, n_t)
-    backward = ab.compare_proportions_from_stats(s_t, n_t, s_c, n_c)
+    forward = ab.compare_proportions_from_stats(proportion(s_c, n_c), proportion(s_t, n_t))
+    backward = ab.compare_proportions_from_stats(proportion(s_t, n_t), proportion(s_c, n_c))
     assert backward.estimate == pytest.approx(-forward.estimate, abs=1e-12)
     assert backward.p_value == pytest.approx(forward.p_value, abs=1e-12)
     probability = ab.probability_treatment_better(s_c, n_c, s_t, n_t)
@@ -793,74 +833,90 @@ def test_relative_lift_with_control_mean_zero_is_refused() -> None:
     for control in ([-0.1, 0.1, 0.2, -0.2], [0.1, 0.2, -0.3], [0.0, 0.0, 0.0]):
         with pytest.raises(ValueError, match="y_control"):
             ab.estimate_relative_lift(control, [1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="sum_control"):
-        ab.estimate_relative_lift_from_stats(100, 0, None, 100, 5, None)
+    with pytest.raises(ValueError, match="control"):
+        ab.estimate_relative_lift_from_stats(proportion(0, 100), proportion(5, 100))
+
+
+_ARM = ArmStatistics(10, 20.0, 50.0)
+_ARMS = ArmStatistics(np.array([10, 10]), np.array([20.0, 21.0]), np.array([50.0, 52.0]))
+_RATIO = RatioStatistics.from_values([1.0, 0.0, 2.0], [2.0, 3.0, 4.0])
 
 
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: ab.compare_means_from_stats(10, "1", 5.0, 10, 2.0, 3.0), "sum_control"),
-        (lambda: ab.compare_means_from_stats("10", 1.0, 5.0, 10, 2.0, 3.0), "n_control"),
+        (lambda: ab.compare_means_from_stats((10, 20.0, 50.0), _ARM), "control"),
+        (lambda: ab.compare_means_from_stats(_ARM, "10"), "treatment"),
+        (lambda: ab.compare_means_from_stats(_ARMS, _ARM), "control"),
+        (lambda: ab.compare_means_from_stats(_ARM, _RATIO), "treatment"),
+        (lambda: ab.compare_proportions_from_stats(proportion([3, 4], 10), _ARM), "control"),
+        (lambda: ab.compare_proportions_from_stats(proportion(3, 10), _ARM), "treatment"),
+        (lambda: ab.estimate_relative_lift_from_stats(_ARM, _ARMS), "treatment"),
         (
-            lambda: ab.compare_means_from_stats(10, np.array([1.0, 2.0]), 5.0, 10, 2.0, 3.0),
-            "sum_control",
+            lambda: ab.estimate_relative_lift_from_stats(ArmStatistics(10, 0.0, 5.0), _ARM),
+            "control",
         ),
-        (lambda: ab.compare_means_from_stats(10, 1.0, 5.0, 10, 2.0, True), "sum_squares"),
-        (lambda: ab.compare_proportions_from_stats("3", 10, 4, 10), "successes_control"),
-        (lambda: ab.compare_proportions_from_stats(np.array([3, 4]), 10, 4, 10),
-         "successes_control"),
-        (lambda: ab.estimate_relative_lift_from_stats(10, "5", None, 10, 6, None),
-         "sum_control"),
-        (lambda: ab.batch_compare_means(10, ["1", "2"], 5.0, 10, 2.0, 3.0), "sum_control"),
-        (lambda: ab.batch_compare_proportions(["3"], 10, [4], 10), "successes_control"),
-        (lambda: ab.compare_ratio_metrics_from_stats(
-            n_control=10, sum_numerator_control="5", sum_denominator_control=20.0,
-            sum_numerator_squares_control=5.0, sum_denominator_squares_control=50.0,
-            sum_cross_products_control=12.0, n_treatment=10, sum_numerator_treatment=5.0,
-            sum_denominator_treatment=20.0, sum_numerator_squares_treatment=5.0,
-            sum_denominator_squares_treatment=50.0, sum_cross_products_treatment=12.0),
-         "sum_numerator_control"),
-        (lambda: ab.batch_compare_ratio_metrics(
-            {"n": "10", "sum_numerator": 5.0, "sum_denominator": 20.0,
-             "sum_numerator_squares": 5.0, "sum_denominator_squares": 50.0,
-             "sum_cross_products": 12.0},
-            ab.summarise_ratio_metric([1, 0, 2], [2, 3, 4])), "control"),
-        (lambda: ab.summarise_ratio_metric(["1", "2"], [1, 2]), "numerator"),
+        (lambda: ab.batch_compare_means(_ARMS, {"n": 10}), "treatment"),
+        (
+            lambda: ab.batch_compare_means(ArmStatistics([1, 2], [1.0, 2.0], [1.0, 2.0]), _ARM),
+            "control",
+        ),
+        (lambda: ab.batch_compare_proportions(_ARMS, proportion(4, 10)), "control"),
+        (lambda: ab.batch_estimate_relative_lift(_ARMS, "x"), "treatment"),
+        (lambda: ab.compare_ratio_metrics_from_stats(_ARM, _RATIO), "control"),
+        (
+            lambda: ab.compare_ratio_metrics_from_stats(
+                _RATIO, ab.summarize_ratio_metric(np.ones((2, 3)), np.ones((2, 3)))
+            ),
+            "treatment",
+        ),
+        (
+            lambda: ab.batch_compare_ratio_metrics({"n": 10, "sum_numerator": 5.0}, _RATIO),
+            "control",
+        ),
+        (lambda: ab.summarize_ratio_metric(["1", "2"], [1, 2]), "numerator"),
     ],
 )
-def test_strings_and_arrays_are_refused_by_scalar_twins(call, match: str) -> None:
+def test_wrong_types_and_arrays_are_refused_by_the_twins(call, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()
 
 
 def test_agresti_caffo_and_wald_intervals_stay_in_minus_one_one() -> None:
-    caffo = ab.compare_proportions_from_stats(0, 5, 5, 5, interval="agresti-caffo")
+    none, every = proportion(0, 5), proportion(5, 5)
+    caffo = ab.compare_proportions_from_stats(none, every, interval="agresti-caffo")
     assert -1.0 <= caffo.ci_low <= caffo.ci_high <= 1.0
     assert caffo.ci_high == 1.0  # unclipped it would be about 1.08
-    reverse = ab.compare_proportions_from_stats(5, 5, 0, 5, interval="agresti-caffo")
+    reverse = ab.compare_proportions_from_stats(every, none, interval="agresti-caffo")
     assert reverse.ci_low == -1.0
-    batch = ab.batch_compare_proportions([0, 5], 5, [5, 0], 5, interval="agresti-caffo")
+    batch = ab.batch_compare_proportions(
+        proportion([0, 5], 5), proportion([5, 0], 5), interval="agresti-caffo"
+    ).to_frame()
     assert (batch.ci_low >= -1).all() and (batch.ci_high <= 1).all()
-    wald = ab.compare_proportions_from_stats(1, 60, 59, 60)
+    wald = ab.compare_proportions_from_stats(proportion(1, 60), proportion(59, 60))
     assert -1.0 <= wald.ci_low <= wald.ci_high <= 1.0
-    one_sided = ab.compare_proportions_from_stats(3, 20, 9, 25, alternative="larger")
+    one_sided = ab.compare_proportions_from_stats(
+        proportion(3, 20), proportion(9, 25), alternative="larger"
+    )
     assert one_sided.ci_high == 1.0
 
 
 def test_no_successes_in_either_arm_is_an_effect_of_zero() -> None:
     with pytest.warns(pl_warning, match="agresti-caffo"):
-        wald = ab.compare_proportions_from_stats(0, 10, 0, 12)
+        wald = ab.compare_proportions_from_stats(proportion(0, 10), proportion(0, 12))
     assert (wald.estimate, wald.se, wald.p_value, wald.ci) == (0.0, 0.0, 1.0, (0.0, 0.0))
     assert wald.details["z"] == 0.0
-    caffo = ab.compare_proportions_from_stats(0, 10, 0, 10, interval="agresti-caffo")
+    caffo = ab.compare_proportions_from_stats(
+        proportion(0, 10), proportion(0, 10), interval="agresti-caffo"
+    )
     assert caffo.estimate == 0.0 and caffo.p_value == 1.0
     assert caffo.ci_low == pytest.approx(-caffo.ci_high) and 0.2 < caffo.ci_high < 0.35
     rows = ab.compare_proportions(np.zeros(10), np.zeros(10), interval="agresti-caffo")
     assert rows.ci == caffo.ci
-    batch = ab.batch_compare_proportions([0, 3], 10, [0, 4], 10)
-    assert batch.loc[0, "p_value"] == 1.0 and batch.loc[0, "z"] == 0.0
-    assert np.isfinite(batch.to_numpy(dtype=float)).all()
+    batch = ab.batch_compare_proportions(proportion([0, 3], 10), proportion([0, 4], 10))
+    assert batch[0].p_value == 1.0 and batch[0].details["z"] == 0.0
+    numbers = ["estimate", "se", "ci_low", "ci_high", "p_value", "z"]
+    assert np.isfinite(batch.to_frame()[numbers].to_numpy(dtype=float)).all()
 
 
 def test_both_arms_constant_give_a_point_interval_without_runtime_warnings() -> None:
@@ -870,12 +926,16 @@ def test_both_arms_constant_give_a_point_interval_without_runtime_warnings() -> 
             same = ab.compare_means([2.0, 2.0, 2.0], [2.0, 2.0])
         assert (same.estimate, same.se, same.p_value, same.df) == (0.0, 0.0, 1.0, None)
         with pytest.warns(pl_warning):
-            apart = ab.compare_means_from_stats(3, 6.0, 12.0, 4, 12.0, 36.0)
+            apart = ab.compare_means_from_stats(
+                ArmStatistics(3, 6.0, 12.0), ArmStatistics(4, 12.0, 36.0)
+            )
         assert (apart.estimate, apart.se, apart.p_value) == (1.0, 0.0, 0.0)
         assert apart.ci == (1.0, 1.0)
-        batch = ab.batch_compare_means([3, 3], [6.0, 6.0], [12.0, 14.0], 4, 12.0, 36.0)
-        assert batch.loc[0, "p_value"] == 0.0 and batch.loc[0, "se"] == 0.0
-        assert np.isfinite(batch.loc[1]).all()
+        batch = ab.batch_compare_means(
+            ArmStatistics([3, 3], [6.0, 6.0], [12.0, 14.0]), ArmStatistics(4, 12.0, 36.0)
+        )
+        assert batch[0].p_value == 0.0 and batch[0].se == 0.0 and batch[0].df is None
+        assert np.isfinite([batch[1].se, batch[1].df, batch[1].ci_low, batch[1].ci_high]).all()
         with pytest.warns(pl_warning):
             boot = ab.bootstrap_difference(np.ones(10), np.full(8, 3.0), rng=1)
         assert (boot.estimate, boot.se, boot.ci) == (2.0, 0.0, (2.0, 2.0))
@@ -903,10 +963,12 @@ def test_bootstrap_bca_falls_back_to_percentile_when_undefined() -> None:
         (lambda: ab.simulate_power_means(1.0, 1.0, 10, n_sims=100, rng="x"), "rng"),
         (lambda: ab.simulate_power_proportions(0.1, 0.2, 10, n_sims=100, rng=[1]), "rng"),
         (lambda: simulate_ab_users(100, rng="x"), "rng"),
-        (lambda: ab.compare_ratio_metrics([1, 2, 3], [1, 2], [1, 2], [3, 4]),
-         "numerator_control"),
-        (lambda: ab.summarise_ratio_metric([1, 2, 3], [1, 2]), "numerator"),
-        (lambda: ab.batch_compare_proportions([1, 2, 3], 10, [1, 2], 10), "successes"),
+        (lambda: ab.compare_ratio_metrics([1, 2, 3], [1, 2], [1, 2], [3, 4]), "numerator_control"),
+        (lambda: ab.summarize_ratio_metric([1, 2, 3], [1, 2]), "numerator"),
+        (
+            lambda: ab.batch_compare_proportions(proportion([1, 2, 3], 10), proportion([1, 2], 10)),
+            "control",
+        ),
         (lambda: ab.assign_arms(["a", "b"], "e", weights=[1.0, -1.0]), "weights"),
         (lambda: ab.assign_arms(["a", "b"], "e", weights=[0.5, 0.3, 0.2]), "weights"),
         (lambda: ab.assign_arms(["a", "b"], "e", traffic_fraction=1.5), "traffic_fraction"),
@@ -944,7 +1006,7 @@ grid_samples = st.lists(grid, min_size=3, max_size=25).filter(lambda v: np.ptp(v
 
 
 @settings(max_examples=50, deadline=None)
-@given(control=grid_samples, treatment=grid_samples, shift=st.integers(-10**9, 10**9))
+@given(control=grid_samples, treatment=grid_samples, shift=st.integers(-(10**9), 10**9))
 def test_welch_is_shift_invariant_to_1e9_for_large_offsets(control, treatment, shift) -> None:
     base = ab.compare_means(control, treatment)
     moved = ab.compare_means(np.add(control, shift), np.add(treatment, shift))
@@ -959,17 +1021,18 @@ def test_welch_is_shift_invariant_to_1e9_for_large_offsets(control, treatment, s
 def test_welch_scales_with_the_outcome_and_stats_twin_agrees(control, treatment, factor) -> None:
     base = ab.compare_means(control, treatment)
     scaled = ab.compare_means(np.multiply(control, factor), np.multiply(treatment, factor))
-    assert scaled.estimate == pytest.approx(factor * base.estimate, rel=1e-9,
-                                            abs=1e-9 * factor * base.se)
+    assert scaled.estimate == pytest.approx(
+        factor * base.estimate, rel=1e-9, abs=1e-9 * factor * base.se
+    )
     assert scaled.se == pytest.approx(factor * base.se, rel=1e-9)
     c, t = np.asarray(control), np.asarray(treatment)
     # Aggregates of centred data (what a well-written warehouse query returns).
     centre = float(np.median(c))
-    twin = ab.compare_means_from_stats(*sums(c - centre), *sums(t - centre))
+    twin = ab.compare_means_from_stats(sums(c - centre), sums(t - centre))
     assert twin.estimate == pytest.approx(base.estimate, rel=1e-9, abs=1e-9 * base.se)
     assert twin.se == pytest.approx(base.se, rel=1e-9)
-    batch = ab.batch_compare_means(*sums(c - centre), *sums(t - centre))
-    assert batch.loc[0, "se"] == pytest.approx(twin.se, rel=1e-12)
+    batch = ab.batch_compare_means(sums(c - centre), sums(t - centre))
+    assert batch[0].se == pytest.approx(twin.se, rel=1e-12)
 
 
 @settings(max_examples=50, deadline=None)
@@ -982,14 +1045,15 @@ def test_proportion_intervals_flip_with_the_arms_and_match_the_batch(
     interval = "agresti-caffo" if caffo else "wald"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pl_warning)  # the point-interval notice for Wald
-        forward = ab.compare_proportions_from_stats(s_c, n_c, s_t, n_t, interval=interval)
-        backward = ab.compare_proportions_from_stats(s_t, n_t, s_c, n_c, interval=interval)
+        arms = (proportion(s_c, n_c), proportion(s_t, n_t))
+        forward = ab.compare_proportions_from_stats(*arms, interval=interval)
+        backward = ab.compare_proportions_from_stats(*arms[::-1], interval=interval)
     assert backward.estimate == pytest.approx(-forward.estimate, abs=1e-12)
     assert (backward.ci_low, backward.ci_high) == pytest.approx(
         (-forward.ci_high, -forward.ci_low), abs=1e-12
     )
     assert -1 <= forward.ci_low <= forward.estimate <= forward.ci_high <= 1 or caffo
     assert -1 <= forward.ci_low <= forward.ci_high <= 1
-    batch = ab.batch_compare_proportions(s_c, n_c, s_t, n_t, interval=interval)
-    assert batch.loc[0, "ci_low"] == pytest.approx(forward.ci_low, abs=1e-15)
-    assert batch.loc[0, "p_value"] == pytest.approx(forward.p_value, abs=1e-15)
+    batch = ab.batch_compare_proportions(*arms, interval=interval)
+    assert batch[0].ci_low == pytest.approx(forward.ci_low, abs=1e-15)
+    assert batch[0].p_value == pytest.approx(forward.p_value, abs=1e-15)

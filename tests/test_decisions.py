@@ -3,7 +3,6 @@ closed forms, monitors and bad input."""
 
 from __future__ import annotations
 
-import gc
 import math
 import re
 import warnings
@@ -21,6 +20,7 @@ from statsmodels.stats.weightstats import ttest_ind as sm_ttest_ind
 
 import playbook_lib.decisions as dec
 from playbook_lib import Estimate
+from playbook_lib.decisions.monitoring import _cumulative_sample_ratio_tests
 from playbook_lib.simulate import simulate_assignment_counts, simulate_metric_stream
 
 ALPHA = 0.05
@@ -36,15 +36,27 @@ def normal(x: float, se: float = 1.0, df: float | None = None) -> Estimate:
 def make_rule(minimum_effect: float = 0.0, multiplicity: str = "holm") -> dec.DecisionRule:
     return dec.DecisionRule(
         dec.PrimaryMetric("conversion", "higher_is_better", minimum_effect),
-        guardrails=(dec.Guardrail("latency", "lower_is_better", 20.0),
-                    dec.Guardrail("retention", "higher_is_better", 5.0)),
-        alpha=ALPHA, multiplicity=multiplicity)
+        guardrails=(
+            dec.Guardrail("latency", "lower_is_better", 20.0),
+            dec.Guardrail("retention", "higher_is_better", 5.0),
+        ),
+        alpha=ALPHA,
+        multiplicity=multiplicity,
+    )
 
 
-def estimates(primary: float, latency: float = -FAR, retention: float = FAR,
-              se: float = 1.0, df: float | None = None) -> dict[str, Estimate]:
-    return {"conversion": normal(primary, se, df), "latency": normal(latency),
-            "retention": normal(retention)}
+def estimates(
+    primary: float,
+    latency: float = -FAR,
+    retention: float = FAR,
+    se: float = 1.0,
+    df: float | None = None,
+) -> dict[str, Estimate]:
+    return {
+        "conversion": normal(primary, se, df),
+        "latency": normal(latency),
+        "retention": normal(retention),
+    }
 
 
 # ----------------------------------------------------------------------------- boundaries
@@ -108,25 +120,16 @@ def test_primary_harm_boundary_rolls_back() -> None:
     assert dec.decide(rule, estimates(-z_holm + EPS)).action == "hold"
 
 
-def test_holm_adjustment_equals_statsmodels() -> None:
-    p_values = [0.01, 0.04, 0.03, 0.005, 0.5]
-    for method in ("holm", "bonferroni"):
-        np.testing.assert_allclose(dec._adjust_p_values(p_values, method),
-                                   multipletests(p_values, method=method)[1])
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from([0.0, 1e-4, 0.004, 0.01, 0.0125, 0.02, 0.3, 0.5, 1.0])
-                | st.floats(0.0, 1.0), min_size=1, max_size=12))
-def test_holm_adjustment_equals_statsmodels_on_random_p_values(p_values: list[float]) -> None:
-    # Ties and repeated values included: the step-down maximum must match statsmodels exactly.
-    # statsmodels' Holm branch calls gc.collect() (~0.3 s each here); it has no effect on the
-    # result, so it is stubbed out for this comparison only.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(gc, "collect", lambda *args: 0)
-        for method in ("holm", "bonferroni"):
-            np.testing.assert_allclose(dec._adjust_p_values(p_values, method),
-                                       multipletests(p_values, method=method)[1], rtol=1e-12)
+@pytest.mark.parametrize("method", ["holm", "bonferroni"])
+def test_roll_back_p_values_are_adjusted_as_statsmodels_does(method: str) -> None:
+    # decide adjusts the one-sided harm/breach p-values of the primary and the guardrails
+    # with the shared step-down kernel; the result must equal statsmodels' multipletests.
+    decision = dec.decide(make_rule(multiplicity=method), estimates(-1.2, 21.0, -3.9))
+    checks = decision.to_frame()
+    harm = checks[checks.test.str.startswith(("harm", "breach"))]
+    raw = [stats.norm.cdf(-1.2), stats.norm.cdf((-21.0 + 20.0) / 1.0), stats.norm.cdf(-3.9 + 5.0)]
+    np.testing.assert_allclose(harm.p_value, multipletests(raw, method=method)[1], rtol=1e-12)
+    assert list(harm.metric) == ["conversion", "latency", "retention"]
 
 
 def test_futility_row_passes_unless_the_minimum_effect_is_ruled_out() -> None:
@@ -150,22 +153,36 @@ def test_lower_is_better_primary_mirrors_higher_is_better() -> None:
     up = dec.DecisionRule(dec.PrimaryMetric("m", "higher_is_better", 1.0))
     down = dec.DecisionRule(dec.PrimaryMetric("m", "lower_is_better", 1.0))
     for value in (-5.0, -2.0, 0.3, 2.0, 5.0):
-        assert (dec.decide(up, {"m": normal(value)}).action
-                == dec.decide(down, {"m": normal(-value)}).action)
+        assert (
+            dec.decide(up, {"m": normal(value)}).action
+            == dec.decide(down, {"m": normal(-value)}).action
+        )
 
 
 @settings(max_examples=40, deadline=None)
-@given(primary=st.floats(-6, 8), latency=st.floats(-40, 60), retention=st.floats(-15, 10),
-       scale=st.floats(0.01, 100))
-def test_decision_is_invariant_to_units(primary: float, latency: float, retention: float,
-                                        scale: float) -> None:
+@given(
+    primary=st.floats(-6, 8),
+    latency=st.floats(-40, 60),
+    retention=st.floats(-15, 10),
+    scale=st.floats(0.01, 100),
+)
+def test_decision_is_invariant_to_units(
+    primary: float, latency: float, retention: float, scale: float
+) -> None:
     base = make_rule(minimum_effect=1.0)
     rescaled = dec.DecisionRule(
         dec.PrimaryMetric("conversion", "higher_is_better", 1.0 * scale),
-        guardrails=(dec.Guardrail("latency", "lower_is_better", 20.0 * scale),
-                    dec.Guardrail("retention", "higher_is_better", 5.0 * scale)), alpha=ALPHA)
-    original = {"conversion": normal(primary), "latency": normal(latency),
-                "retention": normal(retention)}
+        guardrails=(
+            dec.Guardrail("latency", "lower_is_better", 20.0 * scale),
+            dec.Guardrail("retention", "higher_is_better", 5.0 * scale),
+        ),
+        alpha=ALPHA,
+    )
+    original = {
+        "conversion": normal(primary),
+        "latency": normal(latency),
+        "retention": normal(retention),
+    }
     scaled = {key: value.scaled(scale) for key, value in original.items()}
     assert dec.decide(base, original).action == dec.decide(rescaled, scaled).action
 
@@ -187,17 +204,21 @@ def test_non_inferiority_p_value_equals_statsmodels_and_scipy(direction: str) ->
     estimate = _welch_estimate(treatment, control)
     result = dec.check_non_inferiority(estimate, margin, direction)
     if direction == "higher_is_better":
-        sm_p = sm_ttest_ind(treatment, control, alternative="larger", usevar="unequal",
-                            value=-margin)[1]
-        sp_p = stats.ttest_ind(treatment + margin, control, equal_var=False,
-                               alternative="greater").pvalue
+        sm_p = sm_ttest_ind(
+            treatment, control, alternative="larger", usevar="unequal", value=-margin
+        )[1]
+        sp_p = stats.ttest_ind(
+            treatment + margin, control, equal_var=False, alternative="greater"
+        ).pvalue
     else:
-        sm_p = sm_ttest_ind(treatment, control, alternative="smaller", usevar="unequal",
-                            value=margin)[1]
-        sp_p = stats.ttest_ind(treatment - margin, control, equal_var=False,
-                               alternative="less").pvalue
-    assert result["p_value"] == pytest.approx(sm_p, rel=1e-9)
-    assert result["p_value"] == pytest.approx(sp_p, rel=1e-9)
+        sm_p = sm_ttest_ind(
+            treatment, control, alternative="smaller", usevar="unequal", value=margin
+        )[1]
+        sp_p = stats.ttest_ind(
+            treatment - margin, control, equal_var=False, alternative="less"
+        ).pvalue
+    assert result.p_value == pytest.approx(sm_p, rel=1e-9)
+    assert result.p_value == pytest.approx(sp_p, rel=1e-9)
 
 
 def test_non_inferiority_for_proportions_equals_statsmodels_wald() -> None:
@@ -206,11 +227,19 @@ def test_non_inferiority_for_proportions_equals_statsmodels_wald() -> None:
     se = math.sqrt(p_t * (1 - p_t) / n_t + p_c * (1 - p_c) / n_c)
     estimate = dec.summarize_effect(p_t - p_c, se)
     margin = 0.01
-    reference = sm_proportion.test_proportions_2indep(count_t, n_t, count_c, n_c, value=-margin,
-                                        method="wald", compare="diff", alternative="larger")
+    reference = sm_proportion.test_proportions_2indep(
+        count_t,
+        n_t,
+        count_c,
+        n_c,
+        value=-margin,
+        method="wald",
+        compare="diff",
+        alternative="larger",
+    )
     ours = dec.check_non_inferiority(estimate, margin, "higher_is_better")
-    assert ours["p_value"] == pytest.approx(reference.pvalue, rel=1e-9)
-    assert ours["statistic"] == pytest.approx(reference.statistic, rel=1e-9)
+    assert ours.p_value == pytest.approx(reference.pvalue, rel=1e-9)
+    assert ours.statistic == pytest.approx(reference.statistic, rel=1e-9)
 
 
 def test_summarize_effect_matches_scipy_welch_interval() -> None:
@@ -227,9 +256,16 @@ def test_summarize_effect_matches_scipy_welch_interval() -> None:
 def test_recommended_rule_ships_harmful_changes_at_most_alpha() -> None:
     rule = dec.DecisionRule(dec.PrimaryMetric("m"), alpha=ALPHA)
     table = dec.simulate_operating_characteristics(
-        {"recommended": rule, "positive": dec.ship_if_positive(),
-         "halved": dec.ship_if_risk_adjusted_lift_clears(0.003)},
-        true_effects=[-0.004, 0.0], se=0.0046, n_sims=40_000, rng=2026)
+        {
+            "recommended": rule,
+            "positive": dec.ship_if_positive(),
+            "halved": dec.ship_if_risk_adjusted_lift_clears(0.003),
+        },
+        true_effects=[-0.004, 0.0],
+        se=0.0046,
+        n_sims=40_000,
+        rng=2026,
+    )
     at_zero = table[(table.rule == "recommended") & (table.true_effect == 0.0)].iloc[0]
     assert at_zero.probability_ship <= ALPHA + 3 * at_zero.mc_se
     assert abs(at_zero.probability_ship - ALPHA) < 3 * at_zero.mc_se  # exact at the boundary
@@ -243,8 +279,9 @@ def test_recommended_rule_ships_harmful_changes_at_most_alpha() -> None:
 
 def test_recommended_rule_is_calibrated_with_estimated_se_and_t() -> None:
     rule = dec.DecisionRule(dec.PrimaryMetric("m"), alpha=ALPHA)
-    table = dec.simulate_operating_characteristics({"t": rule}, [0.0], se=1.0, df=6,
-                                                   n_sims=40_000, rng=7)
+    table = dec.simulate_operating_characteristics(
+        {"t": rule}, [0.0], se=1.0, df=6, n_sims=40_000, rng=7
+    )
     row = table.iloc[0]
     assert abs(row.probability_ship - ALPHA) < 3 * row.mc_se
 
@@ -277,7 +314,8 @@ def test_expected_loss_from_draws_agrees_with_closed_form() -> None:
     closed = dec.expected_loss(0.4, 1.3).iloc[0]
     assert from_draws["loss_if_ship"] == pytest.approx(closed.loss_if_ship, abs=0.005)
     assert from_draws["probability_beats_control"] == pytest.approx(
-        closed.probability_beats_control, abs=0.003)
+        closed.probability_beats_control, abs=0.003
+    )
 
 
 def test_normal_posterior_matches_grid_posterior() -> None:
@@ -296,9 +334,13 @@ def test_prior_from_past_effects_recovers_truth() -> None:
     rng = np.random.default_rng(9)
     truth = rng.normal(0.1, 0.5, 4000)
     ses = rng.uniform(0.2, 0.6, 4000)
-    prior = dec.estimate_prior_from_past_effects(truth + ses * rng.standard_normal(4000), ses)
-    assert prior["prior_mean"] == pytest.approx(0.1, abs=0.04)
-    assert prior["prior_sd"] == pytest.approx(0.5, abs=0.03)
+    prior = dec.fit_prior_from_past_experiments(truth + ses * rng.standard_normal(4000), ses)
+    assert prior.mean == pytest.approx(0.1, abs=0.04)
+    assert prior.sd == pytest.approx(0.5, abs=0.03)
+    assert prior.n_experiments == 4000
+    effect = dec.summarize_effect(0.4, 0.3)
+    assert prior.posterior(effect) == dec.normal_posterior(effect, prior.mean, prior.sd)
+    assert list(prior.to_frame().columns) == ["prior_mean", "prior_sd", "n_experiments"]
 
 
 def test_evsi_matches_preposterior_simulation() -> None:
@@ -315,10 +357,13 @@ def test_evsi_matches_preposterior_simulation() -> None:
     assert closed["value_after"] == pytest.approx(value_after.mean(), abs=4 * mc_se)
     assert closed["evsi"] > 0
     # more data is worth more; infinitely noisy data is worth nothing
-    assert dec.expected_value_of_sample_information(mean, sd, 0.1, threshold=threshold)[
-        "evsi"] > closed["evsi"]
+    assert (
+        dec.expected_value_of_sample_information(mean, sd, 0.1, threshold=threshold)["evsi"]
+        > closed["evsi"]
+    )
     assert dec.expected_value_of_sample_information(mean, sd, 1e6, threshold=threshold)[
-        "evsi"] == pytest.approx(0.0, abs=1e-9)
+        "evsi"
+    ] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_bayesian_decision_threshold_of_caring() -> None:
@@ -331,8 +376,9 @@ def test_bayesian_decision_threshold_of_caring() -> None:
 # ----------------------------------------------------------------------------- value
 def test_expected_net_value_probability_of_loss_matches_simulation() -> None:
     effect = dec.summarize_effect(0.002, 0.0015)
-    value = dec.expected_net_value(effect, units_per_day=50_000, horizon_days=90,
-                                   value_per_unit=3.0, fixed_cost=20_000)
+    value = dec.expected_net_value(
+        effect, units_per_day=50_000, horizon_days=90, value_per_unit=3.0, fixed_cost=20_000
+    )
     rng = np.random.default_rng(8)
     draws = rng.normal(0.002, 0.0015, 400_000) * 50_000 * 90 * 3.0 - 20_000
     assert value.mean == pytest.approx(0.002 * 50_000 * 90 * 3 - 20_000)
@@ -343,44 +389,60 @@ def test_ramp_detectable_degradation_matches_statsmodels() -> None:
     plan = dec.plan_ramp(daily_units=40_000, metric_sd=2.0, margin=0.05, days_per_stage=2)
     for row in plan[plan.control_units > 0].itertuples():
         power = NormalIndPower().power(
-            effect_size=row.detectable_degradation / 2.0, nobs1=row.treated_units,
-            ratio=row.control_units / row.treated_units, alpha=ALPHA, alternative="larger")
+            effect_size=row.detectable_degradation / 2.0,
+            nobs1=row.treated_units,
+            ratio=row.control_units / row.treated_units,
+            alpha=ALPHA,
+            alternative="larger",
+        )
         assert power == pytest.approx(0.8, abs=1e-9)
     assert np.isnan(plan.se_of_difference.iloc[-1])
 
 
 # ----------------------------------------------------------------------------- objectives
 def test_pareto_frontier_of_the_seed_example_compares_elementwise() -> None:
-    values = pd.DataFrame({"revenue": [100, 110, 105, 95, 108],
-                           "satisfaction": [90, 85, 92, 95, 88]}, index=list("ABCDE"))
+    values = pd.DataFrame(
+        {"revenue": [100, 110, 105, 95, 108], "satisfaction": [90, 85, 92, 95, 88]},
+        index=list("ABCDE"),
+    )
     directions = {"revenue": "higher_is_better", "satisfaction": "higher_is_better"}
     frontier = dec.pareto_frontier(values, directions)
     assert list(frontier[frontier].index) == ["B", "C", "D", "E"]
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6)),
-                min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=8
+    )
+)
 def test_pareto_frontier_matches_brute_force(points: list[tuple[int, int, int]]) -> None:
     values = pd.DataFrame(points, columns=["a", "b", "c"])
     directions = {"a": "higher_is_better", "b": "lower_is_better", "c": "higher_is_better"}
     oriented = [(a, -b, c) for a, b, c in points]
-    expected = [not any(all(o >= p for o, p in zip(other, mine, strict=True)) and other != mine
-                        for other in oriented) for mine in oriented]
+    expected = [
+        not any(
+            all(o >= p for o, p in zip(other, mine, strict=True)) and other != mine
+            for other in oriented
+        )
+        for mine in oriented
+    ]
     assert list(dec.pareto_frontier(values, directions)) == expected
 
 
 def test_pareto_probability_and_utility() -> None:
-    means = pd.DataFrame({"revenue": [100, 110, 105], "satisfaction": [90, 85, 92]},
-                         index=["A", "B", "C"])
+    means = pd.DataFrame(
+        {"revenue": [100, 110, 105], "satisfaction": [90, 85, 92]}, index=["A", "B", "C"]
+    )
     directions = {"revenue": "higher_is_better", "satisfaction": "higher_is_better"}
     zero = means * 0.0
     probability = dec.pareto_frontier_probability(means, zero, directions, n_draws=50, rng=1)
     assert list(probability) == [0.0, 1.0, 1.0]
     noisy = dec.pareto_frontier_probability(means, zero + 4.0, directions, n_draws=4000, rng=1)
     assert 0.0 < noisy["A"] < 0.5
-    table = dec.weighted_utility(means, zero + 1.0, {"revenue": 1.0, "satisfaction": 2.0},
-                                 directions, rng=1)
+    table = dec.weighted_utility(
+        means, zero + 1.0, {"revenue": 1.0, "satisfaction": 2.0}, directions, rng=1
+    )
     assert table.loc["C", "utility"] == pytest.approx(105 + 2 * 92)
     assert table.loc["C", "se"] == pytest.approx(math.sqrt(5))
     assert table["probability_best"].sum() == pytest.approx(1.0)
@@ -406,7 +468,8 @@ def test_ewma_markov_chain_reproduces_lucas_saccucci_table() -> None:
     # ARLs): lambda = 0.10, L = 2.814: in-control ARL 500, ARL 10.3 for a 1-sigma shift.
     assert dec.ewma_average_run_length(smoothing=0.1, width=2.814) == pytest.approx(500, rel=0.01)
     assert dec.ewma_average_run_length(smoothing=0.1, width=2.814, shift=1.0) == pytest.approx(
-        10.3, abs=0.05)
+        10.3, abs=0.05
+    )
 
 
 def test_ewma_markov_chain_matches_sas_ewmaarl() -> None:
@@ -417,8 +480,9 @@ def test_ewma_markov_chain_matches_sas_ewmaarl() -> None:
 
 
 def test_ewma_exact_limits_shorten_the_in_control_run_length() -> None:
-    exact = dec.simulate_ewma_run_lengths(smoothing=0.1, width=2.814, n_sims=3000,
-                                          max_steps=7000, exact=True, rng=22)
+    exact = dec.simulate_ewma_run_lengths(
+        smoothing=0.1, width=2.814, n_sims=3000, max_steps=7000, exact=True, rng=22
+    )
     mc_se = exact.std(ddof=1) / math.sqrt(exact.size)
     design = dec.ewma_average_run_length(smoothing=0.1, width=2.814)
     assert exact.mean() < design - mc_se  # narrower early limits: a few more early alarms
@@ -426,44 +490,94 @@ def test_ewma_exact_limits_shorten_the_in_control_run_length() -> None:
 
 
 def test_ewma_simulated_arl_matches_its_design() -> None:
-    run_lengths = dec.simulate_ewma_run_lengths(smoothing=0.1, width=2.814, n_sims=3000,
-                                                max_steps=7000, exact=False, rng=21)
+    run_lengths = dec.simulate_ewma_run_lengths(
+        smoothing=0.1, width=2.814, n_sims=3000, max_steps=7000, exact=False, rng=21
+    )
     assert (run_lengths <= 7000).mean() > 0.999  # practically uncensored
     design = dec.ewma_average_run_length(smoothing=0.1, width=2.814)
     mc_se = run_lengths.std(ddof=1) / math.sqrt(run_lengths.size)
     assert abs(run_lengths.mean() - design) < 3 * mc_se
 
 
+@pytest.mark.parametrize("exact", [True, False])
+def test_simulated_run_lengths_follow_the_recursion_step_by_step(exact: bool) -> None:
+    # The simulator filters blocks of 256 steps at once; written out step by step on the
+    # same draws (each block draws for the streams still running), the recursion gives the
+    # same run lengths, across block boundaries and for censored streams.
+    smoothing, width, shift, n_sims, max_steps = 0.05, 2.8, 0.0, 60, 700
+    runs = dec.simulate_ewma_run_lengths(
+        smoothing=smoothing,
+        width=width,
+        shift=shift,
+        n_sims=n_sims,
+        max_steps=max_steps,
+        exact=exact,
+        rng=4,
+    )
+    rng = np.random.default_rng(4)
+    steps = np.arange(1, max_steps + 1)
+    factor = math.sqrt(smoothing / (2 - smoothing))
+    shape = np.sqrt(1 - (1 - smoothing) ** (2 * steps)) if exact else np.ones(max_steps)
+    limits = width * factor * shape
+    expected = np.full(n_sims, max_steps + 1)
+    running, level = np.arange(n_sims), np.zeros(n_sims)
+    for start in range(0, max_steps, 256):
+        noise = shift + rng.standard_normal((min(256, max_steps - start), running.size))
+        alarmed = np.zeros(running.size, dtype=bool)
+        for offset, row in enumerate(noise):
+            level = np.where(alarmed, level, smoothing * row + (1 - smoothing) * level)
+            new = ~alarmed & (np.abs(level) > limits[start + offset])
+            expected[running[new]] = start + offset + 1
+            alarmed |= new
+        running, level = running[~alarmed], level[~alarmed]
+    np.testing.assert_array_equal(runs, expected)
+    assert (runs <= max_steps).any() and (runs == max_steps + 1).any()
+
+
 def test_monitor_ewma_matches_pandas_and_alarms_after_shift() -> None:
     stream = simulate_metric_stream(300, mean=5.0, sd=1.0, shift=1.0, shift_step=201, rng=3)
-    table = dec.monitor_ewma(stream.value, target=5.0, sigma=1.0)
+    monitor = dec.monitor_ewma(stream.value, target=5.0, sigma=1.0)
+    table = monitor.table
     reference = pd.Series(np.r_[5.0, stream.value]).ewm(alpha=0.1, adjust=False).mean()[1:]
     np.testing.assert_allclose(table.ewma, reference)
     assert table.alarm.iloc[200:].any()  # the 1-sigma shift from step 201 is caught
-    assert table.attrs["first_alarm"] == int(table.step[table.alarm].iloc[0])
+    assert monitor.first_alarm == int(table.step[table.alarm].iloc[0])
+    assert monitor.alarmed and monitor.to_frame().equals(table)
+    # The recursion written out as a loop (the definition) gives the same numbers.
+    level, by_loop = 5.0, []
+    for value in stream.value:
+        level = 0.1 * value + 0.9 * level
+        by_loop.append(level)
+    np.testing.assert_allclose(table.ewma, by_loop, rtol=1e-15)
+    quiet = dec.monitor_ewma(np.full(20, 5.0), target=5.0, sigma=1.0)
+    assert quiet.first_alarm is None and not quiet.alarmed
 
 
 def test_srm_p_value_equals_scipy_and_monitor_controls_false_alarms() -> None:
-    two = dec.monitor_sample_ratio([[50_310, 49_690]])
+    two = dec.monitor_sample_ratio([[50_310, 49_690]]).table
     assert two.p_value.iloc[0] == pytest.approx(stats.chisquare([50_310, 49_690]).pvalue)
-    three = dec.monitor_sample_ratio([[1000, 1500, 2500], [1010, 1480, 2510]], [0.2, 0.3, 0.5])
+    three = dec.monitor_sample_ratio(
+        [[1000, 1500, 2500], [1010, 1480, 2510]], [0.2, 0.3, 0.5]
+    ).table
     assert three.p_value.iloc[1] == pytest.approx(
-        stats.chisquare([2010, 2980, 5010], [2000, 3000, 5000]).pvalue)
+        stats.chisquare([2010, 2980, 5010], [2000, 3000, 5000]).pvalue
+    )
     rng = np.random.default_rng(17)
     daily = rng.multinomial(1000, [0.5, 0.5], size=(20_000, 14))
-    table = dec.monitor_sample_ratio(daily[0], alpha=0.05)  # the monitor = the vectorised core
-    _, _, p_values = dec._cumulative_sample_ratio_tests(daily, np.array([0.5, 0.5]))
+    table = dec.monitor_sample_ratio(daily[0], alpha=0.05).table  # = the vectorised core
+    _, _, p_values = _cumulative_sample_ratio_tests(daily, np.array([0.5, 0.5]))
     np.testing.assert_allclose(table.p_value, p_values[0])
     for day in (0, 6, 13):
         assert p_values[0, day] == pytest.approx(
-            stats.chisquare(daily[0, : day + 1].sum(axis=0)).pvalue)
+            stats.chisquare(daily[0, : day + 1].sum(axis=0)).pvalue
+        )
     rate = float(np.mean((p_values < 0.05 / 14).any(axis=1)))
     assert rate <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 20_000)
     assert rate > 0.01  # Bonferroni is conservative, not absurdly so
-    broken = simulate_assignment_counts(14, daily_units=20_000, lost_share=0.05,
-                                        start_day=5, rng=1)
-    table = dec.monitor_sample_ratio(broken[["count_0", "count_1"]].to_numpy())
-    assert table.attrs["first_alarm"] is not None and table.attrs["first_alarm"] >= 5
+    broken = simulate_assignment_counts(14, daily_units=20_000, lost_share=0.05, start_day=5, rng=1)
+    monitor = dec.monitor_sample_ratio(broken[["count_0", "count_1"]].to_numpy())
+    assert monitor.first_alarm is not None and monitor.first_alarm >= 5
+    assert not monitor.table.alarm.iloc[: monitor.first_alarm - 1].any()
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -481,15 +595,22 @@ def test_bad_input_raises_value_error_naming_the_argument() -> None:
     with pytest.raises(ValueError, match="estimates"):
         dec.decide(make_rule(), {"conversion": normal(1.0), "latency": normal(0.0)})
     with pytest.raises(ValueError, match="se"):
-        dec.decide(make_rule(), {"conversion": Estimate("x", 1.0, 0.0, 1.0, 1.0),
-                                 "latency": normal(0.0), "retention": normal(0.0)})
+        dec.decide(
+            make_rule(),
+            {
+                "conversion": Estimate("x", 1.0, 0.0, 1.0, 1.0),
+                "latency": normal(0.0),
+                "retention": normal(0.0),
+            },
+        )
     with pytest.raises(ValueError, match="multiplicity"):
         dec.DecisionRule(dec.PrimaryMetric("m"), multiplicity="sidak")
     with pytest.raises(ValueError, match="alpha"):
         dec.DecisionRule(dec.PrimaryMetric("m"), alpha=1.5)
     with pytest.raises(ValueError, match="guardrails"):
-        dec.DecisionRule(dec.PrimaryMetric("m"),
-                         guardrails=(dec.Guardrail("m", "lower_is_better", 1),))
+        dec.DecisionRule(
+            dec.PrimaryMetric("m"), guardrails=(dec.Guardrail("m", "lower_is_better", 1),)
+        )
     with pytest.raises(ValueError, match="margin"):
         dec.check_non_inferiority(normal(1.0), -1.0)
     with pytest.raises(ValueError, match="direction"):
@@ -523,8 +644,14 @@ def test_estimate_from_draws_summarises_quantiles_and_sign() -> None:
 def test_memo_reports_action_intervals_and_guardrails() -> None:
     decision = dec.decide(make_rule(), estimates(10.0, latency=3.0, retention=-1.0))
     memo = dec.write_decision_memo(decision, question="Ship?")
-    for text in ("**Question.** Ship?", "**Decision: SHIP.**", "| latency |", "| retention |",
-                 "95% interval", "**Next steps.**"):
+    for text in (
+        "**Question.** Ship?",
+        "**Decision: SHIP.**",
+        "| latency |",
+        "| retention |",
+        "95% interval",
+        "**Next steps.**",
+    ):
         assert text in memo
     held = dec.decide(make_rule(), estimates(1.0))
     assert "**Decision: HOLD.**" in dec.write_decision_memo(held, question="Ship?")
@@ -535,16 +662,20 @@ def test_memo_reports_action_intervals_and_guardrails() -> None:
 def test_bayesian_decision_keeps_control_when_clearly_worse() -> None:
     result = dec.bayesian_decision(dec.summarize_effect(-2.0, 0.5), 0.01)
     assert result["action"] == "roll back"
-    lower = dec.bayesian_decision(dec.summarize_effect(-2.0, 0.5), 0.01,
-                                  direction="lower_is_better")
+    lower = dec.bayesian_decision(
+        dec.summarize_effect(-2.0, 0.5), 0.01, direction="lower_is_better"
+    )
     assert lower["action"] == "ship"
 
 
 def test_pareto_frontier_respects_lower_is_better() -> None:
-    values = pd.DataFrame({"revenue": [10.0, 10.0, 9.0], "latency": [100.0, 120.0, 90.0]},
-                          index=["fast", "slow", "cheap"])
-    frontier = dec.pareto_frontier(values, {"revenue": "higher_is_better",
-                                            "latency": "lower_is_better"})
+    values = pd.DataFrame(
+        {"revenue": [10.0, 10.0, 9.0], "latency": [100.0, 120.0, 90.0]},
+        index=["fast", "slow", "cheap"],
+    )
+    frontier = dec.pareto_frontier(
+        values, {"revenue": "higher_is_better", "latency": "lower_is_better"}
+    )
     assert list(frontier) == [True, False, True]
 
 
@@ -561,13 +692,18 @@ def test_naive_rules_at_their_thresholds() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(estimate=st.floats(-5, 5), se=st.floats(0.05, 3), margin=st.floats(0.01, 4),
-       df=st.one_of(st.none(), st.floats(2, 200)))
+@given(
+    estimate=st.floats(-5, 5),
+    se=st.floats(0.05, 3),
+    margin=st.floats(0.01, 4),
+    df=st.one_of(st.none(), st.floats(2, 200)),
+)
 def test_non_inferiority_at_2_5_percent_equals_the_95_percent_interval_bound(
-        estimate: float, se: float, margin: float, df: float | None) -> None:
+    estimate: float, se: float, margin: float, df: float | None
+) -> None:
     interval = dec.summarize_effect(estimate, se, df=df)  # two-sided 95%
-    p_higher = dec.check_non_inferiority(interval, margin, "higher_is_better")["p_value"]
-    p_lower = dec.check_non_inferiority(interval, margin, "lower_is_better")["p_value"]
+    p_higher = dec.check_non_inferiority(interval, margin, "higher_is_better").p_value
+    p_lower = dec.check_non_inferiority(interval, margin, "lower_is_better").p_value
     if abs(interval.ci_low + margin) > 1e-9:
         assert (p_higher < 0.025) == (interval.ci_low > -margin)
     if abs(interval.ci_high - margin) > 1e-9:
@@ -576,8 +712,9 @@ def test_non_inferiority_at_2_5_percent_equals_the_95_percent_interval_bound(
 
 # ----------------------------------------------------------------------------- the contract
 # Regression tests: each reproduces an input that used to give a silently wrong answer.
-VARIANTS = pd.DataFrame({"revenue": [100.0, 110.0, 105.0], "satisfaction": [90.0, 85.0, 92.0]},
-                        index=list("ABC"))
+VARIANTS = pd.DataFrame(
+    {"revenue": [100.0, 110.0, 105.0], "satisfaction": [90.0, 85.0, 92.0]}, index=list("ABC")
+)
 SES = pd.DataFrame({"revenue": 2.0, "satisfaction": 1.5}, index=VARIANTS.index)
 UP = {"revenue": "higher_is_better", "satisfaction": "higher_is_better"}
 NO_SE = Estimate("permutation", 0.5, math.nan, 0.1, 0.9)
@@ -587,8 +724,9 @@ def test_weighted_utility_rejects_negative_standard_errors() -> None:
     with pytest.raises(ValueError, match="^ses must be non-negative"):
         dec.weighted_utility(VARIANTS, -SES, {"revenue": 1.0, "satisfaction": 2.0}, UP, rng=1)
     with pytest.raises(ValueError, match="^ses"):
-        dec.weighted_utility(VARIANTS, SES[["revenue"]], {"revenue": 1.0, "satisfaction": 2.0},
-                             UP, rng=1)
+        dec.weighted_utility(
+            VARIANTS, SES[["revenue"]], {"revenue": 1.0, "satisfaction": 2.0}, UP, rng=1
+        )
 
 
 def test_pareto_frontier_rejects_nan_and_empty_tables() -> None:
@@ -620,15 +758,24 @@ def test_monitor_sample_ratio_rejects_fractional_and_negative_counts() -> None:
         dec.monitor_sample_ratio([[10, 10]], alpha=0.0)
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda e: dec.check_non_inferiority(e, 1.0), "estimate"),
-    (lambda e: dec.normal_posterior(e, 0.0, 1.0), "estimate"),
-    (lambda e: dec.bayesian_decision(e, 0.01), "estimate"),
-    (lambda e: dec.expected_net_value(e, units_per_day=10.0, horizon_days=1.0,
-                                      value_per_unit=1.0), "effect"),
-    (lambda e: dec.decide(make_rule(), {**estimates(1.0), "latency": e}),
-     "estimates['latency']"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda e: dec.check_non_inferiority(e, 1.0), "estimate"),
+        (lambda e: dec.normal_posterior(e, 0.0, 1.0), "estimate"),
+        (lambda e: dec.bayesian_decision(e, 0.01), "estimate"),
+        (
+            lambda e: dec.expected_net_value(
+                e, units_per_day=10.0, horizon_days=1.0, value_per_unit=1.0
+            ),
+            "effect",
+        ),
+        (
+            lambda e: dec.decide(make_rule(), {**estimates(1.0), "latency": e}),
+            "estimates['latency']",
+        ),
+    ],
+)
 def test_functions_taking_an_estimate_reject_numbers_and_nan_se(call, name: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(name)} must be a playbook_lib.Estimate"):
         call(0.5)
@@ -639,8 +786,7 @@ def test_functions_taking_an_estimate_reject_numbers_and_nan_se(call, name: str)
 def test_summarize_effect_is_estimate_from_standard_error() -> None:
     for df in (None, 7.0):
         ours = dec.summarize_effect(1.3, 0.6, alpha=0.1, df=df, method="m", details={"n": 3})
-        shared = Estimate.from_standard_error("m", 1.3, 0.6, alpha=0.1, df=df,
-                                              details={"n": 3})
+        shared = Estimate.from_standard_error("m", 1.3, 0.6, alpha=0.1, df=df, details={"n": 3})
         assert ours.to_dict() == shared.to_dict()
     with pytest.raises(ValueError, match="^se must be positive"):
         dec.summarize_effect(1.0, 0.0)
@@ -692,16 +838,21 @@ def test_monitor_parameters_are_validated() -> None:
         dec.simulate_ewma_run_lengths(n_sims=0)
 
 
-@pytest.mark.parametrize("call", [
-    lambda rng: dec.simulate_operating_characteristics({"p": dec.ship_if_positive()}, [0.0],
-                                                       1.0, n_sims=10, rng=rng),
-    lambda rng: dec.pareto_frontier_probability(VARIANTS, SES, UP, n_draws=10, rng=rng),
-    lambda rng: dec.weighted_utility(VARIANTS, SES, {"revenue": 1.0, "satisfaction": 1.0},
-                                     UP, n_draws=10, rng=rng),
-    lambda rng: dec.simulate_ewma_run_lengths(n_sims=5, max_steps=10, rng=rng),
-    lambda rng: simulate_metric_stream(5, mean=0.0, sd=1.0, rng=rng),
-    lambda rng: simulate_assignment_counts(5, daily_units=10, rng=rng),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda rng: dec.simulate_operating_characteristics(
+            {"p": dec.ship_if_positive()}, [0.0], 1.0, n_sims=10, rng=rng
+        ),
+        lambda rng: dec.pareto_frontier_probability(VARIANTS, SES, UP, n_draws=10, rng=rng),
+        lambda rng: dec.weighted_utility(
+            VARIANTS, SES, {"revenue": 1.0, "satisfaction": 1.0}, UP, n_draws=10, rng=rng
+        ),
+        lambda rng: dec.simulate_ewma_run_lengths(n_sims=5, max_steps=10, rng=rng),
+        lambda rng: simulate_metric_stream(5, mean=0.0, sd=1.0, rng=rng),
+        lambda rng: simulate_assignment_counts(5, daily_units=10, rng=rng),
+    ],
+)
 def test_rng_is_validated(call) -> None:
     for bad in ("seed", 1.5, -1):
         with pytest.raises(ValueError, match="^rng"):
@@ -746,21 +897,28 @@ def test_degenerate_inputs_get_the_documented_answer() -> None:
         warnings.simplefilter("error")
         uninformative = dec.expected_value_of_sample_information(0.002, 0.003, 1e200)
     assert uninformative["evsi"] == 0.0
-    assert dec.estimate_prior_from_past_effects(np.zeros(4), np.ones(4))["prior_sd"] == 0.0
+    flat = dec.fit_prior_from_past_experiments(np.zeros(4), np.ones(4))
+    assert flat.sd == 0.0
+    with pytest.raises(ValueError, match="prior_sd"):  # a point-mass prior: nothing to learn
+        flat.posterior(dec.summarize_effect(0.1, 0.2))
 
 
 def test_assignment_simulator_checks_its_arguments() -> None:
     base = {"n_days": 10, "daily_units": 100, "lost_share": 0.1, "start_day": 3}
-    for overrides, name in [({"daily_units": 0}, "daily_units"),
-                            ({"daily_units": 10.5}, "daily_units"),
-                            ({"n_days": 0}, "n_days"),
-                            ({"expected_shares": (0.6, 0.6)}, "expected_shares"),
-                            ({"expected_shares": (0.0, 1.0)}, "expected_shares"),
-                            ({"expected_shares": (1.0,)}, "expected_shares"),
-                            ({"lost_arm": 2}, "lost_arm"), ({"lost_arm": -1}, "lost_arm"),
-                            ({"start_day": 0}, "start_day"), ({"start_day": 11}, "start_day"),
-                            ({"start_day": None}, "start_day"),
-                            ({"lost_share": 1.0}, "lost_share")]:
+    for overrides, name in [
+        ({"daily_units": 0}, "daily_units"),
+        ({"daily_units": 10.5}, "daily_units"),
+        ({"n_days": 0}, "n_days"),
+        ({"expected_shares": (0.6, 0.6)}, "expected_shares"),
+        ({"expected_shares": (0.0, 1.0)}, "expected_shares"),
+        ({"expected_shares": (1.0,)}, "expected_shares"),
+        ({"lost_arm": 2}, "lost_arm"),
+        ({"lost_arm": -1}, "lost_arm"),
+        ({"start_day": 0}, "start_day"),
+        ({"start_day": 11}, "start_day"),
+        ({"start_day": None}, "start_day"),
+        ({"lost_share": 1.0}, "lost_share"),
+    ]:
         with pytest.raises(ValueError, match=f"^{name}"):
             simulate_assignment_counts(**{**base, **overrides}, rng=1)
     with pytest.raises(ValueError, match="^shift_step"):
@@ -786,7 +944,8 @@ SD = st.floats(0.05, 5)
 @settings(max_examples=50, deadline=None)
 @given(estimate=FINITE, se=SD, c=SCALE, df=st.one_of(st.none(), st.floats(2, 200)))
 def test_summarize_effect_flips_with_the_arms_and_scales_with_the_units(
-        estimate: float, se: float, c: float, df: float | None) -> None:
+    estimate: float, se: float, c: float, df: float | None
+) -> None:
     base = dec.summarize_effect(estimate, se, df=df)
     flipped = dec.summarize_effect(-estimate, se, df=df)  # treatment and control swapped
     assert flipped.ci_low == pytest.approx(-base.ci_high, rel=1e-9, abs=1e-12)
@@ -801,8 +960,8 @@ def test_summarize_effect_flips_with_the_arms_and_scales_with_the_units(
 @settings(max_examples=50, deadline=None)
 @given(estimate=FINITE, se=SD, prior_mean=FINITE, prior_sd=SD, shift=FINITE, c=SCALE)
 def test_normal_posterior_shifts_and_scales_with_the_units(
-        estimate: float, se: float, prior_mean: float, prior_sd: float, shift: float,
-        c: float) -> None:
+    estimate: float, se: float, prior_mean: float, prior_sd: float, shift: float, c: float
+) -> None:
     base = dec.normal_posterior(normal(estimate, se), prior_mean, prior_sd)
     moved = dec.normal_posterior(normal(estimate + shift, se), prior_mean + shift, prior_sd)
     assert moved.estimate == pytest.approx(base.estimate + shift, rel=1e-9, abs=1e-9)
@@ -821,18 +980,19 @@ def test_expected_losses_mirror_and_scale(mean: float, sd: float, c: float) -> N
     assert down["loss_if_ship"] == pytest.approx(up["loss_if_ship"], rel=1e-12, abs=1e-300)
     assert up["loss_if_keep"] - up["loss_if_ship"] == pytest.approx(mean, abs=1e-9 * (1 + sd))
     scaled = dec.expected_loss(c * mean, c * sd).iloc[0]
-    assert scaled["loss_if_ship"] == pytest.approx(c * up["loss_if_ship"], rel=1e-9,
-                                                   abs=1e-300)
+    assert scaled["loss_if_ship"] == pytest.approx(c * up["loss_if_ship"], rel=1e-9, abs=1e-300)
 
 
 @settings(max_examples=50, deadline=None)
 @given(mean=FINITE, sd=SD, additional=SD, threshold=FINITE, c=SCALE)
 def test_evsi_is_non_negative_and_scales_with_the_units(
-        mean: float, sd: float, additional: float, threshold: float, c: float) -> None:
+    mean: float, sd: float, additional: float, threshold: float, c: float
+) -> None:
     base = dec.expected_value_of_sample_information(mean, sd, additional, threshold=threshold)
     assert base["evsi"] >= 0
-    scaled = dec.expected_value_of_sample_information(c * mean, c * sd, c * additional,
-                                                      threshold=c * threshold)
+    scaled = dec.expected_value_of_sample_information(
+        c * mean, c * sd, c * additional, threshold=c * threshold
+    )
     assert scaled["evsi"] == pytest.approx(c * base["evsi"], rel=1e-7, abs=1e-12 * c)
 
 
@@ -847,25 +1007,29 @@ def test_estimate_from_draws_shifts_with_the_draws(draws: list[float], shift: fl
 
 
 @settings(max_examples=50, deadline=None)
-@given(counts=st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), min_size=1,
-                       max_size=8), share=st.floats(0.05, 0.95))
+@given(
+    counts=st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), min_size=1, max_size=8),
+    share=st.floats(0.05, 0.95),
+)
 def test_sample_ratio_monitor_aggregates_and_swaps_arms(
-        counts: list[tuple[int, int]], share: float) -> None:
+    counts: list[tuple[int, int]], share: float
+) -> None:
     daily = np.array(counts)
     daily[0] += 1  # units on the first day
     shares = [share, 1 - share]
-    table = dec.monitor_sample_ratio(daily, shares)
+    table = dec.monitor_sample_ratio(daily, shares).table
     # The last look uses the cumulative counts: the same test as one day holding the sums.
-    pooled = dec.monitor_sample_ratio(daily.sum(axis=0, keepdims=True), shares)
+    pooled = dec.monitor_sample_ratio(daily.sum(axis=0, keepdims=True), shares).table
     assert table["statistic"].iloc[-1] == pytest.approx(pooled["statistic"].iloc[0], rel=1e-9)
-    swapped = dec.monitor_sample_ratio(daily[:, ::-1], shares[::-1])
+    swapped = dec.monitor_sample_ratio(daily[:, ::-1], shares[::-1]).table
     np.testing.assert_allclose(swapped["statistic"], table["statistic"], rtol=1e-9, atol=1e-12)
 
 
 @settings(max_examples=30, deadline=None)
 @given(shift=st.tuples(FINITE, FINITE), c=SCALE)
 def test_pareto_frontier_ignores_units_and_mirrors_directions(
-        shift: tuple[float, float], c: float) -> None:
+    shift: tuple[float, float], c: float
+) -> None:
     base = dec.pareto_frontier(VARIANTS, UP)
     moved = dec.pareto_frontier(c * VARIANTS + np.array(shift), UP)
     assert list(moved) == list(base)
@@ -873,6 +1037,7 @@ def test_pareto_frontier_ignores_units_and_mirrors_directions(
     assert list(mirrored) == list(base)
     weights = {"revenue": 1.0, "satisfaction": 2.0}
     utility = dec.weighted_utility(VARIANTS, SES, weights, UP, n_draws=10, rng=1)
-    flipped = dec.weighted_utility(-VARIANTS, SES, weights, {m: "lower_is_better" for m in UP},
-                                   n_draws=10, rng=1)
+    flipped = dec.weighted_utility(
+        -VARIANTS, SES, weights, {m: "lower_is_better" for m in UP}, n_draws=10, rng=1
+    )
     pd.testing.assert_frame_equal(utility, flipped)

@@ -70,10 +70,9 @@ SCRIPT = textwrap.dedent(
             outcome, features, treatment, n_folds=3, rng=5),
         "simulate_did_power": lambda: pl.geo.simulate_did_power(
             20, 14, 7, 0.05, n_sims=100, rng=5),
-        "run_synthetic_did_on_matrix": lambda: pl.synth.run_synthetic_did_on_matrix(
-            np.asarray(panel["outcomes"][0] if isinstance(panel, dict) else panel[0]),
-            11, 15, n_placebo=10, rng=5),
-        "replay_in_random_orders": lambda: pl.sequential.replay_in_random_orders(
+        "batch_estimate_synthetic_did": lambda: pl.synth.batch_estimate_synthetic_did(
+            np.asarray(panel)[:1], 11, 15, n_placebo=10, rng=5).to_frame(),
+        "simulate_interim_paths": lambda: pl.sequential.simulate_interim_paths(
             np.r_[y_c, y_t], np.r_[np.zeros(80), np.ones(70)], [50, 100, 150], 20, rng=5),
         "run_thompson_sampling": lambda: pl.bandits.run_thompson_sampling(
             [0.1, 0.12], 300, n_reps=3, record_propensities=True, rng=5),

@@ -30,6 +30,7 @@ from scipy import stats
 
 from playbook_lib import PlaybookWarning
 from playbook_lib import sequential as sq
+from playbook_lib.aggregates import ArmStatistics, arm_statistics
 from playbook_lib.simulate import (
     simulate_ab_stream,
     simulate_accruing_differences,
@@ -257,15 +258,15 @@ def test_k10_boundaries_are_fast():
         assert time.process_time() - start < 0.5
 
 
-# ----------------------------------------------------------------- the seed's errata
-def test_errata_constant_2414_is_not_pocock_for_every_k():
+# ----------------------------------------------------------------- common shortcuts
+def test_constant_2414_is_not_pocock_for_every_k():
     for k, expected in [(2, 0.0275), (4, 0.0438), (10, 0.0712)]:
         t = np.arange(1, k + 1) / k
         probs = sq.compute_crossing_probabilities(t, 2.414, -2.414)
         assert probs["cumulative_upper"].iloc[-1] * 2 == pytest.approx(expected, abs=5e-4)
 
 
-def test_errata_196_over_root_t_is_not_obrien_fleming():
+def test_196_over_root_t_is_not_obrien_fleming():
     for k, expected in [(4, 0.0586), (10, 0.0686)]:
         t = np.arange(1, k + 1) / k
         bounds = 1.96 / np.sqrt(t)
@@ -273,21 +274,26 @@ def test_errata_196_over_root_t_is_not_obrien_fleming():
         assert 2 * probs["cumulative_upper"].iloc[-1] == pytest.approx(expected, abs=5e-4)
 
 
-def test_errata_independent_looks_overstate_the_peeking_error():
+def test_independent_looks_overstate_the_peeking_error():
     t = np.arange(1, 5) / 4
     bounds = 1.96 / np.sqrt(t)
+    shortcut = sq.design_from_bounds(t, bounds)
     rng = np.random.default_rng(17)
-    independent = (np.abs(rng.standard_normal((N_PATHS, 4))) >= bounds).any(axis=1).mean()
+    independent = sq.batch_estimate_at_stop(shortcut, rng.standard_normal((N_PATHS, 4)))
     exact_independent = 1 - np.prod(1 - 2 * stats.norm.sf(bounds))
-    correlated = (np.abs(simulate_z_paths(t, N_PATHS, rng=rng)) >= bounds).any(axis=1).mean()
+    correlated = sq.batch_estimate_at_stop(shortcut, simulate_z_paths(t, N_PATHS, rng=rng))
     probs = sq.compute_crossing_probabilities(t, bounds, -bounds)
     exact = 2 * probs["cumulative_upper"].iloc[-1]
-    assert abs(independent - exact_independent) < mc_tolerance(exact_independent, N_PATHS)
-    assert abs(correlated - exact) < mc_tolerance(exact, N_PATHS)
+    assert shortcut.alpha == pytest.approx(exact, abs=1e-12)
+    independent_rate = independent.rejection_rate()
+    assert abs(independent_rate.estimate - exact_independent) < mc_tolerance(
+        exact_independent, N_PATHS
+    )
+    assert abs(correlated.rejection_rate().details["z_vs_nominal"]) < 3
     assert exact_independent == pytest.approx(0.078, abs=1e-3)
 
 
-def test_errata_per_look_spending_quantiles_lose_alpha_and_power():
+def test_per_look_spending_quantiles_lose_alpha_and_power():
     t = np.array([0.2, 0.4, 0.6, 0.8, 1.0])
     drift = stats.norm.isf(0.025) + stats.norm.ppf(0.8)
     for spending, alpha_naive, power_exact, power_naive in [
@@ -323,8 +329,9 @@ DESIGNS = {
 def test_simulated_type_one_error_is_alpha(name):
     design = DESIGNS[name]()
     paths = simulate_z_paths(design.information_fractions, N_PATHS, rng=list(DESIGNS).index(name))
-    rejected, _ = sq.apply_design_to_paths(design, paths)
-    assert abs(rejected.mean() - design.alpha) < mc_tolerance(design.alpha, N_PATHS)
+    rate = sq.batch_estimate_at_stop(design, paths).rejection_rate()
+    assert abs(rate.details["z_vs_nominal"]) < 3
+    assert rate.details["nominal"] == design.alpha
     assert design.cumulative_alpha[-1] == pytest.approx(design.alpha, abs=1e-9)
 
 
@@ -334,9 +341,10 @@ def test_simulated_power_and_expected_sample_size_match_recursion():
     paths = simulate_z_paths(
         design.information_fractions, N_PATHS, drift=summary.drift_sequential, rng=5
     )
-    rejected, stop_look = sq.apply_design_to_paths(design, paths)
-    assert abs(rejected.mean() - 0.8) < mc_tolerance(0.8, N_PATHS)
-    fraction = design.information_fractions[stop_look - 1]
+    table = sq.batch_estimate_at_stop(design, paths)
+    power = table.rejection_rate()
+    assert abs(power.estimate - 0.8) < 3 * power.se
+    fraction = design.information_fractions[table.to_frame()["look"].to_numpy() - 1]
     expected = summary.expected_n_h1 / summary.inflation_factor
     assert abs(fraction.mean() - expected) < 3 * fraction.std() / math.sqrt(N_PATHS)
 
@@ -349,11 +357,77 @@ def test_non_binding_futility_keeps_alpha_and_costs_power():
     assert with_futility.type_one_error < 0.025
     assert with_futility.expected_n_h0 < sq.compute_design_characteristics(plain, 0.8).expected_n_h0
     paths = simulate_z_paths(futile.information_fractions, N_PATHS, rng=8)
-    rejected, stop = sq.apply_design_to_paths(futile, paths)
-    assert abs(rejected.mean() - with_futility.type_one_error) < mc_tolerance(0.025, N_PATHS)
-    rejected_ignoring, _ = sq.apply_design_to_paths(futile, paths, apply_futility=False)
-    assert abs(rejected_ignoring.mean() - 0.025) < mc_tolerance(0.025, N_PATHS)
+    obeyed = sq.batch_estimate_at_stop(futile, paths)
+    obeyed_rate = obeyed.rejection_rate()
+    margin = 3 * obeyed_rate.details["nominal_se"]  # the Monte Carlo SE at alpha = 0.025
+    assert abs(obeyed_rate.estimate - with_futility.type_one_error) < margin
+    ignored = sq.batch_estimate_at_stop(futile, paths, apply_futility=False).rejection_rate()
+    assert abs(ignored.details["z_vs_nominal"]) < 3
+    stop = obeyed.to_frame()["look"]
     assert (stop < 4).mean() > 0.45  # about half the null experiments stop at the first look
+
+
+def test_design_from_bounds_prices_rules_of_thumb_exactly():
+    t = np.arange(1, 5) / 4
+    naive = sq.design_from_bounds(t, stats.norm.isf(0.025))
+    assert naive.alpha == pytest.approx(sq.compute_naive_peeking_error(4), abs=1e-12)
+    assert naive.method == "given bounds" and naive.cumulative_alpha[-1] == naive.alpha
+    pocock = sq.design_pocock(4)
+    assert sq.design_from_bounds(t, pocock.efficacy_bounds).alpha == pytest.approx(0.05, abs=1e-9)
+    one_sided = sq.design_from_bounds(t, [np.inf, 3.0, 2.5, 2.0], sides=1, futility_bounds=0.0)
+    assert one_sided.cumulative_alpha[0] == 0.0
+    assert np.array_equal(one_sided.futility_bounds, [0.0, 0.0, 0.0, 2.0])
+    for bounds, argument in [
+        ([2.0, -1.0, 2.0, 2.0], "efficacy_bounds"),  # negative in a two-sided design
+        ([2.0, -np.inf, 2.0, 2.0], "efficacy_bounds"),
+        (60.0, "efficacy_bounds"),  # spends nothing
+        ([2.0, 2.0], "efficacy_bounds"),
+    ]:
+        with pytest.raises(ValueError, match=argument):
+            sq.design_from_bounds(t, bounds)
+
+
+def test_batch_estimate_at_stop_rows_agree_with_the_boundaries():
+    for design in (sq.design_obrien_fleming(4), DESIGNS["obf-1"](), _FUTILE):
+        paths = simulate_z_paths(design.information_fractions, 5_000, drift=2.0, rng=31)
+        table = sq.batch_estimate_at_stop(design, paths)
+        frame = table.to_frame()
+        look = frame["look"].to_numpy()
+        t = design.information_fractions[look - 1]
+        z_stop = paths[np.arange(paths.shape[0]), look - 1]
+        assert np.allclose(frame["estimate"], z_stop / np.sqrt(t))
+        assert np.allclose(frame["se"], 1 / np.sqrt(t))
+        excludes_zero = (frame["ci_low"] > 0) | (frame["ci_high"] < 0)
+        assert (excludes_zero == frame["rejected"]).all()
+        assert table.rejection_rate().estimate == frame["rejected"].mean()
+        crossed = (np.abs(paths) if design.sides == 2 else paths) >= design.efficacy_bounds
+        if design.futility_bounds is None:  # without futility the first crossing decides
+            assert (frame["rejected"] == crossed.any(axis=1)).all()
+
+
+_FUTILE = sq.design_obrien_fleming(4, alpha=0.025, sides=1, futility_bounds=0.0)
+
+
+def test_batch_estimate_always_valid_counts_misses_at_any_look():
+    _, estimates, variances = simulate_accruing_differences(
+        2_000, 60, effect=0.3, sd=1.0, users_per_step=20, rng=41
+    )
+    tau2 = sq.choose_mixture_variance(variances[-1])
+    table = sq.batch_estimate_always_valid(estimates, variances, tau2, null_value=0.3)
+    low, high = sq.compute_confidence_sequence(estimates, variances, tau2)
+    missed = ~((low <= 0.3) & (high >= 0.3)).all(axis=1)
+    assert table.rejection_rate(alpha=0.05).estimate == pytest.approx(missed.mean())
+    assert missed.mean() <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 2_000)
+    p = sq.compute_always_valid_p_values(estimates, variances, tau2, null_value=0.3)
+    assert np.array_equal(table.to_frame()["p_value"], p[:, -1])
+    first = table[0]
+    single = sq.estimate_always_valid(estimates[0], variances, tau2, null_value=0.3)
+    assert first.estimate == single.estimate and first.p_value == single.p_value
+    assert first.ci_low <= single.ci_low and single.ci_high <= first.ci_high
+    with pytest.raises(ValueError, match="estimates"):
+        sq.batch_estimate_always_valid(estimates[0], variances, tau2)
+    with pytest.raises(ValueError, match="variances"):
+        sq.batch_estimate_always_valid(estimates, np.r_[variances[:-1], np.inf], tau2)
 
 
 def test_simulate_z_paths_has_the_canonical_correlation():
@@ -400,7 +474,7 @@ def test_confidence_sequence_is_the_inverted_msprt():
         assert np.allclose(ratio, 1 / 0.05)
 
 
-def test_mixture_variance_minimises_the_planned_width():
+def test_mixture_variance_minimizes_the_planned_width():
     planned = 0.003
     tau2 = sq.choose_mixture_variance(planned, 0.05)
     grid = tau2 * np.exp(np.linspace(-1, 1, 41))
@@ -437,22 +511,46 @@ def test_interim_statistics_match_welch_statistics():
 
 def test_interim_statistics_from_stats_equal_the_row_version():
     data = simulate_ab_stream(2_000, baseline_rate=0.3, lift=0.02, rng=6)
-    looks = [400, 1_000, 2_000]
+    looks = [800, 1_200, 2_000]
     rows = sq.compute_interim_statistics(data["converted"], data["treatment"], looks)
-    aggregates = {}
-    for label, arm in (("treatment", 1), ("control", 0)):
-        n, total, squares = [], [], []
-        for look in looks:
-            head = data.iloc[:look]
-            values = head.loc[head.treatment == arm, "converted"].to_numpy(float)
-            n.append(values.size)
-            total.append(values.sum())
-            squares.append((values**2).sum())
-        aggregates.update({f"n_{label}": n, f"sum_{label}": total, f"sum_squares_{label}": squares})
-    from_stats = sq.compute_interim_statistics_from_stats(**aggregates)
+    # Per-look increments (the units that arrived since the previous look), then running sums.
+    data = data.assign(look=np.searchsorted(looks, np.arange(len(data)), side="right"))
+    control, treatment = arm_statistics(data, "converted", "treatment", by="look")
+    from_stats = sq.compute_interim_statistics_from_stats(
+        control.cumulative(), treatment.cumulative()
+    )
+    assert list(from_stats.columns) == ["n", "n_control", "n_treatment", "estimate", "se", "z"]
     assert np.allclose(rows.to_numpy(float), from_stats.to_numpy(float), rtol=1e-12)
-    with pytest.raises(ValueError, match="n_control"):
-        sq.compute_interim_statistics_from_stats(**{**aggregates, "n_control": [1, 2, 3]})
+    too_few = ArmStatistics(
+        np.array([1, 2, 3]), np.array([0.0, 1.0, 1.0]), np.array([0.0, 1.0, 1.0])
+    )
+    with pytest.raises(ValueError, match="control.n"):
+        sq.compute_interim_statistics_from_stats(too_few, treatment.cumulative())
+    # The increments themselves are not cumulative: here their counts fall, which is refused
+    # (increments that happen to grow cannot be told apart: pass cumulative statistics).
+    with pytest.raises(ValueError, match="cumulative"):
+        sq.compute_interim_statistics_from_stats(control, treatment)
+
+
+def test_interim_statistics_from_stats_flip_sign_when_the_arms_swap():
+    rng = np.random.default_rng(12)
+    control = ArmStatistics.from_moments([200, 150, 180], [1.0, 1.1, 0.9], [1.0, 1.2, 0.8])
+    treatment = ArmStatistics.from_moments([210, 140, 190], [1.3, 1.2, 1.4], [1.1, 0.9, 1.0])
+    forward = sq.compute_interim_statistics_from_stats(control.cumulative(), treatment.cumulative())
+    backward = sq.compute_interim_statistics_from_stats(
+        treatment.cumulative(), control.cumulative()
+    )
+    assert (forward["estimate"] > 0).all()
+    assert np.allclose(backward["estimate"], -forward["estimate"], rtol=1e-12)
+    assert np.allclose(backward["se"], forward["se"], rtol=1e-12)
+    assert np.allclose(backward["z"], -forward["z"], rtol=1e-12)
+    assert (backward["n_control"] == forward["n_treatment"]).all()
+    # A single look is a scalar ArmStatistics.
+    one = sq.compute_interim_statistics_from_stats(
+        ArmStatistics.from_values(rng.normal(0, 1, 30)),
+        ArmStatistics.from_values(rng.normal(1, 1, 40)),
+    )
+    assert len(one) == 1 and one.loc[1, "n"] == 70
 
 
 def test_swapping_arms_flips_the_interim_z():
@@ -467,11 +565,13 @@ def test_swapping_arms_flips_the_interim_z():
 
 
 def test_monitor_rejects_at_first_crossing_and_matches_design():
-    monitor = sq.monitor_group_sequential([200, 400, 600], [1.0, 3.5, 0.5], n_max=800)
+    monitor = sq.compute_group_sequential_decisions([200, 400, 600], [1.0, 3.5, 0.5], n_max=800)
     assert list(monitor["decision"]) == ["continue", "reject H0", "stopped earlier"]
     design = sq.design_alpha_spending([0.25, 0.5, 0.75])
     assert np.allclose(monitor["efficacy_z"], design.efficacy_bounds)
-    final = sq.monitor_group_sequential([200, 400, 700], [1.0, 1.2, 1.1], n_max=800, final=True)
+    final = sq.compute_group_sequential_decisions(
+        [200, 400, 700], [1.0, 1.2, 1.1], n_max=800, final=True
+    )
     assert final["information_fraction"].iloc[-1] == 1.0
     assert final["decision"].iloc[-1] == "accept H0"
     assert final["cumulative_alpha"].iloc[-1] == pytest.approx(0.05, abs=1e-9)
@@ -498,7 +598,7 @@ def test_monitor_final_look_off_plan_uses_the_observed_correlation(n_final):
     # The final look falls short of / overruns n_max = 12,000: it must spend exactly what is
     # left, with the correlation sqrt(n_i / n_j) of the looks actually taken.
     n = np.array([3_100, 7_900, n_final], dtype=float)
-    monitor = sq.monitor_group_sequential(n, [0.0, 0.0, 0.0], n_max=12_000, final=True)
+    monitor = sq.compute_group_sequential_decisions(n, [0.0, 0.0, 0.0], n_max=12_000, final=True)
     bounds = monitor["efficacy_z"].to_numpy()
     spent_interim = sq.compute_alpha_spending(n[:2] / 12_000, 0.05)
     assert _two_sided_alpha_by_genz(n[:1], bounds[:1]) == pytest.approx(spent_interim[0], abs=1e-7)
@@ -506,10 +606,10 @@ def test_monitor_final_look_off_plan_uses_the_observed_correlation(n_final):
     assert _two_sided_alpha_by_genz(n, bounds) == pytest.approx(0.05, abs=2e-6)
 
 
-def test_replay_in_random_orders_matches_interim_statistics_of_each_order():
+def test_simulate_interim_paths_matches_interim_statistics_of_each_order():
     data = simulate_ab_stream(600, baseline_rate=0.3, lift=0.05, rng=11)
     looks = [150, 300, 600]
-    estimates, ses = sq.replay_in_random_orders(data["converted"], data["treatment"], looks, 5, 4)
+    estimates, ses = sq.simulate_interim_paths(data["converted"], data["treatment"], looks, 5, 4)
     order = np.random.default_rng(4).permuted(np.tile(np.arange(600), (5, 1)), axis=1)
     for row in range(5):
         shuffled = data.iloc[order[row]]
@@ -565,15 +665,15 @@ def test_plug_in_confidence_sequence_covers_binary_outcomes_from_moderate_n():
         (lambda: sq.compute_alpha_spending([0.5], 0.05, "power", gamma=-1.0), "gamma"),
         (lambda: sq.design_alpha_spending([0.5, 1.0], spending_times=[0.6, 0.5]), "spending_times"),
         (lambda: sq.design_alpha_spending([0.5, 1.0], spending_times=[1.0]), "spending_times"),
-        (lambda: sq.replay_in_random_orders([1.0, 2.0], [0, 1], [2], 0), "n_orders"),
-        (lambda: sq.replay_in_random_orders([1.0, 2.0], [0, 1], [3], 2), "look_sizes"),
+        (lambda: sq.simulate_interim_paths([1.0, 2.0], [0, 1], [2], 0), "n_orders"),
+        (lambda: sq.simulate_interim_paths([1.0, 2.0], [0, 1], [3], 2), "look_sizes"),
         (lambda: sq.compute_crossing_probabilities([0.5, 1], [2, 2, 2]), "upper"),
-        (lambda: sq.apply_design_to_paths(sq.design_pocock(3), np.zeros((4, 2))), "z_paths"),
+        (lambda: sq.batch_estimate_at_stop(sq.design_pocock(3), np.zeros((4, 2))), "z_paths"),
         (lambda: sq.choose_mixture_variance(-1.0), "planned_variance"),
         (lambda: sq.compute_confidence_sequence([0.1], [0.0], 1.0), "variances"),
         (lambda: sq.compute_confidence_sequence([0.1], [1.0], 1.0, alpha=2), "alpha"),
-        (lambda: sq.monitor_group_sequential([100, 50], [1, 2], 200), "n_accrued"),
-        (lambda: sq.monitor_group_sequential([100, 150], [1, 2], -5), "n_max"),
+        (lambda: sq.compute_group_sequential_decisions([100, 50], [1, 2], 200), "n_accrued"),
+        (lambda: sq.compute_group_sequential_decisions([100, 150], [1, 2], -5), "n_max"),
         (lambda: sq.compute_interim_statistics([1, 2, 3], [0, 1, 2], [3]), "treatment"),
         (lambda: simulate_z_paths([0.5, 0.5], 10), "information_fractions"),
         (lambda: simulate_z_paths([0.5, 1.0], 0), "n_paths"),
@@ -630,11 +730,14 @@ def test_zero_variance_looks_give_a_documented_nan_z_with_a_warning():
     assert table.loc[1, "se"] == 0 and np.isnan(table.loc[1, "z"])
     assert np.isfinite(table.loc[2, "z"])
     with pytest.warns(PlaybookWarning, match="constant"):
-        aggregate = sq.compute_interim_statistics_from_stats([4], [4.0], [4.0], [4], [2.0], [1.0])
+        aggregate = sq.compute_interim_statistics_from_stats(
+            ArmStatistics(4, 2.0, 1.0), ArmStatistics(4, 4.0, 4.0)
+        )
     assert aggregate.loc[1, "se"] == 0 and np.isnan(aggregate.loc[1, "z"])
 
 
 _DESIGN = sq.design_pocock(3)
+_LOOKS = ArmStatistics([4, 8], [1.0, 2.0], [3.0, 6.0])  # two looks of one arm
 
 
 @pytest.mark.parametrize(
@@ -642,15 +745,23 @@ _DESIGN = sq.design_pocock(3)
     [
         # A classical design's last look is the final analysis (fraction 1): a forgotten
         # final look used to give a shorter design silently.
-        (lambda: sq.design_pocock(information_fractions=[0.25, 0.5, 0.75]),
-         "information_fractions"),
-        (lambda: sq.design_obrien_fleming(information_fractions=[0.5, 0.9]),
-         "information_fractions"),
+        (
+            lambda: sq.design_pocock(information_fractions=[0.25, 0.5, 0.75]),
+            "information_fractions",
+        ),
+        (
+            lambda: sq.design_obrien_fleming(information_fractions=[0.5, 0.9]),
+            "information_fractions",
+        ),
         (lambda: sq.design_pocock(3, sides=True), "sides"),
         (lambda: sq.design_pocock(3, sides=1.5), "sides"),
         (lambda: sq.design_pocock(3, alpha=math.nan), "alpha"),
-        (lambda: sq.design_alpha_spending([0.5, 1], spending="hwang-shih-decani", gamma=math.inf),
-         "gamma"),
+        (
+            lambda: sq.design_alpha_spending(
+                [0.5, 1], spending="hwang-shih-decani", gamma=math.inf
+            ),
+            "gamma",
+        ),
         (lambda: sq.design_alpha_spending([0.5, 1], gamma=2.0), "gamma"),
         (lambda: sq.compute_alpha_spending([0.5], spending="power", gamma=math.nan), "gamma"),
         (lambda: sq.design_alpha_spending([0.5, 1], spending=None), "spending"),
@@ -662,36 +773,67 @@ _DESIGN = sq.design_pocock(3)
         (lambda: sq.compute_crossing_probabilities([0.5, 1], 2.0, grid_size=10**6), "grid_size"),
         (lambda: sq.compute_alpha_spending([0.5, math.inf]), "information_fraction"),
         (lambda: sq.compute_power("design", 1.0), "design"),
-        (lambda: sq.find_drift_for_power(None), "design"),
+        (lambda: sq.compute_drift_for_power(None), "design"),
         (lambda: sq.compute_design_characteristics({}), "design"),
-        (lambda: sq.apply_design_to_paths("x", np.zeros((2, 3))), "design"),
+        (lambda: sq.batch_estimate_at_stop("x", np.zeros((2, 3))), "design"),
         (lambda: sq.compute_power(_DESIGN, 1.0, apply_futility="yes"), "apply_futility"),
         # Between alpha / 2 and alpha a two-sided design cannot reach the power (it used to
         # fail inside scipy's root finder).
-        (lambda: sq.find_drift_for_power(_DESIGN, power=0.04), "power"),
-        (lambda: sq.monitor_group_sequential([200, 400, 900], [1, 1, 1], 800), "n_accrued"),
-        (lambda: sq.monitor_group_sequential([200, 800, 900], [1, 1, 1], 800, final=True),
-         "n_accrued"),
-        (lambda: sq.monitor_group_sequential([200, 400], [1, math.inf], 800), "z_statistics"),
-        (lambda: sq.monitor_group_sequential([200, 400], [1.0], 800), "length"),
-        (lambda: sq.monitor_group_sequential([200, 400], [1, 2], 800, final="yes"), "final"),
-        (lambda: sq.compute_interim_statistics_from_stats(
-            ["4", "8"], [1, 2], [3, 6], [4, 8], [1, 2], [3, 6]), "n_treatment"),
-        (lambda: sq.compute_interim_statistics_from_stats(
-            [4, 8], [1, 2], [3, 6], [4, 3], [1, 2], [3, 6]), "n_control"),
-        (lambda: sq.compute_interim_statistics_from_stats(
-            [4, 8], [4, 8], [3, 16], [4, 8], [1, 2], [3, 6]), "sum_squares_treatment"),
-        (lambda: sq.compute_interim_statistics_from_stats(
-            [4, 8], [1, 2], [3, 6], [4, 8], [1, 2], [3, 2.9]), "sum_squares_control"),
-        (lambda: sq.compute_interim_statistics_from_stats(
-            [4, 8], [1, 2], [3, 6], [4, 8, 9], [1, 2], [3, 6]), "length"),
-        (lambda: sq.compute_interim_statistics_from_stats(
-            [[4, 8]], [1, 2], [3, 6], [4, 8], [1, 2], [3, 6]), "n_treatment"),
-        (lambda: sq.replay_in_random_orders([1.0, 2.0, 3.0, 4.0], [0, 1, 0, 1], [4], 2, "seed"),
-         "rng"),
-        (lambda: sq.replay_in_random_orders([1.0, 2.0, 3.0], [0, 1], [2], 2), "length"),
-        (lambda: sq.compute_interim_statistics([1.0, 2.0, 3.0, 4.0], [1, 1, 1, 1], [4]),
-         "treatment"),
+        (lambda: sq.compute_drift_for_power(_DESIGN, power=0.04), "power"),
+        (
+            lambda: sq.compute_group_sequential_decisions([200, 400, 900], [1, 1, 1], 800),
+            "n_accrued",
+        ),
+        (
+            lambda: sq.compute_group_sequential_decisions(
+                [200, 800, 900], [1, 1, 1], 800, final=True
+            ),
+            "n_accrued",
+        ),
+        (
+            lambda: sq.compute_group_sequential_decisions([200, 400], [1, math.inf], 800),
+            "z_statistics",
+        ),
+        (lambda: sq.compute_group_sequential_decisions([200, 400], [1.0], 800), "length"),
+        (
+            lambda: sq.compute_group_sequential_decisions([200, 400], [1, 2], 800, final="yes"),
+            "final",
+        ),
+        (lambda: sq.compute_interim_statistics_from_stats({"n": [4, 8]}, _LOOKS), "control"),
+        (lambda: sq.compute_interim_statistics_from_stats(_LOOKS, (4, 1.0, 3.0)), "treatment"),
+        (
+            lambda: sq.compute_interim_statistics_from_stats(
+                ArmStatistics([4, 3], [1.0, 1.0], [3.0, 3.0]), _LOOKS
+            ),
+            "control.n",
+        ),
+        (
+            lambda: sq.compute_interim_statistics_from_stats(
+                _LOOKS, ArmStatistics([4, 8], [1.0, 2.0], [3.0, 3.2])
+            ),
+            "treatment.sum_squares",
+        ),
+        (
+            lambda: sq.compute_interim_statistics_from_stats(
+                ArmStatistics([4, 4], [1.0, 2.0], [3.0, 6.0]), _LOOKS
+            ),
+            "control.sum",
+        ),
+        (
+            lambda: sq.compute_interim_statistics_from_stats(
+                _LOOKS, ArmStatistics([4, 8, 9], [1.0, 2.0, 2.0], [3.0, 6.0, 6.0])
+            ),
+            "length",
+        ),
+        (
+            lambda: sq.simulate_interim_paths([1.0, 2.0, 3.0, 4.0], [0, 1, 0, 1], [4], 2, "seed"),
+            "rng",
+        ),
+        (lambda: sq.simulate_interim_paths([1.0, 2.0, 3.0], [0, 1], [2], 2), "length"),
+        (
+            lambda: sq.compute_interim_statistics([1.0, 2.0, 3.0, 4.0], [1, 1, 1, 1], [4]),
+            "treatment",
+        ),
         (lambda: sq.compute_msprt_statistic([0.1], [0.1], 0.0), "mixture_variance"),
         (lambda: sq.compute_msprt_statistic([0.1], [0.1], math.inf), "mixture_variance"),
         (lambda: sq.compute_confidence_sequence([0.1], [-0.1], 1.0), "variances"),
@@ -768,18 +910,23 @@ def test_interim_statistics_are_equivariant(experiment, shift, factor):
     assert np.allclose(scaled["se"], factor * base["se"], rtol=1e-9)
 
 
+def _cumulative_arm(y, arm, looks, value):
+    """One arm's cumulative statistics at each look, summed from the rows directly."""
+    parts = [y[:look][arm[:look] == value] for look in looks]
+    return ArmStatistics(
+        [part.size for part in parts],
+        [part.sum() for part in parts],
+        [(part**2).sum() for part in parts],
+    )
+
+
 @settings(max_examples=40, deadline=None)
 @given(_experiments())
 def test_interim_statistics_from_stats_equal_the_row_recipe(experiment):
     y, arm, looks = experiment
     rows = sq.compute_interim_statistics(y, arm, looks)
-    aggregates = {}
-    for label, value in (("treatment", 1), ("control", 0)):
-        parts = [y[:look][arm[:look] == value] for look in looks]
-        aggregates[f"n_{label}"] = [part.size for part in parts]
-        aggregates[f"sum_{label}"] = [part.sum() for part in parts]
-        aggregates[f"sum_squares_{label}"] = [(part**2).sum() for part in parts]
-    from_stats = sq.compute_interim_statistics_from_stats(**aggregates)
+    control, treatment = (_cumulative_arm(y, arm, looks, value) for value in (0, 1))
+    from_stats = sq.compute_interim_statistics_from_stats(control, treatment)
     # Raw sums carry ~1e-16 of the mean square: the twins agree to that precision.
     tolerance = 1e-12 * float(np.max(y**2))
     assert np.allclose(from_stats["estimate"], rows["estimate"], rtol=1e-9, atol=1e-9)

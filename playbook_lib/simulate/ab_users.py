@@ -1,13 +1,15 @@
 """A/B users with known potential outcomes (the foundations chapter).
 
 :func:`simulate_ab_users` draws one row per user with both potential outcomes, a pre-period
-covariate, strata, conversions, revenue and pageviews/clicks (a ratio metric), so every
-estimator can be checked against the truth. :func:`simulate_clicks_pageviews` draws many
-experiments at once (arrays of shape ``(n_sims, n_users)``) for coverage studies of ratio
-metrics.
+covariate, strata, conversions, revenue and pageviews/clicks (a ratio metric), and returns
+the truth (:class:`ABUsersTruth`) beside them, so every estimator can be checked against
+it. :func:`simulate_clicks_pageviews` draws many experiments at once (arrays of shape
+``(n_sims, n_users)``) for coverage studies of ratio metrics.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,31 @@ from playbook_lib.validation import (
     check_rng,
 )
 
-__all__ = ["simulate_ab_users", "simulate_clicks_pageviews"]
+__all__ = ["ABUsersTruth", "simulate_ab_users", "simulate_clicks_pageviews"]
+
+
+@dataclass(frozen=True)
+class ABUsersTruth:
+    """The effects behind a :func:`simulate_ab_users` draw.
+
+    Attributes
+    ----------
+    conversion_ate : float
+        Population average effect on conversion, ``mean(p1 - p0)`` over the users'
+        conversion probabilities.
+    sample_conversion_ate : float
+        The sample's average effect, ``mean(converted_1 - converted_0)`` (needs both
+        potential outcomes).
+    sample_revenue_ate : float
+        The sample's average effect on revenue, ``mean(revenue_1 - revenue_0)``.
+    ctr_lift : float
+        The absolute lift in each treated user's click-through rate (before clipping).
+    """
+
+    conversion_ate: float
+    sample_conversion_ate: float
+    sample_revenue_ate: float
+    ctr_lift: float
 
 
 def simulate_ab_users(
@@ -34,7 +60,7 @@ def simulate_ab_users(
     n_strata: int = 4,
     n_days: int = 14,
     rng: np.random.Generator | int | None = None,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, ABUsersTruth]:
     """Simulate a user-randomised A/B test with both potential outcomes recorded.
 
     Model (per user ``i``):
@@ -74,11 +100,12 @@ def simulate_ab_users(
 
     Returns
     -------
-    pandas.DataFrame
+    data : pandas.DataFrame
         Columns ``user_id`` (str), ``stratum`` (int), ``day`` (int), ``treatment``
         (0/1), ``pre_pageviews`` (int), ``converted_0``, ``converted_1`` (potential
         outcomes, 0/1), ``converted`` (observed), ``revenue_0``, ``revenue_1``,
-        ``revenue``, ``pageviews``, ``clicks``. ``attrs["truth"]`` holds
+        ``revenue``, ``pageviews``, ``clicks``.
+    truth : ABUsersTruth
         ``conversion_ate`` (population, ``mean(p1 - p0)``), ``sample_conversion_ate``
         (``mean(converted_1 - converted_0)``), ``sample_revenue_ate`` and ``ctr_lift``.
 
@@ -146,13 +173,13 @@ def simulate_ab_users(
             "clicks": clicks,
         }
     )
-    data.attrs["truth"] = {
-        "conversion_ate": float(np.mean(p1 - p0)),
-        "sample_conversion_ate": float(np.mean(converted_1 - converted_0)),
-        "sample_revenue_ate": float(np.mean((converted_1 - converted_0) * amount)),
-        "ctr_lift": float(ctr_lift),
-    }
-    return data
+    truth = ABUsersTruth(
+        conversion_ate=float(np.mean(p1 - p0)),
+        sample_conversion_ate=float(np.mean(converted_1 - converted_0)),
+        sample_revenue_ate=float(np.mean((converted_1 - converted_0) * amount)),
+        ctr_lift=float(ctr_lift),
+    )
+    return data, truth
 
 
 def simulate_clicks_pageviews(

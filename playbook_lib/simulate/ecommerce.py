@@ -27,13 +27,14 @@ The model (per user, all draws independent across users):
   (``spend_if_treated >= spend_if_control``).
 
 Truth: the population average effect on spend has a closed form (see
-:func:`ecommerce_true_effect`); each data set also carries its sample average effect from
-the potential-outcome columns.
+:func:`ecommerce_true_effect`); :func:`simulate_ecommerce_experiment` returns it with the
+sample's average effects (from the potential-outcome columns) as an :class:`EcommerceTruth`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ from playbook_lib.validation import (
 )
 
 __all__ = [
+    "EcommerceTruth",
     "ecommerce_true_effect",
     "simulate_daily_conversion_experiment",
     "simulate_ecommerce_arrays",
@@ -70,8 +72,35 @@ _CHURN_TENURE = 20.0
 _TENURE_SHAPE, _TENURE_SCALE, _TENURE_MIN = 1.5, 40.0, 5.0
 
 
-def _check_common(n_users: Any, new_user_share: Any, treated_fraction: Any,
-                  conversion_lift: Any, session_lift: Any, weeks: Any, weeks_pre: Any):
+@dataclass(frozen=True)
+class EcommerceTruth:
+    """The known effects of one simulated e-commerce experiment.
+
+    Attributes
+    ----------
+    effect_spend : float
+        Population average effect on in-experiment spend (from
+        :func:`ecommerce_true_effect`), currency units per user.
+    sample_effect_spend : float
+        This sample's average of ``spend_if_treated - spend_if_control``.
+    sample_effect_sessions : float
+        This sample's average of ``sessions_if_treated - sessions_if_control``.
+    """
+
+    effect_spend: float
+    sample_effect_spend: float
+    sample_effect_sessions: float
+
+
+def _check_common(
+    n_users: Any,
+    new_user_share: Any,
+    treated_fraction: Any,
+    conversion_lift: Any,
+    session_lift: Any,
+    weeks: Any,
+    weeks_pre: Any,
+):
     n_users = check_integer(n_users, "n_users", minimum=4)
     check_probability(new_user_share, "new_user_share", allow_one=False)
     check_probability(treated_fraction, "treated_fraction", allow_zero=False, allow_one=False)
@@ -120,8 +149,9 @@ def ecommerce_true_effect(
     shape, scale = _TENURE_SHAPE, _TENURE_SCALE
     density = grid ** (shape - 1) * np.exp(-grid / scale) / (math.gamma(shape) * scale**shape)
     values = 1 / (1 + (_TENURE_MIN + grid) / _CHURN_TENURE)
-    mean_inverse = float(np.sum((values * density)[1:] + (values * density)[:-1]) / 2
-                         * (grid[1] - grid[0]))
+    mean_inverse = float(
+        np.sum((values * density)[1:] + (values * density)[:-1]) / 2 * (grid[1] - grid[0])
+    )
     stay_returning = 1 - _CHURN_MAX * mean_inverse
     stay_new = 1 - _CHURN_MAX
     active = new_user_share * _NEW_FACTOR * stay_new + (1 - new_user_share) * stay_returning
@@ -180,13 +210,13 @@ def simulate_ecommerce_arrays(
     """
     rng = check_rng(rng)
     n_sims = check_integer(n_sims, "n_sims", minimum=1)
-    n_users = _check_common(n_users, new_user_share, treated_fraction, conversion_lift,
-                            session_lift, weeks, weeks_pre)
+    n_users = _check_common(
+        n_users, new_user_share, treated_fraction, conversion_lift, session_lift, weeks, weeks_pre
+    )
     shape = (n_sims, n_users)
     is_new = rng.random(shape) < new_user_share
     platform = (rng.random(shape) < _APP_SHARE).astype(float)
-    tenure = np.where(is_new, 0.0,
-                      _TENURE_MIN + rng.gamma(_TENURE_SHAPE, _TENURE_SCALE, shape))
+    tenure = np.where(is_new, 0.0, _TENURE_MIN + rng.gamma(_TENURE_SHAPE, _TENURE_SCALE, shape))
     rate = np.exp(rng.normal(_RATE_LOG_MEAN, _RATE_LOG_SD, shape))
     rate *= np.where(platform == 1, _APP_FACTOR, 1.0) * np.where(is_new, _NEW_FACTOR, 1.0)
     q = rng.beta(_BETA_A, _BETA_B, shape)
@@ -198,15 +228,16 @@ def simulate_ecommerce_arrays(
     lapsing = rng.random(shape) < _CHURN_MAX / (1 + tenure / _CHURN_TENURE)
     active_share = np.where(lapsing, rng.uniform(0.2, 0.9, shape), 1.0)
     pre_days = 7.0 * weeks_pre
-    recency = np.where(lapsing, pre_days * (1 - active_share),
-                       np.minimum(rng.exponential(7.0 / rate), pre_days))
+    recency = np.where(
+        lapsing, pre_days * (1 - active_share), np.minimum(rng.exponential(7.0 / rate), pre_days)
+    )
     pre_rate = rate * weeks_pre * active_share
     pre_orders = rng.poisson(pre_rate * q)
     pre_sessions = pre_orders + rng.poisson(pre_rate * (1 - q))
     pre_spend = rng.gamma(_ORDER_SHAPE * pre_orders, order_scale)
     nan = np.full(shape, np.nan)
 
-    drift = np.exp(rng.normal(-_DRIFT_SD**2 / 2, _DRIFT_SD, shape))
+    drift = np.exp(rng.normal(-(_DRIFT_SD**2) / 2, _DRIFT_SD, shape))
     rate_now = np.where(lapsing, 0.0, rate * drift) * weeks
     orders_c = rng.poisson(rate_now * q)
     sessions_c = orders_c + rng.poisson(rate_now * (1 - q))
@@ -214,8 +245,7 @@ def simulate_ecommerce_arrays(
     # treatment: every session converts with probability q (1 + conversion_lift), and
     # session_lift adds sessions; the extra orders and sessions are further independent
     # Poisson pieces, so both potential outcomes are coupled draws for the same user.
-    extra_orders = rng.poisson(rate_now * q * (
-        (1 + conversion_lift) * (1 + session_lift) - 1))
+    extra_orders = rng.poisson(rate_now * q * ((1 + conversion_lift) * (1 + session_lift) - 1))
     extra_sessions = extra_orders + rng.poisson(rate_now * session_lift * (1 - q))
     spend_t = spend_c + rng.gamma(_ORDER_SHAPE * extra_orders, order_scale)
     sessions_t = sessions_c + extra_sessions
@@ -251,23 +281,23 @@ def simulate_ecommerce_experiment(
     weeks: float = 4.0,
     weeks_pre: float = 8.0,
     rng: np.random.Generator | int | None = None,
-) -> pd.DataFrame:
-    """One simulated e-commerce experiment as a tidy user-level table with known truth.
+) -> tuple[pd.DataFrame, EcommerceTruth]:
+    """One simulated e-commerce experiment as a tidy user-level table, and its truth.
 
     Parameters are those of :func:`simulate_ecommerce_arrays` (one experiment).
 
     Returns
     -------
-    pandas.DataFrame
+    data : pandas.DataFrame
         One row per user: ``user_id``, ``treatment`` (0/1), ``is_new_user`` (0/1),
         ``platform`` (1 = app, 0 = web), ``tenure_weeks``; pre-period ``pre_sessions``,
         ``pre_orders``, ``pre_spend``, ``days_since_last_visit`` (NaN for new users);
-        in-experiment ``sessions``,
-        ``orders``, ``spend`` (currency units); potential outcomes ``spend_if_control``,
-        ``spend_if_treated``, ``sessions_if_control``, ``sessions_if_treated``.
-        ``attrs["truth"]`` holds ``effect_spend`` (population average effect, from
-        :func:`ecommerce_true_effect`), ``sample_effect_spend`` (this sample's average of
-        ``spend_if_treated - spend_if_control``) and ``sample_effect_sessions``.
+        in-experiment ``sessions``, ``orders``, ``spend`` (currency units); potential
+        outcomes ``spend_if_control``, ``spend_if_treated``, ``sessions_if_control``,
+        ``sessions_if_treated``.
+    truth : EcommerceTruth
+        ``effect_spend`` (population average effect, from :func:`ecommerce_true_effect`),
+        ``sample_effect_spend`` and ``sample_effect_sessions`` (this sample's averages).
 
     Raises
     ------
@@ -275,24 +305,33 @@ def simulate_ecommerce_experiment(
         Naming the argument on bad sizes or rates.
     """
     arrays = simulate_ecommerce_arrays(
-        1, n_users, new_user_share=new_user_share, treated_fraction=treated_fraction,
-        conversion_lift=conversion_lift, session_lift=session_lift, weeks=weeks,
-        weeks_pre=weeks_pre, rng=rng,
+        1,
+        n_users,
+        new_user_share=new_user_share,
+        treated_fraction=treated_fraction,
+        conversion_lift=conversion_lift,
+        session_lift=session_lift,
+        weeks=weeks,
+        weeks_pre=weeks_pre,
+        rng=rng,
     )
     frame = pd.DataFrame({name: values[0] for name, values in arrays.items()})
     for column in ("treatment", "is_new_user", "platform"):
         frame[column] = frame[column].astype(int)
     frame.insert(0, "user_id", np.arange(n_users))
-    frame.attrs["truth"] = {
-        "effect_spend": ecommerce_true_effect(
-            new_user_share=new_user_share, conversion_lift=conversion_lift,
-            session_lift=session_lift, weeks=weeks),
-        "sample_effect_spend": float(
-            (frame["spend_if_treated"] - frame["spend_if_control"]).mean()),
-        "sample_effect_sessions": float(
-            (frame["sessions_if_treated"] - frame["sessions_if_control"]).mean()),
-    }
-    return frame
+    truth = EcommerceTruth(
+        effect_spend=ecommerce_true_effect(
+            new_user_share=new_user_share,
+            conversion_lift=conversion_lift,
+            session_lift=session_lift,
+            weeks=weeks,
+        ),
+        sample_effect_spend=float((frame["spend_if_treated"] - frame["spend_if_control"]).mean()),
+        sample_effect_sessions=float(
+            (frame["sessions_if_treated"] - frame["sessions_if_control"]).mean()
+        ),
+    )
+    return frame, truth
 
 
 def simulate_pre_post_metrics(
@@ -368,7 +407,7 @@ def simulate_daily_conversion_experiment(
     effect: float = 0.01,
     n_pre_visits: int = 10,
     rng: np.random.Generator | int | None = None,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, float]:
     """A conversion experiment whose users arrive on different days (day-level swings).
 
     Each user arrives on a uniformly random day and is randomised 50/50. The conversion
@@ -380,10 +419,12 @@ def simulate_daily_conversion_experiment(
 
     Returns
     -------
-    pandas.DataFrame
+    data : pandas.DataFrame
         ``user_id``, ``day`` (0..n_days-1), ``treatment`` (0/1), ``converted`` (0/1),
-        ``pre_conversions`` (0..n_pre_visits). ``attrs["truth"]["effect"]`` is the sample
-        average effect on the conversion probability (``effect`` unless clipping binds).
+        ``pre_conversions`` (0..n_pre_visits).
+    sample_effect : float
+        The sample average effect on the conversion probability (``effect`` unless
+        clipping at 0 or 1 binds).
 
     Raises
     ------
@@ -404,12 +445,13 @@ def simulate_daily_conversion_experiment(
     p_treated = np.clip(base + day_shift[day] + effect, 0, 1)
     uniform = rng.random(n_users)
     converted = np.where(treatment == 1, uniform < p_treated, uniform < p_control)
-    frame = pd.DataFrame({
-        "user_id": np.arange(n_users),
-        "day": day,
-        "treatment": treatment,
-        "converted": converted.astype(int),
-        "pre_conversions": rng.binomial(n_pre_visits, base),
-    })
-    frame.attrs["truth"] = {"effect": float(np.mean(p_treated - p_control))}
-    return frame
+    frame = pd.DataFrame(
+        {
+            "user_id": np.arange(n_users),
+            "day": day,
+            "treatment": treatment,
+            "converted": converted.astype(int),
+            "pre_conversions": rng.binomial(n_pre_visits, base),
+        }
+    )
+    return frame, float(np.mean(p_treated - p_control))

@@ -74,8 +74,7 @@ def simulate_metric_stream(
         shifted = steps >= shift_step
     true_mean = mean + shift * shifted
     value = true_mean + sd * rng.standard_normal(n_steps)
-    return pd.DataFrame({"step": steps, "value": value, "true_mean": true_mean,
-                         "shifted": shifted})
+    return pd.DataFrame({"step": steps, "value": value, "true_mean": true_mean, "shifted": shifted})
 
 
 def simulate_assignment_counts(
@@ -127,21 +126,25 @@ def simulate_assignment_counts(
     daily_units = check_integer(daily_units, "daily_units", minimum=1)
     shares = as_float_array(expected_shares, "expected_shares", min_size=2)
     if np.any(shares <= 0) or np.any(shares >= 1) or not np.isclose(shares.sum(), 1.0):
-        raise ValueError(f"expected_shares must be shares in (0, 1) summing to 1, got "
-                         f"{shares.tolist()}")
+        raise ValueError(
+            f"expected_shares must be shares in (0, 1) summing to 1, got {shares.tolist()}"
+        )
     shares = shares / shares.sum()
     lost_share = check_probability(lost_share, "lost_share", allow_one=False)
     lost_arm = check_integer(lost_arm, "lost_arm", minimum=0)
     if lost_arm >= shares.size:
-        raise ValueError(f"lost_arm must be an arm index below the number of arms "
-                         f"({shares.size}), got {lost_arm}")
+        raise ValueError(
+            f"lost_arm must be an arm index below the number of arms "
+            f"({shares.size}), got {lost_arm}"
+        )
     if start_day is not None:
         start_day = check_integer(start_day, "start_day", minimum=1)
         if start_day > n_days:
             raise ValueError(f"start_day must be at most n_days ({n_days}), got {start_day}")
     elif lost_share > 0:
-        raise ValueError(f"start_day is needed for lost_share={lost_share:g}: without it no "
-                         "unit is lost")
+        raise ValueError(
+            f"start_day is needed for lost_share={lost_share:g}: without it no unit is lost"
+        )
     counts = rng.multinomial(daily_units, shares, size=n_days)
     days = np.arange(1, n_days + 1)
     broken = np.zeros(n_days, dtype=bool)

@@ -81,16 +81,18 @@ def simulate_factor_panel_arrays(
     level = check_finite_number(level, "level")
     unit_sd, time_sd, factor_sd, loading_sd, noise_sd = (
         check_positive(value, name, strict=False)
-        for name, value in (("unit_sd", unit_sd), ("time_sd", time_sd),
-                            ("factor_sd", factor_sd), ("loading_sd", loading_sd),
-                            ("noise_sd", noise_sd))
+        for name, value in (
+            ("unit_sd", unit_sd),
+            ("time_sd", time_sd),
+            ("factor_sd", factor_sd),
+            ("loading_sd", loading_sd),
+            ("noise_sd", noise_sd),
+        )
     )
     rng = check_rng(rng)
     unit_effects = rng.normal(0.0, unit_sd, size=(n_sims, n_units, 1))
     time_effects = np.cumsum(rng.normal(0.0, time_sd, size=(n_sims, 1, n_periods)), axis=2)
-    factors = np.cumsum(
-        rng.normal(0.0, factor_sd, size=(n_sims, n_factors, n_periods)), axis=2
-    )
+    factors = np.cumsum(rng.normal(0.0, factor_sd, size=(n_sims, n_factors, n_periods)), axis=2)
     loadings = rng.normal(0.0, loading_sd, size=(n_sims, n_units, n_factors))
     noise = rng.normal(0.0, noise_sd, size=(n_sims, n_units, n_periods))
     return level + unit_effects + time_effects + loadings @ factors + noise
@@ -167,8 +169,16 @@ def simulate_factor_panel(
         raise ValueError(f"lift must be at least -1 with relative=True, got {lift}")
     rng = check_rng(rng)
     untreated = simulate_factor_panel_arrays(
-        1, n_units, n_periods, n_factors=n_factors, level=level, unit_sd=unit_sd,
-        time_sd=time_sd, factor_sd=factor_sd, loading_sd=loading_sd, noise_sd=noise_sd,
+        1,
+        n_units,
+        n_periods,
+        n_factors=n_factors,
+        level=level,
+        unit_sd=unit_sd,
+        time_sd=time_sd,
+        factor_sd=factor_sd,
+        loading_sd=loading_sd,
+        noise_sd=noise_sd,
         rng=rng,
     )[0]
     treated_units = np.zeros(n_units, dtype=bool)
@@ -180,11 +190,13 @@ def simulate_factor_panel(
         outcome = untreated + lift * indicator
     width = max(2, len(str(n_units - 1)))
     names = np.array([f"unit_{i:0{width}d}" for i in range(n_units)])
-    return pd.DataFrame({
-        "unit": np.repeat(names, n_periods),
-        "time": np.tile(np.arange(n_periods), n_units),
-        "outcome": outcome.ravel(),
-        "outcome_untreated": untreated.ravel(),
-        "treated": indicator.ravel().astype(int),
-        "treated_unit": np.repeat(treated_units, n_periods),
-    })
+    return pd.DataFrame(
+        {
+            "unit": np.repeat(names, n_periods),
+            "time": np.tile(np.arange(n_periods), n_units),
+            "outcome": outcome.ravel(),
+            "outcome_untreated": untreated.ravel(),
+            "treated": indicator.ravel().astype(int),
+            "treated_unit": np.repeat(treated_units, n_periods),
+        }
+    )

@@ -406,6 +406,8 @@ def same(a: Any, b: Any) -> bool:
         return False
     if isinstance(a, Estimate):
         return same(a.to_dict(), b.to_dict())
+    if isinstance(a, Estimates):
+        return a.to_frame().equals(b.to_frame())
     if isinstance(a, np.random.Generator):
         return a.bit_generator.state == b.bit_generator.state
     if isinstance(a, pd.DataFrame | pd.Series | pd.Index):

@@ -8,6 +8,7 @@ from sklearn.linear_model import LinearRegression
 
 from contract import Bad, Case
 from playbook_lib import cuped
+from playbook_lib.aggregates import CovariateStatistics
 
 _rng = np.random.default_rng(11)
 _n = 80
@@ -19,16 +20,20 @@ _frame = pd.DataFrame({"y": _y, "x": _x, "z": _x2[:, 1], "treatment": _t,
                        "stratum": np.repeat(["a", "b", "c", "d"], _n // 4),
                        "sessions": 1 + _rng.poisson(3, _n)})
 _frame["revenue"] = _frame["sessions"] * 2.0 + _rng.gamma(1.0, 2.0, _n)
-_stats = cuped.summarize_arms(_y, _x, _t)
+_control_stats, _treatment_stats = cuped.summarize_arms(_y, _x, _t)
 _constant_y = np.full(_n, 4.0)
 
 
-def _near_constant(arm: dict) -> dict:
+def _near_constant(arm: CovariateStatistics) -> CovariateStatistics:
     """A covariate equal to 1e6 + round-off: its aggregates hold no spread."""
-    n = arm["n"]
     value = 1e6
-    return {**arm, "sum_x": n * value, "sum_x2": n * value**2 * (1 + 1e-15),
-            "sum_xy": value * arm["sum_y"]}
+    return CovariateStatistics(arm.n, arm.sum_outcome, arm.n * value, arm.sum_outcome_squares,
+                               arm.n * value**2 * (1 + 1e-15), value * arm.sum_outcome)
+
+
+def _daily(arm: CovariateStatistics) -> CovariateStatistics:
+    """The same statistics twice, as array fields (one entry per day)."""
+    return CovariateStatistics(*(np.array([v, v]) for v in arm.to_dict().values()))
 
 
 def _point_zero(result) -> bool:
@@ -53,28 +58,25 @@ CASES = [
                                 "treatment": "treatment", "data": _frame,
                                 "relative": True, "theta_method": "total"},
          label="frame relative"),
-    Case(cuped.summarize_arms, {"outcome": _y, "covariate": _x, "treatment": _t}),
+    Case(cuped.summarize_arms, {"outcome": _y, "covariate": _x, "treatment": _t},
+         extra=(Bad("two covariates", {"covariate": _x2}, ("covariate",)),)),
     Case(cuped.summarize_arms, {"outcome": "y", "covariate": "x", "treatment": "treatment",
                                 "data": _frame}, label="frame"),
     Case(cuped.estimate_cuped_from_stats,
-         {"control": _stats["control"], "treatment": _stats["treatment"]},
+         {"control": _control_stats, "treatment": _treatment_stats},
          extra=(Bad("near-constant covariate",
-                    {"control": _near_constant(_stats["control"]),
-                     "treatment": _near_constant(_stats["treatment"])},
-                    ("sum_x2", "covariate")),
-                Bad("array for n", {"control": {**_stats["control"], "n": np.array([40, 40])}},
-                    ("control",)),
-                Bad("array for sum_y",
-                    {"control": {**_stats["control"], "sum_y": np.array([1.0, 2.0])}},
-                    ("control",)),
-                Bad("negative variance", {"treatment": {**_stats["treatment"], "sum_y2": 0.0}},
-                    ("sum_y2",)),
-                Bad("impossible correlation",
-                    {"treatment": {**_stats["treatment"],
-                                   "sum_xy": 10 * _stats["treatment"]["sum_xy"]}},
-                    ("sum_xy",)),
-                Bad("not a mapping", {"control": [1, 2, 3]}, ("control",)))),
-    Case(cuped.estimate_cuped_batch, {"outcome": _batch_y, "covariate": _batch_x,
+                    {"control": _near_constant(_control_stats),
+                     "treatment": _near_constant(_treatment_stats)},
+                    ("sum_covariate_squares",)),
+                Bad("array fields", {"control": _daily(_control_stats)}, ("control",)),
+                Bad("one unit", {"treatment": CovariateStatistics(1, 1.0, 1.0, 1.0, 1.0, 1.0)},
+                    ("treatment",)),
+                Bad("a mapping", {"control": _control_stats.to_dict()}, ("control",)),
+                Bad("theta string", {"theta": "0.8"}, ("theta",)))),
+    Case(cuped.estimate_cuped_from_stats,
+         {"control": _control_stats, "treatment": _treatment_stats, "relative": True,
+          "theta_method": "total"}, label="relative total"),
+    Case(cuped.batch_estimate_cuped, {"outcome": _batch_y, "covariate": _batch_x,
                                       "treatment": _batch_t},
          extra=(Bad("constant covariate", {"covariate": np.ones_like(_batch_x)},
                     ("covariate",)),
@@ -82,8 +84,9 @@ CASES = [
                 Bad("treatment 1-D wrong length", {"treatment": _t[:-1]}, ("treatment",)),
                 Bad("constant outcome", {"outcome": np.full_like(_batch_y, 3.0)}, (),
                     expect="result",
-                    check=lambda r: (r["se"] == 0).all() and (r["p_value"] == 1).all()))),
-    Case(cuped.estimate_cuped_batch, {"outcome": _batch_y, "covariate": _batch_x,
+                    check=lambda r: (r.to_frame()["se"] == 0).all()
+                    and (r.to_frame()["p_value"] == 1).all()))),
+    Case(cuped.batch_estimate_cuped, {"outcome": _batch_y, "covariate": _batch_x,
                                       "treatment": _t, "method": "lin"}, label="lin"),
     Case(cuped.estimate_regression_adjustment,
          {"outcome": _y, "covariates": _x, "treatment": _t},

@@ -1,0 +1,97 @@
+"""Synthetic control, synthetic difference-in-differences and geo-lift design.
+
+When one or a few units (markets, states) are treated, a weighted combination of untreated
+"donor" units serves as the counterfactual. This package provides
+
+- :func:`prepare_panel`: check a tidy long panel once and reshape it to a :class:`Panel`
+  (a units-by-times matrix, donors first), which every panel estimator takes;
+  :meth:`Panel.from_matrix` wraps an array directly;
+- :func:`fit_simplex_weights`: weights on the simplex (non-negative, summing to one) that
+  best reproduce a target series, with an optional intercept and ridge penalty, solved
+  exactly by an active-set method (or SLSQP, or synthdid's Frank-Wolfe iterations);
+- :func:`fit_synthetic_control` and :func:`estimate_synthetic_control`: classic synthetic
+  control (Abadie, Diamond & Hainmueller 2010) for one or several treated units, with
+  optional predictor matching, and placebo-in-space inference (post/pre RMSPE ratio,
+  exact permutation p-value);
+- :func:`compute_placebo_in_space`, :func:`estimate_placebo_in_time`,
+  :func:`compute_leave_one_out`: the placebo test and the robustness checks;
+- :func:`estimate_synthetic_did`, :func:`estimate_panel_did` and
+  :func:`estimate_synthdid_sc`: synthetic difference-in-differences (Arkhangelsky et al.
+  2021), plain DiD and synthdid's synthetic control, with placebo standard errors,
+  following the reference R package ``synthdid``; :func:`fit_synthetic_did` gives their
+  weights and point estimates without inference;
+- :func:`batch_estimate_synthetic_control` and :func:`batch_estimate_synthetic_did`: the
+  same on a stack of units-by-times arrays, one row per panel, for Monte Carlo studies;
+- :func:`simulate_geo_lift_power` and :func:`choose_geo_lift_markets`: design of a
+  geo-lift test by simulated power on historical data.
+
+Typical use::
+
+    panel = synth.prepare_panel(data, unit="state", time="year", outcome="sales")
+    sc = synth.estimate_synthetic_control(panel)
+    sdid = synth.estimate_synthetic_did(panel)
+"""
+
+from playbook_lib.synth.control import (
+    LeaveOneOutResult,
+    SyntheticControlFit,
+    compute_leave_one_out,
+    fit_synthetic_control,
+)
+from playbook_lib.synth.geo_lift import (
+    GeoLiftPower,
+    GeoLiftRanking,
+    choose_geo_lift_markets,
+    simulate_geo_lift_power,
+)
+from playbook_lib.synth.panel import Panel, compute_outcome_matrix, prepare_panel
+from playbook_lib.synth.placebo import (
+    PlaceboResult,
+    batch_estimate_synthetic_control,
+    compute_placebo_in_space,
+    estimate_placebo_in_time,
+    estimate_synthetic_control,
+)
+from playbook_lib.synth.sdid import (
+    SyntheticDidFit,
+    batch_estimate_synthetic_did,
+    estimate_panel_did,
+    estimate_synthdid_sc,
+    estimate_synthetic_did,
+    fit_synthetic_did,
+)
+from playbook_lib.synth.weights import (
+    SOLVERS,
+    SimplexWeights,
+    compute_least_squares_weights,
+    fit_simplex_weights,
+)
+
+__all__ = [
+    "SOLVERS",
+    "GeoLiftPower",
+    "GeoLiftRanking",
+    "LeaveOneOutResult",
+    "Panel",
+    "PlaceboResult",
+    "SimplexWeights",
+    "SyntheticControlFit",
+    "SyntheticDidFit",
+    "batch_estimate_synthetic_control",
+    "batch_estimate_synthetic_did",
+    "choose_geo_lift_markets",
+    "compute_leave_one_out",
+    "compute_least_squares_weights",
+    "compute_outcome_matrix",
+    "compute_placebo_in_space",
+    "estimate_panel_did",
+    "estimate_placebo_in_time",
+    "estimate_synthdid_sc",
+    "estimate_synthetic_control",
+    "estimate_synthetic_did",
+    "fit_simplex_weights",
+    "fit_synthetic_control",
+    "fit_synthetic_did",
+    "prepare_panel",
+    "simulate_geo_lift_power",
+]
