@@ -39,6 +39,7 @@ import pandas as pd
 
 from playbook_lib.aggregates import ArmStatistics, CovariateStatistics, RatioStatistics
 from playbook_lib.validation import (
+    check_choice,
     check_finite_number,
     check_integer,
     check_positive,
@@ -51,11 +52,16 @@ __all__ = [
     "DAILY_LOOKS_SQL",
     "PER_USER_SQL",
     "SAMPLE_RATIO_SQL",
+    "GEO_DELTAS_SQL",
+    "UNIT_ARMS_SQL",
     "ArmMetrics",
     "EventLog",
+    "UnitArms",
     "connect",
     "query_arm_metrics",
     "query_daily_looks",
+    "query_geo_deltas",
+    "query_unit_statistics",
     "query_sample_ratio_counts",
     "simulate_event_log",
     "write_event_log",
@@ -161,6 +167,65 @@ ORDER BY day, arm
 """
 
 
+# Per-unit statistics for the hierarchical model: each geo's arm sizes, sums and sums of
+# squares of per-user revenue (the no-pooling estimates' inputs, one row per geo and arm).
+UNIT_ARMS_SQL = f"""
+WITH per_user AS ({PER_USER_SQL})
+SELECT
+    geo,
+    arm,
+    COUNT(*) AS n,
+    SUM(revenue) AS sum_revenue,
+    SUM(revenue * revenue) AS sum_revenue_squares
+FROM per_user
+GROUP BY geo, arm
+ORDER BY geo, arm
+"""
+
+# Per-geo pre/post deltas for a geo experiment's difference in differences: each geo's
+# mean daily revenue in the experiment minus that in the pre-period (the day counts come
+# from the data, so a geo without a purchase on some day still averages over every day),
+# then per arm the count, sum and sum of squares of the deltas. ``mixed_geos`` counts geos
+# holding users of both arms: it must be 0 (geos, not users, were randomised).
+GEO_DELTAS_SQL = """
+WITH periods AS (
+    SELECT
+        COUNT(DISTINCT CASE WHEN day < 0 THEN day END) AS pre_days,
+        COUNT(DISTINCT CASE WHEN day >= 0 THEN day END) AS post_days
+    FROM events
+),
+geo_revenue AS (
+    SELECT
+        u.geo,
+        MIN(u.arm) AS arm,
+        MAX(u.arm) - MIN(u.arm) AS mixed,
+        SUM(CASE WHEN e.day < 0 THEN e.revenue ELSE 0 END) AS pre_revenue,
+        SUM(CASE WHEN e.day >= 0 THEN e.revenue ELSE 0 END) AS post_revenue
+    FROM users AS u
+    LEFT JOIN events AS e ON e.user_id = u.user_id
+    GROUP BY u.geo
+),
+geo_deltas AS (
+    SELECT
+        g.geo,
+        g.arm,
+        g.mixed,
+        g.post_revenue / p.post_days - g.pre_revenue / p.pre_days AS delta
+    FROM geo_revenue AS g
+    CROSS JOIN periods AS p
+)
+SELECT
+    arm,
+    COUNT(*) AS n,
+    SUM(delta) AS sum_delta,
+    SUM(delta * delta) AS sum_delta_squares,
+    SUM(mixed) AS mixed_geos
+FROM geo_deltas
+GROUP BY arm
+ORDER BY arm
+"""
+
+
 @dataclass(frozen=True)
 class EventLog:
     """A simulated experiment's tables and the truth they were drawn from.
@@ -171,7 +236,7 @@ class EventLog:
 
     users: pd.DataFrame
     events: pd.DataFrame
-    truth: Mapping[str, float]
+    truth: Mapping[str, float | str]
 
 
 def simulate_event_log(
@@ -185,11 +250,14 @@ def simulate_event_log(
     purchase_rate: float = 0.012,
     click_lift: float = 0.05,
     conversion_lift: float = 0.05,
+    assignment: str = "user",
     rng: np.random.Generator | int | None = None,
 ) -> EventLog:
     """Simulate users and their page views, clicks and purchases (about 25 events a user).
 
-    Users arrive uniformly over the experiment's days and are assigned 50/50. Each user
+    Users arrive uniformly over the experiment's days and are assigned 50/50 (each user
+    independently, or with ``assignment="geo"`` by geo: half the geos, drawn at random,
+    are treated and every user takes their geo's arm, as in a geo experiment). Each user
     has a persistent activity level (gamma, so a few heavy users make many events), a
     click propensity (beta) and a purchase propensity; the pre-period uses the same
     levels, so pre-period revenue predicts experiment revenue (what CUPED uses). The
@@ -210,6 +278,8 @@ def simulate_event_log(
         in (0, 1).
     click_lift, conversion_lift : float
         Relative lifts of the treatment (greater than -1).
+    assignment : {"user", "geo"}
+        The unit of randomisation (``"geo"`` needs at least 2 geos).
     rng : numpy.random.Generator, int or None
         Randomness.
 
@@ -236,11 +306,17 @@ def simulate_event_log(
     for name, lift in (("click_lift", click_lift), ("conversion_lift", conversion_lift)):
         if check_finite_number(lift, name) <= -1:
             raise ValueError(f"{name} must exceed -1, got {lift}")
+    assignment = check_choice(assignment, "assignment", ("user", "geo"))
+    if assignment == "geo" and n_geos < 2:
+        raise ValueError(f"n_geos must be at least 2 with assignment='geo', got {n_geos}")
     rng = check_rng(rng)
 
     user_id = np.arange(1, n_users + 1, dtype=np.int64)
     arm = (rng.random(n_users) < 0.5).astype(np.int8)
     geo = rng.integers(0, n_geos, n_users).astype(np.int16)
+    if assignment == "geo":
+        treated_geos = rng.permutation(n_geos) < n_geos // 2
+        arm = treated_geos[geo].astype(np.int8)
     first_day = rng.integers(0, n_days, n_users).astype(np.int16)
     activity = rng.gamma(0.8, daily_pageviews / 0.8, n_users)
     click_propensity = rng.beta(2.0, 2.0 / click_rate - 2.0, n_users)
@@ -284,6 +360,7 @@ def simulate_event_log(
         "conversion_lift": float(conversion_lift),
         "click_rate": click_rate,
         "purchase_rate": purchase_rate,
+        "assignment": assignment,
     }
     return EventLog(users, events, truth)
 
@@ -523,6 +600,69 @@ def query_arm_metrics(connection: Any) -> ArmMetrics:
         If ``connection`` is not a connection, or the query does not return both arms.
     """
     return ArmMetrics.from_rows(_arm_rows(connection, ARM_METRICS_SQL))
+
+
+@dataclass(frozen=True)
+class UnitArms:
+    """Per-unit ``(control, treatment)`` statistics: ``units`` labels the entries of the
+    array fields of ``control`` and ``treatment`` (one per unit, in the same order)."""
+
+    units: np.ndarray
+    control: ArmStatistics
+    treatment: ArmStatistics
+
+
+def query_unit_statistics(connection: Any) -> UnitArms:
+    """Each geo's per-user revenue statistics by arm, by ``UNIT_ARMS_SQL``.
+
+    The inputs of the hierarchical model's no-pooling estimates (one unit per geo).
+
+    Raises
+    ------
+    ValueError
+        If ``connection`` is not a connection, or a geo lacks one of the arms.
+    """
+    rows = _check_connection(connection).execute(UNIT_ARMS_SQL).df()
+    table = rows.pivot(index="geo", columns="arm", values=["n", "sum_revenue",
+                                                           "sum_revenue_squares"])
+    if table.isna().to_numpy().any() or list(table["n"].columns) != [0, 1]:
+        raise ValueError("every geo must have users in both arms (0 and 1)")
+
+    def arm(code: int) -> ArmStatistics:
+        return ArmStatistics(
+            table[("n", code)].to_numpy(np.int64),
+            table[("sum_revenue", code)].to_numpy(float),
+            table[("sum_revenue_squares", code)].to_numpy(float),
+        )
+
+    return UnitArms(table.index.to_numpy(), arm(0), arm(1))
+
+
+def query_geo_deltas(connection: Any) -> tuple[ArmStatistics, ArmStatistics]:
+    """``(control, treatment)`` statistics of per-geo pre/post deltas by ``GEO_DELTAS_SQL``.
+
+    The inputs of the difference in differences on per-geo deltas (a Welch test of the
+    deltas); needs a log whose geos, not users, were randomised.
+
+    Raises
+    ------
+    ValueError
+        If ``connection`` is not a connection, an arm is missing, or some geo holds users
+        of both arms (then users were randomised, and the geo deltas do not compare arms).
+    """
+    rows = _check_connection(connection).execute(GEO_DELTAS_SQL).df()
+    mixed = int(rows["mixed_geos"].sum())
+    if mixed > 0:
+        raise ValueError(
+            f"{mixed} geos hold users of both arms: the per-geo deltas need a "
+            "geo-randomised log (simulate_event_log(assignment='geo'))"
+        )
+    if rows["arm"].tolist() != [0, 1]:
+        raise ValueError(f"the geos must fall in both arms (0, 1), got {rows['arm'].tolist()}")
+    return tuple(  # type: ignore[return-value]
+        ArmStatistics(int(row.n), float(row.sum_delta), float(row.sum_delta_squares))
+        for row in rows.itertuples()
+    )
 
 
 def query_sample_ratio_counts(connection: Any) -> tuple[int, int]:

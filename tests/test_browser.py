@@ -173,9 +173,9 @@ for (const el of article.querySelectorAll(wide)) {
   }
 }
 for (const solution of article.querySelectorAll(".solution")) {
-  const body = [...solution.children].filter((child) =>
-    !child.matches(".admonition-title, button, .toggle-button, summary"));
-  if (body.some((child) => child.checkVisibility())) problems.push("solution not folded: " + short(solution.textContent));
+  // sphinx-togglebutton folds a dropdown to its title bar (class toggle-hidden)
+  const folded = solution.matches(".toggle-hidden") && solution.getBoundingClientRect().height < 120;
+  if (!folded) problems.push("solution not folded: " + short(solution.textContent));
 }
 for (const el of article.querySelectorAll(".stderr, .output_stderr, div.output.traceback")) {
   problems.push("stderr or traceback box: " + short(el.textContent));

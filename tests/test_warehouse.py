@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from playbook_lib import warehouse
+from playbook_lib import geo, warehouse
 from playbook_lib.aggregates import ArmStatistics
 
 pytest.importorskip("duckdb")
@@ -133,3 +134,60 @@ def test_arm_metrics_from_rows_refuses_other_rows(log_and_connection) -> None:  
         warehouse.ArmMetrics.from_rows(rows.iloc[::-1])
     with pytest.raises(ValueError, match="sum_clicks_pageviews"):
         warehouse.ArmMetrics.from_rows(rows.drop(columns="sum_clicks_pageviews"))
+
+
+def test_unit_statistics_equal_per_geo_sums(log_and_connection) -> None:  # type: ignore[no-untyped-def]
+    log, connection = log_and_connection
+    per_user = _per_user(log)
+    units = warehouse.query_unit_statistics(connection)
+    assert units.units.tolist() == sorted(per_user["geo"].unique())
+    for arm, statistics in ((0, units.control), (1, units.treatment)):
+        grouped = per_user[per_user["arm"] == arm].groupby("geo")["revenue"]
+        np.testing.assert_array_equal(statistics.n, grouped.size().to_numpy())
+        np.testing.assert_allclose(statistics.sum, grouped.sum().to_numpy(), rtol=1e-9)
+        np.testing.assert_allclose(
+            statistics.sum_squares, grouped.apply(lambda v: float(v @ v)).to_numpy(), rtol=1e-9
+        )
+    with pytest.raises(ValueError, match="geo-randomised"):
+        warehouse.query_geo_deltas(connection)  # users, not geos, were randomised
+
+
+@pytest.fixture(scope="module")
+def geo_log_and_connection(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    log = warehouse.simulate_event_log(
+        20_000, n_days=7, n_pre_days=7, assignment="geo", rng=6
+    )
+    directory = tmp_path_factory.mktemp("warehouse-geo")
+    warehouse.write_event_log(log, directory)
+    connection = warehouse.connect(directory, threads=1)
+    yield log, connection
+    connection.close()
+
+
+def test_geo_deltas_equal_the_row_level_deltas(geo_log_and_connection) -> None:  # type: ignore[no-untyped-def]
+    log, connection = geo_log_and_connection
+    assert (log.users.groupby("geo")["arm"].nunique() == 1).all()
+    assert log.users.groupby("geo")["arm"].first().sum() == 20  # half of 40 geos
+    events = log.events.merge(log.users, on="user_id")
+    geos = np.sort(log.users["geo"].unique())
+    pre = events[events["day"] < 0].groupby("geo")["revenue"].sum().reindex(geos, fill_value=0)
+    post = events[events["day"] >= 0].groupby("geo")["revenue"].sum().reindex(geos, fill_value=0)
+    delta = post / 7 - pre / 7
+    arm = log.users.groupby("geo")["arm"].first().reindex(geos)
+    control, treatment = warehouse.query_geo_deltas(connection)
+    _assert_statistics(control, delta[arm == 0].to_numpy())
+    _assert_statistics(treatment, delta[arm == 1].to_numpy())
+    welch = stats.ttest_ind(delta[arm == 1], delta[arm == 0], equal_var=False)
+    did = geo.estimate_did_from_stats(control, treatment)
+    assert did.estimate == pytest.approx(delta[arm == 1].mean() - delta[arm == 0].mean(),
+                                         rel=1e-9)
+    assert did.p_value == pytest.approx(welch.pvalue, rel=1e-7)
+    with pytest.raises(ValueError, match="both arms"):
+        warehouse.query_unit_statistics(connection)
+
+
+def test_geo_assignment_needs_two_geos() -> None:
+    with pytest.raises(ValueError, match="n_geos"):
+        warehouse.simulate_event_log(100, n_geos=1, assignment="geo")
+    with pytest.raises(ValueError, match="assignment"):
+        warehouse.simulate_event_log(100, assignment="cluster")

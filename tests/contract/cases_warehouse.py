@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 
-from contract import Case
+from contract import Bad, Case
 from playbook_lib import warehouse
 
 _LOG = warehouse.simulate_event_log(2_000, n_days=3, n_pre_days=3, rng=1)
@@ -12,6 +12,11 @@ _DIRECTORY = tempfile.mkdtemp(prefix="playbook-warehouse-")
 warehouse.write_event_log(_LOG, _DIRECTORY)
 _CONNECTION = warehouse.connect(_DIRECTORY, threads=1)
 _path = {"directory": "text"}
+_GEO_LOG = warehouse.simulate_event_log(2_000, n_days=3, n_pre_days=3, n_geos=6,
+                                        assignment="geo", rng=2)
+_GEO_DIRECTORY = tempfile.mkdtemp(prefix="playbook-warehouse-geo-")
+warehouse.write_event_log(_GEO_LOG, _GEO_DIRECTORY)
+_GEO_CONNECTION = warehouse.connect(_GEO_DIRECTORY, threads=1)
 
 CASES = [
     Case(warehouse.simulate_event_log, {"n_users": 500, "n_days": 3, "n_pre_days": 2}),
@@ -24,6 +29,14 @@ CASES = [
          kinds={"connection": "object"}),
     Case(warehouse.query_sample_ratio_counts, {"connection": _CONNECTION},
          kinds={"connection": "object"}),
+    Case(warehouse.simulate_event_log, {"n_users": 500, "n_days": 3, "n_pre_days": 2,
+                                        "n_geos": 4, "assignment": "geo"}, label="geo"),
+    Case(warehouse.query_unit_statistics, {"connection": _CONNECTION},
+         kinds={"connection": "object"},
+         extra=(Bad("geo-randomised log", {"connection": _GEO_CONNECTION}, ("geo",)),)),
+    Case(warehouse.query_geo_deltas, {"connection": _GEO_CONNECTION},
+         kinds={"connection": "object"},
+         extra=(Bad("user-randomised log", {"connection": _CONNECTION}, ("geo",)),)),
     Case(warehouse.query_daily_looks, {"connection": _CONNECTION},
          kinds={"connection": "object"}),
 ]
