@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python benchmarks/thompson_propensities.py [n_reps]``.
 Simulates two-arm Thompson sampling (10% against 11%, 10,000 rounds) and times, on the same
-logs, (1) ``run_thompson_sampling(..., record_propensities=True)``, whose two-arm path is the
+logs, (1) ``simulate_thompson_sampling(..., record_propensities=True)``, whose two-arm path is the
 O(1)-per-round recurrence, and (2) the straightforward reference: the vectorised 40-node
 quadrature of ``thompson_propensities`` on every round's posteriors. Prints CPU seconds,
 their ratio and the largest difference between the two. A script, not a test: its figures
@@ -21,11 +21,11 @@ from playbook_lib import bandits as bd
 
 def main(n_reps: int = 200, n_rounds: int = 10_000) -> None:
     start = time.process_time()
-    run = bd.run_thompson_sampling([0.10, 0.11], n_rounds, n_reps=n_reps,
+    run = bd.simulate_thompson_sampling([0.10, 0.11], n_rounds, n_reps=n_reps,
                                    record_propensities=True, rng=1)
     with_recurrence = time.process_time() - start
     start = time.process_time()
-    bd.run_thompson_sampling([0.10, 0.11], n_rounds, n_reps=n_reps, rng=1)
+    bd.simulate_thompson_sampling([0.10, 0.11], n_rounds, n_reps=n_reps, rng=1)
     simulation_only = time.process_time() - start
 
     one_hot = run.arms[..., None] == np.arange(2)
@@ -33,7 +33,7 @@ def main(n_reps: int = 200, n_rounds: int = 10_000) -> None:
     wins = np.cumsum(one_hot * run.rewards[..., None], axis=1) - one_hot * run.rewards[..., None]
     start = time.process_time()
     reference = np.concatenate([
-        bd.thompson_propensities(1 + wins[r], 1 + pulls[r] - wins[r]) for r in range(n_reps)
+        bd.compute_thompson_propensities(1 + wins[r], 1 + pulls[r] - wins[r]) for r in range(n_reps)
     ]).reshape(run.propensities.shape)
     quadrature = time.process_time() - start
     recurrence = with_recurrence - simulation_only

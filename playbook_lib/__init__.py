@@ -1,9 +1,10 @@
 """playbook_lib: the helper package of the Experimentation Playbook.
 
-One module per idea (see ``DESIGN.md``): ``results`` (the shared :class:`Estimate` and
-:class:`Estimates`), ``validation``, ``aggregates`` (typed sufficient statistics),
-``simulate``, ``datasets``, ``abtest``, ``cuped``, ``geo``, ``synth``, ``sequential``,
-``bandits``, ``hbm``, ``decisions``, ``warehouse`` (SQL and DuckDB) and ``plotting``.
+One subpackage per chapter's idea, one file per idea inside it (the layers are described in
+``CONTRIBUTING.md``): ``results`` (the shared :class:`Estimate` and :class:`Estimates`),
+``validation``, ``aggregates`` (typed sufficient statistics), ``simulate``, ``datasets``,
+``abtest``, ``cuped``, ``geo``, ``synth``, ``sequential``, ``bandits``, ``uplift``,
+``hbm``, ``decisions`` and ``warehouse`` (SQL and DuckDB).
 Submodules are imported lazily, so ``import playbook_lib as pl`` is cheap and ``pl.hbm``
 only loads PyMC when first used.
 
@@ -33,11 +34,11 @@ __all__ = [
     "decisions",
     "geo",
     "hbm",
-    "plotting",
     "results",
     "sequential",
     "simulate",
     "synth",
+    "uplift",
     "validation",
     "warehouse",
 ]

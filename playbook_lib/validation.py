@@ -369,6 +369,59 @@ def check_sum_of_squares(
     return deviations if deviations > tolerance else 0.0
 
 
+def require_columns(
+    data: Any, name: str = "data", *, distinct: bool = False, **columns: Any
+) -> pd.DataFrame:
+    """Check that ``data`` is a non-empty DataFrame holding every column named by a role.
+
+    Parameters
+    ----------
+    data : Any
+        The frame to check.
+    name : str
+        The argument holding ``data``, for messages.
+    distinct : bool
+        Also refuse one column named for two roles (e.g. ``unit`` and ``time``).
+    **columns
+        Role -> column name, e.g. ``unit="geo", time="week"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``data`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``data`` is not a DataFrame or has no rows, or a column is missing (the message
+        names the role's argument and lists the frame's columns), or with ``distinct`` a
+        column serves two roles.
+    """
+    distinct = check_flag(distinct, "distinct")
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"{name} must be a pandas DataFrame, got {type(data).__name__}")
+    for argument, column in columns.items():
+        try:
+            present = column in data.columns
+        except TypeError:  # an unhashable "column name"
+            present = False
+        if not present:
+            shown = [str(c) for c in data.columns[:12]]
+            raise ValueError(
+                f"{argument}: column {column!r} not found in {name} (columns: {shown})"
+            )
+    if len(data) == 0:
+        raise ValueError(f"{name} has no rows")
+    if distinct:
+        for column in columns.values():
+            roles = [role for role, value in columns.items() if value == column]
+            if len(roles) > 1:
+                raise ValueError(
+                    f"{' and '.join(roles)}: column {column!r} is used for two roles"
+                )
+    return data
+
+
 def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     """Return ``numpy.random.default_rng(rng)`` after checking ``rng``'s type.
 

@@ -1,4 +1,4 @@
-"""Tests for playbook_lib.bandits and playbook_lib.simulate.bandit_logs.
+"""Tests for playbook_lib.bandits and playbook_lib.simulate.bandit_logs (uplift: test_uplift.py).
 
 References: exact theory (closed-form Beta superiority probability, Cook 2005 / Miller 2015;
 martingale unbiasedness of IPW with known propensities), statsmodels (logistic maximum
@@ -12,16 +12,16 @@ import time
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
-from sklearn.linear_model import LinearRegression
 
 import playbook_lib as pl
 from playbook_lib import bandits as bd
+from playbook_lib.bandits.confounded import _fit_logistic_batched
+from playbook_lib.bandits.policy import _two_arm_propensities_from_history
 from playbook_lib.simulate import bandit_logs as logs_module
 
 
@@ -29,23 +29,26 @@ from playbook_lib.simulate import bandit_logs as logs_module
 def test_exact_beta_propensity_is_five_sixths() -> None:
     # P(theta_B > theta_A) for A ~ Beta(2, 3), B ~ Beta(4, 2): 5/6 exactly (a finite sum of
     # Beta functions); both the closed form and the quadrature must give it.
-    assert bd.beta_superiority_probability(2, 3, 4, 2, method="exact") == pytest.approx(
-        5 / 6, abs=1e-13)
-    assert bd.beta_superiority_probability(2, 3, 4, 2) == pytest.approx(5 / 6, abs=1e-12)
+    assert bd.compute_beta_superiority_probability(2, 3, 4, 2, method="exact") == pytest.approx(
+        5 / 6, abs=1e-13
+    )
+    assert bd.compute_beta_superiority_probability(2, 3, 4, 2) == pytest.approx(5 / 6, abs=1e-12)
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(st.integers(1, 400), st.integers(1, 4000), st.integers(1, 400), st.integers(1, 4000))
 def test_quadrature_matches_closed_form(a_a: int, b_a: int, a_b: int, b_b: int) -> None:
-    exact = bd.beta_superiority_probability(a_a, b_a, a_b, b_b, method="exact")
-    assert bd.beta_superiority_probability(a_a, b_a, a_b, b_b) == pytest.approx(exact, abs=1e-9)
+    exact = bd.compute_beta_superiority_probability(a_a, b_a, a_b, b_b, method="exact")
+    assert bd.compute_beta_superiority_probability(a_a, b_a, a_b, b_b) == pytest.approx(
+        exact, abs=1e-9
+    )
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(st.integers(1, 300), st.integers(1, 300), st.integers(1, 300), st.integers(1, 300))
 def test_swapping_arms_gives_the_complement(a_a: int, b_a: int, a_b: int, b_b: int) -> None:
-    forward = bd.beta_superiority_probability(a_a, b_a, a_b, b_b)
-    backward = bd.beta_superiority_probability(a_b, b_b, a_a, b_a)
+    forward = bd.compute_beta_superiority_probability(a_a, b_a, a_b, b_b)
+    backward = bd.compute_beta_superiority_probability(a_b, b_b, a_a, b_a)
     assert forward + backward == pytest.approx(1.0, abs=1e-10)
 
 
@@ -64,22 +67,22 @@ def test_propensities_match_a_million_monte_carlo_draws(alpha, beta) -> None:
     n = 1_000_000
     draws = rng.beta(alpha, beta, size=(n, len(alpha)))
     monte_carlo = np.bincount(draws.argmax(axis=1), minlength=len(alpha)) / n
-    exact = bd.thompson_propensities(np.array(alpha), np.array(beta))
+    exact = bd.compute_thompson_propensities(np.array(alpha), np.array(beta))
     assert exact.sum() == pytest.approx(1.0, abs=1e-12)
     mc_se = np.sqrt(np.maximum(exact * (1 - exact), 1e-12) / n)
     assert np.all(np.abs(monte_carlo - exact) < 4 * mc_se + 1e-9)
 
 
 def test_symmetric_arms_get_equal_propensities() -> None:
-    p = bd.thompson_propensities(np.full(3, 5.0), np.full(3, 50.0))
+    p = bd.compute_thompson_propensities(np.full(3, 5.0), np.full(3, 50.0))
     assert np.allclose(p, 1 / 3, atol=1e-10)
 
 
 def test_monte_carlo_propensity_can_be_zero_but_exact_cannot() -> None:
-    # the seed's shortcut: 200 draws; a clearly worse arm gets propensity exactly 0
+    # the Monte Carlo shortcut: 200 draws; a clearly worse arm gets propensity exactly 0
     alpha, beta = np.array([8.0, 30.0]), np.array([140.0, 140.0])
-    mc = bd.thompson_propensities(alpha, beta, method="monte_carlo", n_draws=200, rng=1)
-    exact = bd.thompson_propensities(alpha, beta)
+    mc = bd.compute_thompson_propensities(alpha, beta, method="monte_carlo", n_draws=200, rng=1)
+    exact = bd.compute_thompson_propensities(alpha, beta)
     assert mc[0] == 0.0
     assert 1e-4 < exact[0] < 1e-3
 
@@ -87,8 +90,8 @@ def test_monte_carlo_propensity_can_be_zero_but_exact_cannot() -> None:
 def test_top_two_propensities_match_simulated_resampling() -> None:
     rng = np.random.default_rng(7)
     alpha, beta = np.array([4.0, 6.0, 5.0]), np.array([20.0, 20.0, 22.0])
-    p = bd.thompson_propensities(alpha, beta)
-    expected = bd.top_two_propensities(p, 0.5)
+    p = bd.compute_thompson_propensities(alpha, beta)
+    expected = bd.compute_top_two_propensities(p, 0.5)
     n = 200_000
     first = rng.beta(alpha, beta, size=(n, 3)).argmax(1)
     second = rng.beta(alpha, beta, size=(n, 3)).argmax(1)
@@ -101,14 +104,14 @@ def test_top_two_propensities_match_simulated_resampling() -> None:
     observed = np.bincount(played, minlength=3) / n
     assert np.all(np.abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / n))
     # two arms: top-two is beta * p + (1 - beta) * (1 - p)
-    two = bd.top_two_propensities(np.array([0.9, 0.1]), 0.5)
+    two = bd.compute_top_two_propensities(np.array([0.9, 0.1]), 0.5)
     assert np.allclose(two, [0.5, 0.5])
 
 
 # --------------------------------------------------------------------------- simulation
 def test_thompson_sampling_speed_1000_reps_by_10000_rounds() -> None:
     start_cpu = time.process_time()
-    run = bd.run_thompson_sampling([0.10, 0.11], 10_000, n_reps=1_000, rng=1)
+    run = bd.simulate_thompson_sampling([0.10, 0.11], 10_000, n_reps=1_000, rng=1)
     cpu = time.process_time() - start_cpu
     assert run.arms.shape == (1_000, 10_000)
     assert cpu < 10.0, f"two-arm TS took {cpu:.1f} s of CPU"
@@ -117,12 +120,12 @@ def test_thompson_sampling_speed_1000_reps_by_10000_rounds() -> None:
 
 
 def test_recorded_propensities_are_exact_for_the_posterior() -> None:
-    run = bd.run_thompson_sampling([0.2, 0.3], 300, n_reps=3, record_propensities=True, rng=2)
+    run = bd.simulate_thompson_sampling([0.2, 0.3], 300, n_reps=3, record_propensities=True, rng=2)
     arms, rewards = run.arms[1].astype(int), run.rewards[1].astype(int)
     t = 200
     wins = np.array([np.sum((arms[:t] == a) & (rewards[:t] == 1)) for a in (0, 1)])
     pulls = np.array([np.sum(arms[:t] == a) for a in (0, 1)])
-    expected = bd.thompson_propensities(1 + wins, 1 + pulls - wins)
+    expected = bd.compute_thompson_propensities(1 + wins, 1 + pulls - wins)
     assert np.allclose(run.propensities[1, t], expected, atol=1e-12)
 
 
@@ -136,14 +139,18 @@ def _posteriors_before_each_round(run: bd.BanditRun, prior: float) -> tuple[np.n
 def test_two_arm_recurrence_equals_the_closed_form_sum() -> None:
     # The O(1)-per-round recurrence against Miller's closed-form sum (integer parameters,
     # summed in log space) at 300 random rounds of 40 replications x 2,000 rounds.
-    run = bd.run_thompson_sampling([0.3, 0.35], 2_000, n_reps=40, record_propensities=True,
-                                   rng=7)
+    run = bd.simulate_thompson_sampling(
+        [0.3, 0.35], 2_000, n_reps=40, record_propensities=True, rng=7
+    )
     alpha, beta = _posteriors_before_each_round(run, 1.0)
     rng = np.random.default_rng(8)
     reps, rounds = rng.integers(0, 40, 300), rng.integers(0, 2_000, 300)
-    exact = bd.beta_superiority_probability(
-        alpha[reps, rounds, 0], beta[reps, rounds, 0], alpha[reps, rounds, 1],
-        beta[reps, rounds, 1], method="exact",
+    exact = bd.compute_beta_superiority_probability(
+        alpha[reps, rounds, 0],
+        beta[reps, rounds, 0],
+        alpha[reps, rounds, 1],
+        beta[reps, rounds, 1],
+        method="exact",
     )
     ours = run.propensities[reps, rounds, 1]
     np.testing.assert_allclose(ours, exact, rtol=1e-10, atol=1e-12)
@@ -153,15 +160,26 @@ def test_two_arm_recurrence_equals_the_closed_form_sum() -> None:
 def test_two_arm_recurrence_is_exact_for_a_non_integer_prior() -> None:
     # Jeffreys prior Beta(1/2, 1/2): no closed-form sum applies (alpha never an integer), so
     # the reference is adaptive quadrature of f_1(x) F_0(x) (QUADPACK, error ~1e-14).
-    run = bd.run_thompson_sampling([0.10, 0.11], 1_500, n_reps=20, prior_alpha=0.5,
-                                   prior_beta=0.5, record_propensities=True, rng=9)
+    run = bd.simulate_thompson_sampling(
+        [0.10, 0.11],
+        1_500,
+        n_reps=20,
+        prior_alpha=0.5,
+        prior_beta=0.5,
+        record_propensities=True,
+        rng=9,
+    )
     alpha, beta = _posteriors_before_each_round(run, 0.5)
     rng = np.random.default_rng(13)
     for r, t in zip(rng.integers(0, 20, 25), rng.integers(0, 1_500, 25), strict=True):
         a0, b0, a1, b1 = alpha[r, t, 0], beta[r, t, 0], alpha[r, t, 1], beta[r, t, 1]
         reference, _ = integrate.quad(
             lambda x: stats.beta.pdf(x, a1, b1) * stats.beta.cdf(x, a0, b0),  # noqa: B023
-            0, 1, limit=500, epsabs=1e-14, epsrel=1e-12,
+            0,
+            1,
+            limit=500,
+            epsabs=1e-14,
+            epsrel=1e-12,
         )
         assert run.propensities[r, t, 1] == pytest.approx(reference, rel=1e-10, abs=1e-13)
 
@@ -172,17 +190,19 @@ def test_two_arm_recurrence_keeps_tiny_propensities_accurate() -> None:
     # so such rounds are recomputed by quadrature and keep their relative accuracy.
     arms = np.tile(np.array([0, 1], dtype=np.int8), 300)[None, :]
     rewards = (arms == 1).astype(np.int8)
-    ours = bd._two_arm_propensities_from_history(arms, rewards, 1.0, 1.0)[0]
-    alpha, beta = _posteriors_before_each_round(bd.BanditRun(
-        np.array([0.0, 1.0]), arms, rewards, None, 1), 1.0)
-    reference = bd.thompson_propensities(alpha[0], beta[0])
+    ours = _two_arm_propensities_from_history(arms, rewards, 1.0, 1.0)[0]
+    alpha, beta = _posteriors_before_each_round(
+        bd.BanditRun(np.array([0.0, 1.0]), arms, rewards, None, 1), 1.0
+    )
+    reference = bd.compute_thompson_propensities(alpha[0], beta[0])
     assert ours[:, 0].min() < 1e-50
     np.testing.assert_allclose(ours, reference, rtol=1e-8, atol=0)
 
 
 def test_two_arm_recurrence_agrees_with_a_million_posterior_draws() -> None:
-    run = bd.run_thompson_sampling([0.10, 0.11], 3_000, n_reps=2, record_propensities=True,
-                                   rng=10)
+    run = bd.simulate_thompson_sampling(
+        [0.10, 0.11], 3_000, n_reps=2, record_propensities=True, rng=10
+    )
     alpha, beta = _posteriors_before_each_round(run, 1.0)
     rng = np.random.default_rng(11)
     for t in (10, 500, 2_999):
@@ -196,16 +216,24 @@ def test_exact_two_arm_propensities_for_a_long_experiment_take_seconds() -> None
     # 1,000 replications x 10,000 rounds with every propensity recorded: 10 million exact
     # propensities (a per-round quadrature took 210 s for this).
     start = time.process_time()
-    run = bd.run_thompson_sampling([0.10, 0.11], 10_000, n_reps=1_000,
-                                   record_propensities=True, rng=12)
+    run = bd.simulate_thompson_sampling(
+        [0.10, 0.11], 10_000, n_reps=1_000, record_propensities=True, rng=12
+    )
     assert time.process_time() - start < 10.0
     assert run.propensities.shape == (1_000, 10_000, 2)
 
 
 def test_batched_floor_and_top_two_runs_respect_their_design() -> None:
-    run = bd.run_thompson_sampling([0.1, 0.3, 0.2], 400, n_reps=50, batch_size=40,
-                                   propensity_floor=0.05, top_two=True,
-                                   record_propensities=True, rng=3)
+    run = bd.simulate_thompson_sampling(
+        [0.1, 0.3, 0.2],
+        400,
+        n_reps=50,
+        batch_size=40,
+        propensity_floor=0.05,
+        top_two=True,
+        record_propensities=True,
+        rng=3,
+    )
     p = run.propensities
     assert np.all(p >= 0.05 - 1e-12)
     assert np.allclose(p.sum(-1), 1)
@@ -217,8 +245,9 @@ def test_batched_floor_and_top_two_runs_respect_their_design() -> None:
 
 def test_thompson_allocation_matches_its_propensities() -> None:
     # the arm drawn each round follows the recorded propensities (calibration)
-    run = bd.run_thompson_sampling([0.1, 0.12], 200, n_reps=2000, batch_size=20,
-                                   record_propensities=True, rng=4)
+    run = bd.simulate_thompson_sampling(
+        [0.1, 0.12], 200, n_reps=2000, batch_size=20, record_propensities=True, rng=4
+    )
     p1 = run.propensities[..., 1].ravel()
     played = (run.arms == 1).ravel()
     assert abs(played.mean() - p1.mean()) < 4 * np.sqrt(np.mean(p1 * (1 - p1)) / p1.size)
@@ -226,8 +255,15 @@ def test_thompson_allocation_matches_its_propensities() -> None:
 
 def test_simulated_log_has_documented_columns() -> None:
     log = pl.simulate.simulate_bandit_logs([0.1, 0.2], 500, batch_size=50, rng=5)
-    assert list(log.columns) == ["round", "batch", "arm", "reward", "propensity",
-                                 "propensity_0", "propensity_1"]
+    assert list(log.columns) == [
+        "round",
+        "batch",
+        "arm",
+        "reward",
+        "propensity",
+        "propensity_0",
+        "propensity_1",
+    ]
     chosen = np.where(log["arm"] == 1, log["propensity_1"], log["propensity_0"])
     assert np.allclose(log["propensity"], chosen)
 
@@ -235,50 +271,60 @@ def test_simulated_log_has_documented_columns() -> None:
 # --------------------------------------------------------------------------- estimators
 @pytest.fixture(scope="module")
 def adaptive_runs() -> bd.BanditRun:
-    # seed-like world (0.10 vs 0.11), batches of 100 rounds, 5% exploration floor
-    return bd.run_thompson_sampling([0.10, 0.11], 4000, n_reps=1000, batch_size=100,
-                                    propensity_floor=0.05, record_propensities=True,
-                                    rng=20261122)
+    # the chapter's world (0.10 vs 0.11), batches of 100 rounds, 5% exploration floor
+    return bd.simulate_thompson_sampling(
+        [0.10, 0.11],
+        4000,
+        n_reps=1000,
+        batch_size=100,
+        propensity_floor=0.05,
+        record_propensities=True,
+        rng=20261122,
+    )
+
+
+def _batch(run: bd.BanditRun, method: str, **options) -> pl.Estimates:
+    return bd.batch_estimate_effects(
+        run.arms, run.rewards, run.propensities, method=method, **options
+    )
 
 
 def test_ipw_snipw_aipw_unbiased_naive_biased(adaptive_runs: bd.BanditRun) -> None:
-    table = bd.estimate_effects_by_replication(
-        adaptive_runs.arms, adaptive_runs.rewards, adaptive_runs.propensities)
     truth = 0.01
-    summary = table.groupby("method")["estimate"].agg(["mean", "std", "count"])
-    mc_se = summary["std"] / np.sqrt(summary["count"])
     for method in ("ipw", "snipw", "aipw"):
-        assert abs(summary.loc[method, "mean"] - truth) < 3 * mc_se[method], method
-    assert summary.loc["naive difference", "mean"] - truth > 3 * mc_se["naive difference"]
+        bias = _batch(adaptive_runs, method).bias(truth)
+        assert abs(bias.estimate) < 3 * bias.se, method
+    naive = _batch(adaptive_runs, "naive difference").bias(truth)
+    assert naive.estimate > 3 * naive.se
 
 
 def test_floor_design_aipw_covers_where_naive_does_not(adaptive_runs: bd.BanditRun) -> None:
     # the chapter's recommendation: exploration floor + AIPW (or IPW) normal interval
-    table = bd.estimate_effects_by_replication(
-        adaptive_runs.arms, adaptive_runs.rewards, adaptive_runs.propensities,
-        methods=("naive difference", "aipw", "ipw"))
-    truth = 0.01
-    table["covered"] = (table["ci_low"] <= truth) & (truth <= table["ci_high"])
-    coverage = table.groupby("method")["covered"].mean()
-    n = adaptive_runs.n_reps
-    mc_se = np.sqrt(0.95 * 0.05 / n)
-    assert abs(coverage["aipw"] - 0.95) < 3 * mc_se
-    assert abs(coverage["ipw"] - 0.95) < 3 * mc_se
-    assert coverage["naive difference"] < 0.95 - 3 * mc_se
+    coverage = {
+        method: _batch(adaptive_runs, method).coverage(0.01)
+        for method in ("naive difference", "aipw", "ipw")
+    }
+    # z_vs_nominal: distance from 0.95 in units of sqrt(0.95 * 0.05 / n)
+    assert abs(coverage["aipw"].details["z_vs_nominal"]) < 3
+    assert abs(coverage["ipw"].details["z_vs_nominal"]) < 3
+    assert coverage["naive difference"].details["z_vs_nominal"] < -3
 
 
 def test_floor_design_covers_with_a_clear_winner_too() -> None:
     # without a floor this design's intervals collapse (chapter: IPW coverage ~0.59); the
     # floor keeps every weight below 20 and the normal intervals cover again
-    run = bd.run_thompson_sampling([0.10, 0.20], 4000, n_reps=1000, batch_size=100,
-                                   propensity_floor=0.05, record_propensities=True, rng=606)
-    table = bd.estimate_effects_by_replication(run.arms, run.rewards, run.propensities,
-                                               methods=("ipw", "aipw"))
-    table["covered"] = (table["ci_low"] <= 0.1) & (0.1 <= table["ci_high"])
-    coverage = table.groupby("method")["covered"].mean()
-    mc_se = np.sqrt(0.95 * 0.05 / run.n_reps)
-    assert abs(coverage["ipw"] - 0.95) < 3 * mc_se
-    assert abs(coverage["aipw"] - 0.95) < 3 * mc_se
+    run = bd.simulate_thompson_sampling(
+        [0.10, 0.20],
+        4000,
+        n_reps=1000,
+        batch_size=100,
+        propensity_floor=0.05,
+        record_propensities=True,
+        rng=606,
+    )
+    for method in ("ipw", "aipw"):
+        coverage = _batch(run, method).coverage(0.1)
+        assert abs(coverage.details["z_vs_nominal"]) < 3, method
 
 
 def test_adaptive_aipw_matches_a_loop_reference() -> None:
@@ -293,8 +339,7 @@ def test_adaptive_aipw_matches_a_loop_reference() -> None:
     scores, weights = [], []
     for t in range(n):
         m = (1 + wins) / (2 + pulls)
-        gamma = [m[a] + (arms[t] == a) * (rewards[t] - m[a]) / propensities[t, a]
-                 for a in (0, 1)]
+        gamma = [m[a] + (arms[t] == a) * (rewards[t] - m[a]) / propensities[t, a] for a in (0, 1)]
         scores.append(gamma[1] - gamma[0])
         weights.append(1 / np.sqrt(1 / propensities[t, 0] + 1 / propensities[t, 1]))
         wins[arms[t]] += rewards[t]
@@ -313,7 +358,6 @@ def test_adaptive_aipw_matches_a_loop_reference() -> None:
 def test_single_log_estimators_match_the_vectorised_ones(adaptive_runs: bd.BanditRun) -> None:
     arms, rewards = adaptive_runs.arms[0], adaptive_runs.rewards[0]
     p = adaptive_runs.propensities[0]
-    table = bd.estimate_effects_by_replication(arms[None], rewards[None], p[None])
     single = {
         "ipw": bd.estimate_ipw(arms, rewards, p),
         "snipw": bd.estimate_snipw(arms, rewards, p),
@@ -322,14 +366,26 @@ def test_single_log_estimators_match_the_vectorised_ones(adaptive_runs: bd.Bandi
         "naive difference": bd.estimate_naive_difference(arms, rewards),
     }
     for method, estimate in single.items():
-        row = table.loc[table["method"] == method].iloc[0]
-        assert estimate.estimate == pytest.approx(row["estimate"], rel=1e-12)
-        assert estimate.se == pytest.approx(row["se"], rel=1e-12)
+        row = bd.batch_estimate_effects(arms[None], rewards[None], p[None], method=method)[0]
+        assert isinstance(row, pl.Estimate) and row.method == method
+        for field in ("estimate", "se", "ci_low", "ci_high", "p_value"):
+            assert getattr(estimate, field) == pytest.approx(getattr(row, field), rel=1e-12)
         assert isinstance(estimate, pl.Estimate)
+    # the batched bootstrap draws what the single-log one draws from the same rng
+    boot = bd.estimate_block_bootstrap(arms, rewards, p, block_length=200, n_boot=50, rng=3)
+    row = bd.batch_estimate_effects(
+        arms[None],
+        rewards[None],
+        p[None],
+        method="ipw block bootstrap",
+        block_length=200,
+        n_boot=50,
+        rng=3,
+    )[0]
+    assert (row.estimate, row.se, *row.ci) == pytest.approx((boot.estimate, boot.se, *boot.ci))
     # chosen-arm propensities give the same IPW as the full matrix
     chosen = adaptive_runs.chosen_propensities()[0]
-    assert bd.estimate_ipw(arms, rewards, chosen).estimate == pytest.approx(
-        single["ipw"].estimate)
+    assert bd.estimate_ipw(arms, rewards, chosen).estimate == pytest.approx(single["ipw"].estimate)
 
 
 def test_ipw_by_hand_and_stabilised_weights_equal_snipw() -> None:
@@ -350,8 +406,9 @@ def test_ipw_by_hand_and_stabilised_weights_equal_snipw() -> None:
 
 @settings(max_examples=20, deadline=None, derandomize=True)
 @given(st.integers(0, 10_000), st.floats(-5, 5))
-def test_swapping_arms_flips_sign_and_shifting_rewards_keeps_effect(seed: int, shift: float
-                                                                    ) -> None:
+def test_swapping_arms_flips_sign_and_shifting_rewards_keeps_effect(
+    seed: int, shift: float
+) -> None:
     rng = np.random.default_rng(seed)
     n = 200
     p1 = rng.uniform(0.2, 0.8, n)
@@ -395,37 +452,32 @@ def test_bad_logs_raise_naming_the_argument(arms, rewards, propensities, match) 
 
 def test_other_bad_inputs_raise() -> None:
     with pytest.raises(ValueError, match="arm_means"):
-        bd.run_thompson_sampling([0.1, 1.2], 10)
+        bd.simulate_thompson_sampling([0.1, 1.2], 10)
     with pytest.raises(ValueError, match="propensity_floor"):
-        bd.run_thompson_sampling([0.1, 0.2], 10, propensity_floor=0.6)
+        bd.simulate_thompson_sampling([0.1, 0.2], 10, propensity_floor=0.6)
     with pytest.raises(ValueError, match="alpha_a"):
-        bd.beta_superiority_probability(0, 1, 1, 1)
+        bd.compute_beta_superiority_probability(0, 1, 1, 1)
     with pytest.raises(ValueError, match="alpha_b"):
-        bd.beta_superiority_probability(1, 1, 1.5, 1, method="exact")
+        bd.compute_beta_superiority_probability(1, 1, 1.5, 1, method="exact")
     with pytest.raises(ValueError, match="propensities"):
         bd.estimate_adaptive_aipw([0, 1, 1], [1, 0, 1], [0.5, 0.5, 0.5])
     with pytest.raises(ValueError, match="treatment"):
         bd.estimate_ipw([0, 1, 1], [1, 0, 1], [0.5, 0.5, 0.5], treatment=5)
     with pytest.raises(ValueError, match="block_length"):
-        bd.block_bootstrap_means(np.ones(10), 11)
+        bd.compute_block_bootstrap_means(np.ones(10), 11)
     with pytest.raises(ValueError, match="alpha"):
         bd.estimate_ipw([0, 1, 1], [1, 0, 1], [0.5, 0.5, 0.5], alpha=1.5)
-    with pytest.raises(ValueError, match="fraction"):
-        bd.uplift_at_k(np.arange(10.0), np.tile([0, 1], 5), np.ones(10), fraction=0)
-    with pytest.raises(ValueError, match="length mismatch"):
-        bd.qini_curve(np.arange(10.0), np.tile([0, 1], 5), np.ones(9))
 
 
 # --------------------------------------------------------------------------- bootstrap
 def test_block_bootstrap_matches_explicit_index_arrays() -> None:
     values = np.arange(12.0) ** 2
     block_length, n_boot = 4, 5
-    means = bd.block_bootstrap_means(values, block_length, n_boot, rng=9)
+    means = bd.compute_block_bootstrap_means(values, block_length, n_boot, rng=9)
     # reference: the same starts, blocks built row by row with wrap-around
     starts = np.random.default_rng(9).integers(0, 12, size=n_boot * 3).reshape(n_boot, 3)
     reference = [
-        np.mean([values[(s + j) % 12] for s in row for j in range(block_length)])
-        for row in starts
+        np.mean([values[(s + j) % 12] for s in row for j in range(block_length)]) for row in starts
     ]
     assert np.allclose(means, reference)
 
@@ -434,21 +486,23 @@ def test_block_bootstrap_speed_and_iid_limit() -> None:
     rng = np.random.default_rng(10)
     values = rng.normal(size=40_000)
     start = time.process_time()
-    means = bd.block_bootstrap_means(values, 400, 1000, rng=11)
+    means = bd.compute_block_bootstrap_means(values, 400, 1000, rng=11)
     cpu = time.process_time() - start
     assert means.shape == (1000,)
     assert cpu < 2.0, f"block bootstrap took {cpu:.2f} s of CPU"
     # block length 1 is the ordinary bootstrap: sd of means ~ sd / sqrt(n)
-    iid = bd.block_bootstrap_means(values, 1, 200, rng=12)
+    iid = bd.compute_block_bootstrap_means(values, 1, 200, rng=12)
     assert iid.std() == pytest.approx(values.std() / np.sqrt(40_000), rel=0.15)
 
 
 def test_block_bootstrap_estimate_on_a_log() -> None:
-    log = pl.simulate.simulate_bandit_logs([0.1, 0.15], 4000, batch_size=100,
-                                           propensity_floor=0.05, rng=13)
+    log = pl.simulate.simulate_bandit_logs(
+        [0.1, 0.15], 4000, batch_size=100, propensity_floor=0.05, rng=13
+    )
     p = log[["propensity_0", "propensity_1"]].to_numpy()
-    result = bd.estimate_block_bootstrap(log["arm"], log["reward"], p, block_length=200,
-                                         n_boot=500, rng=14)
+    result = bd.estimate_block_bootstrap(
+        log["arm"], log["reward"], p, block_length=200, n_boot=500, rng=14
+    )
     ipw = bd.estimate_ipw(log["arm"], log["reward"], p)
     assert result.estimate == pytest.approx(ipw.estimate)
     assert result.ci_low < ipw.estimate < result.ci_high
@@ -461,32 +515,62 @@ def test_batched_logistic_equals_statsmodels() -> None:
     x = sm.add_constant(data[["x1", "x2", "x3"]].to_numpy())
     y = data["treatment"].to_numpy(dtype=float)
     reference = sm.Logit(y, x).fit(disp=0).params
-    batched = bd._fit_logistic_batched(x[None], y[None])[0]
+    batched = _fit_logistic_batched(x[None], y[None])[0]
     assert np.allclose(batched, reference, atol=1e-7)
 
 
 def test_dr_is_consistent_when_one_model_is_wrong() -> None:
-    truth = pl.simulate.confounded_true_ate()
+    truth = pl.simulate.compute_confounded_true_ate()
     data = pl.simulate.simulate_confounded_replications(4000, 120, rng=16)
     linear = np.stack([data["x1"], data["x2"], data["x3"]], -1)
     correct = np.concatenate([linear, data["x2"][..., None] ** 2], -1)
     results = {}
-    for name, (x_e, x_m) in {"outcome wrong": (correct, linear),
-                             "propensity wrong": (linear, correct),
-                             "both wrong": (linear, linear)}.items():
-        out = bd.estimate_dr_by_replication(x_e, x_m, data["treatment"], data["outcome"])
-        results[name] = (out["dr"].mean() - truth, out["dr"].std() / np.sqrt(120), out["ipw"])
+    for name, (x_e, x_m) in {
+        "outcome wrong": (correct, linear),
+        "propensity wrong": (linear, correct),
+        "both wrong": (linear, linear),
+    }.items():
+        dr = bd.batch_estimate_dr(x_e, x_m, data["treatment"], data["outcome"])
+        ipw = bd.batch_estimate_ipw_estimated_propensity(x_e, data["treatment"], data["outcome"])
+        assert len(dr) == len(ipw) == 120
+        results[name] = (dr.bias(truth), ipw.bias(truth))
     for name in ("outcome wrong", "propensity wrong"):
-        bias, mc_se, _ = results[name]
-        assert abs(bias) < 3.5 * mc_se, name
-    bias, mc_se, _ = results["both wrong"]
-    assert bias > 10 * mc_se
+        bias = results[name][0]
+        assert abs(bias.estimate) < 3.5 * bias.se, name
+    bias = results["both wrong"][0]
+    assert bias.estimate > 10 * bias.se
     # IPW with the wrong propensity model is biased too
-    assert results["propensity wrong"][2].mean() - truth > 10 * mc_se
+    assert results["propensity wrong"][1].estimate > 10 * bias.se
+
+
+def test_batched_dr_and_ipw_match_a_per_replication_reference() -> None:
+    # the vectorised Newton fits against statsmodels, fold by fold, on two replications
+    data = pl.simulate.simulate_confounded_replications(600, 2, rng=40)
+    x = np.stack([data["x1"], data["x2"], data["x3"]], -1)
+    w, y = data["treatment"].astype(float), data["outcome"].astype(float)
+    dr = bd.batch_estimate_dr(x, x, w, y, propensity_clip=0.0)
+    ipw = bd.batch_estimate_ipw_estimated_propensity(x, w, y, propensity_clip=0.0)
+    fold = np.arange(600) * 2 // 600
+    for r in range(2):
+        design = sm.add_constant(x[r])
+        e, m1, m0 = np.empty(600), np.empty(600), np.empty(600)
+        for f in (0, 1):
+            train, test = fold != f, fold == f
+            e[test] = sm.Logit(w[r, train], design[train]).fit(disp=0).predict(design[test])
+            for arm, target in ((1, m1), (0, m0)):
+                rows = train & (w[r] == arm)
+                target[test] = sm.Logit(y[r, rows], design[rows]).fit(disp=0).predict(design[test])
+        score = m1 - m0 + w[r] * (y[r] - m1) / e - (1 - w[r]) * (y[r] - m0) / (1 - e)
+        assert dr[r].estimate == pytest.approx(score.mean(), rel=1e-6)
+        assert dr[r].se == pytest.approx(score.std(ddof=1) / np.sqrt(600), rel=1e-6)
+        hajek = np.sum(w[r] * y[r] / e) / np.sum(w[r] / e) - np.sum(
+            (1 - w[r]) * y[r] / (1 - e)
+        ) / np.sum((1 - w[r]) / (1 - e))
+        assert ipw[r].estimate == pytest.approx(hajek, rel=1e-6)
 
 
 def test_sklearn_recipes_on_one_confounded_log() -> None:
-    truth = pl.simulate.confounded_true_ate()
+    truth = pl.simulate.compute_confounded_true_ate()
     data = pl.simulate.simulate_confounded_logs(20_000, rng=17)
     columns = ["x1", "x2", "x3", "x2_squared"]
     dr = bd.estimate_cross_fitted_dr(data, covariates=columns, rng=18)
@@ -503,35 +587,55 @@ def test_sklearn_recipes_on_one_confounded_log() -> None:
 
 # --------------------------------------------------------------------------- off-policy
 def test_off_policy_estimators_unbiased_against_on_policy_truth() -> None:
-    env = pl.simulate.make_contextual_environment(rng=19)
+    env = pl.simulate.simulate_contextual_environment(rng=19)
     rng = np.random.default_rng(20)
     theta_log, theta_new = env.perturbed_theta(0.5, rng), env.perturbed_theta(0.25, rng)
-    data = pl.simulate.simulate_contextual_logs(env, 3000, logging_theta=theta_log,
-                                                n_reps=300, rng=21)
+    data = pl.simulate.simulate_contextual_logs(
+        env, 3000, logging_theta=theta_log, n_reps=300, rng=21
+    )
     target = env.greedy_policy(data["contexts"], theta_new)
     predictions = env.reward_probabilities(data["contexts"], theta_new)
     truth = (target * data["reward_probabilities"]).sum(-1).mean(-1)
-    values = bd.policy_value_arrays(data["arms"], data["rewards"],
-                                    data["logging_propensities"], target, predictions)
-    for method in ("ipw", "snipw", "dr"):
-        error = values[method][0] - truth
-        assert abs(error.mean()) < 3 * error.std() / np.sqrt(300), method
-    # single-log wrapper agrees with the arrays
-    one = bd.estimate_policy_value(data["arms"][0], data["rewards"][0],
-                                   data["logging_propensities"][0], target[0],
-                                   reward_predictions=predictions[0], method="dr")
-    assert one.estimate == pytest.approx(values["dr"][0][0])
+    values = {
+        method: bd.batch_estimate_policy_value(
+            data["arms"],
+            data["rewards"],
+            data["logging_propensities"],
+            target,
+            reward_predictions=predictions,
+            method=method,
+        )
+        for method in ("ipw", "snipw", "dr")
+    }
+    for method, table in values.items():
+        bias = table.bias(truth)
+        assert abs(bias.estimate) < 3 * bias.se, method
+    # the single-log estimate agrees with the batch
+    for method, table in values.items():
+        one = bd.estimate_policy_value(
+            data["arms"][0],
+            data["rewards"][0],
+            data["logging_propensities"][0],
+            target[0],
+            reward_predictions=predictions[0],
+            method=method,
+        )
+        assert (one.estimate, one.se) == pytest.approx((table[0].estimate, table[0].se))
     # evaluating the logging policy itself: IPW weights are 1, the value is the mean reward
-    same = bd.estimate_policy_value(data["arms"][0], data["rewards"][0],
-                                    data["logging_propensities"][0],
-                                    data["logging_propensities"][0], method="ipw")
+    same = bd.estimate_policy_value(
+        data["arms"][0],
+        data["rewards"][0],
+        data["logging_propensities"][0],
+        data["logging_propensities"][0],
+        method="ipw",
+    )
     assert same.estimate == pytest.approx(data["rewards"][0].mean())
 
 
 # --------------------------------------------------------------------------- contextual
 def test_linucb_with_sherman_morrison_matches_a_direct_inverse() -> None:
-    env = pl.simulate.make_contextual_environment(n_arms=3, n_features=4, rng=22)
-    run = bd.run_contextual_bandit(env, 300, policy="linucb", exploration=0.8, rng=23)
+    env = pl.simulate.simulate_contextual_environment(n_arms=3, n_features=4, rng=22)
+    run = bd.simulate_contextual_bandit(env, 300, policy="linucb", exploration=0.8, rng=23)
     # reference: same random stream, explicit inverse of A = I + sum x x', b = sum r x
     rng = np.random.default_rng(23)
     a = np.stack([np.eye(4)] * 3)
@@ -553,105 +657,20 @@ def test_linucb_with_sherman_morrison_matches_a_direct_inverse() -> None:
 
 
 def test_contextual_policies_beat_context_free_thompson() -> None:
-    env = pl.simulate.make_contextual_environment(rng=24)
-    rewards = {policy: bd.run_contextual_bandit(env, 2000, policy=policy, n_reps=40,
-                                                exploration=0.5, rng=25).mean_reward()
-               for policy in ("thompson", "linucb", "linear_thompson")}
+    env = pl.simulate.simulate_contextual_environment(rng=24)
+    rewards = {
+        policy: bd.simulate_contextual_bandit(
+            env, 2000, policy=policy, n_reps=40, exploration=0.5, rng=25
+        ).mean_reward()
+        for policy in ("thompson", "linucb", "linear_thompson")
+    }
     assert rewards["linucb"] > rewards["thompson"] + 0.03
     assert rewards["linear_thompson"] > rewards["thompson"] + 0.03
 
 
-# --------------------------------------------------------------------------- uplift
-@pytest.fixture(scope="module")
-def uplift_split() -> tuple[pd.DataFrame, pd.DataFrame]:
-    data = pl.simulate.simulate_uplift_data(40_000, rng=26)
-    return data.iloc[:20_000], data.iloc[20_000:]
-
-
-FEATURES = ["x1", "x2", "x3", "x4", "x5"]
-
-
-def test_meta_learners_recover_the_cate_on_a_holdout(uplift_split) -> None:
-    train, test = uplift_split
-    for learner in ("s", "t", "x"):
-        model = bd.fit_meta_learner(train[FEATURES], train["treatment"], train["conversion"],
-                                    learner=learner, n_threads=1)
-        predicted = model.predict(test[FEATURES])
-        assert np.corrcoef(predicted, test["true_cate"])[0, 1] > 0.6, learner
-    # an S-learner with an additive linear model cannot express heterogeneity
-    linear = bd.fit_meta_learner(train[FEATURES], train["treatment"], train["conversion"],
-                                 learner="s", base_estimator=LinearRegression(), n_threads=1)
-    assert np.ptp(linear.predict(test[FEATURES])) < 1e-12
-
-
-def _qini_by_loop(score, treatment, outcome):
-    order = np.argsort(-score, kind="stable")
-    values = [0.0]
-    y_t = y_c = n_t = n_c = 0.0
-    for i in order:
-        if treatment[i] == 1:
-            y_t += outcome[i]
-            n_t += 1
-        else:
-            y_c += outcome[i]
-            n_c += 1
-        values.append((y_t - y_c * n_t / n_c if n_c > 0 else 0.0) / len(score))
-    return np.array(values)
-
-
-def test_qini_curve_matches_a_loop_and_orders_oracle_random_anti(uplift_split) -> None:
-    _, test = uplift_split
-    w, y, tau = test["treatment"].to_numpy(), test["conversion"].to_numpy(), test[
-        "true_cate"].to_numpy()
-    small = slice(0, 300)
-    curve = bd.qini_curve(tau[small], w[small], y[small])
-    assert np.allclose(curve["qini"], _qini_by_loop(tau[small], w[small], y[small]))
-    oracle = bd.qini_coefficient(tau, w, y)
-    anti = bd.qini_coefficient(-tau, w, y)
-    random_score = bd.qini_coefficient(np.random.default_rng(27).random(len(tau)), w, y)
-    assert oracle > abs(random_score) * 3
-    assert anti < -abs(random_score) * 3
-
-
-def test_uplift_at_k_and_policy_value(uplift_split) -> None:
-    _, test = uplift_split
-    w, y, tau = test["treatment"].to_numpy(), test["conversion"].to_numpy(), test[
-        "true_cate"].to_numpy()
-    top = np.argsort(-tau, kind="stable")[:2000]
-    by_hand = y[top][w[top] == 1].mean() - y[top][w[top] == 0].mean()
-    result = bd.uplift_at_k(tau, w, y, 0.1)
-    assert result.estimate == pytest.approx(by_hand)
-    assert result.ci_low < tau[top].mean() < result.ci_high
-    value = bd.estimate_targeting_policy_value(tau, w, y, 0.3)
-    treated = np.zeros(len(tau), bool)
-    treated[np.argsort(-tau, kind="stable")[:6000]] = True
-    true_value = np.mean(np.where(treated, test["p_treated"], test["p_control"]))
-    assert value.ci_low < true_value < value.ci_high
-
-
-def test_policy_value_is_unbiased_over_replications() -> None:
-    rng = np.random.default_rng(28)
-    errors = []
-    for _ in range(60):
-        data = pl.simulate.simulate_uplift_data(4000, rng=rng)
-        score = data["true_cate"].to_numpy()
-        treated = np.zeros(4000, bool)
-        treated[np.argsort(-score, kind="stable")[:1200]] = True
-        truth = np.mean(np.where(treated, data["p_treated"], data["p_control"]))
-        est = bd.estimate_targeting_policy_value(score, data["treatment"], data["conversion"],
-                                                 0.3)
-        errors.append(est.estimate - truth)
-    errors = np.array(errors)
-    assert abs(errors.mean()) < 3 * errors.std() / np.sqrt(len(errors))
-
-
 def test_simulators_reject_bad_input() -> None:
-    with pytest.raises(ValueError, match="n"):
-        pl.simulate.simulate_uplift_data(3)
-    with pytest.raises(ValueError, match="treatment_probability"):
-        pl.simulate.simulate_uplift_data(100, treatment_probability=1.0)
     with pytest.raises(ValueError, match="n_arms"):
-        logs_module.make_contextual_environment(n_arms=1)
+        logs_module.simulate_contextual_environment(n_arms=1)
 
 
 # --------------------------------------------------------------------------- contract fixes
@@ -677,8 +696,10 @@ def _beta_superiority_by_quad(aa: float, ba: float, ab: float, bb: float) -> flo
         warnings.simplefilter("ignore", integrate.IntegrationWarning)
         for fun in (low, high):
             edges = np.linspace(start, np.log(0.5), 41)
-            total += sum(integrate.quad(fun, a, b, epsabs=1e-13, epsrel=1e-10, limit=500)[0]
-                         for a, b in zip(edges[:-1], edges[1:], strict=True))
+            total += sum(
+                integrate.quad(fun, a, b, epsabs=1e-13, epsrel=1e-10, limit=500)[0]
+                for a, b in zip(edges[:-1], edges[1:], strict=True)
+            )
     return total
 
 
@@ -688,11 +709,11 @@ def test_quadrature_is_accurate_for_beta_parameters_below_one() -> None:
     params = rng.uniform(0.3, 1.0, size=(40, 4))
     params[:10, 1] += rng.integers(1, 300, 10)  # a few observations on one arm
     params[10:15, 3] += rng.integers(1000, 50_000, 5)  # a concentrated posterior
-    got = bd.beta_superiority_probability(*params.T)
+    got = bd.compute_beta_superiority_probability(*params.T)
     reference = np.array([_beta_superiority_by_quad(*row) for row in params])
     assert np.max(np.abs(got - reference)) < 1e-8
     # the Jeffreys-prior example of the report: Beta(0.5, 0.5) against Beta(1.5, 0.5)
-    jeffreys = bd.thompson_propensities(np.array([0.5, 1.5]), np.array([0.5, 0.5]))
+    jeffreys = bd.compute_thompson_propensities(np.array([0.5, 1.5]), np.array([0.5, 0.5]))
     assert jeffreys[1] == pytest.approx(_beta_superiority_by_quad(0.5, 0.5, 1.5, 0.5), abs=1e-9)
 
 
@@ -700,7 +721,7 @@ def test_quadrature_is_accurate_for_non_integer_parameters_below_four() -> None:
     rng = np.random.default_rng(3)
     params = rng.uniform(1.0, 4.0, size=(20, 4))
     params[:8, 0] += rng.integers(1, 2000, 8)
-    got = bd.beta_superiority_probability(*params.T)
+    got = bd.compute_beta_superiority_probability(*params.T)
     reference = np.array([_beta_superiority_by_quad(*row) for row in params])
     assert np.max(np.abs(got - reference)) < 1e-9
 
@@ -711,9 +732,15 @@ def test_three_arm_propensities_with_small_parameters_match_quadrature() -> None
     alpha, beta = np.array([0.5, 0.7, 3.5]), np.array([0.5, 2.3, 10.5])
 
     def others(x: float, one_minus_x: float, j: int) -> float:
-        return np.prod([special.betainc(alpha[m], beta[m], x) if x <= 0.5 else
-                        special.betaincc(beta[m], alpha[m], one_minus_x)
-                        for m in range(3) if m != j])
+        return np.prod(
+            [
+                special.betainc(alpha[m], beta[m], x)
+                if x <= 0.5
+                else special.betaincc(beta[m], alpha[m], one_minus_x)
+                for m in range(3)
+                if m != j
+            ]
+        )
 
     def low(s: float, j: int) -> float:  # x = e^s
         x = np.exp(s)
@@ -726,24 +753,32 @@ def test_three_arm_propensities_with_small_parameters_match_quadrature() -> None
         return np.exp(log_f) * others(1 - y, y, j)
 
     edges = np.linspace(-200.0, np.log(0.5), 61)
-    reference = [sum(integrate.quad(fun, a, b, args=(j,), epsabs=1e-15, epsrel=1e-12)[0]
-                     for fun in (low, high)
-                     for a, b in zip(edges[:-1], edges[1:], strict=True))
-                 for j in range(3)]
-    got = bd.thompson_propensities(alpha, beta)
+    reference = [
+        sum(
+            integrate.quad(fun, a, b, args=(j,), epsabs=1e-15, epsrel=1e-12)[0]
+            for fun in (low, high)
+            for a, b in zip(edges[:-1], edges[1:], strict=True)
+        )
+        for j in range(3)
+    ]
+    got = bd.compute_thompson_propensities(alpha, beta)
     assert np.max(np.abs(got - np.array(reference))) < 1e-8
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)
-@given(st.floats(0.3, 1.0), st.floats(0.3, 1.0), st.floats(0.3, 1.0), st.floats(0.3, 1.0),
-       st.integers(0, 200))
+@given(
+    st.floats(0.3, 1.0),
+    st.floats(0.3, 1.0),
+    st.floats(0.3, 1.0),
+    st.floats(0.3, 1.0),
+    st.integers(0, 200),
+)
 def test_small_parameter_propensities_match_adaptive_quadrature(
     a_a: float, b_a: float, a_b: float, b_b: float, extra: int
 ) -> None:
-    got = bd.beta_superiority_probability(a_a, b_a + extra, a_b, b_b)
-    assert got == pytest.approx(_beta_superiority_by_quad(a_a, b_a + extra, a_b, b_b),
-                                abs=1e-8)
-    backward = bd.beta_superiority_probability(a_b, b_b, a_a, b_a + extra)
+    got = bd.compute_beta_superiority_probability(a_a, b_a + extra, a_b, b_b)
+    assert got == pytest.approx(_beta_superiority_by_quad(a_a, b_a + extra, a_b, b_b), abs=1e-8)
+    backward = bd.compute_beta_superiority_probability(a_b, b_b, a_a, b_a + extra)
     assert got + backward == pytest.approx(1.0, abs=1e-12)
 
 
@@ -764,10 +799,12 @@ def test_an_arm_that_never_appears_raises_instead_of_a_significant_effect() -> N
         lambda: bd.estimate_aipw(arms, rewards, chosen),
         lambda: bd.estimate_adaptive_aipw(arms, rewards, every),
         lambda: bd.estimate_naive_difference(arms, rewards),
-        lambda: bd.estimate_block_bootstrap(arms, rewards, chosen, block_length=10,
-                                            n_boot=20, rng=1),
-        lambda: bd.estimate_effects_by_replication(arms[None], rewards[None], every[None],
-                                                   methods=("ipw",), rng=1),
+        lambda: bd.estimate_block_bootstrap(
+            arms, rewards, chosen, block_length=10, n_boot=20, rng=1
+        ),
+        lambda: bd.batch_estimate_effects(
+            arms[None], rewards[None], every[None], method="ipw", rng=1
+        ),
         lambda: bd.estimate_ipw(arms, rewards, chosen, treatment=0, control=1),
     ]
     for call in calls:
@@ -801,52 +838,26 @@ def test_propensity_clip_must_leave_a_non_empty_range(clip: float) -> None:
     arrays = pl.simulate.simulate_confounded_replications(200, 2, rng=2)
     x = np.stack([arrays["x1"], arrays["x2"], arrays["x3"]], -1)
     with pytest.raises(ValueError, match="propensity_clip"):
-        bd.estimate_dr_by_replication(x, x, arrays["treatment"], arrays["outcome"],
-                                      propensity_clip=clip)
+        bd.batch_estimate_dr(x, x, arrays["treatment"], arrays["outcome"], propensity_clip=clip)
+    with pytest.raises(ValueError, match="propensity_clip"):
+        bd.batch_estimate_ipw_estimated_propensity(
+            x, arrays["treatment"], arrays["outcome"], propensity_clip=clip
+        )
     arms = np.tile([0, 1], 20)
     with pytest.raises(ValueError, match="propensity_clip"):
         bd.estimate_ipw(arms, np.ones(40), np.full(40, 0.5), propensity_clip=clip)
 
 
-def test_meta_learner_is_reproducible_under_any_global_seed() -> None:
-    # 12,000 rows: the default gradient boosting turns on early stopping, whose validation
-    # split used NumPy's global random state
-    from sklearn.ensemble import RandomForestRegressor
-
-    data = pl.simulate.simulate_uplift_data(12_000, rng=5)
-    x = data[["x1", "x2", "x3", "x4", "x5"]]
-    predictions = []
-    state = np.random.get_state()  # noqa: NPY002 - the test varies the global state
-    for global_seed in (1, 2):
-        np.random.seed(global_seed)  # noqa: NPY002
-        model = bd.fit_meta_learner(x, data["treatment"], data["conversion"], learner="s",
-                                    n_threads=1, rng=7)
-        predictions.append(model.predict(x.iloc[:500]))
-    np.random.set_state(state)  # noqa: NPY002
-    assert np.array_equal(*predictions)
-    assert model.models["outcome"].random_state is not None
-    forests = [bd.fit_meta_learner(x[:2000], data["treatment"][:2000],
-                                   data["conversion"][:2000], learner="t",
-                                   base_estimator=RandomForestRegressor(n_estimators=5),
-                                   rng=np.random.default_rng(3)) for _ in range(2)]
-    assert np.array_equal(forests[0].predict(x[:200]), forests[1].predict(x[:200]))
-    kept = bd.fit_meta_learner(x[:2000], data["treatment"][:2000], data["conversion"][:2000],
-                               base_estimator=RandomForestRegressor(n_estimators=5,
-                                                                    random_state=42), rng=1)
-    assert kept.models["treated"].random_state == 42
-    with pytest.raises(ValueError, match="rng"):
-        bd.fit_meta_learner(x, data["treatment"], data["conversion"], rng="seed")
-
-
 def test_rng_lengths_strings_and_sizes_are_validated() -> None:
     for bad_rng in ("seed", 1.5, -1):
         with pytest.raises(ValueError, match="rng"):
-            bd.run_thompson_sampling([0.2, 0.3], 10, rng=bad_rng)
+            bd.simulate_thompson_sampling([0.2, 0.3], 10, rng=bad_rng)
         with pytest.raises(ValueError, match="rng"):
-            bd.thompson_propensities(np.array([1.0, 2.0]), np.array([3.0, 4.0]),
-                                     method="monte_carlo", rng=bad_rng)
+            bd.compute_thompson_propensities(
+                np.array([1.0, 2.0]), np.array([3.0, 4.0]), method="monte_carlo", rng=bad_rng
+            )
         with pytest.raises(ValueError, match="rng"):
-            bd.block_bootstrap_means(np.ones(10), 2, rng=bad_rng)
+            bd.compute_block_bootstrap_means(np.ones(10), 2, rng=bad_rng)
     arms, rewards, chosen = np.tile([0, 1], 10), np.ones(20), np.full(20, 0.5)
     with pytest.raises(ValueError, match="rewards"):
         bd.estimate_ipw(arms, rewards[:-1], chosen)
@@ -857,20 +868,20 @@ def test_rng_lengths_strings_and_sizes_are_validated() -> None:
     with pytest.raises(ValueError, match="arms"):
         bd.estimate_ipw(np.array(["0", "1"] * 10), rewards, chosen)
     with pytest.raises(ValueError, match="prior_alpha"):
-        bd.run_thompson_sampling([0.2, 0.3], 10, prior_alpha="1")
+        bd.simulate_thompson_sampling([0.2, 0.3], 10, prior_alpha="1")
     with pytest.raises(ValueError, match="top_two"):
-        bd.run_thompson_sampling([0.2, 0.3], 10, top_two="yes")
+        bd.simulate_thompson_sampling([0.2, 0.3], 10, top_two="yes")
     with pytest.raises(ValueError, match="n_rounds"):
-        bd.run_thompson_sampling([0.2, 0.3], 2.5)
+        bd.simulate_thompson_sampling([0.2, 0.3], 2.5)
     with pytest.raises(ValueError, match="n_reps"):
-        bd.run_thompson_sampling([0.2, 0.3], 10**6, n_reps=10**6)
-    environment = pl.simulate.make_contextual_environment(rng=1)
+        bd.simulate_thompson_sampling([0.2, 0.3], 10**6, n_reps=10**6)
+    environment = pl.simulate.simulate_contextual_environment(rng=1)
     with pytest.raises(ValueError, match="n_reps"):
-        bd.run_contextual_bandit(environment, 10, n_reps=0)
+        bd.simulate_contextual_bandit(environment, 10, n_reps=0)
     with pytest.raises(ValueError, match="environment"):
-        bd.run_contextual_bandit("world", 10)
+        bd.simulate_contextual_bandit("world", 10)
     with pytest.raises(ValueError, match="rng"):
-        bd.run_contextual_bandit(environment, 10, rng="seed")
+        bd.simulate_contextual_bandit(environment, 10, rng="seed")
 
 
 def test_zero_variance_log_gives_a_point_interval() -> None:
@@ -898,16 +909,26 @@ def test_scaling_rewards_scales_estimate_and_se(seed: int, scale: float) -> None
     predictions = np.column_stack([np.full(len(arms), 0.9), np.full(len(arms), 1.2)])
     pairs = [
         (bd.estimate_ipw(arms, rewards, chosen), bd.estimate_ipw(arms, scale * rewards, chosen)),
-        (bd.estimate_snipw(arms, rewards, chosen),
-         bd.estimate_snipw(arms, scale * rewards, chosen)),
-        (bd.estimate_aipw(arms, rewards, chosen, outcome_predictions=predictions),
-         bd.estimate_aipw(arms, scale * rewards, chosen,
-                          outcome_predictions=scale * predictions)),
-        (bd.estimate_adaptive_aipw(arms, rewards, every, outcome_predictions=predictions),
-         bd.estimate_adaptive_aipw(arms, scale * rewards, every,
-                                   outcome_predictions=scale * predictions)),
-        (bd.estimate_naive_difference(arms, rewards),
-         bd.estimate_naive_difference(arms, scale * rewards)),
+        (
+            bd.estimate_snipw(arms, rewards, chosen),
+            bd.estimate_snipw(arms, scale * rewards, chosen),
+        ),
+        (
+            bd.estimate_aipw(arms, rewards, chosen, outcome_predictions=predictions),
+            bd.estimate_aipw(
+                arms, scale * rewards, chosen, outcome_predictions=scale * predictions
+            ),
+        ),
+        (
+            bd.estimate_adaptive_aipw(arms, rewards, every, outcome_predictions=predictions),
+            bd.estimate_adaptive_aipw(
+                arms, scale * rewards, every, outcome_predictions=scale * predictions
+            ),
+        ),
+        (
+            bd.estimate_naive_difference(arms, rewards),
+            bd.estimate_naive_difference(arms, scale * rewards),
+        ),
     ]
     for base, scaled in pairs:
         assert scaled.estimate == pytest.approx(scale * base.estimate, rel=1e-9, abs=1e-12)
@@ -937,7 +958,6 @@ def test_shifting_rewards_keeps_the_snipw_and_naive_difference(seed: int, shift:
     arms, rewards, every = _random_log(seed)
     chosen = every[np.arange(len(arms)), arms]
     for estimator in (bd.estimate_snipw, lambda a, r, p: bd.estimate_naive_difference(a, r)):
-        base, shifted = estimator(arms, rewards, chosen), estimator(arms, rewards + shift,
-                                                                    chosen)
+        base, shifted = estimator(arms, rewards, chosen), estimator(arms, rewards + shift, chosen)
         assert shifted.estimate == pytest.approx(base.estimate, abs=1e-9)
         assert shifted.se == pytest.approx(base.se, rel=1e-6)

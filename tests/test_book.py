@@ -154,23 +154,34 @@ def test_no_internal_words_reach_a_reader(path: Path) -> None:
     assert not hits, f"{path.name} mentions internal material:\n" + "\n".join(hits)
 
 
-CODE_FENCE = re.compile(r"^(`{3,}|~{3,})(?:[\w+-]*|\{code-block\}.*|\{code\}.*)$")
+FENCE = re.compile(r"^(`{3,}|~{3,})(.*)$")
 
 
 def _fenced_code_lines(markdown: str) -> list[str]:
-    """Lines inside fenced code blocks (```python, ```sql, {code-block}) of a Markdown cell;
-    directive fences such as ```{solution} are not code."""
-    lines, fence = [], None
+    """Lines inside fenced code blocks (```python, ```sql, a bare ```, {code-block}) of a
+    Markdown cell. Directive fences (```{solution}, ```{admonition}) are not code: they
+    are tracked so that their closing fence is not taken for a code block's opening."""
+    lines: list[str] = []
+    directives: list[str] = []
+    code_fence = None
     for line in markdown.splitlines():
         stripped = line.strip()
-        if fence is None:
-            match = CODE_FENCE.match(stripped)
-            if match:
-                fence = match.group(1)
-        elif stripped == fence:
-            fence = None
+        if code_fence is not None:
+            if stripped == code_fence:
+                code_fence = None
+            else:
+                lines.append(line)
+            continue
+        match = FENCE.match(stripped)
+        if not match:
+            continue
+        fence, info = match.group(1), match.group(2).strip()
+        if info.startswith("{") and not info.startswith(("{code-block}", "{code}")):
+            directives.append(fence)
+        elif not info and directives and directives[-1] == fence:
+            directives.pop()
         else:
-            lines.append(line)
+            code_fence = fence
     return lines
 
 

@@ -74,11 +74,11 @@ SCRIPT = textwrap.dedent(
             np.asarray(panel)[:1], 11, 15, n_placebo=10, rng=5).to_frame(),
         "simulate_interim_paths": lambda: pl.sequential.simulate_interim_paths(
             np.r_[y_c, y_t], np.r_[np.zeros(80), np.ones(70)], [50, 100, 150], 20, rng=5),
-        "run_thompson_sampling": lambda: pl.bandits.run_thompson_sampling(
+        "simulate_thompson_sampling": lambda: pl.bandits.simulate_thompson_sampling(
             [0.1, 0.12], 300, n_reps=3, record_propensities=True, rng=5),
         "estimate_cross_fitted_dr": lambda: pl.bandits.estimate_cross_fitted_dr(
             confounded, rng=5),
-        "fit_meta_learner": lambda: pl.bandits.fit_meta_learner(
+        "fit_meta_learner": lambda: pl.uplift.fit_meta_learner(
             features, treatment, outcome, learner="x", rng=5).predict(features[:50]),
         "simulate_ecommerce_experiment": lambda: pl.simulate.simulate_ecommerce_experiment(
             2000, rng=5),

@@ -25,6 +25,8 @@ from threadpoolctl import threadpool_limits
 
 import playbook_lib as pl
 from playbook_lib import geo
+from playbook_lib.aggregates import ArmStatistics
+from playbook_lib.geo._checks import _estimates_table
 from playbook_lib.simulate import simulate_geo_kpi, simulate_geo_panel, simulate_staggered_panel
 
 # Small matrices: multi-threaded BLAS only adds contention on a shared 2-core machine.
@@ -61,16 +63,33 @@ def test_did_equals_statsmodels_welch(panel: pd.DataFrame) -> None:
     assert result.details["t_statistic"] == pytest.approx(t_statistic, rel=1e-10)
     assert (result.ci_low, result.ci_high) == pytest.approx((low, high), abs=1e-8)
     twin = geo.estimate_did_from_stats(
-        table["delta"][treated].mean(),
-        table["delta"][treated].var(ddof=1),
-        int(treated.sum()),
-        table["delta"][~treated].mean(),
-        table["delta"][~treated].var(ddof=1),
-        int((~treated).sum()),
+        ArmStatistics.from_values(table["delta"][~treated]),
+        ArmStatistics.from_values(table["delta"][treated]),
         alpha=0.1,
     )
     assert twin.estimate == pytest.approx(result.estimate, abs=1e-10)
     assert twin.se == pytest.approx(result.se, abs=1e-10)
+    assert twin.p_value == pytest.approx(result.p_value, abs=1e-10)
+
+
+def test_did_from_stats_with_swapped_arms_flips_the_sign() -> None:
+    control = ArmStatistics.from_moments(12, 10.0, 5.0)
+    treatment = ArmStatistics.from_moments(10, 12.5, 4.0)
+    forward = geo.estimate_did_from_stats(control, treatment)
+    backward = geo.estimate_did_from_stats(treatment, control)
+    assert forward.estimate == pytest.approx(2.5, rel=1e-12)
+    assert backward.estimate == pytest.approx(-forward.estimate, rel=1e-12)
+    assert (backward.ci_low, backward.ci_high) == pytest.approx(
+        (-forward.ci_high, -forward.ci_low), rel=1e-12
+    )
+    assert (backward.se, backward.df, backward.p_value) == pytest.approx(
+        (forward.se, forward.df, forward.p_value), rel=1e-12
+    )
+    for bad in ((4.0, 5.0), ("control", treatment)):
+        with pytest.raises(ValueError, match="control"):
+            geo.estimate_did_from_stats(*bad)
+    with pytest.raises(ValueError, match="treatment"):
+        geo.estimate_did_from_stats(control, ArmStatistics.from_moments(1, 3.0, 0.0))
 
 
 def test_welch_arrays_equal_scipy() -> None:
@@ -78,11 +97,19 @@ def test_welch_arrays_equal_scipy() -> None:
     values = rng.normal(size=(50, 12)) * np.linspace(1, 3, 12)
     treated = np.zeros((50, 12), dtype=bool)
     treated[:, :5] = True
-    result = geo.welch_test_arrays(values, treated)
+    result = geo.batch_estimate_did(values, treated).to_frame()
     reference = stats.ttest_ind(values[:, :5], values[:, 5:], axis=1, equal_var=False)
     np.testing.assert_allclose(result["t_statistic"], reference.statistic, rtol=1e-10)
     np.testing.assert_allclose(result["p_value"], reference.pvalue, rtol=1e-10)
     np.testing.assert_allclose(result["df"], reference.df, rtol=1e-10)
+    interval = reference.confidence_interval(0.95)
+    np.testing.assert_allclose(result["ci_low"], interval.low, rtol=1e-9)
+    # each row is the from-stats twin on that experiment's arms
+    row = geo.estimate_did_from_stats(
+        ArmStatistics.from_values(values[3, 5:]), ArmStatistics.from_values(values[3, :5])
+    )
+    assert result["estimate"][3] == pytest.approx(row.estimate, rel=1e-10)
+    assert result["se"][3] == pytest.approx(row.se, rel=1e-10)
 
 
 def test_ancova_equals_statsmodels_formula(panel: pd.DataFrame) -> None:
@@ -129,7 +156,8 @@ def test_paired_did_equals_ttest_rel_and_pair_fixed_effects() -> None:
 def test_paired_arrays_equal_scipy() -> None:
     arrays = simulate_geo_kpi(30, 12, 7, 7, design="pairs", rng=2)
     values = arrays.kpi.mean(axis=2)
-    result = geo.paired_test_arrays(values, arrays.treated, arrays.pair)
+    result = geo.batch_estimate_paired_did(values, arrays.treated, arrays.pair).to_frame()
+    assert (result["df"] == 5).all() and (result["n_pairs"] == 6).all()
     for s in range(30):
         order = np.lexsort((~arrays.treated[s], arrays.pair[s]))
         treated_values = values[s, order][0::2]
@@ -186,7 +214,9 @@ def test_randomization_interval_inverts_the_test() -> None:
 def test_event_study_equals_gap_differences_and_formula_fit() -> None:
     data = simulate_geo_panel(n_geos=12, pre_days=21, post_days=14, rng=9)
     data = data.assign(week=data["day"] // 7 - 3)
-    table = geo.estimate_event_study(data).set_index("week")
+    effects = geo.event_study_effects(data)
+    table = effects.to_frame().set_index("week")
+    assert table.loc[-1, "estimate"] == 0 and table.loc[-1, "p_value"] == 1.0
     weekly = data.groupby(["week", "group"])["kpi"].mean().unstack()
     gap = weekly["treatment"] - weekly["control"]
     np.testing.assert_allclose(table["estimate"], (gap - gap.loc[-1]).loc[table.index], atol=1e-8)
@@ -212,7 +242,7 @@ def _krishnamoorthy_yu(data: pd.DataFrame, periods: list[int], reference: int) -
     """Textbook two-sample test of mean vectors with unequal covariances (Krishnamoorthy
     and Yu 2004) on each geo's change from the reference week, written from the paper."""
     weekly = data.groupby(["geo", "week"])["kpi"].mean().unstack()
-    changes = (weekly[periods].to_numpy() - weekly[[reference]].to_numpy())
+    changes = weekly[periods].to_numpy() - weekly[[reference]].to_numpy()
     treated = data.groupby("geo")["group"].first().to_numpy() == "treatment"
     arms = [changes[treated], changes[~treated]]
     covariances = [np.cov(arm.T, ddof=1).reshape(len(periods), -1) / len(arm) for arm in arms]
@@ -221,8 +251,11 @@ def _krishnamoorthy_yu(data: pd.DataFrame, periods: list[int], reference: int) -
     t_squared = float(difference @ np.linalg.solve(total, difference))
     q = len(periods)
     spread = sum(
-        (np.trace(c @ np.linalg.inv(total) @ c @ np.linalg.inv(total))
-         + np.trace(c @ np.linalg.inv(total)) ** 2) / (len(arm) - 1)
+        (
+            np.trace(c @ np.linalg.inv(total) @ c @ np.linalg.inv(total))
+            + np.trace(c @ np.linalg.inv(total)) ** 2
+        )
+        / (len(arm) - 1)
         for c, arm in zip(covariances, arms, strict=True)
     )
     nu = (q + q * q) / spread
@@ -255,7 +288,7 @@ def test_imputation_equals_statsmodels_prediction(staggered: pd.DataFrame) -> No
     assert result.se == pytest.approx(expected, rel=1e-8)
     assert result.df == fit.df_resid
     # unit effects: sigma^2 / T_i + Var(prediction at the unit's mean treated row)
-    units = geo.imputation_unit_effects(staggered).set_index("unit")
+    units = geo.imputation_unit_effects(staggered).to_frame().set_index("unit")
     for unit in units.index[:4]:
         mask = (treated["unit"] == unit).to_numpy()
         se_unit = fit.get_prediction(exog[mask].mean(axis=0, keepdims=True)).se_mean[0]
@@ -282,10 +315,10 @@ def test_imputation_is_did_with_one_adoption_date() -> None:
 
 def test_imputation_pieces_agree(staggered: pd.DataFrame) -> None:
     overall = geo.estimate_imputation(staggered)
-    horizons = geo.imputation_horizon_effects(staggered)
+    horizons = geo.imputation_horizon_effects(staggered).to_frame()
     weighted = np.average(horizons["estimate"], weights=horizons["n_observations"])
     assert weighted == pytest.approx(overall.estimate, abs=1e-10)
-    units = geo.imputation_unit_effects(staggered)
+    units = geo.imputation_unit_effects(staggered).to_frame()
     assert np.average(units["estimate"], weights=units["n_treated_periods"]) == pytest.approx(
         overall.estimate, abs=1e-10
     )
@@ -294,6 +327,68 @@ def test_imputation_pieces_agree(staggered: pd.DataFrame) -> None:
     # units sharing treated periods share imputed period effects: positive covariances
     off_diagonal = covariance.to_numpy()[~np.eye(len(units), dtype=bool)]
     assert np.mean(off_diagonal > 0) > 0.9
+
+
+def test_imputation_fit_once_answers_what_the_shortcuts_answer(staggered: pd.DataFrame) -> None:
+    fit = geo.fit_imputation(staggered)
+    assert isinstance(fit, geo.ImputationFit) and "24 units" in repr(fit)
+    for variance in ("cluster", "homoskedastic"):
+        overall = fit.overall(alpha=0.1, variance=variance)
+        assert overall == geo.estimate_imputation(staggered, alpha=0.1, variance=variance)
+        by_horizon = fit.by_horizon(variance=variance)
+        assert isinstance(by_horizon, pl.Estimates)
+        pd.testing.assert_frame_equal(
+            by_horizon.to_frame(),
+            geo.imputation_horizon_effects(staggered, variance=variance).to_frame(),
+        )
+    by_unit = fit.by_unit()
+    assert isinstance(by_unit, pl.Estimates) and len(by_unit) == by_unit.to_frame()["unit"].size
+    pd.testing.assert_frame_equal(
+        by_unit.to_frame(), geo.imputation_unit_effects(staggered).to_frame()
+    )
+    pd.testing.assert_frame_equal(
+        fit.unit_covariance(), geo.imputation_unit_effect_covariance(staggered)
+    )
+    # a row is an Estimate with a t interval on the untreated fit's residual df
+    first = by_unit[0]  # the first row (an integer key is a position)
+    half_width = stats.t.ppf(0.975, fit.df_resid) * first.se
+    assert first.ci_high - first.estimate == pytest.approx(half_width, rel=1e-12)
+    with pytest.raises(ValueError, match="variance"):
+        fit.by_horizon(variance="robust")
+    with pytest.raises(ValueError, match="alpha"):
+        fit.by_unit(alpha=2.0)
+
+
+def test_simulated_estimates_match_the_power_table() -> None:
+    options = dict(n_sims=500, trend_per_day=0.005)
+    for design in ("complete", "pairs"):
+        sims = geo.simulate_did_estimates(20, 14, 7, 0.05, design=design, rng=9, **options)
+        table = geo.simulate_did_power(20, 14, 7, 0.05, design=design, rng=9, **options)
+        power = sims.estimates.rejection_rate(alpha=0.05)
+        coverage = sims.estimates.coverage(sims.true_effect)
+        assert power.estimate == table["power"][0] and power.se == table["mc_se"][0]
+        assert coverage.estimate == table["coverage"][0]
+        assert sims.true_effect.mean() == pytest.approx(table["mean_true_effect"][0])
+        assert len(sims.estimates) == 500 and sims.lift == 0.05
+    # the true effect is the simulator's own truth
+    arrays = simulate_geo_kpi(500, 20, 14, 7, lift=0.05, rng=9, trend_per_day=0.005)
+    np.testing.assert_allclose(
+        geo.simulate_did_estimates(20, 14, 7, 0.05, rng=9, **options).true_effect,
+        arrays.true_effect,
+        rtol=1e-12,
+    )
+
+
+def test_estimates_table_equals_from_standard_errors_with_columns() -> None:
+    estimate, se = np.array([1.0, 0.0, -2.0]), np.array([0.5, 0.0, 1.0])
+    for df in (np.array([5.0, np.nan, 7.0]), None):
+        table = _estimates_table(
+            "m", estimate, se, alpha=0.1, df=df, columns={"x": [1, 2, 3]}, labels=list("abc")
+        )
+        reference = pl.Estimates.from_standard_errors(
+            "m", estimate, se, alpha=0.1, df=df, labels=list("abc")
+        )
+        pd.testing.assert_frame_equal(table.to_frame(), reference.to_frame().assign(x=[1, 2, 3]))
 
 
 def test_design_effect_known_value() -> None:
@@ -311,8 +406,13 @@ def test_balance_table_and_designs() -> None:
     ).all()
     assert pairs["pre_kpi"].is_monotonic_increasing
     assert pairs.equals(geo.assign_matched_pairs(pre, rng=1))
-    strata = geo.assign_stratified(pre, 5, rng=2)
+    strata = geo.assign_geos_within_strata(pre, 5, rng=2)
     assert (strata.groupby("stratum")["group"].apply(lambda g: (g == "treatment").sum()) == 2).all()
+    assert strata.equals(geo.assign_geos_within_strata(pre, 5, rng=2))
+    # odd strata: the odd geo is a coin flip, so treated counts are 1 or 2 of 3
+    odd = geo.assign_geos_within_strata(pre.iloc[:18], 6, rng=3)
+    counts = odd.groupby("stratum")["group"].apply(lambda g: (g == "treatment").sum())
+    assert counts.isin([1, 2]).all() and counts.nunique() == 2
     balance = geo.check_balance(pairs, ["pre_kpi"])
     treated = pairs["group"] == "treatment"
     reference = stats.ttest_ind(
@@ -331,7 +431,7 @@ def test_type_one_error_of_welch_and_paired_did(n_geos: int) -> None:
         n_geos, 28, 14, 0.0, n_sims=n_sims, design="pairs", rng=n_geos + 1
     )
     assert abs(paired["power"][0] - 0.05) < three_mc_se(0.05, n_sims)
-    if n_geos <= 20:  # the normal reference over-rejects with few geos (errata 1)
+    if n_geos <= 20:  # the normal reference over-rejects with few geos
         normal = geo.simulate_did_power(
             n_geos, 28, 14, 0.0, n_sims=n_sims, analysis="did_normal", rng=n_geos
         )
@@ -387,7 +487,7 @@ def test_pairs_design_power_at_least_complete_and_unpaired_analysis_fails() -> N
     unpaired = geo.simulate_did_power(
         20, 28, 14, 0.05, design="pairs", analysis="unpaired_post", **options
     )
-    assert unpaired["power"][0] < 0.02  # errata 5: pairing ignored, power collapses
+    assert unpaired["power"][0] < 0.02  # pairing ignored: power collapses
 
 
 def test_power_simulation_speed() -> None:
@@ -399,7 +499,7 @@ def test_power_simulation_speed() -> None:
 
 
 def test_minimum_detectable_lift_has_the_promised_power() -> None:
-    mde = geo.estimate_minimum_detectable_lift(20, 28, 14, n_sims=4000, rng=3)
+    mde = geo.compute_minimum_detectable_lift(20, 28, 14, n_sims=4000, rng=3)
     check = geo.simulate_did_power(20, 28, 14, mde["mde_lift"], n_sims=4000, rng=4)
     assert abs(check["power"][0] - 0.8) < 0.03
 
@@ -418,17 +518,17 @@ def test_imputation_coverage_and_twfe_bias() -> None:
             result = geo.estimate_imputation(data, variance=variance)
             covered[variance] += result.covers(truth)
         errors.append(result.estimate - truth)
-        units = geo.imputation_unit_effects(data)
+        fit = geo.fit_imputation(data)
+        unit_effects = fit.by_unit()
+        units = unit_effects.to_frame()
         unit_truth = data[data["treated"]].groupby("unit")["true_effect"].mean()
         unit_truth = unit_truth.loc[units["unit"]].to_numpy()
         n_untreated = int((~data["treated"]).sum())
         untreated_df = n_untreated - data["unit"].nunique() - data["period"].nunique() + 1
-        critical = stats.t.ppf(0.975, untreated_df)
-        unit_covered += int(
-            np.sum(np.abs(units["estimate"] - unit_truth) <= critical * units["se"])
-        )
+        assert (units["df"] == untreated_df).all()  # t intervals on the untreated fit's df
+        unit_covered += round(unit_effects.coverage(unit_truth).estimate * len(units))
         unit_count += len(units)
-        covariance = geo.imputation_unit_effect_covariance(data).to_numpy()
+        covariance = fit.unit_covariance().to_numpy()
         gap = abs(units["estimate"].mean() - unit_truth.mean())
         mean_independent += gap <= 1.96 * math.sqrt((units["se"] ** 2).sum()) / len(units)
         mean_correlated += gap <= 1.96 * math.sqrt(covariance.sum()) / len(units)
@@ -437,7 +537,7 @@ def test_imputation_coverage_and_twfe_bias() -> None:
     assert abs(np.mean(errors)) < 3 * np.std(errors) / math.sqrt(n_sims)
     # unit-level intervals (correlated across units, so a looser tolerance)
     assert abs(unit_covered / unit_count - 0.95) < 0.015
-    # errata 11: treating unit estimates as independent undercovers their mean
+    # treating unit estimates as independent undercovers their mean
     assert mean_independent / n_sims < 0.9
     assert abs(mean_correlated / n_sims - 0.95) < three_mc_se(0.95, n_sims)
 
@@ -526,7 +626,7 @@ def test_bad_panels_raise(panel: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="pair"):
         geo.estimate_paired_did(panel.assign(pair=0))
     with pytest.raises(ValueError, match="reference"):
-        geo.estimate_event_study(panel, time="day", reference=99)
+        geo.event_study_effects(panel, time="day", reference=99)
     with pytest.raises(ValueError, match="treated"):
         geo.estimate_twfe(panel.assign(treated=False))
     small = panel[panel["geo"].isin(panel.groupby("group")["geo"].first())]
@@ -538,7 +638,7 @@ def test_bad_design_inputs_raise() -> None:
     with pytest.raises(ValueError, match="pre_kpi"):
         geo.assign_matched_pairs(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0]))
     with pytest.raises(ValueError, match="n_strata"):
-        geo.assign_stratified(pd.Series(np.arange(6.0)), 4)
+        geo.assign_geos_within_strata(pd.Series(np.arange(6.0)), 4)
     with pytest.raises(ValueError, match="intra_cluster_correlation"):
         geo.design_effect(10, 1.5)
     with pytest.raises(ValueError, match="design"):
@@ -608,8 +708,11 @@ def _trended_panel(rng: int, slope: float) -> pd.DataFrame:
     """20 geos, 28 pre-days; the treatment arm drifts up by ``slope`` per day before launch."""
     data = simulate_geo_panel(n_geos=20, pre_days=28, post_days=14, lift=0.0, rng=rng)
     treated = (data["group"] == "treatment").to_numpy()
-    return data.assign(kpi=data["kpi"] + slope * treated * data["day"], t=data["day"] - 28,
-                       week=data["day"] // 7 - 4)
+    return data.assign(
+        kpi=data["kpi"] + slope * treated * data["day"],
+        t=data["day"] - 28,
+        week=data["day"] // 7 - 4,
+    )
 
 
 def test_pre_trends_with_more_daily_pre_periods_than_geos_raises() -> None:
@@ -667,7 +770,7 @@ def test_one_treated_unit_warns() -> None:
     with pytest.warns(pl.PlaybookWarning, match="one treated unit"):
         geo.estimate_twfe(data, time="day")
     with pytest.warns(pl.PlaybookWarning, match="one treated unit"):
-        geo.estimate_event_study(data.assign(week=data["day"] // 7 - 1), reference=0)
+        geo.event_study_effects(data.assign(week=data["day"] // 7 - 1), reference=0)
 
 
 def test_degenerate_power_and_event_study_inputs(panel: pd.DataFrame) -> None:
@@ -676,13 +779,14 @@ def test_degenerate_power_and_event_study_inputs(panel: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="lifts"):
         geo.simulate_did_power(10, 7, 7, "0.05", n_sims=20, rng=1)
     # no noise and equal geos: every simulated test has se 0 (the se -> 0 limit)
-    exact = geo.simulate_did_power(10, 7, 7, [0.0, 0.05], n_sims=20, noise_sd=0.0,
-                                   baseline_sd=0.0, rng=1)
+    exact = geo.simulate_did_power(
+        10, 7, 7, [0.0, 0.05], n_sims=20, noise_sd=0.0, baseline_sd=0.0, rng=1
+    )
     assert exact["power"].tolist() == [0.0, 1.0]
     assert np.isfinite(exact[["power", "mc_se", "mean_estimate", "coverage"]]).all().all()
     two = panel[panel["geo"].isin(panel.groupby("group")["geo"].first())]
     with pytest.raises(ValueError, match="unit: clustered"):
-        geo.estimate_event_study(two, time="day", reference=13)
+        geo.event_study_effects(two, time="day", reference=13)
     with pytest.raises(ValueError, match="unit: clustered"):
         geo.check_pre_trends(two, [11, 12], time="day", reference=13)
 
@@ -696,9 +800,9 @@ def test_arguments_are_validated_by_name(panel: pd.DataFrame) -> None:
         with pytest.raises(ValueError, match="rng"):
             call()
     with pytest.raises(ValueError, match="length"):
-        geo.welch_test_arrays(np.arange(10.0), np.arange(9) % 2 == 0)
-    with pytest.raises(ValueError, match="mean_treatment"):
-        geo.estimate_did_from_stats("12", 4.0, 10, 10.0, 5.0, 12)
+        geo.batch_estimate_did(np.arange(10.0), np.arange(9) % 2 == 0)
+    with pytest.raises(ValueError, match="control"):
+        geo.estimate_did_from_stats("12", ArmStatistics.from_moments(10, 12.0, 4.0))
     with pytest.raises(ValueError, match="kpi: column 'revenue'"):
         geo.estimate_did(panel, kpi="revenue")
     with pytest.raises(ValueError, match="geo: column 'market'"):
@@ -720,24 +824,26 @@ def test_welch_arrays_properties(seed: int, shift: float, scale: float, n_treate
     rng = np.random.default_rng(seed)
     values = rng.normal(10.0, 3.0, 12)
     treated = np.arange(12) < n_treated
-    base = geo.welch_test_arrays(values, treated)
-    swapped = geo.welch_test_arrays(values, ~treated)
-    assert float(swapped["estimate"]) == pytest.approx(-float(base["estimate"]), abs=1e-9)
-    assert float(swapped["ci_low"]) == pytest.approx(-float(base["ci_high"]), abs=1e-9)
-    assert float(swapped["p_value"]) == pytest.approx(float(base["p_value"]), rel=1e-9)
-    shifted = geo.welch_test_arrays(values + shift, treated)
-    assert float(shifted["estimate"]) == pytest.approx(float(base["estimate"]), abs=1e-8)
-    assert float(shifted["se"]) == pytest.approx(float(base["se"]), rel=1e-6)
-    scaled = geo.welch_test_arrays(values * scale, treated)
-    assert float(scaled["estimate"]) == pytest.approx(scale * float(base["estimate"]), rel=1e-9)
-    assert float(scaled["se"]) == pytest.approx(scale * float(base["se"]), rel=1e-9)
+    base = geo.batch_estimate_did(values, treated)[0]
+    swapped = geo.batch_estimate_did(values, ~treated)[0]
+    assert swapped.estimate == pytest.approx(-base.estimate, abs=1e-9)
+    assert swapped.ci_low == pytest.approx(-base.ci_high, abs=1e-9)
+    assert swapped.p_value == pytest.approx(base.p_value, rel=1e-9)
+    shifted = geo.batch_estimate_did(values + shift, treated)[0]
+    assert shifted.estimate == pytest.approx(base.estimate, abs=1e-8)
+    assert shifted.se == pytest.approx(base.se, rel=1e-6)
+    scaled = geo.batch_estimate_did(values * scale, treated)[0]
+    assert scaled.estimate == pytest.approx(scale * base.estimate, rel=1e-9)
+    assert scaled.se == pytest.approx(scale * base.se, rel=1e-9)
     twin = geo.estimate_did_from_stats(
-        values[treated].mean(), values[treated].var(ddof=1), n_treated,
-        values[~treated].mean(), values[~treated].var(ddof=1), 12 - n_treated,
+        ArmStatistics.from_moments(
+            12 - n_treated, values[~treated].mean(), values[~treated].var(ddof=1)
+        ),
+        ArmStatistics.from_moments(n_treated, values[treated].mean(), values[treated].var(ddof=1)),
     )
-    assert twin.estimate == pytest.approx(float(base["estimate"]), rel=1e-9, abs=1e-12)
-    assert twin.se == pytest.approx(float(base["se"]), rel=1e-9)
-    assert twin.p_value == pytest.approx(float(base["p_value"]), rel=1e-9, abs=1e-15)
+    assert twin.estimate == pytest.approx(base.estimate, rel=1e-9, abs=1e-12)
+    assert twin.se == pytest.approx(base.se, rel=1e-9)
+    assert twin.p_value == pytest.approx(base.p_value, rel=1e-9, abs=1e-15)
 
 
 @settings(max_examples=10, deadline=None)
@@ -752,12 +858,12 @@ def test_twfe_and_paired_properties(seed: int, shift: float, scale: float) -> No
     assert scaled.se == pytest.approx(scale * base.se, rel=1e-7)
     table = geo.aggregate_geo_periods(data)
     pair = data.groupby("geo")["pair"].first().to_numpy()
-    paired = geo.paired_test_arrays(table["delta"].to_numpy(), table["treated"].to_numpy(), pair)
-    flipped = geo.paired_test_arrays(
-        table["delta"].to_numpy(), ~table["treated"].to_numpy(), pair
-    )
-    assert float(flipped["estimate"]) == pytest.approx(-float(paired["estimate"]), abs=1e-9)
-    assert float(flipped["ci_high"]) == pytest.approx(-float(paired["ci_low"]), abs=1e-9)
+    deltas, treated = table["delta"].to_numpy(), table["treated"].to_numpy()
+    paired = geo.batch_estimate_paired_did(deltas, treated, pair)[0]
+    flipped = geo.batch_estimate_paired_did(deltas, ~treated, pair)[0]
+    assert flipped.estimate == pytest.approx(-paired.estimate, abs=1e-9)
+    assert flipped.ci_high == pytest.approx(-paired.ci_low, abs=1e-9)
+    assert paired.estimate == pytest.approx(geo.estimate_paired_did(data).estimate, abs=1e-9)
 
 
 def test_time_column_of_numeric_strings_is_refused() -> None:

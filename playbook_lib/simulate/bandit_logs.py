@@ -4,8 +4,9 @@ uplift data, each with known truth (chapter: Bandits, IPW and doubly robust esti
 - :func:`simulate_bandit_logs`: one Thompson-sampling log with the exact propensity of
   every arm at every round.
 - :func:`simulate_confounded_logs` / :func:`simulate_confounded_replications`: users whose
-  covariates drive both treatment and outcome; :func:`confounded_true_ate` is the truth.
-- :class:`ContextualEnvironment` (:func:`make_contextual_environment`) and
+  covariates drive both treatment and outcome; :func:`compute_confounded_true_ate` is the
+  truth.
+- :class:`ContextualEnvironment` (:func:`simulate_contextual_environment`) and
   :func:`simulate_contextual_logs`: a logistic contextual-bandit world with a logging
   policy and exact logging propensities, for off-policy evaluation and LinUCB.
 - :func:`simulate_uplift_data`: a randomised test with a known individual effect.
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from playbook_lib.bandits.policy import simulate_thompson_sampling
 from playbook_lib.validation import (
     as_float_array,
     check_finite_number,
@@ -30,11 +32,11 @@ from playbook_lib.validation import (
 
 __all__ = [
     "ContextualEnvironment",
-    "confounded_true_ate",
-    "make_contextual_environment",
+    "compute_confounded_true_ate",
     "simulate_bandit_logs",
     "simulate_confounded_logs",
     "simulate_confounded_replications",
+    "simulate_contextual_environment",
     "simulate_contextual_logs",
     "simulate_uplift_data",
 ]
@@ -51,7 +53,7 @@ def simulate_bandit_logs(
 ) -> pd.DataFrame:
     """One log of Beta-Bernoulli Thompson sampling with exact propensities.
 
-    Runs :func:`playbook_lib.bandits.run_thompson_sampling` for one replication with
+    Runs :func:`playbook_lib.bandits.simulate_thompson_sampling` for one replication with
     ``record_propensities=True``; the propensities are computed exactly from the Beta
     posteriors (quadrature), never from a handful of Monte Carlo draws.
 
@@ -74,23 +76,36 @@ def simulate_bandit_logs(
         One row per round: ``round`` (0..n-1), ``batch``, ``arm`` (0..k-1), ``reward``
         (0/1), ``propensity`` (of the arm played) and ``propensity_0`` ... ``propensity_{k-1}``
         (of every arm).
+
+    Raises
+    ------
+    ValueError
+        As :func:`playbook_lib.bandits.simulate_thompson_sampling`: ``arm_means`` outside
+        [0, 1] or fewer than two, sizes that are not positive integers, a
+        ``propensity_floor`` outside [0, 1/k), a ``top_two`` that is not a bool, or an
+        ``rng`` that is not a Generator, seed or None.
     """
-    from playbook_lib.bandits import run_thompson_sampling
-
     n_rounds = check_integer(n_rounds, "n_rounds", minimum=1)
-
-    run = run_thompson_sampling(
-        arm_means, n_rounds, n_reps=1, batch_size=batch_size, top_two=top_two,
-        propensity_floor=propensity_floor, record_propensities=True, rng=rng,
+    run = simulate_thompson_sampling(
+        arm_means,
+        n_rounds,
+        n_reps=1,
+        batch_size=batch_size,
+        top_two=top_two,
+        propensity_floor=propensity_floor,
+        record_propensities=True,
+        rng=rng,
     )
     k = len(run.arm_means)
-    frame = pd.DataFrame({
-        "round": np.arange(n_rounds),
-        "batch": np.arange(n_rounds) // run.batch_size,
-        "arm": run.arms[0].astype(np.int64),
-        "reward": run.rewards[0].astype(np.int64),
-        "propensity": run.chosen_propensities()[0],
-    })
+    frame = pd.DataFrame(
+        {
+            "round": np.arange(n_rounds),
+            "batch": np.arange(n_rounds) // run.batch_size,
+            "arm": run.arms[0].astype(np.int64),
+            "reward": run.rewards[0].astype(np.int64),
+            "propensity": run.chosen_propensities()[0],
+        }
+    )
     for a in range(k):
         frame[f"propensity_{a}"] = run.propensities[0, :, a]
     return frame
@@ -98,8 +113,14 @@ def simulate_bandit_logs(
 
 # ------------------------------------------------------------------ confounded logs
 _PROPENSITY_COEF = {"intercept": -0.2, "x1": 0.6, "x3": -0.5, "x2_squared": 0.3}
-_OUTCOME_COEF = {"intercept": -1.0, "x1": 0.5, "x3": 0.4, "x2_squared": 0.7,
-                 "treatment": 0.5, "treatment_x1": 0.3}
+_OUTCOME_COEF = {
+    "intercept": -1.0,
+    "x1": 0.5,
+    "x3": 0.4,
+    "x2_squared": 0.7,
+    "treatment": 0.5,
+    "treatment_x1": 0.3,
+}
 
 
 def _confounded_truth(x1, x2, x3):
@@ -113,11 +134,17 @@ def _confounded_truth(x1, x2, x3):
     return e, p0, p1
 
 
-def confounded_true_ate() -> float:
-    """Population ATE (probability difference) of the confounded-log world.
+def compute_confounded_true_ate() -> float:
+    r"""Population ATE (probability difference) of the confounded-log world.
 
     Computed by 60-point Gauss-Hermite quadrature in each of the three standard normal
     covariates (error far below 1e-8).
+
+    Returns
+    -------
+    float
+        :math:`E[P(Y=1 \mid x, w=1) - P(Y=1 \mid x, w=0)]` over the covariates. Takes no
+        arguments, so raises nothing.
     """
     nodes, weights = np.polynomial.hermite_e.hermegauss(60)
     weights = weights / weights.sum()
@@ -144,6 +171,12 @@ def simulate_confounded_replications(
     dict
         ``x1``, ``x2``, ``x3``, ``treatment``, ``outcome`` (0/1), ``propensity`` (true
         :math:`e(x)`), ``p_control``, ``p_treated`` (true outcome probabilities).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not an integer of at least 10, ``n_reps`` not a positive integer, or
+        ``rng`` not a Generator, seed or None.
     """
     n = check_integer(n, "n", minimum=10)
     n_reps = check_integer(n_reps, "n_reps", minimum=1)
@@ -153,8 +186,16 @@ def simulate_confounded_replications(
     treatment = (generator.random((n_reps, n)) < e).astype(np.int64)
     p = np.where(treatment == 1, p1, p0)
     outcome = (generator.random((n_reps, n)) < p).astype(np.int64)
-    return {"x1": x1, "x2": x2, "x3": x3, "treatment": treatment, "outcome": outcome,
-            "propensity": e, "p_control": p0, "p_treated": p1}
+    return {
+        "x1": x1,
+        "x2": x2,
+        "x3": x3,
+        "treatment": treatment,
+        "outcome": outcome,
+        "propensity": e,
+        "p_control": p0,
+        "p_treated": p1,
+    }
 
 
 def simulate_confounded_logs(
@@ -167,7 +208,12 @@ def simulate_confounded_logs(
     pandas.DataFrame
         Columns ``x1``, ``x2``, ``x3``, ``x2_squared``, ``treatment``, ``outcome``,
         ``propensity``, ``p_control``, ``p_treated``. The population ATE is
-        :func:`confounded_true_ate`.
+        :func:`compute_confounded_true_ate`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`simulate_confounded_replications`.
     """
     arrays = simulate_confounded_replications(n, 1, rng=rng)
     frame = pd.DataFrame({key: value[0] for key, value in arrays.items()})
@@ -181,7 +227,7 @@ class ContextualEnvironment:
     r"""A logistic contextual bandit, :math:`P(Y=1 \mid x, a) = \text{expit}(x^\top\theta_a)`.
 
     Contexts are :math:`x = (1, u_1, \dots, u_{d-1})` with independent standard normal
-    :math:`u`. Build one with :func:`make_contextual_environment`.
+    :math:`u`. Build one with :func:`simulate_contextual_environment`.
 
     Attributes
     ----------
@@ -199,29 +245,34 @@ class ContextualEnvironment:
     def n_features(self) -> int:
         return int(self.theta.shape[1])
 
-    def sample_contexts(self, size: int | tuple[int, ...], rng: np.random.Generator | int | None
-                        = None) -> np.ndarray:
+    def sample_contexts(
+        self, size: int | tuple[int, ...], rng: np.random.Generator | int | None = None
+    ) -> np.ndarray:
         """Contexts of shape ``(*size, d)``, first column 1."""
         generator = check_rng(rng)
         shape = (size,) if isinstance(size, int | np.integer) else tuple(size)
         u = generator.standard_normal(shape + (self.n_features - 1,))
         return np.concatenate([np.ones(shape + (1,)), u], axis=-1)
 
-    def reward_probabilities(self, contexts: np.ndarray, theta: np.ndarray | None = None
-                             ) -> np.ndarray:
+    def reward_probabilities(
+        self, contexts: np.ndarray, theta: np.ndarray | None = None
+    ) -> np.ndarray:
         """Success probability of every arm, shape ``(..., k)`` (``theta`` defaults to truth)."""
         coefficients = self.theta if theta is None else np.asarray(theta, dtype=float)
         return special.expit(np.asarray(contexts) @ coefficients.T)
 
-    def perturbed_theta(self, noise: float, rng: np.random.Generator | int | None = None
-                        ) -> np.ndarray:
+    def perturbed_theta(
+        self, noise: float, rng: np.random.Generator | int | None = None
+    ) -> np.ndarray:
         """A model of the world: the true coefficients plus N(0, noise^2) errors."""
         generator = check_rng(rng)
         return self.theta + check_positive(noise, "noise", strict=False) * (
-            generator.standard_normal(self.theta.shape))
+            generator.standard_normal(self.theta.shape)
+        )
 
-    def softmax_policy(self, contexts: np.ndarray, theta: np.ndarray, temperature: float
-                       ) -> np.ndarray:
+    def softmax_policy(
+        self, contexts: np.ndarray, theta: np.ndarray, temperature: float
+    ) -> np.ndarray:
         """Probabilities of every arm under a softmax of ``x @ theta.T / temperature``."""
         temperature = check_positive(temperature, "temperature")
         return special.softmax(np.asarray(contexts) @ np.asarray(theta).T / temperature, -1)
@@ -232,7 +283,7 @@ class ContextualEnvironment:
         return np.eye(self.n_arms)[best]
 
 
-def make_contextual_environment(
+def simulate_contextual_environment(
     n_arms: int = 4,
     n_features: int = 5,
     *,
@@ -249,6 +300,13 @@ def make_contextual_environment(
     Returns
     -------
     ContextualEnvironment
+
+    Raises
+    ------
+    ValueError
+        If ``n_arms`` or ``n_features`` is not an integer of at least 2, ``base_rate`` is
+        outside (0, 1), ``slope_sd`` is negative or not finite, or ``rng`` is not a
+        Generator, seed or None.
     """
     n_arms = check_integer(n_arms, "n_arms", minimum=2)
     n_features = check_integer(n_features, "n_features", minimum=2)
@@ -320,21 +378,27 @@ def simulate_contextual_logs(
     temperature = check_positive(temperature, "temperature")
     share = check_probability(uniform_share, "uniform_share")
     if n * n_reps * environment.n_arms > 500_000_000:
-        raise ValueError(f"n * n_reps * k = {n * n_reps * environment.n_arms:.3g} is too "
-                         "large: simulate fewer rounds (n) or replications (n_reps)")
+        raise ValueError(
+            f"n * n_reps * k = {n * n_reps * environment.n_arms:.3g} is too "
+            "large: simulate fewer rounds (n) or replications (n_reps)"
+        )
     contexts = environment.sample_contexts((n_reps, n), generator)
     probabilities = environment.reward_probabilities(contexts)
     with np.errstate(over="ignore"):
         softmax = environment.softmax_policy(contexts, theta, temperature)
-    logging = (1 - share) * softmax + (
-        share / environment.n_arms)
+    logging = (1 - share) * softmax + (share / environment.n_arms)
     cumulative = np.cumsum(logging, axis=-1)
     uniforms = generator.random((n_reps, n, 1))
     arms = np.minimum((uniforms >= cumulative).sum(-1), environment.n_arms - 1)
     chosen = np.take_along_axis(probabilities, arms[..., None], -1)[..., 0]
     rewards = (generator.random((n_reps, n)) < chosen).astype(np.int64)
-    return {"contexts": contexts, "arms": arms, "rewards": rewards,
-            "logging_propensities": logging, "reward_probabilities": probabilities}
+    return {
+        "contexts": contexts,
+        "arms": arms,
+        "rewards": rewards,
+        "logging_propensities": logging,
+        "reward_probabilities": probabilities,
+    }
 
 
 # ------------------------------------------------------------------ uplift
@@ -386,8 +450,9 @@ def simulate_uplift_data(
     effect_scale = check_finite_number(effect_scale, "effect_scale")
     if not isinstance(post_treatment, bool | np.bool_):
         raise ValueError(f"post_treatment must be True or False, got {post_treatment!r}")
-    g = check_probability(treatment_probability, "treatment_probability", allow_zero=False,
-                          allow_one=False)
+    g = check_probability(
+        treatment_probability, "treatment_probability", allow_zero=False, allow_one=False
+    )
     generator = check_rng(rng)
     x = generator.standard_normal((n, 5))
     base = baseline_logit + 0.6 * x[:, 0] - 0.4 * x[:, 2]

@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playbook_lib.validation import as_float_array, check_integer, column_as_float_array
+from playbook_lib.validation import (
+    as_float_array,
+    check_integer,
+    column_as_float_array,
+    require_columns,
+)
 
 __all__ = ["Panel", "compute_outcome_matrix", "prepare_panel"]
 
@@ -142,27 +147,6 @@ class Panel:
 
 
 # ------------------------------------------------------------------------ checks
-def _check_column_names(data: Any, **columns: Any) -> pd.DataFrame:
-    """``data`` is a non-empty DataFrame holding each named column; messages name the
-    argument (``unit: column 'state' is not in data``)."""
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if data.empty:
-        raise ValueError("data is empty (no rows)")
-    for name, column in columns.items():
-        try:
-            present = column in data.columns
-        except TypeError:
-            present = False
-        if not present:
-            raise ValueError(f"{name}: column {column!r} is not in data")
-    for column in columns.values():
-        others = [other for other, value in columns.items() if value == column]
-        if len(others) > 1:
-            raise ValueError(f"{' and '.join(others)}: column {column!r} is used for two roles")
-    return data
-
-
 def _check_labels(data: pd.DataFrame, column: Hashable, name: str) -> None:
     """Unit or time labels: no missing or non-finite values, one sortable type."""
     series = data[column]
@@ -257,7 +241,7 @@ def compute_outcome_matrix(
         infinite or non-numeric values, a (unit, time) pair repeats, or the panel is
         unbalanced. The message names the argument or the column.
     """
-    _check_column_names(data, unit=unit, time=time, outcome=outcome)
+    require_columns(data, distinct=True, unit=unit, time=time, outcome=outcome)
     _check_labels(data, unit, "unit")
     _check_labels(data, time, "time")
     series = data[outcome]
@@ -299,7 +283,7 @@ def _block_start(
     treated: str,
 ) -> tuple[list[Hashable], int]:
     """Treated units and the start position of a block design marked by ``treated``."""
-    _check_column_names(data, treated=treated)
+    require_columns(data, treated=treated)
     marks = column_as_float_array(data, treated, "treated")
     if not np.isin(marks, (0.0, 1.0)).all():
         raise ValueError(f"treated: column {treated!r} must hold 0/1 values")
@@ -335,7 +319,7 @@ def _covariate_means(
     """Pre-period mean of each covariate column per unit (rows in ``units`` order)."""
     names = _label_list(covariates, "covariates", "column names")
     for column in names:
-        _check_column_names(data, covariates=column)
+        require_columns(data, covariates=column)
     pre = data[data[time].isin(pre_times)]
     for column in names:
         column_as_float_array(pre, column, "covariates")  # numeric, finite in the pre-period

@@ -7,6 +7,7 @@ import pandas as pd
 
 from contract import Bad, Case
 from playbook_lib import geo
+from playbook_lib.aggregates import ArmStatistics
 from playbook_lib.simulate import simulate_geo_panel, simulate_staggered_panel
 
 _panel = simulate_geo_panel(n_geos=8, pre_days=7, post_days=7, lift=0.05, rng=3)
@@ -34,99 +35,224 @@ _constant_within_unit = _panel.assign(treated=_panel["group"] == "treatment")
 # A constant outcome: every per-geo delta equals 0 in both arms.
 _flat = _panel.assign(kpi=1.0)
 # One treated geo: clustered errors are far too small (a PlaybookWarning).
-_one_treated = simulate_geo_panel(n_geos=8, pre_days=7, post_days=7, treated_fraction=1 / 8,
-                                  rng=8)
+_one_treated = simulate_geo_panel(n_geos=8, pre_days=7, post_days=7, treated_fraction=1 / 8, rng=8)
 _one_treated_weekly = _one_treated.assign(week=_one_treated["day"] // 7 - 1)
 _labels = {"treatment_label": "text", "pre_label": "text", "post_label": "text"}
 
 CASES = [
-    Case(geo.design_effect, {"cluster_size": 50.0, "intra_cluster_correlation": 0.01},
-         kinds={"cluster_size": "positive", "intra_cluster_correlation": "probability"},
-         extra=(Bad("cluster below 1", {"cluster_size": 0.5}, ("cluster_size",)),)),
-    Case(geo.aggregate_geo_periods, {"data": _panel}, kinds=_labels,
-         extra=(Bad("same labels", {"pre_label": "post"}, ("pre_label",)),)),
-    Case(geo.welch_test_arrays, {"values": _values, "treated": _treated},
-         extra=(
-             Bad("treated 0/2", {"treated": _treated * 2}, ("treated",)),
-             Bad("one arm", {"treated": np.ones(12, dtype=bool)}, ("treated",)),
-             Bad("constant values", {"values": np.ones(12)}, (), expect="result",
-                 check=lambda r: float(r["p_value"]) == 1.0 and float(r["se"]) < 1e-12),
-         )),
-    Case(geo.estimate_did_from_stats, {
-        "mean_treatment": 12.0, "variance_treatment": 4.0, "n_treatment": 10,
-        "mean_control": 10.0, "variance_control": 5.0, "n_control": 12,
-    }, kinds={"variance_treatment": "positive", "variance_control": "positive"},
-         extra=(
-             Bad("one geo", {"n_treatment": 1}, ("n_treatment",)),
-             Bad("zero variances", {"variance_treatment": 0.0, "variance_control": 0.0}, (),
-                 expect="result", check=lambda r: r.p_value == 0.0 and r.se == 0.0),
-         )),
-    Case(geo.estimate_did, {"data": _panel}, kinds={"treatment_label": "text"},
-         extra=(Bad("constant kpi", {"data": _flat}, (), expect="result",
-                    check=lambda r: r.estimate == 0.0 and r.p_value == 1.0),)),
-    Case(geo.estimate_ancova, {"data": _panel}, kinds={"treatment_label": "text"},
-         extra=(Bad("constant kpi", {"data": _flat}, ("kpi",)),)),
-    Case(geo.estimate_twfe, {"data": _panel, "time": "day"},
-         extra=(
-             Bad("constant within units", {"data": _constant_within_unit}, ("treated",)),
-             Bad("treatment 0/2", {"data": _panel.assign(treated=2 * _panel["treated"])},
-                 ("treated",)),
-             Bad("time as text", {"data": _panel.assign(day="d" + _panel["day"].astype(str))},
-                 ("time", "day")),
-             Bad("one unit", {"data": _panel[_panel["geo"] == _panel.loc[
-                 _panel["treated"], "geo"].iloc[0]]}, ("unit", "treated")),
-             Bad("one treated geo", {"data": _one_treated}, (), expect="warning"),
-         )),
-    Case(geo.assign_matched_pairs, {"pre_kpi": _pre_kpi, "rng": 1},
-         kinds={"treatment_label": "text", "control_label": "text"},
-         extra=(Bad("odd geos", {"pre_kpi": _pre_kpi.iloc[:7]}, ("pre_kpi",)),
-                Bad("same labels", {"control_label": "treatment"}, ("control_label",)))),
-    Case(geo.assign_stratified, {"pre_kpi": _pre_kpi, "n_strata": 2, "rng": 1},
-         kinds={"treatment_label": "text", "control_label": "text"},
-         extra=(Bad("too many strata", {"n_strata": 5}, ("n_strata",)),)),
-    Case(geo.check_balance, {"geo_data": _table.reset_index(), "covariates": ["pre_mean"]},
-         kinds={"treatment_label": "text"}),
-    Case(geo.paired_test_arrays, {"values": _values, "treated": _treated, "pair": _pair},
-         extra=(Bad("pair with two treated", {"treated": np.repeat([True, False], 6)},
-                    ("pair",)),)),
-    Case(geo.estimate_paired_did, {"data": _pairs_panel}, kinds={"treatment_label": "text"},
-         extra=(Bad("one pair", {"data": _pairs_panel.assign(pair=0)}, ("pair",)),)),
-    Case(geo.estimate_randomization_inference, {"data": _panel, "rng": 1},
-         kinds={"treatment_label": "text"},
-         # pair is read only for design="pairs" (the next case): here it is ignored
-         accepts=("data[pair]=*", "pair=missing column")),
-    Case(geo.estimate_randomization_inference, {"data": _pairs_panel, "design": "pairs",
-                                                 "max_exact": 10, "n_permutations": 200,
-                                                 "rng": 1},
-         kinds={"treatment_label": "text"}, label="pairs"),
-    Case(geo.simulate_did_power, {"n_geos": 10, "pre_days": 7, "post_days": 7,
-                                  "lifts": 0.05, "n_sims": 40, "rng": 1},
-         # several lifts at once are the function's vectorised use
-         accepts=("lifts=array",),
-         extra=(
-             Bad("bernoulli with few geos", {"n_geos": 4, "design": "bernoulli"}, ("design",)),
-             Bad("one geo", {"n_geos": 1}, ("n_geos",)),
-             Bad("nan among lifts", {"lifts": np.array([0.0, np.nan])}, ("lifts",)),
-             Bad("unknown option", {"noise": 1.0}, ("panel_options", "noise")),
-             Bad("no noise", {"noise_sd": 0.0, "baseline_sd": 0.0}, (), expect="result"),
-         )),
-    Case(geo.estimate_minimum_detectable_lift, {"n_geos": 10, "pre_days": 7, "post_days": 7,
-                                                "n_sims": 40, "rng": 1},
-         extra=(Bad("power below alpha", {"power": 0.01}, ("power",)),
-                Bad("one simulation", {"n_sims": 1}, ("n_sims",)))),
-    Case(geo.estimate_event_study, {"data": _weekly}, kinds={"treatment_label": "text"},
-         extra=(Bad("two geos", {"data": _weekly[_weekly["geo"].isin(
-             _weekly.groupby("group")["geo"].first())]}, ("unit",)),
-                Bad("one treated geo", {"data": _one_treated_weekly, "reference": 0}, (),
-                    expect="warning"))),
-    Case(geo.check_pre_trends, {"data": _weekly, "pre_periods": [-3, -2]},
-         kinds={"treatment_label": "text"},
-         extra=(
-             Bad("daily pre-periods", {"data": _weekly.assign(week=_weekly["day"] - 20),
-                                       "pre_periods": list(range(-20, 0))}, ("pre_periods",)),
-             Bad("two geos", {"data": _weekly[_weekly["geo"].isin(
-                 _weekly.groupby("group")["geo"].first())]}, ("unit",)),
-         )),
+    Case(
+        geo.design_effect,
+        {"cluster_size": 50.0, "intra_cluster_correlation": 0.01},
+        kinds={"cluster_size": "positive", "intra_cluster_correlation": "probability"},
+        extra=(Bad("cluster below 1", {"cluster_size": 0.5}, ("cluster_size",)),),
+    ),
+    Case(
+        geo.aggregate_geo_periods,
+        {"data": _panel},
+        kinds=_labels,
+        extra=(Bad("same labels", {"pre_label": "post"}, ("pre_label",)),),
+    ),
+    Case(
+        geo.batch_estimate_did,
+        {"values": _values, "treated": _treated},
+        extra=(
+            Bad("treated 0/2", {"treated": _treated * 2}, ("treated",)),
+            Bad("one arm", {"treated": np.ones(12, dtype=bool)}, ("treated",)),
+            Bad("three axes", {"values": _values.reshape(1, 1, 12)}, ("values",)),
+            Bad(
+                "constant values",
+                {"values": np.ones(12)},
+                (),
+                expect="result",
+                check=lambda r: r[0].p_value == 1.0 and r[0].se < 1e-12,
+            ),
+        ),
+    ),
+    Case(
+        geo.batch_estimate_did,
+        {"values": np.vstack([_values, -_values]), "treated": _treated},
+        label="two experiments",
+    ),
+    Case(
+        geo.estimate_did_from_stats,
+        {
+            "control": ArmStatistics.from_moments(12, 10.0, 5.0),
+            "treatment": ArmStatistics.from_moments(10, 12.0, 4.0),
+        },
+        extra=(
+            Bad("one geo", {"treatment": ArmStatistics.from_moments(1, 12.0, 0.0)}, ("treatment",)),
+            Bad(
+                "array fields",
+                {"control": ArmStatistics.from_moments([12, 12], [10.0, 9.0], [5.0, 5.0])},
+                ("control",),
+            ),
+            Bad(
+                "zero variances",
+                {
+                    "control": ArmStatistics.from_moments(12, 10.0, 0.0),
+                    "treatment": ArmStatistics.from_moments(10, 12.0, 0.0),
+                },
+                (),
+                expect="result",
+                check=lambda r: r.p_value == 0.0 and r.se == 0.0,
+            ),
+        ),
+    ),
+    Case(
+        geo.estimate_did,
+        {"data": _panel},
+        kinds={"treatment_label": "text"},
+        extra=(
+            Bad(
+                "constant kpi",
+                {"data": _flat},
+                (),
+                expect="result",
+                check=lambda r: r.estimate == 0.0 and r.p_value == 1.0,
+            ),
+        ),
+    ),
+    Case(
+        geo.estimate_ancova,
+        {"data": _panel},
+        kinds={"treatment_label": "text"},
+        extra=(Bad("constant kpi", {"data": _flat}, ("kpi",)),),
+    ),
+    Case(
+        geo.estimate_twfe,
+        {"data": _panel, "time": "day"},
+        extra=(
+            Bad("constant within units", {"data": _constant_within_unit}, ("treated",)),
+            Bad(
+                "treatment 0/2",
+                {"data": _panel.assign(treated=2 * _panel["treated"])},
+                ("treated",),
+            ),
+            Bad(
+                "time as text",
+                {"data": _panel.assign(day="d" + _panel["day"].astype(str))},
+                ("time", "day"),
+            ),
+            Bad(
+                "one unit",
+                {"data": _panel[_panel["geo"] == _panel.loc[_panel["treated"], "geo"].iloc[0]]},
+                ("unit", "treated"),
+            ),
+            Bad("one treated geo", {"data": _one_treated}, (), expect="warning"),
+        ),
+    ),
+    Case(
+        geo.assign_matched_pairs,
+        {"pre_kpi": _pre_kpi, "rng": 1},
+        kinds={"treatment_label": "text", "control_label": "text"},
+        extra=(
+            Bad("odd geos", {"pre_kpi": _pre_kpi.iloc[:7]}, ("pre_kpi",)),
+            Bad("same labels", {"control_label": "treatment"}, ("control_label",)),
+        ),
+    ),
+    Case(
+        geo.assign_geos_within_strata,
+        {"pre_kpi": _pre_kpi, "n_strata": 2, "rng": 1},
+        kinds={"treatment_label": "text", "control_label": "text"},
+        extra=(Bad("too many strata", {"n_strata": 5}, ("n_strata",)),),
+    ),
+    Case(
+        geo.check_balance,
+        {"geo_data": _table.reset_index(), "covariates": ["pre_mean"]},
+        kinds={"treatment_label": "text"},
+    ),
+    Case(
+        geo.batch_estimate_paired_did,
+        {"values": _values, "treated": _treated, "pair": _pair},
+        extra=(Bad("pair with two treated", {"treated": np.repeat([True, False], 6)}, ("pair",)),),
+    ),
+    Case(
+        geo.estimate_paired_did,
+        {"data": _pairs_panel},
+        kinds={"treatment_label": "text"},
+        extra=(Bad("one pair", {"data": _pairs_panel.assign(pair=0)}, ("pair",)),),
+    ),
+    Case(
+        geo.estimate_randomization_inference,
+        {"data": _panel, "rng": 1},
+        kinds={"treatment_label": "text"},
+        # pair is read only for design="pairs" (the next case): here it is ignored
+        accepts=("data[pair]=*", "pair=missing column"),
+    ),
+    Case(
+        geo.estimate_randomization_inference,
+        {"data": _pairs_panel, "design": "pairs", "max_exact": 10, "n_permutations": 200, "rng": 1},
+        kinds={"treatment_label": "text"},
+        label="pairs",
+    ),
+    Case(
+        geo.simulate_did_power,
+        {"n_geos": 10, "pre_days": 7, "post_days": 7, "lifts": 0.05, "n_sims": 40, "rng": 1},
+        # several lifts at once are the function's vectorised use
+        accepts=("lifts=array",),
+        extra=(
+            Bad("bernoulli with few geos", {"n_geos": 4, "design": "bernoulli"}, ("design",)),
+            Bad("one geo", {"n_geos": 1}, ("n_geos",)),
+            Bad("nan among lifts", {"lifts": np.array([0.0, np.nan])}, ("lifts",)),
+            Bad("unknown option", {"noise": 1.0}, ("panel_options", "noise")),
+            Bad("no noise", {"noise_sd": 0.0, "baseline_sd": 0.0}, (), expect="result"),
+        ),
+    ),
+    Case(
+        geo.simulate_did_estimates,
+        {"n_geos": 10, "pre_days": 7, "post_days": 7, "lift": 0.05, "n_sims": 40, "rng": 1},
+        extra=(
+            Bad("paired without pairs", {"analysis": "paired"}, ("analysis",)),
+            Bad("no noise", {"noise_sd": 0.0, "baseline_sd": 0.0}, (), expect="result"),
+        ),
+    ),
+    Case(
+        geo.compute_minimum_detectable_lift,
+        {"n_geos": 10, "pre_days": 7, "post_days": 7, "n_sims": 40, "rng": 1},
+        extra=(
+            Bad("power below alpha", {"power": 0.01}, ("power",)),
+            Bad("one simulation", {"n_sims": 1}, ("n_sims",)),
+        ),
+    ),
+    Case(
+        geo.event_study_effects,
+        {"data": _weekly},
+        kinds={"treatment_label": "text"},
+        extra=(
+            Bad(
+                "two geos",
+                {"data": _weekly[_weekly["geo"].isin(_weekly.groupby("group")["geo"].first())]},
+                ("unit",),
+            ),
+            Bad(
+                "one treated geo",
+                {"data": _one_treated_weekly, "reference": 0},
+                (),
+                expect="warning",
+            ),
+        ),
+    ),
+    Case(
+        geo.check_pre_trends,
+        {"data": _weekly, "pre_periods": [-3, -2]},
+        kinds={"treatment_label": "text"},
+        extra=(
+            Bad(
+                "daily pre-periods",
+                {
+                    "data": _weekly.assign(week=_weekly["day"] - 20),
+                    "pre_periods": list(range(-20, 0)),
+                },
+                ("pre_periods",),
+            ),
+            Bad(
+                "two geos",
+                {"data": _weekly[_weekly["geo"].isin(_weekly.groupby("group")["geo"].first())]},
+                ("unit",),
+            ),
+        ),
+    ),
+    Case(geo.fit_imputation, {"data": _staggered}),
     Case(geo.estimate_imputation, {"data": _staggered}),
     Case(geo.imputation_horizon_effects, {"data": _staggered}),
     Case(geo.imputation_unit_effects, {"data": _staggered}),

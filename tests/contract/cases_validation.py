@@ -37,6 +37,11 @@ CASES = [
     # in a column, has them.
     Case(v.check_columns, {"data": _frame, "columns": ["y"]}, kinds={"name": "skip"},
          accepts=("data=empty", "data[*]=*")),
+    # require_columns checks presence (and rows), not the values in the columns.
+    Case(v.require_columns, {"data": _frame, "outcome": "y"},
+         kinds={"name": "skip", "outcome": "text"}, accepts=("data[*]=*",),
+         extra=(Bad("a column for two roles", {"outcome": "y", "unit": "y",
+                                               "distinct": True}, ("two roles",)),)),
     # An empty column is a valid (empty) float array; its values are checked.
     Case(v.column_as_float_array, {"data": _frame, "column": "y", "name": "data"},
          kinds=_skip_name, accepts=("data=empty",)),

@@ -1,0 +1,94 @@
+"""Geo experiments and difference-in-differences.
+
+When users cannot be randomised (TV, out-of-home, market-level pricing, marketplaces with
+spillovers) we randomise geos and analyse one number per geo. This package holds, one idea
+per file:
+
+- :mod:`~playbook_lib.geo.did`: per-geo aggregation with the checks a geo test needs
+  (:func:`aggregate_geo_periods`) and difference-in-differences on per-geo deltas with
+  Welch's t (:func:`estimate_did`, its warehouse twin :func:`estimate_did_from_stats` on
+  :class:`~playbook_lib.aggregates.ArmStatistics`, and :func:`batch_estimate_did` for many
+  experiments at once), and ANCOVA (:func:`estimate_ancova`);
+- :mod:`~playbook_lib.geo.twfe`: two-way fixed effects with cluster-robust errors
+  (:func:`estimate_twfe`), the event study (:func:`event_study_effects`) and a pre-trend
+  test (:func:`check_pre_trends`);
+- :mod:`~playbook_lib.geo.designs`: the design effect (:func:`design_effect`), matched
+  pairs and strata (:func:`assign_matched_pairs`, :func:`assign_geos_within_strata`), a
+  balance table (:func:`check_balance`) and the paired analysis of a matched-pair design
+  (:func:`estimate_paired_did`, :func:`batch_estimate_paired_did`);
+- :mod:`~playbook_lib.geo.randomization`: randomisation inference with an exact p-value
+  and a test-inversion interval (:func:`estimate_randomization_inference`);
+- :mod:`~playbook_lib.geo.power`: power, calibration and the minimum detectable lift by
+  vectorised simulation (:func:`simulate_did_estimates`, :func:`simulate_did_power`,
+  :func:`compute_minimum_detectable_lift`);
+- :mod:`~playbook_lib.geo.imputation`: staggered adoption, the imputation estimator of
+  :cite:`borusyak2024revisiting` fitted once (:func:`fit_imputation` returning an
+  :class:`ImputationFit`) with one-call shortcuts (:func:`estimate_imputation`,
+  :func:`imputation_horizon_effects`, :func:`imputation_unit_effects`,
+  :func:`imputation_unit_effect_covariance`).
+
+Every ``estimate_*`` returns one :class:`~playbook_lib.Estimate`; ``batch_*`` and
+``*_effects`` return one :class:`~playbook_lib.Estimates` table.
+"""
+
+from __future__ import annotations
+
+from playbook_lib.geo.designs import (
+    assign_geos_within_strata,
+    assign_matched_pairs,
+    batch_estimate_paired_did,
+    check_balance,
+    design_effect,
+    estimate_paired_did,
+)
+from playbook_lib.geo.did import (
+    aggregate_geo_periods,
+    batch_estimate_did,
+    estimate_ancova,
+    estimate_did,
+    estimate_did_from_stats,
+)
+from playbook_lib.geo.imputation import (
+    ImputationFit,
+    estimate_imputation,
+    fit_imputation,
+    imputation_horizon_effects,
+    imputation_unit_effect_covariance,
+    imputation_unit_effects,
+)
+from playbook_lib.geo.power import (
+    DidSimulation,
+    compute_minimum_detectable_lift,
+    simulate_did_estimates,
+    simulate_did_power,
+)
+from playbook_lib.geo.randomization import estimate_randomization_inference
+from playbook_lib.geo.twfe import check_pre_trends, estimate_twfe, event_study_effects
+
+__all__ = [
+    "DidSimulation",
+    "ImputationFit",
+    "aggregate_geo_periods",
+    "assign_geos_within_strata",
+    "assign_matched_pairs",
+    "batch_estimate_did",
+    "batch_estimate_paired_did",
+    "check_balance",
+    "check_pre_trends",
+    "compute_minimum_detectable_lift",
+    "design_effect",
+    "estimate_ancova",
+    "estimate_did",
+    "estimate_did_from_stats",
+    "estimate_imputation",
+    "estimate_paired_did",
+    "estimate_randomization_inference",
+    "estimate_twfe",
+    "event_study_effects",
+    "fit_imputation",
+    "imputation_horizon_effects",
+    "imputation_unit_effect_covariance",
+    "imputation_unit_effects",
+    "simulate_did_estimates",
+    "simulate_did_power",
+]

@@ -1,1 +1,0 @@
-"""Module plotting (to be written)."""
