@@ -53,6 +53,8 @@ __all__ = [
     "PER_USER_SQL",
     "SAMPLE_RATIO_SQL",
     "GEO_DELTAS_SQL",
+    "IPW_SCORES_SQL",
+    "PANEL_SQL",
     "UNIT_ARMS_SQL",
     "ArmMetrics",
     "EventLog",
@@ -61,10 +63,13 @@ __all__ = [
     "query_arm_metrics",
     "query_daily_looks",
     "query_geo_deltas",
+    "query_ipw_scores",
+    "query_panel",
     "query_unit_statistics",
     "query_sample_ratio_counts",
     "simulate_event_log",
     "write_event_log",
+    "write_table",
 ]
 
 _START = np.datetime64("2026-03-02T00:00:00", "s")
@@ -223,6 +228,44 @@ SELECT
 FROM geo_deltas
 GROUP BY arm
 ORDER BY arm
+"""
+
+
+# The sums an IPW estimate needs from a bandit's log (one row per round with the arm
+# played, its reward and the logging policy's propensity of that arm): the per-round
+# Horvitz-Thompson contrast score of arm 1 against arm 0, and its count, sum and sum of
+# squares (the estimate is their mean, its se the scores' sd over sqrt(n)).
+IPW_SCORES_SQL = """
+WITH scores AS (
+    SELECT
+        CASE
+            WHEN arm = 1 THEN reward / propensity
+            WHEN arm = 0 THEN -reward / propensity
+            ELSE 0
+        END AS score
+    FROM bandit_log
+)
+SELECT COUNT(*) AS n, SUM(score) AS sum_score, SUM(score * score) AS sum_score_squares
+FROM scores
+"""
+
+# The unit-by-time panel the synthetic-control and DiD recipes take: revenue per geo per
+# experiment or pre-period day, with a zero where a geo had no purchase that day (the
+# CROSS JOIN of geos and days makes those rows; a plain GROUP BY would drop them).
+PANEL_SQL = """
+WITH geos AS (SELECT DISTINCT geo FROM users),
+days AS (SELECT DISTINCT day FROM events),
+geo_days AS (
+    SELECT u.geo, e.day, SUM(e.revenue) AS revenue
+    FROM events AS e
+    JOIN users AS u ON u.user_id = e.user_id
+    GROUP BY u.geo, e.day
+)
+SELECT g.geo, d.day, COALESCE(x.revenue, 0) AS revenue
+FROM geos AS g
+CROSS JOIN days AS d
+LEFT JOIN geo_days AS x ON x.geo = g.geo AND x.day = d.day
+ORDER BY g.geo, d.day
 """
 
 
@@ -447,12 +490,13 @@ def write_event_log(log: EventLog, directory: str | Path) -> dict[str, Path]:
 
 
 def connect(directory: str | Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-process DuckDB connection with views ``users`` and ``events`` over Parquet.
+    """An in-process DuckDB connection with a view over each Parquet file in ``directory``.
 
     Parameters
     ----------
     directory : path
-        Where :func:`write_event_log` wrote ``users.parquet`` and ``events.parquet``.
+        Where :func:`write_event_log` wrote ``users.parquet`` and ``events.parquet`` (and
+        :func:`write_table` any other table, e.g. ``bandit_log.parquet``).
     threads : int, optional
         DuckDB's worker threads (default: DuckDB's choice, the machine's cores).
 
@@ -468,11 +512,38 @@ def connect(directory: str | Path, *, threads: int | None = None) -> duckdb.Duck
     if threads is not None:
         connection.execute(f"SET threads = {check_integer(threads, 'threads', minimum=1)}")
     for name in ("users", "events"):
-        path = directory / f"{name}.parquet"
-        if not path.exists():
-            raise ValueError(f"directory has no {name}.parquet: {path}")
-        connection.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path.as_posix()}')")
+        if not (directory / f"{name}.parquet").exists():
+            raise ValueError(f"directory has no {name}.parquet: {directory / name}.parquet")
+    for path in sorted(directory.glob("*.parquet")):  # users, events and any other table
+        connection.execute(
+            f'CREATE VIEW "{path.stem}" AS SELECT * FROM read_parquet(\'{path.as_posix()}\')'
+        )
     return connection
+
+
+def write_table(frame: pd.DataFrame, directory: str | Path, name: str) -> Path:
+    """Write ``frame`` to ``directory/<name>.parquet``; :func:`connect` then shows it as a
+    view ``name`` (e.g. a bandit's log beside the event log).
+
+    Raises
+    ------
+    ValueError
+        If ``frame`` is not a non-empty DataFrame, ``name`` is not an identifier, or
+        ``directory`` is not a path.
+    """
+    if not isinstance(frame, pd.DataFrame) or frame.empty:
+        raise ValueError("frame must be a non-empty pandas DataFrame")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be a table name (an identifier), got {name!r}")
+    if not isinstance(directory, str | Path):
+        raise ValueError(f"directory must be a path, got {type(directory).__name__}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.parquet"
+    with _duckdb_connection() as connection:
+        connection.register("frame_to_write", frame)
+        connection.execute(f"COPY frame_to_write TO '{path.as_posix()}' (FORMAT parquet)")
+    return path
 
 
 def _check_connection(connection: Any) -> Any:
@@ -663,6 +734,39 @@ def query_geo_deltas(connection: Any) -> tuple[ArmStatistics, ArmStatistics]:
         ArmStatistics(int(row.n), float(row.sum_delta), float(row.sum_delta_squares))
         for row in rows.itertuples()
     )
+
+
+def query_ipw_scores(connection: Any) -> ArmStatistics:
+    """Statistics of the per-round IPW contrast scores (arm 1 minus arm 0) of the
+    ``bandit_log`` table, by ``IPW_SCORES_SQL``: the IPW estimate is their ``mean`` and its
+    standard error their ``se_mean`` (as :func:`playbook_lib.bandits.estimate_ipw`).
+
+    Raises
+    ------
+    ValueError
+        If ``connection`` is not a connection or has no ``bandit_log`` with at least two
+        rounds.
+    """
+    connection = _check_connection(connection)
+    tables = set(connection.execute("SELECT view_name FROM duckdb_views()").df()["view_name"])
+    if "bandit_log" not in tables:
+        raise ValueError("connection has no bandit_log table (see write_table)")
+    row = connection.execute(IPW_SCORES_SQL).df().iloc[0]
+    if int(row["n"]) < 2:
+        raise ValueError(f"bandit_log must hold at least 2 rounds, got {int(row['n'])}")
+    return ArmStatistics(int(row["n"]), float(row["sum_score"]), float(row["sum_score_squares"]))
+
+
+def query_panel(connection: Any) -> pd.DataFrame:
+    """The geo-by-day revenue panel by ``PANEL_SQL``: columns ``geo``, ``day``, ``revenue``
+    (one row per geo and day, zeros included), for the panel recipes.
+
+    Raises
+    ------
+    ValueError
+        If ``connection`` is not a connection.
+    """
+    return _check_connection(connection).execute(PANEL_SQL).df()
 
 
 def query_sample_ratio_counts(connection: Any) -> tuple[int, int]:

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from playbook_lib import geo, warehouse
+from playbook_lib import Estimate, bandits, geo, warehouse
+from playbook_lib.simulate import simulate_bandit_logs
 from playbook_lib.aggregates import ArmStatistics
 
 pytest.importorskip("duckdb")
@@ -191,3 +192,33 @@ def test_geo_assignment_needs_two_geos() -> None:
         warehouse.simulate_event_log(100, n_geos=1, assignment="geo")
     with pytest.raises(ValueError, match="assignment"):
         warehouse.simulate_event_log(100, assignment="cluster")
+
+
+def test_panel_equals_the_row_level_pivot(geo_log_and_connection) -> None:  # type: ignore[no-untyped-def]
+    log, connection = geo_log_and_connection
+    panel = warehouse.query_panel(connection)
+    events = log.events.merge(log.users, on="user_id")
+    expected = (
+        events.groupby(["geo", "day"])["revenue"].sum()
+        .unstack(fill_value=0.0)
+        .reindex(index=np.sort(log.users["geo"].unique()), fill_value=0.0)
+    )
+    found = panel.pivot(index="geo", columns="day", values="revenue")
+    assert found.shape == expected.shape == (40, 14)
+    np.testing.assert_allclose(found.to_numpy(), expected.to_numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_ipw_scores_give_the_row_level_ipw_estimate(tmp_path: Path) -> None:
+    log = warehouse.simulate_event_log(2_000, n_days=3, n_pre_days=3, rng=7)
+    warehouse.write_event_log(log, tmp_path)
+    bandit_log = simulate_bandit_logs([0.10, 0.12], 4_000, propensity_floor=0.05, rng=8)
+    warehouse.write_table(bandit_log, tmp_path, "bandit_log")
+    connection = warehouse.connect(tmp_path, threads=1)
+    scores = warehouse.query_ipw_scores(connection)
+    from_sql = Estimate.from_standard_error("ipw", scores.mean, scores.se_mean)
+    row_level = bandits.estimate_ipw(
+        bandit_log["arm"], bandit_log["reward"], bandit_log["propensity"]
+    )
+    for field in ("estimate", "se", "ci_low", "ci_high", "p_value"):
+        assert getattr(from_sql, field) == pytest.approx(getattr(row_level, field), rel=1e-9)
+    connection.close()

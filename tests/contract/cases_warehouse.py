@@ -6,10 +6,13 @@ import tempfile
 
 from contract import Bad, Case
 from playbook_lib import warehouse
+from playbook_lib.simulate import simulate_bandit_logs
 
 _LOG = warehouse.simulate_event_log(2_000, n_days=3, n_pre_days=3, rng=1)
 _DIRECTORY = tempfile.mkdtemp(prefix="playbook-warehouse-")
 warehouse.write_event_log(_LOG, _DIRECTORY)
+_BANDIT_LOG = simulate_bandit_logs([0.1, 0.12], 300, propensity_floor=0.05, rng=3)
+warehouse.write_table(_BANDIT_LOG, _DIRECTORY, "bandit_log")
 _CONNECTION = warehouse.connect(_DIRECTORY, threads=1)
 _path = {"directory": "text"}
 _GEO_LOG = warehouse.simulate_event_log(2_000, n_days=3, n_pre_days=3, n_geos=6,
@@ -37,6 +40,16 @@ CASES = [
     Case(warehouse.query_geo_deltas, {"connection": _GEO_CONNECTION},
          kinds={"connection": "object"},
          extra=(Bad("user-randomised log", {"connection": _CONNECTION}, ("geo",)),)),
+    Case(warehouse.write_table, {"frame": _BANDIT_LOG, "directory": _DIRECTORY,
+                                 "name": "bandit_log_copy"},
+         kinds={**_path, "name": "text"}, check_valid=False,
+         # a table is written as it is: its values are the queries' business
+         accepts=("frame[*]=*",),
+         extra=(Bad("name not an identifier", {"name": "bandit log"}, ("name",)),)),
+    Case(warehouse.query_ipw_scores, {"connection": _CONNECTION},
+         kinds={"connection": "object"},
+         extra=(Bad("no bandit_log", {"connection": _GEO_CONNECTION}, ("bandit_log",)),)),
+    Case(warehouse.query_panel, {"connection": _CONNECTION}, kinds={"connection": "object"}),
     Case(warehouse.query_daily_looks, {"connection": _CONNECTION},
          kinds={"connection": "object"}),
 ]
