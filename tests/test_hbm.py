@@ -31,6 +31,10 @@ from statsmodels.stats.meta_analysis import combine_effects
 
 import playbook_lib as pl
 from playbook_lib import hbm
+from playbook_lib.aggregates import ArmStatistics
+from playbook_lib.hbm import _models as models
+from playbook_lib.hbm import geo_model
+from playbook_lib.hbm._sampling import stack
 from playbook_lib.simulate import simulate_creator_experiments, simulate_geo_deltas
 
 
@@ -151,32 +155,81 @@ def geo_grid_posterior(
     return result
 
 
+def geo_changes(deltas: pd.DataFrame) -> tuple[pl.Estimates, pd.Series]:
+    """Each geo's pre/post change as Estimates labelled by geo, and the geos' arms."""
+    by_geo = deltas.set_index("geo_id")
+    changes = pl.Estimates.from_standard_errors(
+        "pre/post change", by_geo["delta"], by_geo["se"], labels=by_geo.index
+    )
+    return changes, by_geo["group"]
+
+
+def arm_statistics(frame: pd.DataFrame) -> tuple[ArmStatistics, ArmStatistics]:
+    """Per-unit control and treatment statistics of a simulated creator frame."""
+    control, treatment = (
+        ArmStatistics.from_moments(
+            frame[f"n_{arm}"].to_numpy(),
+            frame[f"mean_{arm}"].to_numpy(),
+            frame[f"sd_{arm}"].to_numpy() ** 2,
+        )
+        for arm in ("control", "treatment")
+    )
+    return control, treatment
+
+
+def no_pooling(frame: pd.DataFrame, keys: str | list[str] = "creator_id") -> pl.Estimates:
+    """Each creator's Welch estimate, labelled by ``keys`` (a column or columns)."""
+    return hbm.unit_effects_from_stats(*arm_statistics(frame), labels=frame.set_index(keys).index)
+
+
+def rescaled(effects: pl.Estimates, scale: float = 1.0, shift: float = 0.0) -> pl.Estimates:
+    """The same units with estimates ``scale * y + shift`` and standard errors ``scale * s``."""
+    frame = effects.to_frame()
+    return pl.Estimates.from_standard_errors(
+        "rescaled",
+        scale * frame["estimate"] + shift,
+        scale * frame["se"],
+        labels=frame.index,
+    )
+
+
 @pytest.fixture(scope="module")
 def creators() -> pd.DataFrame:
     return simulate_creator_experiments(n_genres=5, creators_per_genre=16, rng=5)
 
 
 @pytest.fixture(scope="module")
-def effects(creators: pd.DataFrame) -> pd.DataFrame:
-    return hbm.estimate_unit_effects_from_stats(creators, keep=["genre", "region"])
+def by_creator(creators: pd.DataFrame) -> pd.DataFrame:
+    return creators.set_index("creator_id")
 
 
 @pytest.fixture(scope="module")
-def small_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
+def effects(creators: pd.DataFrame) -> pl.Estimates:
+    return no_pooling(creators)
+
+
+@pytest.fixture(scope="module")
+def genre(by_creator: pd.DataFrame) -> pd.Series:
+    return by_creator["genre"]
+
+
+@pytest.fixture(scope="module")
+def small_fit(effects: pl.Estimates, genre: pd.Series) -> hbm.HierarchicalFit:
     # 80 creators in 5 small genres, the default model (the two sds sampled by NUTS from
     # their density, everything else drawn exactly).
-    return hbm.fit_hierarchical_model(effects, draws=1_000, tune=1_000, chains=4, rng=1)
+    return hbm.fit_hierarchical_model(effects, genre, draws=1_000, tune=1_000, chains=4, rng=1)
 
 
 @pytest.fixture(scope="module")
-def full_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
+def full_fit(effects: pl.Estimates, genre: pd.Series) -> hbm.HierarchicalFit:
     # The same data x 100, fitted with the *full* model: group means and unit effects
-    # sampled by NUTS from PyMC's compiled graph (non-centred here: "auto" picks 0 for 5
+    # sampled by NUTS from PyMC's compiled graph (non-centered here: "auto" picks 0 for 5
     # genres of 16), so the default model's exact draws are checked against the textbook
-    # parameterisation. target_accept 0.99: with 0.95 the full non-centred model gives 1-3
+    # parameterisation. target_accept 0.99: with 0.95 the full non-centered model gives 1-3
     # divergences on about half of the seeds.
     return hbm.fit_hierarchical_model(
-        effects.assign(estimate=100 * effects["estimate"], se=100 * effects["se"]),
+        rescaled(effects, 100.0),
+        genre,
         sample_effects=True,
         draws=1_000,
         tune=1_000,
@@ -186,20 +239,20 @@ def full_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
 
 
 @pytest.fixture(scope="module")
-def second_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
+def second_fit(effects: pl.Estimates, genre: pd.Series) -> hbm.HierarchicalFit:
     # The same model, another seed, and reuse_compiled (ignored by the default model: there
     # is no PyTensor graph to compile or keep).
     return hbm.fit_hierarchical_model(
-        effects, draws=1_000, tune=1_000, chains=4, reuse_compiled=True, rng=2
+        effects, genre, draws=1_000, tune=1_000, chains=4, reuse_compiled=True, rng=2
     )
 
 
 @pytest.fixture(scope="module")
-def marginal_fit(effects: pd.DataFrame) -> hbm.HierarchicalFit:
-    # The fit compare_groupings makes (unit effects integrated out of the log-likelihood) on
+def marginal_fit(effects: pl.Estimates, genre: pd.Series) -> hbm.HierarchicalFit:
+    # The fit fit_groupings makes (unit effects integrated out of the log-likelihood) on
     # the fixture data; one-off, so nothing is compiled.
     return hbm.fit_hierarchical_model(
-        effects, integrate_out_units=True, draws=1_000, tune=1_000, rng=1
+        effects, genre, integrate_out_units=True, draws=1_000, tune=1_000, rng=1
     )
 
 
@@ -266,52 +319,55 @@ def test_unit_effects_match_scipy_welch() -> None:
             "y": rng.normal(size=120) * np.repeat([1.0, 2.0, 5.0], 40),
         }
     )
-    result = hbm.estimate_unit_effects(users).set_index("creator_id")
+    result = hbm.unit_effects(users, unit="creator_id", outcome="y")
+    assert isinstance(result, pl.Estimates) and result.to_frame().index.name == "creator_id"
     for creator, part in users.groupby("creator_id"):
         treated = part.loc[part["treatment"] == 1, "y"]
         control = part.loc[part["treatment"] == 0, "y"]
         reference = stats.ttest_ind(treated, control, equal_var=False)
         interval = reference.confidence_interval(0.95)
-        row = result.loc[creator]
-        assert row["estimate"] == pytest.approx(treated.mean() - control.mean())
-        assert row["p_value"] == pytest.approx(reference.pvalue)
-        assert row["df"] == pytest.approx(reference.df)
-        assert (row["ci_low"], row["ci_high"]) == pytest.approx((interval.low, interval.high))
+        row = result[creator]
+        assert row.estimate == pytest.approx(treated.mean() - control.mean())
+        assert row.p_value == pytest.approx(reference.pvalue)
+        assert row.df == pytest.approx(reference.df)
+        assert (row.ci_low, row.ci_high) == pytest.approx((interval.low, interval.high))
+        assert (row.details["n_control"], row.details["n_treatment"]) == (15, 25)
 
 
 def test_no_pooling_swapping_arms_flips_the_sign(creators: pd.DataFrame) -> None:
-    swapped = creators.rename(
-        columns={
-            "n_treatment": "n_control",
-            "n_control": "n_treatment",
-            "mean_treatment": "mean_control",
-            "mean_control": "mean_treatment",
-            "sd_treatment": "sd_control",
-            "sd_control": "sd_treatment",
-        }
-    )
-    original = hbm.estimate_unit_effects_from_stats(creators)
-    flipped = hbm.estimate_unit_effects_from_stats(swapped)
+    control, treatment = arm_statistics(creators)
+    original = hbm.unit_effects_from_stats(control, treatment).to_frame()
+    flipped = hbm.unit_effects_from_stats(treatment, control).to_frame()
     np.testing.assert_allclose(flipped["estimate"], -original["estimate"])
     np.testing.assert_allclose(flipped["ci_low"], -original["ci_high"])
+    np.testing.assert_allclose(flipped["ci_high"], -original["ci_low"])
+    np.testing.assert_allclose(flipped["se"], original["se"])
+    np.testing.assert_allclose(flipped["p_value"], original["p_value"])
 
 
 def test_no_pooling_intervals_are_calibrated() -> None:
     sims = simulate_creator_experiments(
         n_genres=2, creators_per_genre=50, n_replications=200, min_users=30, rng=8
     )
-    frame = hbm.estimate_unit_effects_from_stats(sims, keep=["replication"])
-    table = hbm.validate_against_truth(frame, sims, on=["replication", "creator_id"])
+    keys = ["replication", "creator_id"]
+    frame = no_pooling(sims, keys)
+    table = hbm.compute_accuracy(frame, sims.set_index(keys))
     assert abs(table.loc["all", "coverage"] - 0.95) < three_mc_se(0.95, len(frame))
+    # the same share as Estimates.coverage, which aligns the truth by position
+    coverage = frame.coverage(sims["true_effect"].to_numpy())
+    assert coverage.estimate == pytest.approx(table.loc["all", "coverage"])
+    assert abs(coverage.details["z_vs_nominal"]) < 3
 
 
-def test_to_estimates_returns_estimate_objects(effects: pd.DataFrame) -> None:
-    estimates = hbm.to_estimates(effects, "creator_id")
-    first = effects.iloc[0]
-    estimate = estimates[first["creator_id"]]
-    assert isinstance(estimate, pl.Estimate)
-    assert estimate.estimate == pytest.approx(first["estimate"])
-    assert estimate.details["genre"] == first["genre"]
+def test_no_pooling_rows_are_labelled_estimates(
+    effects: pl.Estimates, creators: pd.DataFrame
+) -> None:
+    first = creators.iloc[0]
+    estimate = effects[first["creator_id"]]
+    assert isinstance(estimate, pl.Estimate) and estimate.method == "no pooling"
+    assert estimate.estimate == pytest.approx(first["mean_treatment"] - first["mean_control"])
+    assert estimate.details["n_control"] == first["n_control"]
+    assert list(effects.to_frame().index) == list(creators["creator_id"])  # input order
 
 
 # ----------------------------------------------------------------------------- tau^2
@@ -321,7 +377,7 @@ def test_moments_tau2_equals_statsmodels_dersimonian_laird() -> None:
     y = 0.3 + rng.normal(0, 1.0, size=30) + se * rng.standard_normal(30)
     reference = combine_effects(y, se**2, method_re="dl")
     assert reference.tau2 > 0  # statsmodels does not truncate at zero; we do
-    ours = hbm.estimate_between_variance(y, se, np.zeros(30, dtype=int), method="moments")
+    ours = hbm.compute_between_variance(y, se, np.zeros(30, dtype=int), method="moments")
     assert ours == pytest.approx(reference.tau2, rel=1e-10)
 
 
@@ -345,11 +401,11 @@ def test_reml_tau2_equals_a_full_matrix_maximisation() -> None:
     reference = optimize.minimize_scalar(
         negative_restricted_loglik, bounds=(0, 10), method="bounded", options={"xatol": 1e-10}
     ).x
-    ours = hbm.estimate_between_variance(y, se, codes, method="reml")
+    ours = hbm.compute_between_variance(y, se, codes, method="reml")
     assert ours == pytest.approx(reference, rel=1e-5)
-    per_group = hbm.estimate_between_variance(y, se, codes, method="reml", per_group=True)
+    per_group = hbm.compute_between_variance(y, se, codes, method="reml", per_group=True)
     for g in range(3):
-        alone = hbm.estimate_between_variance(
+        alone = hbm.compute_between_variance(
             y[codes == g], se[codes == g], np.zeros(15, dtype=int), method="reml"
         )
         assert per_group[g] == pytest.approx(alone, rel=1e-6, abs=1e-12)
@@ -360,8 +416,8 @@ def test_tau2_is_vectorised_over_simulations() -> None:
     y = rng.normal(size=(4, 40))
     se = rng.uniform(0.5, 1.0, size=(4, 40))
     codes = np.repeat(np.arange(2), 20)
-    together = hbm.estimate_between_variance(y, se, codes)
-    one_by_one = [hbm.estimate_between_variance(y[i], se[i], codes) for i in range(4)]
+    together = hbm.compute_between_variance(y, se, codes)
+    one_by_one = [hbm.compute_between_variance(y[i], se[i], codes) for i in range(4)]
     np.testing.assert_allclose(together, one_by_one, rtol=1e-10, atol=1e-14)
 
 
@@ -369,8 +425,8 @@ def test_tau2_is_zero_without_heterogeneity_signal() -> None:
     se = np.ones(10)
     y = np.array([0.1, -0.1, 0.05, -0.05, 0.0, 0.02, -0.02, 0.03, -0.03, 0.0])
     codes = np.zeros(10, dtype=int)
-    assert hbm.estimate_between_variance(y, se, codes, method="reml") == 0.0
-    assert hbm.estimate_between_variance(y, se, codes, method="moments") == 0.0
+    assert hbm.compute_between_variance(y, se, codes, method="reml") == 0.0
+    assert hbm.compute_between_variance(y, se, codes, method="moments") == 0.0
 
 
 # ----------------------------------------------------------------------------- posteriors
@@ -380,7 +436,7 @@ def test_normal_normal_posterior_equals_gaussian_conditioning() -> None:
     se = rng.uniform(0.3, 2.0, size=9)
     y = rng.normal(size=9)
     mu, group_sd, unit_sd = 0.2, 0.5, 0.7
-    ours = hbm.normal_normal_posterior(
+    ours = hbm.compute_normal_normal_posterior(
         y, se, codes, unit_sd=unit_sd, group_sd=group_sd, mean_effect=mu
     )
     same_group = (codes[:, None] == codes[None, :]).astype(float)
@@ -397,8 +453,8 @@ def test_flat_group_prior_is_the_limit_of_a_wide_one() -> None:
     rng = np.random.default_rng(5)
     codes = np.repeat(np.arange(2), 6)
     se, y = rng.uniform(0.3, 1.0, 12), rng.normal(size=12)
-    flat = hbm.normal_normal_posterior(y, se, codes, unit_sd=0.4)
-    wide = hbm.normal_normal_posterior(y, se, codes, unit_sd=0.4, group_sd=1e6)
+    flat = hbm.compute_normal_normal_posterior(y, se, codes, unit_sd=0.4)
+    wide = hbm.compute_normal_normal_posterior(y, se, codes, unit_sd=0.4, group_sd=1e6)
     np.testing.assert_allclose(flat["mean"], wide["mean"], rtol=1e-6)
     np.testing.assert_allclose(flat["sd"], wide["sd"], rtol=1e-6)
 
@@ -406,13 +462,11 @@ def test_flat_group_prior_is_the_limit_of_a_wide_one() -> None:
 @settings(max_examples=25, deadline=None)
 @given(scale=st.floats(0.01, 1_000.0), shift=st.floats(-50.0, 50.0))
 def test_empirical_bayes_is_scale_and_shift_equivariant(scale: float, shift: float) -> None:
-    frame = hbm.estimate_unit_effects_from_stats(
-        simulate_creator_experiments(n_genres=3, creators_per_genre=15, rng=6), keep=["genre"]
-    )
-    base = hbm.estimate_empirical_bayes(frame)
-    moved = hbm.estimate_empirical_bayes(
-        frame.assign(estimate=scale * frame["estimate"] + shift, se=scale * frame["se"])
-    )
+    creators = simulate_creator_experiments(n_genres=3, creators_per_genre=15, rng=6)
+    frame = no_pooling(creators)
+    genre = creators.set_index("creator_id")["genre"]
+    base = hbm.empirical_bayes_effects(frame, genre).to_frame()
+    moved = hbm.empirical_bayes_effects(rescaled(frame, scale, shift), genre).to_frame()
     np.testing.assert_allclose(
         moved["estimate"], scale * base["estimate"] + shift, rtol=1e-6, atol=1e-6 * scale
     )
@@ -429,22 +483,20 @@ def test_oracle_bayes_is_exactly_calibrated_when_the_model_holds() -> None:
     group_mean = 0.5 + 0.3 * rng.standard_normal((n_reps, n_groups))
     theta = group_mean[:, codes] + 0.4 * rng.standard_normal(s.shape)
     y = theta + s * rng.standard_normal(s.shape)
-    frame = pd.DataFrame(
-        {
-            "replication": np.repeat(np.arange(n_reps), codes.size),
-            "creator_id": np.tile(np.arange(codes.size), n_reps),
-            "genre": np.tile(codes, n_reps),
-            "estimate": y.ravel(),
-            "se": s.ravel(),
-            "true_effect": theta.ravel(),
-        }
+    labels = pd.MultiIndex.from_product(
+        [np.arange(n_reps), np.arange(codes.size)], names=["replication", "unit"]
     )
-    oracle = hbm.estimate_oracle_bayes(
-        frame, mean_effect=0.5, group_sd=0.3, unit_sd=0.4, replication="replication"
+    effects = pl.Estimates.from_standard_errors("simulated", y.ravel(), s.ravel(), labels=labels)
+    oracle = hbm.oracle_bayes_effects(
+        effects,
+        np.tile(codes, n_reps),
+        mean_effect=0.5,
+        group_sd=0.3,
+        unit_sd=0.4,
+        replications=labels.get_level_values("replication"),
     )
-    row = hbm.validate_against_truth(
-        oracle, frame, on=["replication", "creator_id"], cluster="replication"
-    ).loc["all"]
+    truth = pd.Series(theta.ravel(), index=labels, name="true_effect")
+    row = hbm.compute_accuracy(oracle, truth, cluster="replication").loc["all"]
     # clustered MC SE (units of one replication share the group means), 3 of them
     assert abs(row["coverage"] - 0.95) < 3 * row["coverage_mc_se"], row
     assert abs(row["bias"]) < 3 * math.sqrt(row["mse"] / row["clusters"])
@@ -455,13 +507,15 @@ def test_empirical_and_oracle_bayes_beat_no_pooling_on_simulated_creators() -> N
         n_genres=5, creators_per_genre=40, n_replications=150, rng=9
     )
     keys = ["replication", "creator_id"]
-    raw = hbm.estimate_unit_effects_from_stats(sims, keep=["replication", "genre"])
-    eb = hbm.estimate_empirical_bayes(raw, replication="replication")
-    oracle = hbm.estimate_oracle_bayes(
-        raw, mean_effect=0.5, group_sd=0.3, unit_sd=0.4, replication="replication"
+    truth = sims.set_index(keys)
+    raw = no_pooling(sims, keys)
+    replications = truth.index.get_level_values("replication")
+    eb = hbm.empirical_bayes_effects(raw, truth["genre"], replications=replications)
+    oracle = hbm.oracle_bayes_effects(
+        raw, truth["genre"], mean_effect=0.5, group_sd=0.3, unit_sd=0.4, replications=replications
     )
     tables = {
-        name: hbm.validate_against_truth(frame, sims, on=keys, cluster="replication")
+        name: hbm.compute_accuracy(frame, truth, cluster="replication")
         for name, frame in {"raw": raw, "eb": eb, "oracle": oracle}.items()
     }
     for name in ("eb", "oracle"):
@@ -472,107 +526,126 @@ def test_empirical_and_oracle_bayes_beat_no_pooling_on_simulated_creators() -> N
         assert 0.93 < row["coverage"] < 0.955, (name, row)
         assert row["mse"] < 0.3 * tables["raw"].loc["all", "mse"]
     assert tables["eb"].loc["all", "mse"] < 1.05 * tables["oracle"].loc["all", "mse"]
+    # rows come back in input order, with the replication and the group
+    frame = eb.to_frame()
+    assert list(frame.index) == list(raw.to_frame().index)
+    assert (frame["replication"].to_numpy() == replications).all()
+    assert (frame["group"].to_numpy() == truth["genre"].to_numpy()).all()
 
 
-def test_complete_pooling_uses_precision_weights(effects: pd.DataFrame) -> None:
-    pooled = hbm.estimate_complete_pooling(effects).set_index("creator_id")
-    for _, part in effects.groupby("genre"):
+def test_empirical_bayes_rows_keep_their_order_and_groups(
+    effects: pl.Estimates, genre: pd.Series
+) -> None:
+    # Pooling a shuffled table gives each unit the same answer (groups aligned by label).
+    shuffled = pl.Estimates(effects.to_frame().sample(frac=1.0, random_state=4))
+    base = hbm.empirical_bayes_effects(effects, genre).to_frame()
+    again = hbm.empirical_bayes_effects(shuffled, genre).to_frame()
+    assert list(again.index) == list(shuffled.to_frame().index)
+    pd.testing.assert_frame_equal(again.loc[base.index], base, rtol=1e-6)
+    # by position, a sequence of groups must follow the rows
+    positional = hbm.empirical_bayes_effects(effects, genre.to_numpy()).to_frame()
+    pd.testing.assert_frame_equal(positional, base)
+
+
+def test_complete_pooling_uses_precision_weights(effects: pl.Estimates, genre: pd.Series) -> None:
+    pooled = hbm.complete_pooling_effects(effects, genre).to_frame()
+    frame = effects.to_frame()
+    for name, part in frame.groupby(genre.loc[frame.index].to_numpy()):
         weights = 1 / part["se"] ** 2
         expected = np.average(part["estimate"], weights=weights)
-        assert pooled.loc[part["creator_id"], "estimate"].to_numpy() == pytest.approx(expected)
-        assert pooled.loc[part["creator_id"].iloc[0], "se"] == pytest.approx(weights.sum() ** -0.5)
+        assert pooled.loc[part.index, "estimate"].to_numpy() == pytest.approx(expected)
+        assert pooled.loc[part.index[0], "se"] == pytest.approx(weights.sum() ** -0.5)
+        assert (pooled.loc[part.index, "group"] == name).all()
 
 
 # ----------------------------------------------------------------------------- validation
-def test_validation_merges_on_ids_not_row_order(
-    effects: pd.DataFrame, creators: pd.DataFrame
+def test_accuracy_matches_labels_not_row_order(
+    effects: pl.Estimates, by_creator: pd.DataFrame, creators: pd.DataFrame
 ) -> None:
-    shuffled = effects.sample(frac=1.0, random_state=3)
-    a = hbm.validate_against_truth(effects, creators)
-    b = hbm.validate_against_truth(shuffled, creators)
+    shuffled = pl.Estimates(effects.to_frame().sample(frac=1.0, random_state=3))
+    a = hbm.compute_accuracy(effects, by_creator)
+    b = hbm.compute_accuracy(shuffled, by_creator)
     pd.testing.assert_frame_equal(a, b)
-    errors = effects["estimate"] - creators["true_effect"]
+    errors = effects.to_frame()["estimate"].to_numpy() - creators["true_effect"].to_numpy()
     assert a.loc["all", "mse"] == pytest.approx((errors**2).mean())
-    with pytest.raises(ValueError, match="on"):
-        hbm.validate_against_truth(effects.iloc[1:], creators)
+    assert a.loc["all", "mse"] == pytest.approx(effects.rmse(creators["true_effect"]) ** 2)
+    with pytest.raises(ValueError, match="truth has no row"):
+        hbm.compute_accuracy(effects, by_creator.iloc[1:])
+    # truth may hold more rows than the estimates
+    part = pl.Estimates(effects.to_frame().iloc[:10])
+    assert hbm.compute_accuracy(part, by_creator).loc["all", "n"] == 10
 
 
-def test_validation_by_size_bins(effects: pd.DataFrame, creators: pd.DataFrame) -> None:
-    table = hbm.validate_against_truth(
-        effects, creators, by="n_users", bins=[0, 100, np.inf], labels=["small", "large"]
+def test_accuracy_by_size_bins(effects: pl.Estimates, by_creator: pd.DataFrame) -> None:
+    table = hbm.compute_accuracy(
+        effects, by_creator, by="n_users", bins=[0, 100, np.inf], labels=["small", "large"]
     )
     assert list(table.index) == ["small", "large", "all"]
     assert table.loc[["small", "large"], "n"].sum() == table.loc["all", "n"]
 
 
 # ----------------------------------------------------------------------------- bad input
-def test_bad_input_raises_value_error(effects: pd.DataFrame) -> None:
+def test_bad_input_raises_value_error(effects: pl.Estimates, genre: pd.Series) -> None:
     with pytest.raises(ValueError, match="standard_errors"):
-        hbm.estimate_between_variance([1.0, 2.0, 3.0], [1.0, 0.0, 1.0], [0, 0, 0])
+        hbm.compute_between_variance([1.0, 2.0, 3.0], [1.0, 0.0, 1.0], [0, 0, 0])
     with pytest.raises(ValueError, match="standard_errors"):
-        hbm.normal_normal_posterior([1.0, 2.0], [1.0, -1.0], [0, 0], unit_sd=1.0)
+        hbm.compute_normal_normal_posterior([1.0, 2.0], [1.0, -1.0], [0, 0], unit_sd=1.0)
     with pytest.raises(ValueError, match="estimates"):
-        hbm.estimate_between_variance([1.0, np.nan, 3.0], [1.0, 1.0, 1.0], [0, 0, 0])
+        hbm.compute_between_variance([1.0, np.nan, 3.0], [1.0, 1.0, 1.0], [0, 0, 0])
     with pytest.raises(ValueError, match="group_codes"):
-        hbm.estimate_between_variance([1.0, 2.0, 3.0, 4.0], [1.0] * 4, [0, 0, 2, 2])
+        hbm.compute_between_variance([1.0, 2.0, 3.0, 4.0], [1.0] * 4, [0, 0, 2, 2])
     with pytest.raises(ValueError, match="group_codes"):
-        hbm.estimate_between_variance([1.0, 2.0, 3.0], [1.0] * 3, [0, 0, 0], n_groups=2)
+        hbm.compute_between_variance([1.0, 2.0, 3.0], [1.0] * 3, [0, 0, 0], n_groups=2)
     with pytest.raises(ValueError, match="method"):
-        hbm.estimate_between_variance([1.0, 2.0, 3.0], [1.0] * 3, [0, 0, 0], method="ml")
-    empty_group = effects.assign(
-        genre=pd.Categorical(effects["genre"], categories=[*effects["genre"].unique(), "x"])
+        hbm.compute_between_variance([1.0, 2.0, 3.0], [1.0] * 3, [0, 0, 0], method="ml")
+    empty_group = pd.Series(
+        pd.Categorical(genre, categories=[*genre.unique(), "x"]), index=genre.index
     )
     with pytest.raises(ValueError, match="group"):
-        hbm.estimate_empirical_bayes(empty_group)
-    with pytest.raises(ValueError, match="'se' \\(standard errors\\) must be positive"):
-        hbm.estimate_empirical_bayes(effects.assign(se=-effects["se"]))
-    with pytest.raises(ValueError, match="'estimate'"):
-        hbm.fit_hierarchical_model(effects.assign(estimate=np.nan))
+        hbm.empirical_bayes_effects(effects, empty_group)
+    zero_se = pl.Estimates(effects.to_frame().assign(se=0.0))
+    with pytest.raises(ValueError, match="standard errors \\(column 'se'\\) must be positive"):
+        hbm.empirical_bayes_effects(zero_se, genre)
+    with pytest.raises(ValueError, match="effects must be a playbook_lib.Estimates"):
+        hbm.fit_hierarchical_model(effects.to_frame(), genre)
     with pytest.raises(ValueError, match="group"):
-        hbm.fit_hierarchical_model(empty_group)
+        hbm.fit_hierarchical_model(effects, empty_group)
+    with pytest.raises(ValueError, match="groups has no entry"):
+        hbm.fit_hierarchical_model(effects, genre.iloc[1:])
+    with pytest.raises(ValueError, match="groups has 79 entries"):
+        hbm.fit_hierarchical_model(effects, genre.to_numpy()[1:])
     with pytest.raises(ValueError, match="draws"):
-        hbm.fit_hierarchical_model(effects, draws=0)
-    with pytest.raises(ValueError, match="genre_centring"):
-        hbm.fit_hierarchical_model(effects, genre_centring=1.5)
-    with pytest.raises(ValueError, match="creator_centring"):
-        hbm.fit_hierarchical_model(effects, creator_centring=0.5)
+        hbm.fit_hierarchical_model(effects, genre, draws=0)
+    with pytest.raises(ValueError, match="group_centering"):
+        hbm.fit_hierarchical_model(effects, genre, group_centering=1.5)
+    with pytest.raises(ValueError, match="unit_centering"):
+        hbm.fit_hierarchical_model(effects, genre, unit_centering=0.5)
     with pytest.raises(ValueError, match="integrate_out_units"):
-        hbm.fit_hierarchical_model(effects, sample_effects=True, integrate_out_units=True)
-    with pytest.raises(ValueError, match="id"):
-        hbm.estimate_empirical_bayes(pd.concat([effects, effects.iloc[:1]]))
-    with pytest.raises(ValueError, match="sd_treatment"):
-        hbm.estimate_unit_effects_from_stats(
-            pd.DataFrame(
-                {
-                    "creator_id": ["a"],
-                    "n_treatment": [5],
-                    "n_control": [5],
-                    "mean_treatment": [1.0],
-                    "mean_control": [0.0],
-                    "sd_treatment": [-1.0],
-                    "sd_control": [1.0],
-                }
-            )
-        )
+        hbm.fit_hierarchical_model(effects, genre, sample_effects=True, integrate_out_units=True)
+    repeated = pl.Estimates(pd.concat([effects.to_frame(), effects.to_frame().iloc[:1]]))
+    with pytest.raises(ValueError, match="labels repeat"):
+        hbm.empirical_bayes_effects(repeated, genre)
 
 
 def test_bad_hyperparameters_and_names_raise_value_error(
-    effects: pd.DataFrame, creators: pd.DataFrame
+    effects: pl.Estimates, genre: pd.Series, by_creator: pd.DataFrame
 ) -> None:
     # Without these checks a NaN prior mean or a NaN estimate propagates silently into NaN
     # posterior means / MSEs, and a unit_sd per unit (3 values, 2 groups) broadcasts or
     # fails deep inside NumPy; an unknown variable name fails inside ArviZ with a KeyError.
     with pytest.raises(ValueError, match="mean_effect"):
-        hbm.normal_normal_posterior(
+        hbm.compute_normal_normal_posterior(
             [1.0, 2.0], [1.0, 1.0], [0, 0], unit_sd=1.0, group_sd=1.0, mean_effect=np.nan
         )
     with pytest.raises(ValueError, match="mean_effect"):
-        hbm.estimate_oracle_bayes(effects, mean_effect=np.nan, group_sd=0.3, unit_sd=0.4)
+        hbm.oracle_bayes_effects(effects, genre, mean_effect=np.nan, group_sd=0.3, unit_sd=0.4)
     with pytest.raises(ValueError, match="unit_sd"):
-        hbm.normal_normal_posterior([1.0, 2.0, 3.0], [1.0] * 3, [0, 1, 1], unit_sd=[1.0, 2.0, 3.0])
-    one_nan = effects["estimate"].where(effects.index != 3)
-    with pytest.raises(ValueError, match="estimate"):
-        hbm.validate_against_truth(effects.assign(estimate=one_nan), creators)
+        hbm.compute_normal_normal_posterior(
+            [1.0, 2.0, 3.0], [1.0] * 3, [0, 1, 1], unit_sd=[1.0, 2.0, 3.0]
+        )
+    one_nan = by_creator["true_effect"].where(np.arange(len(by_creator)) != 3)
+    with pytest.raises(ValueError, match="true_effect"):
+        hbm.compute_accuracy(effects, by_creator.assign(true_effect=one_nan))
     idata = az.from_dict(posterior={"x": np.zeros((2, 50))})
     with pytest.raises(ValueError, match="var_names"):
         hbm.check_convergence(idata, ["no_such_variable"])
@@ -597,20 +670,22 @@ def test_convergence_check_flags_chains_that_disagree() -> None:
 
 # ----------------------------------------------------------------------------- PyMC models
 def test_hierarchical_fit_converges_and_agrees_with_empirical_bayes(
-    small_fit: hbm.HierarchicalFit, effects: pd.DataFrame
+    small_fit: hbm.HierarchicalFit, effects: pl.Estimates, genre: pd.Series
 ) -> None:
     report = hbm.check_convergence(
         small_fit.idata, ["mu", "group_sd", "unit_sd", "group_mean", "theta"]
     )
     assert report.passed, report
-    eb = hbm.estimate_empirical_bayes(effects)
-    merged = small_fit.unit_effects.merge(eb, on="creator_id", suffixes=("_hb", "_eb"))
+    eb = hbm.empirical_bayes_effects(effects, genre).to_frame()
+    hb = small_fit.unit_effects.to_frame()
     # Full Bayes averages over tau; with 80 creators the two stay close.
     # (the exact reference is the grid test; this only checks the two pool alike)
-    assert np.corrcoef(merged["estimate_hb"], merged["estimate_eb"])[0, 1] > 0.97
-    assert set(small_fit.unit_effects["creator_id"]) == set(effects["creator_id"])
+    assert np.corrcoef(hb["estimate"], eb.loc[hb.index, "estimate"])[0, 1] > 0.97
+    assert list(hb.index) == list(effects.to_frame().index)  # labelled as the input
+    assert (hb["group"] == genre.loc[hb.index]).all()
+    assert list(small_fit.group_effects.to_frame().index) == sorted(genre.unique())
     assert small_fit.idata.log_likelihood["likelihood"].shape == (4, 1_000, len(effects))
-    assert small_fit.details["genre_centring"] == 0.0
+    assert small_fit.details["group_centering"] == 0.0
 
 
 @pytest.mark.parametrize(("groups", "per_group"), [(5, 16), (3, 4), (1, 6)])
@@ -619,17 +694,15 @@ def test_numba_density_equals_pytensor_value_and_gradient(groups: int, per_group
     # function: PyMC's model.logp (priors, Jacobian, integrated likelihood) and PyTensor's
     # automatic gradient at random points, including far into the tails.
     rng = np.random.default_rng(groups * 100 + per_group)
-    frame = hbm.estimate_unit_effects_from_stats(
-        simulate_creator_experiments(n_genres=groups, creators_per_genre=per_group, rng=rng),
-        keep=["genre"],
-    )
+    creators = simulate_creator_experiments(n_genres=groups, creators_per_genre=per_group, rng=rng)
+    frame = no_pooling(creators).to_frame()
     y, s = frame["estimate"].to_numpy(), frame["se"].to_numpy()
-    codes = pd.factorize(frame["genre"])[0]
+    codes = pd.factorize(creators["genre"])[0]
     c = 0.7
-    model = hbm._build_hyperparameter_model(y, s, codes, groups, c, False)
+    model = models.build_hyperparameter_model(y, s, codes, groups, c, False)
     logp = model.compile_logp(mode="FAST_COMPILE")  # PyTensor's Python backend: no compiler
     dlogp = model.compile_dlogp(mode="FAST_COMPILE")
-    density = hbm._HyperparameterDensity.from_data(y, s, codes, groups, c)
+    density = models.HyperparameterDensity.from_data(y, s, codes, groups, c)
     for x in rng.normal(0.0, 2.5, size=(25, 2)):
         point = {"group_sd_log__": x[0], "unit_sd_log__": x[1]}
         value, gradient = density(x)
@@ -646,21 +719,20 @@ def test_numba_density_equals_pytensor_value_and_gradient(groups: int, per_group
             assert density(np.array(outside))[0] == -np.inf
 
 
-@pytest.mark.parametrize(("centred_groups", "centred_units"), [(1, 0), (0, 0), (1, 1), (0, 1)])
+@pytest.mark.parametrize(("centered_groups", "centered_units"), [(1, 0), (0, 0), (1, 1), (0, 1)])
 def test_one_compiled_full_model_serves_every_parameterisation(
-    centred_groups: int, centred_units: int
+    centered_groups: int, centered_units: int
 ) -> None:
-    # reuse_compiled makes the centring data (raw ~ N(w parent, sd^w), mean = parent +
+    # reuse_compiled makes the centering data (raw ~ N(w parent, sd^w), mean = parent +
     # sd^(1-w) (raw - w parent)): the log density and its gradient must equal those of the
     # model written out for that parameterisation, at random points.
-    rng = np.random.default_rng(10 * centred_groups + centred_units)
-    frame = hbm.estimate_unit_effects_from_stats(
-        simulate_creator_experiments(n_genres=3, creators_per_genre=5, rng=rng), keep=["genre"]
-    )
+    rng = np.random.default_rng(10 * centered_groups + centered_units)
+    creators = simulate_creator_experiments(n_genres=3, creators_per_genre=5, rng=rng)
+    frame = no_pooling(creators).to_frame()
     y, s = frame["estimate"].to_numpy(), frame["se"].to_numpy()
-    codes = pd.factorize(frame["genre"])[0]
-    args = (y, s, codes, 3, 0.7, bool(centred_groups), bool(centred_units))
-    written, shared = (hbm._build_known_se_model(*args, flag) for flag in (False, True))
+    codes = pd.factorize(creators["genre"])[0]
+    args = (y, s, codes, 3, 0.7, bool(centered_groups), bool(centered_units))
+    written, shared = (models.build_known_se_model(*args, flag) for flag in (False, True))
     values = []
     for model in (written, shared):
         logp = model.compile_logp(mode="FAST_COMPILE")
@@ -668,8 +740,11 @@ def test_one_compiled_full_model_serves_every_parameterisation(
         values.append((logp, dlogp, model.value_vars))
     for _ in range(10):
         point = {
-            "mu": rng.normal(), "group_sd_log__": rng.normal(), "unit_sd_log__": rng.normal(),
-            "group_raw": rng.normal(size=3), "unit_raw": rng.normal(size=len(y)),
+            "mu": rng.normal(),
+            "group_sd_log__": rng.normal(),
+            "unit_sd_log__": rng.normal(),
+            "group_raw": rng.normal(size=3),
+            "unit_raw": rng.normal(size=len(y)),
         }
         (logp_w, dlogp_w, _), (logp_s, dlogp_s, _) = values
         assert float(logp_s(point)) == pytest.approx(float(logp_w(point)), rel=1e-12)
@@ -693,10 +768,8 @@ def test_conditional_draws_match_dense_gaussian_conditioning() -> None:
             "unit_sd": np.full((4, n_draws // 4), unit_sd),
         }
     )
-    hbm._draw_conditional_effects(idata, y, s, codes, n_groups, c, np.random.default_rng(8))
-    draws = np.column_stack(
-        [hbm._stack(idata, "mu"), hbm._stack(idata, "group_mean"), hbm._stack(idata, "theta")]
-    )
+    models.draw_conditional_effects(idata, y, s, codes, n_groups, c, np.random.default_rng(8))
+    draws = np.column_stack([stack(idata, "mu"), stack(idata, "group_mean"), stack(idata, "theta")])
     size = 1 + n_groups + n_units
     loading = np.zeros((size, size))
     loading[:, 0] = 1.0  # mu enters everything
@@ -726,7 +799,7 @@ def test_conditional_draws_match_dense_gaussian_conditioning() -> None:
 
 
 def test_default_fit_compiles_nothing_and_is_reproducible(
-    second_fit: hbm.HierarchicalFit, effects: pd.DataFrame
+    second_fit: hbm.HierarchicalFit, effects: pl.Estimates, genre: pd.Series
 ) -> None:
     assert second_fit.timings["compile_cpu"] < 0.5
     assert second_fit.details["reuse_compiled"] and not second_fit.details["sample_effects"]
@@ -734,9 +807,9 @@ def test_default_fit_compiles_nothing_and_is_reproducible(
         second_fit.idata, ["mu", "group_sd", "unit_sd", "group_mean", "theta"]
     )
     assert report.passed, report
-    first = hbm.fit_hierarchical_model(effects, draws=100, tune=100, rng=3)
-    again = hbm.fit_hierarchical_model(effects, draws=100, tune=100, rng=3)
-    other = hbm.fit_hierarchical_model(effects, draws=100, tune=100, rng=4)
+    first = hbm.fit_hierarchical_model(effects, genre, draws=100, tune=100, rng=3)
+    again = hbm.fit_hierarchical_model(effects, genre, draws=100, tune=100, rng=3)
+    other = hbm.fit_hierarchical_model(effects, genre, draws=100, tune=100, rng=4)
     for name in ("group_sd", "unit_sd", "theta"):
         np.testing.assert_array_equal(first.idata.posterior[name], again.idata.posterior[name])
     assert not np.array_equal(first.idata.posterior["theta"], other.idata.posterior["theta"])
@@ -749,13 +822,13 @@ def test_hierarchical_fit_matches_exact_grid_posterior(
 ) -> None:
     # Every code path: the default model (the sds from the numba density, the rest drawn
     # exactly), the full model (PyMC's graph compiled by nutpie, every effect sampled), and
-    # the fit without unit effects that compare_groupings uses (no theta).
+    # the fit without unit effects that fit_groupings uses (no theta).
     small_fit = request.getfixturevalue(fit_name)
     data = small_fit.data
     y, s = data["estimate"].to_numpy(), data["se"].to_numpy()
     c = small_fit.details["prior_scale"]
     assert c == pytest.approx(np.std(y, ddof=1), rel=1e-12)  # documented default
-    codes = pd.factorize(data["genre"])[0]  # our own coding: only the partition matters
+    codes = pd.factorize(data["group"])[0]  # our own coding: only the partition matters
     reference = known_se_grid_posterior(y, s, codes, c)
     # the Woodbury algebra against a dense solve at one grid point
     sd, s_inv_y, log_det = reference["check"]
@@ -768,12 +841,12 @@ def test_hierarchical_fit_matches_exact_grid_posterior(
     if fit_name != "marginal_fit":
         names.append("theta")
         theta_ids = small_fit.idata.posterior["unit"].to_numpy()
-        assert (theta_ids == data["creator_id"].to_numpy()).all()  # theta aligned with y
+        assert (theta_ids == data.index.to_numpy()).all()  # theta aligned with y
     else:
         assert "theta" not in small_fit.idata.posterior
     ours = posterior_mean_and_mc_se(small_fit.idata, names)
     # the fit's group coordinate (labels) in the reference's coding
-    labels = list(pd.factorize(data["genre"])[1])
+    labels = list(pd.factorize(data["group"])[1])
     order = [labels.index(label) for label in small_fit.idata.posterior["group"].to_numpy()]
     reference = {**reference, "group_mean": reference["group_mean"][order]}
     # Up to 88 comparisons at 4 MC SEs: a false failure has probability 88 * 6e-5 = 0.6% per
@@ -793,7 +866,7 @@ def test_hierarchical_fit_is_scale_free(
     # full_fit is small_fit's data x 100, fitted with the full model.
     rescaled = full_fit
     assert rescaled.details["sample_effects"] and not small_fit.details["sample_effects"]
-    assert rescaled.details["genre_centring"] == 0.0
+    assert rescaled.details["group_centering"] == 0.0
     report = hbm.check_convergence(rescaled.idata, ["mu", "group_sd", "unit_sd", "group_mean"])
     assert report.passed, report
     assert rescaled.timings["compile_cpu"] > 0.0  # data-specialised: compiled afresh
@@ -810,10 +883,10 @@ def test_hierarchical_fit_is_scale_free(
 
 
 def test_posterior_predictive_check(small_fit: hbm.HierarchicalFit) -> None:
-    check = hbm.posterior_predictive_check(small_fit, n_replicates=200, rng=1)
+    check = hbm.check_posterior_predictive(small_fit, n_replicates=200, rng=1)
     assert check.replicated.shape == (200, len(small_fit.data))
     assert check.table["p_value"].between(0.01, 0.99).all()
-    plain = hbm.posterior_predictive_check(small_fit, new_units=False, n_replicates=200, rng=1)
+    plain = hbm.check_posterior_predictive(small_fit, new_units=False, n_replicates=200, rng=1)
     assert plain.table.shape == check.table.shape
 
 
@@ -822,7 +895,7 @@ def test_pointwise_log_likelihood_and_pareto_k(
 ) -> None:
     dims = ("chain", "draw", "unit")
     # unit-level model: log N(y_j; theta_j, s_j^2) at every posterior draw of theta_j
-    data = small_fit.data.set_index("creator_id")
+    data = small_fit.data
     stored = small_fit.idata.log_likelihood["likelihood"].transpose(*dims)
     units = stored["unit"].to_numpy()
     theta = small_fit.idata.posterior["theta"].sel(unit=units).transpose(*dims).to_numpy()
@@ -831,12 +904,12 @@ def test_pointwise_log_likelihood_and_pareto_k(
     np.testing.assert_allclose(stored.to_numpy(), stats.norm.logpdf(y, theta, s), rtol=1e-10)
 
     # marginal model: log N(y_j; m_g(j), unit_sd^2 + s_j^2), m_g picked by genre label
-    data = marginal_fit.data.set_index("creator_id")
+    data = marginal_fit.data
     stored = marginal_fit.idata.log_likelihood["likelihood"].transpose(*dims)
     units = stored["unit"].to_numpy()
     posterior = marginal_fit.idata.posterior
     assert "theta" not in posterior
-    genre_of_unit = xr.DataArray(data.loc[units, "genre"].to_numpy(), dims="unit")
+    genre_of_unit = xr.DataArray(data.loc[units, "group"].to_numpy(), dims="unit")
     group_mean = posterior["group_mean"].sel(group=genre_of_unit).transpose(*dims).to_numpy()
     unit_sd = posterior["unit_sd"].transpose("chain", "draw").to_numpy()[..., None]
     y, s = data.loc[units, "estimate"].to_numpy(), data.loc[units, "se"].to_numpy()
@@ -846,21 +919,28 @@ def test_pointwise_log_likelihood_and_pareto_k(
     # One parameter per unit defeats PSIS; the marginal model does not. Measured on these
     # data over seeds 1-6: 18-23 of 80 k > 0.7 (max k >= 1.0) unit-level, none marginal
     # (max k <= 0.5).
-    unit_level = hbm.count_high_pareto_k(small_fit.idata)
-    marginal = hbm.count_high_pareto_k(marginal_fit.idata)
+    unit_level = hbm.compute_loo(small_fit.idata)
+    marginal = hbm.compute_loo(marginal_fit.idata)
     assert unit_level["n"] == marginal["n"] == len(small_fit.data)
     assert unit_level["n_high_k"] > 0 and marginal["n_high_k"] == 0
 
 
-def test_compare_groupings_prefers_the_real_grouping() -> None:
+def test_fit_groupings_prefers_the_real_grouping() -> None:
     sims = simulate_creator_experiments(
         n_genres=3, creators_per_genre=30, genre_sd=1.0, creator_sd=0.3, n_regions=3, rng=12
     )
-    frame = hbm.estimate_unit_effects_from_stats(sims, keep=["genre", "region"])
-    table, fits = hbm.compare_groupings(
-        frame, ["genre", "region"], draws=500, tune=500, rng=2
+    frame = no_pooling(sims)
+    by_creator = sims.set_index("creator_id")
+    comparison = hbm.fit_groupings(
+        frame,
+        {"genre": by_creator["genre"], "region": by_creator["region"]},
+        draws=500,
+        tune=500,
+        rng=2,
     )
-    assert table.index[0] == "genre"
+    table, fits = comparison.table, comparison.fits
+    assert table.index[0] == "genre" and comparison.best == "genre"
+    assert fits["genre"].unit_effects is None
     # the default model compiles no PyTensor graph for either grouping
     assert all(fit.timings["compile_cpu"] < 0.5 for fit in fits.values())
     assert (table["n_high_k"] == 0).all()
@@ -869,11 +949,11 @@ def test_compare_groupings_prefers_the_real_grouping() -> None:
 
 def test_eight_schools_matches_posteriordb_reference() -> None:
     # posteriordb eight_schools-eight_schools_noncentered reference: E[mu] ~ 4.4, E[tau] ~ 3.6
-    summary, idata = hbm.fit_eight_schools(draws=1_000, tune=1_000, rng=3)
-    means = summary.set_index("parameter")["estimate"]
-    assert abs(means["mu"] - 4.4) < 0.25
-    assert abs(means["tau"] - 3.6) < 0.25
-    assert hbm.check_convergence(idata, ["mu", "tau", "theta"]).max_rhat < 1.01
+    fit = hbm.fit_eight_schools(draws=1_000, tune=1_000, rng=3)
+    assert abs(fit.hyperparameters["mu"].estimate - 4.4) < 0.25
+    assert abs(fit.hyperparameters["tau"].estimate - 3.6) < 0.25
+    assert list(fit.unit_effects.to_frame().index) == list("ABCDEFGH")
+    assert hbm.check_convergence(fit.idata, ["mu", "tau", "theta"]).max_rhat < 1.01
 
 
 @pytest.mark.parametrize("n_geos", [4, 20])
@@ -886,7 +966,7 @@ def test_arm_density_equals_the_multivariate_normal_marginal(n_geos: int) -> Non
     y, s = deltas["delta"].to_numpy(), deltas["se"].to_numpy()
     arm = (deltas["group"] == "treatment").to_numpy().astype(np.intp)
     c = float(np.std(y, ddof=1))
-    density = hbm._ArmDensity(y, s**2, arm, 2, c)
+    density = geo_model._ArmDensity(y, s**2, arm, 2, c)
     constant = 0.5 * n_geos * math.log(2 * math.pi)  # dropped by the density, as by PyMC
 
     def reference(x: np.ndarray) -> float:
@@ -906,8 +986,7 @@ def test_arm_density_equals_the_multivariate_normal_marginal(n_geos: int) -> Non
         assert value - constant == pytest.approx(reference(x), rel=1e-10, abs=1e-8)
         step = 1e-6
         numeric = [
-            (density(x + step * e)[0] - density(x - step * e)[0]) / (2 * step)
-            for e in np.eye(2)
+            (density(x + step * e)[0] - density(x - step * e)[0]) / (2 * step) for e in np.eye(2)
         ]
         np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-6)
     assert density(np.log([c, c]) + np.array([60.0, 0.0]))[0] == -np.inf
@@ -915,13 +994,12 @@ def test_arm_density_equals_the_multivariate_normal_marginal(n_geos: int) -> Non
 
 def test_geo_model_is_scale_free_and_pools_geos() -> None:
     deltas = simulate_geo_deltas(n_geos=20, rng=7)
-    lift, fit = hbm.fit_geo_hierarchical_model(deltas, draws=500, tune=500, rng=1)
-    lift_cents, fit_cents = hbm.fit_geo_hierarchical_model(
-        deltas.assign(delta=100 * deltas["delta"], se=100 * deltas["se"]),
-        draws=500,
-        tune=500,
-        rng=1,
+    changes, geo_arms = geo_changes(deltas)
+    fit = hbm.fit_geo_hierarchical_model(changes, geo_arms, draws=500, tune=500, rng=1)
+    fit_cents = hbm.fit_geo_hierarchical_model(
+        rescaled(changes, 100.0), geo_arms, draws=500, tune=500, rng=1
     )
+    lift = fit.lift
     assert fit.timings["compile_cpu"] < 0.5  # no PyTensor graph compiled
     assert isinstance(lift, pl.Estimate) and lift.ci_low < lift.estimate < lift.ci_high
     c = fit.details["prior_scale"]
@@ -950,11 +1028,13 @@ def test_geo_model_is_scale_free_and_pools_geos() -> None:
     geos = fit.idata.posterior["geo"].to_numpy()
     theta, theta_mc_se = ours["theta"]
     np.testing.assert_array_less(np.abs(theta - exact_theta.loc[geos]), 4 * theta_mc_se)
-    merged = fit.unit_effects.merge(deltas, on="geo_id")
+    pooled = fit.unit_effects.to_frame()
     # pooled estimates sit between the raw deltas and the arm means
-    assert merged["estimate"].std() < merged["delta"].std()
-    with pytest.raises(ValueError, match="group"):
-        hbm.fit_geo_hierarchical_model(deltas.assign(group="control"))
+    assert pooled["estimate"].std() < deltas["delta"].std()
+    assert (pooled["group"] == geo_arms.loc[pooled.index]).all()
+    assert fit.hyperparameters["lift"].estimate == pytest.approx(lift.estimate)
+    with pytest.raises(ValueError, match="treatment_label"):
+        hbm.fit_geo_hierarchical_model(changes, np.full(len(geo_arms), "control"))
 
 
 def test_geo_model_per_geo_intervals_are_calibrated() -> None:
@@ -966,7 +1046,7 @@ def test_geo_model_per_geo_intervals_are_calibrated() -> None:
     tests = simulate_geo_deltas(n_geos=40, n_replications=20, rng=21)
     coverage = []
     for r, test in tests.groupby("replication"):
-        _, fit = hbm.fit_geo_hierarchical_model(test, rng=int(r))
+        fit = hbm.fit_geo_hierarchical_model(*geo_changes(test), rng=int(r))
         # A sanity check of each of the 20 fits, with margin: the control arm's tau has a
         # long left tail (true sd ~8 against noise ~60); at 4 x 1,000 draws its tail ESS
         # varies from about 230 to 900 across seeds and R-hat reaches 1.01 now and then
@@ -976,11 +1056,10 @@ def test_geo_model_per_geo_intervals_are_calibrated() -> None:
             fit.idata, ["arm_mean", "between_geo_sd"], rhat_max=1.02, ess_min=200
         )
         assert report.passed, report
-        merged = fit.unit_effects.merge(test[["geo_id", "true_delta"]], on="geo_id")
-        covered = merged["ci_low"].le(merged["true_delta"]) & merged["true_delta"].le(
-            merged["ci_high"]
+        accuracy = hbm.compute_accuracy(
+            fit.unit_effects, test.set_index("geo_id"), truth_column="true_delta", by="group"
         )
-        coverage.append(covered.groupby(merged["group"]).mean())
+        coverage.append(accuracy["coverage"].drop("all"))
     per_test = pd.DataFrame(coverage)
     mc_se = per_test.std(ddof=1) / math.sqrt(len(per_test))
     assert abs(per_test["treatment"].mean() - 0.95) < 3 * mc_se["treatment"], per_test.mean()
@@ -992,121 +1071,154 @@ def test_a_fit_of_500_creators_takes_seconds() -> None:
     # tuning steps): no PyTensor graph compiled, and well under 20 s of CPU time including
     # numba's first compilation of the density (about 3 s; cached on disk afterwards).
     creators = simulate_creator_experiments(n_genres=5, creators_per_genre=100, rng=31)
-    effects = hbm.estimate_unit_effects_from_stats(creators, keep=["genre"])
+    effects = no_pooling(creators)
     cpu = time.process_time()
-    fit = hbm.fit_hierarchical_model(effects, draws=1_000, tune=1_000, chains=4, rng=1)
+    fit = hbm.fit_hierarchical_model(
+        effects, creators["genre"].to_numpy(), draws=1_000, tune=1_000, chains=4, rng=1
+    )
     assert time.process_time() - cpu < 20
     assert fit.timings["compile_cpu"] < 0.5
     assert hbm.check_convergence(fit.idata, ["mu", "group_sd", "unit_sd"]).passed
 
 
 # ----------------------------------------------------------------------------- the contract
-def _unit_stats(**changes: Any) -> pd.DataFrame:
-    """Two units' arm summaries, with the given columns of the first unit changed."""
-    frame = pd.DataFrame(
-        {
-            "creator_id": ["a", "b"],
-            "n_treatment": [20, 30],
-            "n_control": [25, 30],
-            "mean_treatment": [1.5, 2.0],
-            "mean_control": [1.0, 1.8],
-            "sd_treatment": [1.0, 1.2],
-            "sd_control": [0.9, 1.1],
-        }
+def _unit_stats(**changes: Any) -> tuple[ArmStatistics, ArmStatistics]:
+    """Two units' arm statistics, with the given fields of the first unit changed
+    (``n_control``, ``mean_treatment``, ``sd_control`` ...)."""
+    fields = {
+        "n_treatment": [20, 30],
+        "n_control": [25, 30],
+        "mean_treatment": [1.5, 2.0],
+        "mean_control": [1.0, 1.8],
+        "sd_treatment": [1.0, 1.2],
+        "sd_control": [0.9, 1.1],
+    }
+    for name, value in changes.items():
+        fields[name] = [value, fields[name][1]]
+    control, treatment = (
+        ArmStatistics.from_moments(
+            fields[f"n_{arm}"], fields[f"mean_{arm}"], np.square(fields[f"sd_{arm}"])
+        )
+        for arm in ("control", "treatment")
     )
-    for column, value in changes.items():
-        frame[column] = frame[column].astype(object)
-        frame.loc[0, column] = value
-    return frame
+    return control, treatment
 
 
 @pytest.mark.parametrize(
-    ("column", "value"),
+    ("field", "value", "named"),
     [
-        ("n_treatment", 0),
-        ("n_control", -3),
-        ("n_control", 1),
-        ("n_treatment", 12.5),
-        ("n_treatment", "20"),
-        ("mean_control", np.nan),
-        ("mean_treatment", "1.5"),
-        ("sd_control", -0.5),
-        ("sd_treatment", np.inf),
+        ("n_treatment", 0, "n"),
+        ("n_control", -3, "n"),
+        ("n_treatment", 12.5, "n"),
+        ("n_treatment", "20", "n"),
+        ("mean_control", np.nan, "mean"),
+        ("mean_treatment", "1.5", "mean"),
+        ("sd_treatment", np.inf, "variance"),
     ],
 )
-def test_unit_effects_from_stats_name_the_bad_column(column: str, value: Any) -> None:
-    # Before: 12.5 users, strings and zero/negative counts passed through (strings and
-    # the count 1 failed with NumPy errors or NaN degrees of freedom, not a named error).
-    with pytest.raises(ValueError, match=column):
-        hbm.estimate_unit_effects_from_stats(_unit_stats(**{column: value}))
+def test_arm_statistics_name_the_bad_field(field: str, value: Any, named: str) -> None:
+    # Bad per-unit statistics are refused where they are built, naming the field.
+    with pytest.raises(ValueError, match=named):
+        _unit_stats(**{field: value})
 
 
-def test_unit_effects_from_stats_refuse_zero_se_and_bad_scalars() -> None:
-    with pytest.raises(ValueError, match="sd_treatment"):
-        hbm.estimate_unit_effects_from_stats(_unit_stats(sd_treatment=0.0, sd_control=0.0))
+def test_unit_effects_from_stats_refuse_bad_arms_and_scalars() -> None:
+    control, treatment = _unit_stats()
+    with pytest.raises(ValueError, match="control"):
+        hbm.unit_effects_from_stats(*_unit_stats(n_control=1))
+    with pytest.raises(ValueError, match="treatment"):
+        hbm.unit_effects_from_stats(control, "not statistics")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="control"):
+        hbm.unit_effects_from_stats(None, treatment)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="treatment has 1 unit"):
+        hbm.unit_effects_from_stats(control, ArmStatistics.from_moments([20], [1.0], [1.0]))
+    with pytest.raises(ValueError, match="control and treatment"):
+        hbm.unit_effects_from_stats(*_unit_stats(sd_treatment=0.0, sd_control=0.0))
     for alpha in ("0.05", np.array([0.05, 0.1]), np.nan, 0.0):
         with pytest.raises(ValueError, match="alpha"):
-            hbm.estimate_unit_effects_from_stats(_unit_stats(), alpha=alpha)
-    with pytest.raises(ValueError, match="data"):
-        hbm.estimate_unit_effects_from_stats(_unit_stats().iloc[:0])
-    with pytest.raises(ValueError, match="keep"):
-        hbm.estimate_unit_effects_from_stats(_unit_stats(), keep="genre")
+            hbm.unit_effects_from_stats(control, treatment, alpha=alpha)
+    with pytest.raises(ValueError, match="labels"):
+        hbm.unit_effects_from_stats(control, treatment, labels=["a"])
+    with pytest.raises(ValueError, match="labels"):
+        hbm.unit_effects_from_stats(control, treatment, labels=["a", None])
     # One arm with SD 0 is legitimate: the Welch df are the other arm's n - 1.
-    one_constant = hbm.estimate_unit_effects_from_stats(_unit_stats(sd_control=0.0))
-    assert one_constant["df"].iloc[0] == pytest.approx(19.0)
+    one_constant = hbm.unit_effects_from_stats(*_unit_stats(sd_control=0.0))
+    assert one_constant[0].df == pytest.approx(19.0)
+    labelled = hbm.unit_effects_from_stats(
+        control, treatment, labels=pd.Index(["a", "b"], name="creator_id")
+    )
+    assert labelled.to_frame().index.name == "creator_id" and labelled["b"].se > 0
+
+
+def test_no_pooling_rows_refuse_bad_columns() -> None:
+    users = pd.DataFrame({"unit": ["a"] * 4, "treatment": [0, 1, 0, 1], "outcome": [1.0] * 4})
+    users.loc[1, "outcome"] = 2.0
+    with pytest.raises(ValueError, match="treatment"):
+        hbm.unit_effects(users.assign(treatment=[0, 1, 2, 1]))
+    with pytest.raises(ValueError, match="unit"):
+        hbm.unit_effects(users.iloc[:3])  # one user in the treated arm
+    with pytest.raises(ValueError, match="outcome"):
+        hbm.unit_effects(users.assign(outcome=["1", "2", "1", "2"]))
+    with pytest.raises(ValueError, match="data"):
+        hbm.unit_effects(users.iloc[:0])
 
 
 def test_between_variance_needs_more_units_than_groups() -> None:
     # One unit, or one unit per group, leaves no within-group spread to estimate tau^2.
     with pytest.raises(ValueError, match="between-unit variance cannot be estimated"):
-        hbm.estimate_between_variance([1.0], [1.0], [0])
+        hbm.compute_between_variance([1.0], [1.0], [0])
     with pytest.raises(ValueError, match="between-unit variance cannot be estimated"):
-        hbm.estimate_between_variance([1.0, 2.0, 3.0], [1.0] * 3, [0, 1, 2])
-    one = pd.DataFrame({"creator_id": ["a"], "genre": ["x"], "estimate": [1.0], "se": [1.0]})
+        hbm.compute_between_variance([1.0, 2.0, 3.0], [1.0] * 3, [0, 1, 2])
+    one = pl.Estimates.from_standard_errors("one", [1.0], [1.0], labels=["a"])
     with pytest.raises(ValueError, match="between-unit variance"):
-        hbm.estimate_empirical_bayes(one)
+        hbm.empirical_bayes_effects(one, ["x"])
     with pytest.raises(ValueError, match="group_codes"):
-        hbm.estimate_between_variance([1.0, 2.0, 3.0], [1.0] * 3, [0, 0, 1], per_group=True)
+        hbm.compute_between_variance([1.0, 2.0, 3.0], [1.0] * 3, [0, 0, 1], per_group=True)
 
 
 def test_arrays_and_hyperparameters_refuse_strings_and_wrong_lengths() -> None:
     # Before: NumPy converted "1.0" strings to numbers silently; a flag "yes" counted as True.
     y, s, codes = [1.0, 2.0, 4.0, 3.0], [1.0, 1.0, 2.0, 1.0], [0, 0, 1, 1]
     with pytest.raises(ValueError, match="estimates"):
-        hbm.estimate_between_variance(["1.0", "2.0", "4.0", "3.0"], s, codes)
+        hbm.compute_between_variance(["1.0", "2.0", "4.0", "3.0"], s, codes)
     with pytest.raises(ValueError, match="standard_errors"):
-        hbm.estimate_between_variance(y, s[:3], codes)
+        hbm.compute_between_variance(y, s[:3], codes)
     with pytest.raises(ValueError, match="group_codes"):
-        hbm.estimate_between_variance(y, s, codes[:3])
+        hbm.compute_between_variance(y, s, codes[:3])
     with pytest.raises(ValueError, match="per_group"):
-        hbm.estimate_between_variance(y, s, codes, per_group="yes")
+        hbm.compute_between_variance(y, s, codes, per_group="yes")
     with pytest.raises(ValueError, match="unit_sd"):
-        hbm.normal_normal_posterior(y, s, codes, unit_sd="0.4")
+        hbm.compute_normal_normal_posterior(y, s, codes, unit_sd="0.4")
     with pytest.raises(ValueError, match="group_sd"):
-        hbm.normal_normal_posterior(y, s, codes, unit_sd=0.4, group_sd="1.0")
-    effects = pd.DataFrame(
-        {"creator_id": list("abcd"), "genre": ["x", "x", "y", "y"], "estimate": y, "se": s}
-    )
+        hbm.compute_normal_normal_posterior(y, s, codes, unit_sd=0.4, group_sd="1.0")
+    effects = pl.Estimates.from_standard_errors("input", y, s, labels=list("abcd"))
+    groups = ["x", "x", "y", "y"]
     with pytest.raises(ValueError, match="group_sd"):
-        hbm.estimate_oracle_bayes(effects, mean_effect=0.0, group_sd="0.3", unit_sd=0.4)
+        hbm.oracle_bayes_effects(effects, groups, mean_effect=0.0, group_sd="0.3", unit_sd=0.4)
+    with pytest.raises(ValueError, match="groups"):
+        hbm.oracle_bayes_effects(effects, "x", mean_effect=0.0, group_sd=0.3, unit_sd=0.4)
     # inf is the documented flat prior.
-    flat = hbm.estimate_oracle_bayes(effects, mean_effect=0.0, group_sd=np.inf, unit_sd=0.4)
-    assert np.isfinite(flat["estimate"]).all()
+    flat = hbm.oracle_bayes_effects(effects, groups, mean_effect=0.0, group_sd=np.inf, unit_sd=0.4)
+    assert np.isfinite(flat.to_frame()["estimate"]).all()
 
 
-def test_rng_and_sampler_sizes_are_checked_before_sampling(effects: pd.DataFrame) -> None:
+def test_rng_and_sampler_sizes_are_checked_before_sampling(
+    effects: pl.Estimates, genre: pd.Series, by_creator: pd.DataFrame
+) -> None:
     # Before: rng="seed" or -1 reached NumPy (TypeError or an unnamed ValueError), after
     # the data were prepared; sample_effects="no" (truthy) compiled the full model.
     started = time.process_time()
+    groupings = {"genre": genre, "region": by_creator["region"]}
+    changes, arms = geo_changes(simulate_geo_deltas(n_geos=8, rng=1))
     for bad in ("seed", 1.5, -1):
         with pytest.raises(ValueError, match="rng"):
-            hbm.fit_hierarchical_model(effects, rng=bad)
+            hbm.fit_hierarchical_model(effects, genre, rng=bad)
         with pytest.raises(ValueError, match="rng"):
-            hbm.fit_geo_hierarchical_model(simulate_geo_deltas(n_geos=8, rng=1), rng=bad)
+            hbm.fit_geo_hierarchical_model(changes, arms, rng=bad)
         with pytest.raises(ValueError, match="rng"):
             hbm.fit_eight_schools(rng=bad)
         with pytest.raises(ValueError, match="rng"):
-            hbm.compare_groupings(effects, ["genre", "region"], rng=bad)
+            hbm.fit_groupings(effects, groupings, rng=bad)
         with pytest.raises(ValueError, match="rng"):
             simulate_creator_experiments(rng=bad)
         with pytest.raises(ValueError, match="rng"):
@@ -1114,17 +1226,19 @@ def test_rng_and_sampler_sizes_are_checked_before_sampling(effects: pd.DataFrame
     for name in ("draws", "tune", "chains", "cores"):
         for value in (0, -5):
             with pytest.raises(ValueError, match=name):
-                hbm.fit_hierarchical_model(effects, **{name: value})
+                hbm.fit_hierarchical_model(effects, genre, **{name: value})
             with pytest.raises(ValueError, match=name):
                 hbm.fit_eight_schools(**{name: value})
     with pytest.raises(ValueError, match="sample_effects"):
-        hbm.fit_hierarchical_model(effects, sample_effects="no")
+        hbm.fit_hierarchical_model(effects, genre, sample_effects="no")
     with pytest.raises(ValueError, match="redraw_truth"):
         simulate_creator_experiments(redraw_truth="no")
-    # compare_groupings checks every grouping before fitting the first one.
-    gap = effects.assign(region=effects["region"].where(effects.index != 3))
+    # fit_groupings checks every grouping before fitting the first one.
+    gap = by_creator["region"].where(np.arange(len(by_creator)) != 3)
     with pytest.raises(ValueError, match="region"):
-        hbm.compare_groupings(gap, ["genre", "region"], rng=1)
+        hbm.fit_groupings(effects, {"genre": genre, "region": gap}, rng=1)
+    with pytest.raises(ValueError, match="groupings"):
+        hbm.fit_groupings(effects, ["genre", "region"], rng=1)  # type: ignore[arg-type]
     assert time.process_time() - started < 5  # nothing was sampled
 
 
@@ -1132,11 +1246,11 @@ def test_posterior_predictive_check_validates_fit_flag_and_rng(
     small_fit: hbm.HierarchicalFit,
 ) -> None:
     with pytest.raises(ValueError, match="fit"):
-        hbm.posterior_predictive_check("not a fit")  # type: ignore[arg-type]
+        hbm.check_posterior_predictive("not a fit")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="new_units"):
-        hbm.posterior_predictive_check(small_fit, new_units="yes")  # type: ignore[arg-type]
+        hbm.check_posterior_predictive(small_fit, new_units="yes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="rng"):
-        hbm.posterior_predictive_check(small_fit, rng="seed")  # type: ignore[arg-type]
+        hbm.check_posterior_predictive(small_fit, rng="seed")  # type: ignore[arg-type]
 
 
 def test_convergence_check_of_constant_draws_raises_without_runtime_warning() -> None:
@@ -1152,17 +1266,21 @@ def test_convergence_check_of_constant_draws_raises_without_runtime_warning() ->
     assert np.isfinite(report.max_rhat)
 
 
-def test_validation_against_truth_refuses_bad_values(
-    effects: pd.DataFrame, creators: pd.DataFrame
+def test_accuracy_against_truth_refuses_bad_values(
+    effects: pl.Estimates, by_creator: pd.DataFrame
 ) -> None:
     with pytest.raises(ValueError, match="true_effect"):
-        hbm.validate_against_truth(effects, creators.assign(true_effect=np.inf))
-    with pytest.raises(ValueError, match="ci_low"):
-        hbm.validate_against_truth(effects.assign(ci_low=effects["ci_high"] + 1), creators)
-    with pytest.raises(ValueError, match="on"):
-        hbm.validate_against_truth(effects, creators, on="no_such_column")
+        hbm.compute_accuracy(effects, by_creator.assign(true_effect=np.inf))
+    with pytest.raises(ValueError, match="truth_column"):
+        hbm.compute_accuracy(effects, by_creator, truth_column="no_such_column")
+    with pytest.raises(ValueError, match="by"):
+        hbm.compute_accuracy(effects, by_creator, by="no_such_column")
     with pytest.raises(ValueError, match="bins"):
-        hbm.validate_against_truth(effects, creators, by="n_users", bins=[np.nan, 1.0])
+        hbm.compute_accuracy(effects, by_creator, by="n_users", bins=[np.nan, 1.0])
+    with pytest.raises(ValueError, match="truth: its index repeats"):
+        hbm.compute_accuracy(effects, pd.concat([by_creator, by_creator.iloc[:1]]))
+    with pytest.raises(ValueError, match="estimates"):
+        hbm.compute_accuracy(effects.to_frame(), by_creator)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- properties
@@ -1173,18 +1291,10 @@ _arm = st.tuples(
 )
 
 
-def _stats_frame(treatment: tuple, control: tuple) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "creator_id": ["a"],
-            "n_treatment": [treatment[0]],
-            "n_control": [control[0]],
-            "mean_treatment": [treatment[1]],
-            "mean_control": [control[1]],
-            "sd_treatment": [treatment[2]],
-            "sd_control": [control[2]],
-        }
-    )
+def _one_unit(treatment: tuple, control: tuple) -> pl.Estimate:
+    """The no-pooling estimate of one unit whose arms have (n, mean, sd)."""
+    arms = (ArmStatistics.from_moments(n, mean, sd**2) for n, mean, sd in (control, treatment))
+    return hbm.unit_effects_from_stats(*arms)[0]
 
 
 @settings(max_examples=50, deadline=None)
@@ -1192,23 +1302,24 @@ def _stats_frame(treatment: tuple, control: tuple) -> pd.DataFrame:
 def test_no_pooling_properties(
     treatment: tuple, control: tuple, shift: float, scale: float
 ) -> None:
-    base = hbm.estimate_unit_effects_from_stats(_stats_frame(treatment, control)).iloc[0]
-    # Swapping the arms flips the estimate and the interval.
-    swapped = hbm.estimate_unit_effects_from_stats(_stats_frame(control, treatment)).iloc[0]
-    assert swapped["estimate"] == pytest.approx(-base["estimate"], rel=1e-9, abs=1e-12)
-    assert swapped["ci_low"] == pytest.approx(-base["ci_high"], rel=1e-9, abs=1e-9)
-    assert swapped["se"] == pytest.approx(base["se"], rel=1e-12)
-    # Shifting the outcome leaves the difference unchanged.
+    base = _one_unit(treatment, control)
+    # Swapping the arms flips the estimate and mirrors the interval.
+    swapped = _one_unit(control, treatment)
+    assert swapped.estimate == pytest.approx(-base.estimate, rel=1e-9, abs=1e-9)
+    assert swapped.ci_low == pytest.approx(-base.ci_high, rel=1e-9, abs=1e-9)
+    assert swapped.se == pytest.approx(base.se, rel=1e-9)
+    # Shifting the outcome leaves the difference unchanged (up to the round-off of the
+    # sums of squares the statistics carry).
     moved = [(n, m + shift, sd) for n, m, sd in (treatment, control)]
-    shifted = hbm.estimate_unit_effects_from_stats(_stats_frame(*moved)).iloc[0]
-    assert shifted["estimate"] == pytest.approx(base["estimate"], rel=1e-9, abs=1e-9)
-    assert shifted["se"] == pytest.approx(base["se"], rel=1e-12)
+    shifted = _one_unit(*moved)
+    assert shifted.estimate == pytest.approx(base.estimate, rel=1e-9, abs=1e-9)
+    assert shifted.se == pytest.approx(base.se, rel=1e-6)
     # Scaling the outcome by c scales the estimate and the SE by c.
     stretched = [(n, m * scale, sd * scale) for n, m, sd in (treatment, control)]
-    scaled = hbm.estimate_unit_effects_from_stats(_stats_frame(*stretched)).iloc[0]
-    assert scaled["estimate"] == pytest.approx(scale * base["estimate"], rel=1e-9, abs=1e-12)
-    assert scaled["se"] == pytest.approx(scale * base["se"], rel=1e-9)
-    assert scaled["p_value"] == pytest.approx(base["p_value"], rel=1e-6, abs=1e-12)
+    scaled = _one_unit(*stretched)
+    assert scaled.estimate == pytest.approx(scale * base.estimate, rel=1e-9, abs=1e-9)
+    assert scaled.se == pytest.approx(scale * base.se, rel=1e-9)
+    assert scaled.p_value == pytest.approx(base.p_value, rel=1e-6, abs=1e-12)
 
 
 @settings(max_examples=30, deadline=None)
@@ -1217,30 +1328,31 @@ def test_unit_effects_from_rows_equal_the_stats_twin(seed: int, n_t: int, n_c: i
     rng = np.random.default_rng(seed)
     users = pd.DataFrame(
         {
-            "creator_id": ["a"] * (n_t + n_c) + ["b"] * (n_t + n_c),
+            "unit": ["a"] * (n_t + n_c) + ["b"] * (n_t + n_c),
             "treatment": ([1] * n_t + [0] * n_c) * 2,
-            "y": rng.normal(5.0, 3.0, 2 * (n_t + n_c)),
+            "outcome": rng.normal(5.0, 3.0, 2 * (n_t + n_c)),
         }
     )
-    rows = hbm.estimate_unit_effects(users)
-    groups = users.groupby(["creator_id", "treatment"])["y"]
-    stats_frame = pd.DataFrame(
-        {
-            "creator_id": ["a", "b"],
-            "n_treatment": [n_t, n_t],
-            "n_control": [n_c, n_c],
-            "mean_treatment": groups.mean().xs(1, level="treatment").to_numpy(),
-            "mean_control": groups.mean().xs(0, level="treatment").to_numpy(),
-            "sd_treatment": groups.std().xs(1, level="treatment").to_numpy(),
-            "sd_control": groups.std().xs(0, level="treatment").to_numpy(),
-        }
+    rows = hbm.unit_effects(users).to_frame()
+    control, treatment = (
+        ArmStatistics.from_values(part["outcome"].to_numpy())
+        for _, part in users.groupby("treatment")
     )
-    twin = hbm.estimate_unit_effects_from_stats(stats_frame)
-    for column in ("estimate", "se", "ci_low", "ci_high", "df", "p_value"):
-        np.testing.assert_allclose(rows[column], twin[column], rtol=1e-9, atol=1e-12)
+    for unit in ("a", "b"):
+        arms = (
+            ArmStatistics.from_values(
+                users.loc[(users["unit"] == unit) & (users["treatment"] == arm), "outcome"]
+            )
+            for arm in (0, 1)
+        )
+        twin = hbm.unit_effects_from_stats(*arms)[0]
+        for column in ("estimate", "se", "ci_low", "ci_high", "df", "p_value"):
+            assert rows.loc[unit, column] == pytest.approx(
+                getattr(twin, column), rel=1e-9, abs=1e-12
+            )
+    assert control.n == 2 * n_c and treatment.n == 2 * n_t
 
 
-@settings(max_examples=30, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     shift=st.floats(-100.0, 100.0),
@@ -1253,12 +1365,14 @@ def test_between_variance_is_shift_invariant_and_scales_quadratically(
     rng = np.random.default_rng(seed)
     codes = np.repeat([0, 1, 2], 6)
     s = rng.uniform(0.5, 2.0, codes.size)
-    y = rng.normal(0.0, 1.0, 3)[codes] + rng.normal(0.0, 1.0, codes.size) + s * rng.normal(
-        size=codes.size
+    y = (
+        rng.normal(0.0, 1.0, 3)[codes]
+        + rng.normal(0.0, 1.0, codes.size)
+        + s * rng.normal(size=codes.size)
     )
-    tau2 = hbm.estimate_between_variance(y, s, codes, method=method)
-    shifted = hbm.estimate_between_variance(y + shift, s, codes, method=method)
-    scaled = hbm.estimate_between_variance(scale * y, scale * s, codes, method=method)
+    tau2 = hbm.compute_between_variance(y, s, codes, method=method)
+    shifted = hbm.compute_between_variance(y + shift, s, codes, method=method)
+    scaled = hbm.compute_between_variance(scale * y, scale * s, codes, method=method)
     # REML's golden-section search compares likelihood values; near the flat maximum
     # they differ by round-off of the likelihood's magnitude (which grows with the
     # log-scale term), so the maximiser is resolved to about 1e-6 relative, not 1e-12.
@@ -1271,15 +1385,12 @@ def test_between_variance_is_shift_invariant_and_scales_quadratically(
 @given(seed=st.integers(0, 2**32 - 1), shift=st.floats(-100.0, 100.0))
 def test_complete_pooling_shifts_with_the_outcome(seed: int, shift: float) -> None:
     rng = np.random.default_rng(seed)
-    effects = pd.DataFrame(
-        {
-            "creator_id": [f"c{j}" for j in range(8)],
-            "genre": ["x", "y"] * 4,
-            "estimate": rng.normal(size=8),
-            "se": rng.uniform(0.5, 2.0, 8),
-        }
+    labels = [f"c{j}" for j in range(8)]
+    effects = pl.Estimates.from_standard_errors(
+        "input", rng.normal(size=8), rng.uniform(0.5, 2.0, 8), labels=labels
     )
-    base = hbm.estimate_complete_pooling(effects)
-    moved = hbm.estimate_complete_pooling(effects.assign(estimate=effects["estimate"] + shift))
+    groups = ["x", "y"] * 4
+    base = hbm.complete_pooling_effects(effects, groups).to_frame()
+    moved = hbm.complete_pooling_effects(rescaled(effects, shift=shift), groups).to_frame()
     np.testing.assert_allclose(moved["estimate"], base["estimate"] + shift, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(moved["se"], base["se"], rtol=1e-12)

@@ -1,9 +1,9 @@
 """Contract cases for playbook_lib.hbm (one valid call per public function).
 
-The fitting functions (``fit_*``, ``compare_groupings``) take seconds (nutpie, numba), so
-their valid calls are not run here (``check_valid=False``; tests/test_hbm.py checks their
-results); every bad call must raise before anything is compiled or sampled, which keeps
-this file fast. The diagnostics run on small hand-made posteriors.
+The fitting functions (``fit_*``) take seconds (nutpie, numba), so their valid calls are
+not run here (``check_valid=False``; tests/test_hbm.py checks their results); every bad
+call must raise before anything is compiled or sampled, which keeps this file fast. The
+diagnostics run on small hand-made posteriors.
 """
 
 from __future__ import annotations
@@ -13,35 +13,56 @@ import numpy as np
 import pandas as pd
 
 from contract import Bad, Case
-from playbook_lib import hbm
+from playbook_lib import Estimates, hbm
+from playbook_lib.aggregates import ArmStatistics
+from playbook_lib.hbm import accuracy, diagnostics, geo_model, hierarchical, no_pooling, pooling
 from playbook_lib.simulate import simulate_creator_experiments, simulate_geo_deltas
 
-_STAT_COLUMNS = [
-    "creator_id", "genre", "region", "n_users", "n_treatment", "n_control",
-    "mean_treatment", "mean_control", "sd_treatment", "sd_control",
-]
 _creators = simulate_creator_experiments(n_genres=3, creators_per_genre=4, rng=1)
-_stats = _creators[_STAT_COLUMNS]
-_effects = hbm.estimate_unit_effects_from_stats(_stats, keep=["genre", "region"])
-_effects_small = _effects[["creator_id", "genre", "region", "estimate", "se"]]
-_truth = _creators[["creator_id", "true_effect"]]
-_y = _effects["estimate"].to_numpy()
-_s = _effects["se"].to_numpy()
-_codes = pd.factorize(_effects["genre"], sort=True)[0].astype(np.int64)
+_by_creator = _creators.set_index("creator_id")
+_control, _treatment = (
+    ArmStatistics.from_moments(
+        _creators[f"n_{arm}"].to_numpy(),
+        _creators[f"mean_{arm}"].to_numpy(),
+        _creators[f"sd_{arm}"].to_numpy() ** 2,
+    )
+    for arm in ("control", "treatment")
+)
+_labels = _by_creator.index
+_effects = hbm.unit_effects_from_stats(_control, _treatment, labels=_labels)
+_genre = _by_creator["genre"]
+_region = _by_creator["region"]
+_frame = _effects.to_frame()
+_y = _frame["estimate"].to_numpy()
+_s = _frame["se"].to_numpy()
+_codes = pd.factorize(_genre, sort=True)[0].astype(np.int64)
+
+
+def _rows(frame: pd.DataFrame) -> Estimates:
+    return Estimates(frame)
+
 
 _replicated = simulate_creator_experiments(
     n_genres=2, creators_per_genre=4, n_replications=2, rng=2
+).set_index(["replication", "creator_id"])
+_replicated_effects = hbm.unit_effects_from_stats(
+    *(
+        ArmStatistics.from_moments(
+            _replicated[f"n_{arm}"].to_numpy(),
+            _replicated[f"mean_{arm}"].to_numpy(),
+            _replicated[f"sd_{arm}"].to_numpy() ** 2,
+        )
+        for arm in ("control", "treatment")
+    ),
+    labels=_replicated.index,
 )
-_replicated_effects = hbm.estimate_unit_effects_from_stats(
-    _replicated, keep=["replication", "genre"]
-)[["replication", "creator_id", "genre", "estimate", "se", "ci_low", "ci_high"]]
-_replicated_truth = _replicated[["replication", "creator_id", "true_effect"]]
+_replications = _replicated.index.get_level_values("replication").to_numpy()
 
 _rng = np.random.default_rng(5)
 _users = pd.DataFrame({
-    "creator_id": np.repeat(["a", "b", "c"], 8),
+    "unit": np.repeat(["a", "b", "c"], 8),
     "treatment": np.tile([0, 1], 12),
-    "y": _rng.normal(10.0, 2.0, 24),
+    "outcome": _rng.normal(10.0, 2.0, 24),
 })
 
 _idata = az.from_dict(
@@ -65,57 +86,70 @@ _fake_fit = hbm.HierarchicalFit(
         "unit_sd": np.abs(0.4 + 0.1 * _rng.standard_normal((2, 50))),
     }),
     unit_effects=_effects,
-    group_effects=pd.DataFrame(),
-    hyperparameters=pd.DataFrame(),
+    group_effects=None,
+    hyperparameters=_effects,
     timings={},
-    data=_effects[["creator_id", "genre", "estimate", "se"]],
-    details={
-        "estimate": "estimate", "se": "se", "codes": _codes,
-        "group_labels": sorted(_effects["genre"].unique()),
-    },
+    data=pd.DataFrame({"group": _genre, "estimate": _y, "se": _s}, index=_labels),
+    details={"codes": _codes, "group_labels": sorted(_genre.unique())},
 )
 
-_deltas = simulate_geo_deltas(n_geos=8, rng=3)[["geo_id", "group", "delta", "se"]]
+_deltas = simulate_geo_deltas(n_geos=8, rng=3).set_index("geo_id")
+_changes = Estimates.from_standard_errors(
+    "pre/post change", _deltas["delta"], _deltas["se"], labels=_deltas.index
+)
 
 # Sampler settings small enough that a bad call slipping through would still be quick.
 _SAMPLER = {"draws": 50, "tune": 50, "chains": 1, "cores": 1}
 _SAMPLER_BAD = tuple(
     Bad(f"{name}=0", {name: 0}, (name,)) for name in ("draws", "tune", "chains", "cores")
 )
+_NOT_ESTIMATES = Bad("effects a DataFrame", {"effects": _frame}, ("effects",))
+_ZERO_SE = Bad("zero se", {"effects": _rows(_frame.assign(se=0.0))}, ("se",))
+_REPEATED = Bad("repeated label", {"effects": _rows(pd.concat([_frame, _frame.iloc[:1]]))},
+                ("labels",))
 
 
-def _with(frame: pd.DataFrame, row: int, column: str, value: object) -> pd.DataFrame:
-    changed = frame.copy()
-    if isinstance(value, float):
-        changed[column] = changed[column].astype(float)
-    changed.loc[changed.index[row], column] = value
-    return changed
+def _groups_bad(name: str, valid: pd.Series) -> tuple[Bad, ...]:
+    return (
+        Bad(f"{name} missing a unit", {name: valid.iloc[1:]}, (name,)),
+        Bad(f"{name} too short", {name: valid.to_numpy()[1:]}, (name,)),
+        Bad(f"{name} with a gap", {name: valid.where(np.arange(len(valid)) != 2)}, (name,)),
+        Bad(f"{name} one string", {name: "genre"}, (name,)),
+    )
 
 
 CASES = [
-    Case(hbm.to_estimates, {"frame": _effects, "id": "creator_id"}),
-    Case(hbm.estimate_unit_effects_from_stats, {"data": _stats}, extra=(
-        Bad("zero users", {"data": _with(_stats, 0, "n_control", 0)}, ("n_control",)),
-        Bad("one user", {"data": _with(_stats, 0, "n_treatment", 1)}, ("n_treatment",)),
-        Bad("fractional users", {"data": _with(_stats, 0, "n_treatment", 10.5)},
-            ("n_treatment",)),
-        Bad("negative sd", {"data": _with(_stats, 1, "sd_control", -1.0)}, ("sd_control",)),
-        Bad("both sds zero", {"data": _with(_with(_stats, 2, "sd_control", 0.0), 2,
-                                            "sd_treatment", 0.0)},
-            ("sd_treatment",)),
-        Bad("keep a missing column", {"keep": ["no_such_column"]}, ("keep",)),
-        Bad("keep one string", {"keep": "genre"}, ("keep",)),
-        Bad("one unit", {"data": _stats.iloc[:1]}, (), expect="result"),
+    Case(no_pooling.unit_effects_from_stats, {
+        "control": _control, "treatment": _treatment, "labels": _labels,
+    }, kinds={"labels": "skip"}, extra=(
+        Bad("one user in control", {"control": ArmStatistics(
+            np.r_[1, _control.n[1:]], np.r_[1.0, _control.sum[1:]],
+            np.r_[1.0, _control.sum_squares[1:]])}, ("control",)),
+        Bad("arms of different sizes", {"treatment": ArmStatistics(
+            _treatment.n[:-1], _treatment.sum[:-1], _treatment.sum_squares[:-1])},
+            ("treatment",)),
+        Bad("both variances zero", {
+            "control": ArmStatistics.from_moments(_control.n, _control.mean, 0.0 * _control.n),
+            "treatment": ArmStatistics.from_moments(
+                _treatment.n, _treatment.mean, 0.0 * _treatment.n),
+        }, ("control and treatment",)),
+        Bad("labels too short", {"labels": _labels[1:]}, ("labels",)),
+        Bad("a missing label", {"labels": [None, *_labels[1:]]}, ("labels",)),
+        Bad("one unit", {
+            "control": ArmStatistics(20, 30.0, 100.0),
+            "treatment": ArmStatistics(25, 40.0, 150.0), "labels": None,
+        }, (), expect="result"),
     )),
-    Case(hbm.estimate_unit_effects, {"users": _users}, extra=(
-        Bad("treatment not 0/1", {"users": _with(_users, 0, "treatment", 2)}, ("treatment",)),
-        Bad("one user in an arm", {"users": _users.drop(index=[1, 3, 5])}, ("creator_id",)),
-        Bad("one arm only", {"users": _users[_users["treatment"] == 0]}, ("treatment",)),
+    Case(no_pooling.unit_effects, {"data": _users}, extra=(
+        Bad("treatment not 0/1", {"data": _users.assign(treatment=np.r_[2, _users[
+            "treatment"].to_numpy()[1:]])}, ("treatment",)),
+        Bad("one user in an arm", {"data": _users.drop(index=[1, 3, 5])}, ("unit",)),
+        Bad("one arm only", {"data": _users[_users["treatment"] == 0]}, ("treatment",)),
     )),
-    Case(hbm.estimate_complete_pooling, {"effects": _effects_small}, extra=(
-        Bad("zero se", {"effects": _with(_effects_small, 0, "se", 0.0)}, ("se",)),
-    )),
-    Case(hbm.estimate_between_variance, {
+    Case(pooling.complete_pooling_effects, {"effects": _effects, "groups": _genre},
+         kinds={"groups": "skip"},
+         extra=(_NOT_ESTIMATES, _ZERO_SE, *_groups_bad("groups", _genre))),
+    Case(pooling.compute_between_variance, {
         "estimates": _y, "standard_errors": _s, "group_codes": _codes, "n_groups": 3,
     }, extra=(
         Bad("one unit", {"estimates": _y[:1], "standard_errors": _s[:1],
@@ -127,13 +161,13 @@ CASES = [
         Bad("zero se", {"standard_errors": np.r_[0.0, _s[1:]]}, ("standard_errors",)),
         Bad("3-D", {"estimates": _y.reshape(1, 1, -1)}, ("estimates",)),
     )),
-    Case(hbm.estimate_between_variance, {
+    Case(pooling.compute_between_variance, {
         "estimates": _y, "standard_errors": _s, "group_codes": _codes, "method": "moments",
         "per_group": True,
     }, label="moments per group", extra=(
         Bad("a group of one", {"group_codes": np.r_[_codes[:-1], 3]}, ("group_codes",)),
     )),
-    Case(hbm.normal_normal_posterior, {
+    Case(pooling.compute_normal_normal_posterior, {
         "estimates": _y, "standard_errors": _s, "group_codes": _codes, "unit_sd": 0.4,
         "group_sd": 0.3, "mean_effect": 0.5, "n_groups": 3,
     }, kinds={"unit_sd": "positive", "group_sd": "positive"},
@@ -144,91 +178,103 @@ CASES = [
             Bad("unit_sd per unit", {"unit_sd": np.full(len(_y), 0.4)}, ("unit_sd",)),
             Bad("unit_sd string array", {"unit_sd": np.array(["0.4"])}, ("unit_sd",)),
         )),
-    Case(hbm.estimate_empirical_bayes, {"effects": _effects_small}, extra=(
-        Bad("one unit", {"effects": _effects_small.iloc[:1]}, ("estimates",)),
-        Bad("one unit per group", {"effects": _effects_small.iloc[[0, 4, 8]]}, ("estimates",)),
-        Bad("repeated id", {"effects": pd.concat([_effects_small, _effects_small.iloc[:1]])},
-            ("id",)),
+    Case(pooling.empirical_bayes_effects, {"effects": _effects, "groups": _genre},
+         kinds={"groups": "skip"}, extra=(
+        _NOT_ESTIMATES, _ZERO_SE, _REPEATED, *_groups_bad("groups", _genre),
+        Bad("one unit", {"effects": _rows(_frame.iloc[:1])}, ("estimates",)),
+        Bad("one unit per group", {"effects": _rows(_frame.iloc[[0, 4, 8]])}, ("estimates",)),
         Bad("per group with a group of one", {
-            "effects": _effects_small.iloc[:9], "per_group": True}, ("group_codes",)),
+            "effects": _rows(_frame.iloc[:9]), "per_group": True}, ("group_codes",)),
     )),
-    Case(hbm.estimate_empirical_bayes, {
-        "effects": _replicated_effects, "replication": "replication", "method": "moments",
-    }, label="replications", extra=(
-        Bad("unequal replications", {"effects": _replicated_effects.iloc[:-1]},
-            ("replication",)),
+    Case(pooling.empirical_bayes_effects, {
+        "effects": _replicated_effects, "groups": _replicated["genre"],
+        "replications": _replications, "method": "moments",
+    }, label="replications", kinds={"groups": "skip", "replications": "skip"}, extra=(
+        Bad("unequal replications", {"replications": np.r_[_replications[:-1], 5]},
+            ("replications",)),
+        Bad("replications too short", {"replications": _replications[1:]},
+            ("replications",)),
     )),
-    Case(hbm.estimate_oracle_bayes, {
-        "effects": _effects_small, "mean_effect": 0.5, "group_sd": 0.3, "unit_sd": 0.4,
-    }, kinds={"unit_sd": "positive", "group_sd": "positive"},
+    Case(pooling.oracle_bayes_effects, {
+        "effects": _effects, "groups": _genre, "mean_effect": 0.5, "group_sd": 0.3,
+        "unit_sd": 0.4,
+    }, kinds={"unit_sd": "positive", "group_sd": "positive", "groups": "skip"},
         # group_sd = inf is the documented flat prior on the group means.
-        accepts=("group_sd=inf",)),
-    Case(hbm.validate_against_truth, {"estimates": _effects, "truth": _truth}, extra=(
-        Bad("reversed interval", {"estimates": _with(_effects, 0, "ci_low", 99.0)},
-            ("ci_low",)),
-        Bad("ids differ", {"truth": _truth.iloc[1:]}, ("on",)),
+        accepts=("group_sd=inf",), extra=(_NOT_ESTIMATES, *_groups_bad("groups", _genre))),
+    Case(accuracy.compute_accuracy, {"estimates": _effects, "truth": _by_creator}, extra=(
+        Bad("truth misses a unit", {"truth": _by_creator.iloc[1:]}, ("truth",)),
+        Bad("estimates a DataFrame", {"estimates": _frame}, ("estimates",)),
+        Bad("repeated estimates", {"estimates": _rows(pd.concat([_frame, _frame.iloc[:1]]))},
+            ("estimates",)),
     )),
-    Case(hbm.validate_against_truth, {
-        "estimates": _replicated_effects, "truth": _replicated_truth,
-        "on": ["replication", "creator_id"], "by": "genre", "cluster": "replication",
-    }, label="clustered"),
-    Case(hbm.validate_against_truth, {
-        "estimates": _effects, "truth": _truth, "by": "n_users", "bins": [0.0, 100.0, np.inf],
-        "labels": ["small", "large"],
+    Case(accuracy.compute_accuracy, {
+        "estimates": _replicated_effects, "truth": _replicated, "by": "genre",
+        "cluster": "replication",
+    }, label="clustered", extra=(
+        Bad("unknown cluster", {"cluster": "no_such_level"}, ("cluster",)),
+    )),
+    Case(accuracy.compute_accuracy, {
+        "estimates": _effects, "truth": _by_creator, "by": "n_users",
+        "bins": [0.0, 100.0, np.inf], "labels": ["small", "large"],
     }, label="bins", extra=(
         Bad("decreasing bins", {"bins": [100.0, 0.0, np.inf]}, ("bins",)),
         Bad("too few labels", {"labels": ["all"]}, ("labels",)),
         Bad("values outside the bins", {"bins": [0.0, 100.0, 200.0]}, ("bins",)),
     )),
-    Case(hbm.fit_hierarchical_model, {"effects": _effects_small, "prior_scale": 1.0,
-                                      "rng": 1, **_SAMPLER},
-         check_valid=False, extra=(
-             *_SAMPLER_BAD,
-             Bad("two units", {"effects": _effects_small.iloc[:2]}, ("effects",)),
-             Bad("equal estimates", {"effects": _effects_small.assign(estimate=1.0),
-                                     "prior_scale": None}, ("prior_scale",)),
-             Bad("repeated id", {"effects": pd.concat([_effects_small,
-                                                        _effects_small.iloc[:1]])}, ("id",)),
-             Bad("target_accept one", {"target_accept": 1.0}, ("target_accept",)),
-         )),
-    Case(hbm.check_convergence, {"idata": _idata, "var_names": ["mu", "theta"]}, extra=(
+    Case(hierarchical.fit_hierarchical_model, {
+        "effects": _effects, "groups": _genre, "prior_scale": 1.0, "rng": 1, **_SAMPLER,
+    }, kinds={"groups": "skip"}, check_valid=False, extra=(
+        *_SAMPLER_BAD, _NOT_ESTIMATES, _ZERO_SE, _REPEATED, *_groups_bad("groups", _genre),
+        Bad("two units", {"effects": _rows(_frame.iloc[:2])}, ("effects",)),
+        Bad("equal estimates", {"effects": _rows(_frame.assign(estimate=1.0)),
+                                "prior_scale": None}, ("prior_scale",)),
+        Bad("target_accept one", {"target_accept": 1.0}, ("target_accept",)),
+        Bad("group_centering 0.5", {"group_centering": 0.5}, ("group_centering",)),
+    )),
+    Case(diagnostics.check_convergence, {"idata": _idata, "var_names": ["mu", "theta"]}, extra=(
         Bad("constant draws", {"idata": _constant_idata, "var_names": None}, ("var_names",)),
         Bad("unknown variable", {"var_names": ["nope"]}, ("var_names",)),
         Bad("no variables", {"var_names": []}, ("var_names",)),
         Bad("one string", {"var_names": "mu"}, ("var_names",)),
         Bad("not idata", {"idata": "not idata"}, ("idata",)),
     )),
-    Case(hbm.posterior_predictive_check, {
+    Case(diagnostics.check_posterior_predictive, {
         "fit": _fake_fit, "new_units": True, "n_replicates": 20, "rng": 1,
     }),
-    Case(hbm.posterior_predictive_check, {
+    Case(diagnostics.check_posterior_predictive, {
         "fit": _fake_fit, "new_units": False, "n_replicates": 20, "rng": 1,
     }, label="plain"),
     # Pareto k above 1 is possible (k > 1: the importance ratios have no mean), so a
     # threshold above one is a legitimate (if unusual) question.
-    Case(hbm.count_high_pareto_k, {"idata": _loo_idata, "threshold": 0.7},
+    Case(diagnostics.compute_loo, {"idata": _loo_idata, "threshold": 0.7},
          accepts=("threshold=above one",), extra=(
              Bad("no log likelihood", {"idata": _idata}, ("idata",)),
              Bad("not idata", {"idata": "x"}, ("idata",)),
          )),
-    Case(hbm.compare_groupings, {"effects": _effects_small, "groupings": ["genre", "region"],
-                                 "rng": 1, **_SAMPLER},
-         check_valid=False, extra=(
-             *_SAMPLER_BAD,
-             Bad("one grouping", {"groupings": ["genre"]}, ("groupings",)),
-             Bad("one string", {"groupings": "genre"}, ("groupings",)),
-             Bad("second grouping has a gap", {
-                 "effects": _with(_effects_small, 3, "region", None)}, ("region",)),
-         )),
-    Case(hbm.fit_geo_hierarchical_model, {"deltas": _deltas, "rng": 1, **_SAMPLER},
-         check_valid=False, extra=(
-             *_SAMPLER_BAD,
-             Bad("one treated geo", {"deltas": _deltas.assign(
-                 group=["treatment"] + ["control"] * 7)}, ("treatment_label",)),
-             Bad("zero se", {"deltas": _with(_deltas, 0, "se", 0.0)}, ("se",)),
-             Bad("repeated geo", {"deltas": _deltas.assign(geo_id="g")}, ("geo_id",)),
-             Bad("equal deltas", {"deltas": _deltas.assign(delta=2.0)}, ("prior_scale",)),
-         )),
-    Case(hbm.fit_eight_schools, {"rng": 1, **_SAMPLER}, check_valid=False,
+    Case(diagnostics.fit_groupings, {
+        "effects": _effects, "groupings": {"genre": _genre, "region": _region}, "rng": 1,
+        **_SAMPLER,
+    }, kinds={"groupings": "skip"}, check_valid=False, extra=(
+        *_SAMPLER_BAD, _NOT_ESTIMATES,
+        Bad("one grouping", {"groupings": {"genre": _genre}}, ("groupings",)),
+        Bad("a list of names", {"groupings": ["genre", "region"]}, ("groupings",)),
+        Bad("second grouping has a gap", {"groupings": {
+            "genre": _genre, "region": _region.where(np.arange(len(_region)) != 3)}},
+            ("region",)),
+    )),
+    Case(geo_model.fit_geo_hierarchical_model, {
+        "effects": _changes, "arms": _deltas["group"], "rng": 1, **_SAMPLER,
+    }, kinds={"arms": "skip"}, check_valid=False, extra=(
+        *_SAMPLER_BAD,
+        Bad("one treated geo", {"arms": ["treatment"] + ["control"] * 7},
+            ("treatment_label",)),
+        Bad("zero se", {"effects": _rows(_changes.to_frame().assign(se=0.0))}, ("se",)),
+        Bad("repeated geo", {"effects": _rows(_changes.to_frame().set_axis(["g"] * 8)),
+                             "arms": _deltas["group"].to_numpy()}, ("labels",)),
+        Bad("equal changes", {"effects": _rows(_changes.to_frame().assign(estimate=2.0))},
+            ("prior_scale",)),
+        Bad("arms missing a geo", {"arms": _deltas["group"].iloc[1:]}, ("arms",)),
+    )),
+    Case(hierarchical.fit_eight_schools, {"rng": 1, **_SAMPLER}, check_valid=False,
          extra=_SAMPLER_BAD),
 ]
