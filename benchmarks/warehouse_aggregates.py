@@ -7,8 +7,8 @@ events per user: the default 5 x 1,000,000 users is about 100 million events) to
 folder, then, each in a fresh process so that peak memory is its own:
 
 1. DuckDB: ``ARM_METRICS_SQL`` over ``read_parquet`` of all files (streamed; threads = cores);
-2. pandas: the same per-user then per-arm sums with ``groupby`` on the events loaded into
-   memory (the loading time reported apart).
+2. pandas: the same per-user then per-arm statistics (every column of ``ARM_METRICS_SQL``)
+   with ``groupby`` on the events loaded into memory (the loading time reported apart).
 
 Prints wall seconds, peak resident memory of each process and the ratio, and checks that the
 two give the same sums. A script, not a test: its figures go in the notes and the chapter.
@@ -42,24 +42,40 @@ print(json.dumps({"seconds": seconds, "peak_gib": peak,
 
 PANDAS = r"""
 import glob, json, resource, sys, time
+import numpy as np
 import pandas as pd
 directory = sys.argv[1]
 start = time.perf_counter()
 users = pd.concat(pd.read_parquet(p) for p in sorted(glob.glob(f"{directory}/users_*")))
 events = pd.concat(pd.read_parquet(p) for p in sorted(glob.glob(f"{directory}/events_*")))
 loaded = time.perf_counter()
-experiment = events[events["day"] >= 0]
-per_user = pd.DataFrame({
-    "revenue": experiment.groupby("user_id")["revenue"].sum(),
-    "clicks": (experiment["event"] == "click").groupby(experiment["user_id"]).sum(),
+# The same statistics as ARM_METRICS_SQL: per user, then per arm.
+experiment = events["day"].to_numpy() >= 0
+kind = events["event"].to_numpy()
+user = events["user_id"].to_numpy()
+frame = pd.DataFrame({
+    "user_id": user,
+    "pageviews": (experiment & (kind == "pageview")).astype(np.int64),
+    "clicks": (experiment & (kind == "click")).astype(np.int64),
+    "revenue": np.where(experiment, events["revenue"].to_numpy(), 0.0),
+    "converted": (experiment & (kind == "purchase")).astype(np.int64),
+    "pre_revenue": np.where(experiment, 0.0, events["revenue"].to_numpy()),
 })
-per_user = users.set_index("user_id").join(per_user).fillna(0.0)
-per_arm = per_user.groupby("arm").agg(
-    n=("revenue", "size"), sum_revenue=("revenue", "sum"), sum_clicks=("clicks", "sum"))
+per_user = frame.groupby("user_id").agg(
+    pageviews=("pageviews", "sum"), clicks=("clicks", "sum"), revenue=("revenue", "sum"),
+    converted=("converted", "max"), pre_revenue=("pre_revenue", "sum"))
+per_user = users.set_index("user_id")[["arm"]].join(per_user).fillna(0.0)
+for name in ("revenue", "clicks", "pageviews", "pre_revenue"):
+    per_user[f"{name}_squares"] = per_user[name] ** 2
+per_user["clicks_pageviews"] = per_user["clicks"] * per_user["pageviews"]
+per_user["revenue_pre_revenue"] = per_user["revenue"] * per_user["pre_revenue"]
+per_arm = per_user.groupby("arm").agg(["sum", "size"])
 seconds = time.perf_counter() - loaded
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+sums = [[float(per_arm[("revenue", "size")][arm]), float(per_arm[("revenue", "sum")][arm]),
+         float(per_arm[("clicks", "sum")][arm])] for arm in (0, 1)]
 print(json.dumps({"seconds": seconds, "load_seconds": loaded - start, "peak_gib": peak,
-                  "sums": per_arm.to_numpy().tolist()}))
+                  "sums": sums}))
 """
 
 

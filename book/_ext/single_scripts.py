@@ -2,7 +2,8 @@
 
 Jupyter Book 1.x registers sphinx-thebe's inline configuration script twice, so every page
 declares ``const THEBE_JS_URL`` twice and the browser logs a SyntaxError. This extension
-drops repeated scripts (same file, priority and attributes) from each page's context.
+drops repeated scripts (same file and attributes) from each page's script list, in place:
+the list is the builder's own, which later handlers (MathJax's) still append to.
 """
 
 from __future__ import annotations
@@ -11,15 +12,20 @@ from typing import Any
 
 
 def _single_scripts(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
     seen: set[tuple[Any, ...]] = set()
     unique = []
-    for script in context.get("script_files", []):
-        attributes = getattr(script, "attributes", {})
-        key = (str(getattr(script, "filename", script)), tuple(sorted(attributes.items())))
+    for script in scripts:
+        attributes = getattr(script, "attributes", {}) or {}
+        # an inline script is registered once with filename None and once with ""
+        filename = getattr(script, "filename", script) or ""
+        key = (str(filename), tuple(sorted(attributes.items())))
         if key not in seen:
             seen.add(key)
             unique.append(script)
-    context["script_files"] = unique
+    scripts[:] = unique
 
 
 def setup(app: Any) -> dict[str, Any]:
