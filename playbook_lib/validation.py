@@ -40,12 +40,8 @@ __all__ = [
     "PlaybookWarning",
     "as_float_array",
     "as_numeric_array",
-    "check_binary",
-    "check_rng",
-    "check_sum_of_squares",
-    "column_as_float_array",
-    "warn_point_interval",
     "check_alpha",
+    "check_binary",
     "check_choice",
     "check_columns",
     "check_counts",
@@ -56,7 +52,12 @@ __all__ = [
     "check_positive",
     "check_probability",
     "check_regression_design",
+    "check_rng",
     "check_same_length",
+    "check_sum_of_squares",
+    "column_as_float_array",
+    "require_columns",
+    "warn_point_interval",
 ]
 
 

@@ -571,11 +571,12 @@ class ArmMetrics:
     """Every per-arm statistic ``ARM_METRICS_SQL`` returns, from one scan of the events.
 
     Each field is a ``(control, treatment)`` pair of typed statistics, ready for the
-    ``_from_stats`` twins: ``conversions`` (0/1 per user, :meth:`ArmStatistics.from_counts`),
-    ``revenue``, ``clicks`` and ``pageviews`` (per-user totals), ``click_through``
-    (:class:`RatioStatistics` of clicks over page views per user) and
-    ``revenue_with_pre_revenue`` (:class:`CovariateStatistics`: revenue with the
-    pre-period revenue as CUPED covariate).
+    ``_from_stats`` twins: ``conversions`` (0/1 per user, :meth:`ArmStatistics.from_counts
+    <playbook_lib.aggregates.ArmStatistics.from_counts>`), ``revenue``, ``clicks`` and
+    ``pageviews`` (per-user totals), ``click_through``
+    (:class:`~playbook_lib.aggregates.RatioStatistics` of clicks over page views per user)
+    and ``revenue_with_pre_revenue`` (:class:`~playbook_lib.aggregates.CovariateStatistics`:
+    revenue with the pre-period revenue as CUPED covariate).
     """
 
     conversions: Arms

@@ -117,6 +117,10 @@ def test_book_builds_with_warnings_as_errors(tmp_path: Path) -> None:
     """Render every page with -W -n --keep-going; execution is off (nbmake ran the chapters)."""
     config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
+    # The copy lives elsewhere: its local extensions' folders must stay the repository's.
+    extensions = config.get("sphinx", {}).get("local_extensions", {})
+    for name, folder in extensions.items():
+        extensions[name] = str(REPO_ROOT / folder)
     config_path = tmp_path / "_config.yml"
     config_path.write_text(yaml.safe_dump(config))
     jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))

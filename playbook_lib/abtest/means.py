@@ -170,8 +170,9 @@ def compare_means_from_stats(
     Raises
     ------
     ValueError
-        Naming ``control`` or ``treatment``: not an :class:`ArmStatistics`, array fields
-        (use :func:`batch_compare_means`) or fewer than 2 units; bad ``alpha`` or
+        Naming ``control`` or ``treatment``: not an
+        :class:`~playbook_lib.aggregates.ArmStatistics`, array fields (use
+        :func:`batch_compare_means`) or fewer than 2 units; bad ``alpha`` or
         ``alternative``.
     """
     moments_c, moments_t, _ = _arms(control, treatment, one_arm=True)

@@ -127,9 +127,10 @@ def compare_proportions_from_stats(
     Raises
     ------
     ValueError
-        Naming ``control`` or ``treatment``: not an :class:`ArmStatistics`, array fields
-        (use :func:`batch_compare_proportions`), or not the statistics of a 0/1 metric;
-        bad ``alpha``, ``alternative`` or ``interval``.
+        Naming ``control`` or ``treatment``: not an
+        :class:`~playbook_lib.aggregates.ArmStatistics`, array fields (use
+        :func:`batch_compare_proportions`), or not the statistics of a 0/1 metric; bad
+        ``alpha``, ``alternative`` or ``interval``.
     """
     control = check_binary_statistics(control, "control", one_arm=True)
     treatment = check_binary_statistics(treatment, "treatment", one_arm=True)
@@ -233,9 +234,9 @@ def batch_compare_proportions(
     Raises
     ------
     ValueError
-        Naming ``control`` or ``treatment``: not an :class:`ArmStatistics` of a 0/1
-        metric, or entries that do not broadcast; bad ``alpha``, ``alternative`` or
-        ``interval``.
+        Naming ``control`` or ``treatment``: not an
+        :class:`~playbook_lib.aggregates.ArmStatistics` of a 0/1 metric, or entries that do
+        not broadcast; bad ``alpha``, ``alternative`` or ``interval``.
     """
     control = check_binary_statistics(control, "control")
     treatment = check_binary_statistics(treatment, "treatment")

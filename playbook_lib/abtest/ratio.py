@@ -101,8 +101,9 @@ def compare_ratio_metrics_from_stats(
     Raises
     ------
     ValueError
-        Naming ``control`` or ``treatment``: not a :class:`RatioStatistics`, array fields
-        (use :func:`batch_compare_ratio_metrics`), fewer than 2 users, or a non-positive
+        Naming ``control`` or ``treatment``: not a
+        :class:`~playbook_lib.aggregates.RatioStatistics`, array fields (use
+        :func:`batch_compare_ratio_metrics`), fewer than 2 users, or a non-positive
         denominator sum; bad ``alpha``.
     """
     alpha = check_alpha(alpha)
@@ -245,9 +246,9 @@ def batch_compare_ratio_metrics(
     Raises
     ------
     ValueError
-        Naming ``control`` or ``treatment``: not a :class:`RatioStatistics`, fewer than 2
-        users, a non-positive denominator sum, entries that do not broadcast; bad
-        ``alpha``.
+        Naming ``control`` or ``treatment``: not a
+        :class:`~playbook_lib.aggregates.RatioStatistics`, fewer than 2 users, a
+        non-positive denominator sum, entries that do not broadcast; bad ``alpha``.
     """
     alpha = check_alpha(alpha)
     out = _ratio_table(control, treatment, one_arm=False)

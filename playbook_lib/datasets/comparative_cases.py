@@ -31,8 +31,7 @@ def load_california_prop99() -> pd.DataFrame:
     Abadie, Diamond & Hainmueller (2010) and redistributed with the ``synthdid`` R package
     and CausalPy (Apache-2.0 licence), from which it was converted to this tidy form with
     values rounded to the published one-decimal precision. The figures are public
-    statistics; the tests check the file's SHA-256 checksum and Arkhangelsky et al.'s
-    published estimates on it.
+    statistics.
 
     Returns
     -------

@@ -63,7 +63,7 @@ def normal_posterior(
     Raises
     ------
     ValueError
-        If ``estimate`` is not an :class:`Estimate` with a finite positive ``se``,
+        If ``estimate`` is not an :class:`~playbook_lib.Estimate` with a finite positive ``se``,
         ``prior_mean`` is not a finite number, ``prior_sd`` is not a positive finite
         number or ``alpha`` is not in (0, 1).
     """
@@ -268,7 +268,7 @@ def bayesian_decision(
     Raises
     ------
     ValueError
-        If ``estimate`` is not an :class:`Estimate` with a finite positive ``se``,
+        If ``estimate`` is not an :class:`~playbook_lib.Estimate` with a finite positive ``se``,
         ``threshold_of_caring`` or ``prior_sd`` is not positive, ``prior_mean`` is not
         finite or ``direction`` is unknown.
     """

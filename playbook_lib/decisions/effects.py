@@ -27,7 +27,7 @@ def summarize_effect(
     method: str = "normal",
     details: Mapping[str, Any] | None = None,
 ) -> Estimate:
-    """Wrap an effect and its standard error as an :class:`Estimate` (Wald interval).
+    """Wrap an effect and its standard error as an :class:`~playbook_lib.Estimate` (Wald interval).
 
     Use it to bring a number from any source (a warehouse query, a paper, a dashboard)
     into the decision layer.
@@ -49,7 +49,7 @@ def summarize_effect(
     -------
     Estimate
         ``estimate ± t_{1-alpha/2} se`` with the two-sided p-value of zero effect
-        (:meth:`Estimate.from_standard_error`).
+        (:meth:`Estimate.from_standard_error <playbook_lib.Estimate.from_standard_error>`).
 
     Raises
     ------
@@ -71,7 +71,7 @@ def summarize_effect(
 def estimate_from_draws(
     draws: Any, *, alpha: float = 0.05, method: str = "posterior draws"
 ) -> Estimate:
-    """Summarise posterior (or bootstrap) draws of an effect as an :class:`Estimate`.
+    """Summarise posterior (or bootstrap) draws of an effect as an :class:`~playbook_lib.Estimate`.
 
     The estimate is the mean of the draws, ``se`` their standard deviation and the interval
     the equal-tailed ``alpha/2`` and ``1 - alpha/2`` quantiles. ``details`` holds

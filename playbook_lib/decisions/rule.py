@@ -260,7 +260,7 @@ class NonInferiorityCheck:
 
     @property
     def passed(self) -> bool:
-        """Whether non-inferiority is shown: ``p_value < alpha``, i.e. the bound on the worse
+        """Whether non-inferiority is shown (``p_value < alpha``), i.e. the bound on the worse
         side lies inside the margin."""
         return self.p_value < self.alpha
 
@@ -298,7 +298,7 @@ def check_non_inferiority(
     Raises
     ------
     ValueError
-        If ``estimate`` is not an :class:`Estimate` with a finite positive ``se``,
+        If ``estimate`` is not an :class:`~playbook_lib.Estimate` with a finite positive ``se``,
         ``margin`` is not a positive finite number, or ``direction`` is unknown.
     """
     se = usable_se(estimate, "estimate")
@@ -374,7 +374,7 @@ def decide(rule: DecisionRule, estimates: Mapping[str, Estimate]) -> Decision:
     ValueError
         If ``rule`` is not a :class:`DecisionRule`, ``estimates`` is not a mapping, a
         metric is missing from it, or an estimate of the rule's metrics is not an
-        :class:`Estimate` with a finite positive ``se``.
+        :class:`~playbook_lib.Estimate` with a finite positive ``se``.
     """
     if not isinstance(rule, DecisionRule):
         raise ValueError(f"rule must be a DecisionRule, got {type(rule).__name__}")

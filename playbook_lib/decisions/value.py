@@ -88,8 +88,8 @@ def expected_net_value(
     Raises
     ------
     ValueError
-        If ``effect`` is not an :class:`Estimate` with a finite positive ``se``, a scale
-        factor is not a positive finite number (or their product overflows),
+        If ``effect`` is not an :class:`~playbook_lib.Estimate` with a finite positive
+        ``se``, a scale factor is not a positive finite number (or their product overflows),
         ``fixed_cost`` is negative or not finite, or ``alpha`` is not in (0, 1).
     """
     se = usable_se(effect, "effect")

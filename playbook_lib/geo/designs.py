@@ -266,7 +266,7 @@ def check_balance(
     pandas.DataFrame
         Indexed by covariate: ``mean_treatment``, ``mean_control``, ``difference``,
         ``standardized_difference`` (difference over the root mean of the two arm
-        variances; |value| > 0.1 is the usual flag) and ``p_value`` (Welch t).
+        variances; ``|value| > 0.1`` is the usual flag) and ``p_value`` (Welch t).
 
     Raises
     ------

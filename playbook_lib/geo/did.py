@@ -222,8 +222,9 @@ def estimate_did_from_stats(
     Raises
     ------
     ValueError
-        If ``control`` or ``treatment`` is not an :class:`ArmStatistics` with scalar
-        fields, an arm has fewer than two geos, or ``alpha`` is invalid.
+        If ``control`` or ``treatment`` is not an
+        :class:`~playbook_lib.aggregates.ArmStatistics` with scalar fields, an arm has fewer
+        than two geos, or ``alpha`` is invalid.
 
     Examples
     --------

@@ -311,10 +311,8 @@ def check_pre_trends(
     influence vectors are each unit's change from the reference period minus its arm's mean,
     so this is exactly their test on those changes. A Wald test with an ``F(q, G - 1)``
     reference, which ignores that the ``q x q`` covariance is itself estimated from ``G``
-    clusters, rejects far too often unless ``q`` is much smaller than ``G`` (20 % at a
-    nominal 5 % with 7 coefficients and 20 geos in simulation); in simulation this test held
-    5 % there, 4 % with 5 coefficients and 6 of 20 geos treated, and 6 % with 8 coefficients
-    and 10 of 40 geos treated.
+    clusters, rejects far too often unless ``q`` is much smaller than ``G``; this test
+    keeps close to its nominal level there.
 
     The test needs more units than coefficients in each arm (``q < n_a``; the test of
     Krishnamoorthy and Yu assumes it): otherwise an arm's covariance is singular and the

@@ -266,7 +266,7 @@ def estimate_always_valid(
     alpha: float = 0.05,
     null_value: float = 0.0,
 ) -> Estimate:
-    """The latest look of a continuously monitored experiment as an :class:`Estimate`.
+    """The latest look of a continuously monitored experiment as an :class:`~playbook_lib.Estimate`.
 
     Parameters
     ----------

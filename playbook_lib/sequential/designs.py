@@ -88,7 +88,7 @@ class GroupSequentialDesign:
 
     @property
     def lower_bounds(self) -> np.ndarray:
-        """Lower z boundaries: ``-efficacy`` (two-sided), futility or ``-inf`` (one-sided)."""
+        """The lower z boundaries, ``-efficacy`` (two-sided), futility or ``-inf`` (one-sided)."""
         if self.sides == 2:
             return -self.efficacy_bounds
         if self.futility_bounds is not None:
@@ -97,7 +97,7 @@ class GroupSequentialDesign:
 
     @property
     def nominal_p_values(self) -> np.ndarray:
-        """Per-look p-value thresholds: reject at look ``k`` if its p-value is below this."""
+        """The per-look p-value thresholds; reject at look ``k`` if its p-value is below this."""
         return self.sides * stats.norm.sf(self.efficacy_bounds)
 
     def to_frame(self) -> pd.DataFrame:

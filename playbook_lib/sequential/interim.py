@@ -130,7 +130,7 @@ def compute_interim_statistics(outcome: Any, treatment: Any, look_sizes: Any) ->
         One row per look: ``n``, ``n_control``, ``n_treatment``, ``estimate`` (treatment
         minus control), ``se`` (unpooled, ``sqrt(s0^2/n0 + s1^2/n1)``) and ``z``. A look
         at which the outcome is constant in both arms so far has ``se = 0`` and an
-        undefined z-statistic: ``z`` is NaN there, with a :class:`PlaybookWarning`.
+        undefined z-statistic: ``z`` is NaN there, with a :class:`~playbook_lib.PlaybookWarning`.
 
     Raises
     ------
@@ -325,8 +325,9 @@ def compute_interim_statistics_from_stats(
     control, treatment : ArmStatistics
         *Cumulative* statistics of each arm, one entry per look: entry ``k`` covers every
         unit analysed up to look ``k`` (counts at least 2 and non-decreasing). That is
-        what :meth:`ArmStatistics.cumulative` makes of per-period statistics (e.g.
-        ``arm_statistics(data, "y", by="day")``) and what
+        what :meth:`ArmStatistics.cumulative
+        <playbook_lib.aggregates.ArmStatistics.cumulative>` makes of per-period statistics
+        (e.g. ``arm_statistics(data, "y", by="day")``) and what
         :func:`playbook_lib.warehouse.query_daily_looks` returns; per-look *increments*
         must go through ``.cumulative()`` first. A scalar ArmStatistics is one look.
 
@@ -335,16 +336,17 @@ def compute_interim_statistics_from_stats(
     pandas.DataFrame
         As :func:`compute_interim_statistics`: ``n``, ``n_control``, ``n_treatment``,
         ``estimate`` (treatment minus control), ``se`` (unpooled) and ``z`` per look
-        (``z`` is NaN, with a :class:`PlaybookWarning`, at a look where both arms have zero
-        variance).
+        (``z`` is NaN, with a :class:`~playbook_lib.PlaybookWarning`, at a look where both
+        arms have zero variance).
 
     Raises
     ------
     ValueError
-        If ``control`` or ``treatment`` is not an :class:`ArmStatistics`, the arms have
-        different numbers of looks, a count is below 2 or decreases, or the units added
-        between two looks imply a negative variance (sums that change while the count does
-        not, or a sum of squares that grows too little).
+        If ``control`` or ``treatment`` is not an
+        :class:`~playbook_lib.aggregates.ArmStatistics`, the arms have different numbers of
+        looks, a count is below 2 or decreases, or the units added between two looks imply a
+        negative variance (sums that change while the count does not, or a sum of squares
+        that grows too little).
     """
     arms = {
         "control": _arm_sums(control, "control"),

@@ -239,10 +239,12 @@ class ContextualEnvironment:
 
     @property
     def n_arms(self) -> int:
+        """The number of arms ``k`` (rows of ``theta``)."""
         return int(self.theta.shape[0])
 
     @property
     def n_features(self) -> int:
+        """The number of features ``d`` (columns of ``theta``), the intercept included."""
         return int(self.theta.shape[1])
 
     def sample_contexts(
@@ -294,7 +296,7 @@ def simulate_contextual_environment(
     """A random logistic contextual-bandit world.
 
     Each arm's intercept is ``logit(base_rate)`` plus N(0, 0.2^2); its slopes on the
-    ``n_features - 1`` standard normal features are N(0, ``slope_sd``^2). So which arm is
+    ``n_features - 1`` standard normal features are N(0, ``slope_sd ** 2``). So which arm is
     best depends on the user, and no single arm is best for everybody.
 
     Returns

@@ -312,14 +312,14 @@ def estimate_synthetic_control(
     -------
     Estimate
         ``method="synthetic control"``, the average effect per treated unit and period.
-        ``details``: ``relative`` (an :class:`Estimate` of the relative lift, the effect
-        over the synthetic post-period level ``counterfactual_level``, treated as fixed),
-        ``weights`` (DataFrame), ``intercepts``, ``synthetic`` and ``gaps``
-        (DataFrames), ``effects`` per treated unit, ``total_effect`` (sum of the gaps
-        over treated units and post periods: the incremental KPI) and its ``total_se``,
-        ``rmspe_pre``, ``rmspe_post``, ``rmspe_ratio``, ``effect_p_value``,
-        ``placebo`` (:class:`PlaceboResult`), ``n_donors``, ``n_pre``, ``n_post``,
-        ``n_treated``, ``predictor_weights``.
+        ``details``: ``relative`` (an :class:`~playbook_lib.Estimate` of the relative lift,
+        the effect over the synthetic post-period level ``counterfactual_level``, treated as
+        fixed), ``weights`` (DataFrame), ``intercepts``, ``synthetic`` and ``gaps``
+        (DataFrames), ``effects`` per treated unit, ``total_effect`` (sum of the gaps over
+        treated units and post periods: the incremental KPI) and its ``total_se``,
+        ``rmspe_pre``, ``rmspe_post``, ``rmspe_ratio``, ``effect_p_value``, ``placebo``
+        (:class:`PlaceboResult`), ``n_donors``, ``n_pre``, ``n_post``, ``n_treated``,
+        ``predictor_weights``.
 
     Raises
     ------

@@ -420,10 +420,8 @@ def estimate_synthetic_did(
     estimate's error were independent normal draws with a common variance,
     ``(estimate - tau) / se`` would be ``t(N_co - 1)`` times ``sqrt(N_co / (N_co - 1))``
     (synthdid's SE divides by the number of placebos). Real placebo estimates share
-    donors and have heavier tails. On the factor-model panels of the tests (19 controls,
-    one treated unit, 1,200 panels) the 95% interval covered about 94% with ``t(18)``
-    and about 92% with the normal quantile: approximate, slightly below nominal.
-    With several treated units the placebo draws overlap and ``N_co - 1`` is a
+    donors and have heavier tails, so the interval is approximate and can cover slightly
+    less than nominal. With several treated units the placebo draws overlap and ``N_co - 1`` is a
     further approximation.
 
     Parameters
