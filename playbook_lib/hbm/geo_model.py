@@ -108,7 +108,7 @@ def _arm_log_density(
     prior_scale: float,
     gradient: np.ndarray,
 ) -> float:
-    """:class:`_ArmDensity`'s value; writes its gradient into ``gradient``."""
+    """``_ArmDensity``'s value; writes its gradient into ``gradient``."""
     n_arms = x.shape[0]
     log_c = math.log(prior_scale)
     for k in range(n_arms):
@@ -156,7 +156,7 @@ def _draw_arm_effects(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact draws of the arm means and geo effects given draws ``tau`` (shape (n, arms)).
 
-    ``mu_k | tau, y ~ N(P/A, 1/A)`` (see :class:`_ArmDensity`) and
+    ``mu_k | tau, y ~ N(P/A, 1/A)`` (see ``_ArmDensity``) and
     ``theta_j | mu_k, tau_k, y_j ~ N(B_j mu_k + (1 - B_j) y_j, (1 - B_j) s_j^2)`` with
     ``B_j = s_j^2 / (s_j^2 + tau_k^2)``.
     """
@@ -200,7 +200,7 @@ def fit_geo_hierarchical_model(
 
     As in :func:`~playbook_lib.hbm.fit_hierarchical_model`, NUTS (nutpie) samples only what
     cannot be integrated out, here the two log between-geo sds (density:
-    :class:`_ArmDensity`, one small numba function, no PyTensor graph to compile); the arm
+    ``_ArmDensity``, one small numba function, no PyTensor graph to compile); the arm
     means and geo effects are then drawn exactly from their normal conditionals given each
     draw. The chains run in one thread (nutpie calls the density through Python).
 
@@ -232,7 +232,7 @@ def fit_geo_hierarchical_model(
     Raises
     ------
     ValueError
-        If ``effects`` is not a non-empty :class:`Estimates` with positive SEs and unique
+        If ``effects`` is not a non-empty :class:`~playbook_lib.Estimates` with positive SEs and unique
         labels, ``arms`` misses a geo or has missing entries, an arm has fewer than 2 geos
         (``treatment_label`` marks the treated), the changes are all equal (without
         ``prior_scale``), or a setting or ``rng`` is invalid; all before sampling.

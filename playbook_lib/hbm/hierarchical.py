@@ -221,7 +221,7 @@ def fit_hierarchical_model(
     Raises
     ------
     ValueError
-        If ``effects`` is not a non-empty :class:`Estimates` with positive standard errors
+        If ``effects`` is not a non-empty :class:`~playbook_lib.Estimates` with positive standard errors
         and unique labels, has fewer than 3 units, ``groups`` misses a unit or has missing
         entries, the estimates are all equal (without ``prior_scale``), a setting or
         ``rng`` is invalid, or both ``sample_effects`` and ``integrate_out_units`` are set.

@@ -30,7 +30,7 @@ __all__ = ["unit_effects", "unit_effects_from_stats"]
 
 
 def _per_unit(statistics: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sizes, means and variances of per-unit :class:`ArmStatistics` (1-D arrays)."""
+    """Sizes, means and variances of per-unit :class:`~playbook_lib.aggregates.ArmStatistics` (1-D arrays)."""
     if not isinstance(statistics, ArmStatistics):
         raise ValueError(
             f"{name} must be playbook_lib.aggregates.ArmStatistics (one entry per unit), got "
@@ -58,7 +58,7 @@ def unit_effects_from_stats(
 
     ``estimate = mean_T - mean_C`` with ``se^2 = s_T^2 / n_T + s_C^2 / n_C`` and a Student-t
     interval and p-value with Welch–Satterthwaite degrees of freedom
-    :cite:`welch1947generalization` (:func:`playbook_lib._kernels.welch`).
+    :cite:`welch1947generalization` (``playbook_lib._kernels.welch``).
 
     Parameters
     ----------
@@ -80,7 +80,7 @@ def unit_effects_from_stats(
     Raises
     ------
     ValueError
-        If ``control`` or ``treatment`` is not :class:`ArmStatistics`, an arm has fewer
+        If ``control`` or ``treatment`` is not :class:`~playbook_lib.aggregates.ArmStatistics`, an arm has fewer
         than 2 users in a unit, the arms have different numbers of units, ``labels`` has
         the wrong length or missing labels, ``alpha`` is outside (0, 1), or a unit's
         outcome is constant in both arms (its standard error would be 0: no interval

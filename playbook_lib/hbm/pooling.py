@@ -78,7 +78,7 @@ def complete_pooling_effects(effects: Estimates, groups: Any, *, alpha: float = 
     Raises
     ------
     ValueError
-        If ``effects`` is not a non-empty :class:`Estimates` with positive standard
+        If ``effects`` is not a non-empty :class:`~playbook_lib.Estimates` with positive standard
         errors, or ``groups`` is missing a unit, has missing labels or the wrong length.
     """
     alpha = check_alpha(alpha)
@@ -443,7 +443,7 @@ def empirical_bayes_effects(
     Raises
     ------
     ValueError
-        If ``effects`` is not a non-empty :class:`Estimates` with positive standard
+        If ``effects`` is not a non-empty :class:`~playbook_lib.Estimates` with positive standard
         errors, labels repeat (within a replication), ``groups`` or ``replications`` miss
         a row, have missing entries or the wrong length, replications differ in size, or
         ``tau^2`` cannot be estimated (one unit, or no more units than groups; see
