@@ -12,8 +12,8 @@ words.
 
 Needs Chromium and its driver (Debian's ``chromium`` and ``chromium-driver``), ``selenium``
 (the ``browser`` extra), executed notebooks and MathJax. Skipped with the reason when any is
-missing, unless ``PLAYBOOK_REQUIRE_BROWSER=1`` (``.ci/run`` sets it and installs them all),
-where a missing piece fails the test.
+missing, unless ``PLAYBOOK_REQUIRE_BROWSER=1`` (for a run that must not skip), where a missing
+piece fails the test.
 """
 
 from __future__ import annotations
