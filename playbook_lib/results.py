@@ -520,9 +520,9 @@ class Estimates:
         With ``alpha=None`` a row rejects when its interval excludes ``null_value`` (the
         interval's own level); with ``alpha`` given, when its p-value is at most ``alpha``
         (the usual rule; it matters for discrete p-values such as a permutation test's
-        ``k / (J + 1)``; rows without a p-value are refused). Under the null this is the test's size (nominal
-        ``alpha``), under an alternative its power. Returns an :class:`Estimate` as
-        :meth:`coverage` does, with ``alpha`` as the nominal rate.
+        ``k / (J + 1)``; rows without a p-value are refused). Under the null this is the
+        test's size (nominal ``alpha``), under an alternative its power. Returns an
+        :class:`Estimate` as :meth:`coverage` does, with ``alpha`` as the nominal rate.
         """
         if alpha is None:
             level = self._common_alpha()

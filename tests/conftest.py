@@ -27,11 +27,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Per-chapter budgets in CPU seconds of the chapter's kernel, with empty user caches (so
-# PyTensor and numba compile from scratch, as for a reader). The hierarchical-models
-# chapter measured 155-176 s this way on the 2-core machine (three PyTensor graphs
-# compiled cold, ~60 s of it); the speed issue's target is far lower.
-DEFAULT_CHAPTER_BUDGET_SECONDS = 90.0
-CHAPTER_BUDGET_SECONDS = {"hbm": 240.0}
+# numba compiles from scratch, as for a reader). Measured on the 2-core machine with the
+# suite's two workers (2026-12-02): hbm 31 s, bandits 20 s, every other chapter 4-15 s.
+DEFAULT_CHAPTER_BUDGET_SECONDS = 20.0
+CHAPTER_BUDGET_SECONDS = {"hbm": 60.0, "bandits": 30.0}
 BOOK_DIR = REPO_ROOT / "book"
 
 
@@ -83,7 +82,8 @@ def _install_strict_notebook_runs() -> None:
 
     Each chapter's kernel starts with empty user directories (:func:`fresh_user_directories`).
 
-    Budget: 90 s of CPU time per chapter, 240 s for the hierarchical-models chapter. The
+    Budget: 20 s of CPU time per chapter, 30 s for bandits and 60 s for the
+    hierarchical-models chapter. The
     budget is on the kernel's own CPU time (user + system, read from ``RUSAGE_CHILDREN``
     once nbclient has shut the kernel down), not on wall time: with two pytest workers on
     two cores, or other work on the machine, a chapter's wall time grows with the machine's

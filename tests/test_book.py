@@ -210,7 +210,10 @@ def test_chapter_code_fits_the_content_column(source: Path) -> None:
     )
 
 
-DRAWS_A_FIGURE = re.compile(r"\bplt\.|\baz\.plot_|\.subplots\(|\bax\w*\.(?:plot|scatter|bar|hist|fill_between|errorbar|imshow)\(")
+DRAWS_A_FIGURE = re.compile(
+    r"\bplt\.|\baz\.plot_|\.subplots\("
+    r"|\bax\w*\.(?:plot|scatter|bar|hist|fill_between|errorbar|imshow)\("
+)
 
 
 @pytest.mark.parametrize("source", NOTEBOOK_SOURCES, ids=lambda path: path.stem)

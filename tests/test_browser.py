@@ -149,7 +149,9 @@ const problems = [];
 const article = document.querySelector("article.bd-article") || document.body;
 const short = (text) => text.trim().replace(/\s+/g, " ").slice(0, 70);
 for (const el of article.querySelectorAll(".math")) {
-  if (!el.querySelector("mjx-container")) problems.push("maths not typeset: " + short(el.textContent));
+  if (!el.querySelector("mjx-container")) {
+    problems.push("maths not typeset: " + short(el.textContent));
+  }
 }
 for (const el of article.querySelectorAll("mjx-merror, [data-mjx-error]")) {
   problems.push("MathJax error: " + short(el.getAttribute("data-mjx-error") || el.textContent));
@@ -163,18 +165,24 @@ while (walker.nextNode()) {
   }
 }
 for (const img of article.querySelectorAll("img")) {
-  if (!img.complete || img.naturalWidth === 0) problems.push("image does not load: " + img.src);
-  if (!(img.getAttribute("alt") || "").trim()) problems.push("image without alt text: " + img.src.slice(-50));
+  if (!img.complete || img.naturalWidth === 0) {
+    problems.push("image does not load: " + img.src);
+  }
+  if (!(img.getAttribute("alt") || "").trim()) {
+    problems.push("image without alt text: " + img.src.slice(-50));
+  }
 }
 const wide = "pre, div.cell_output > div.output, div.pst-scrollable-table-container";
 for (const el of article.querySelectorAll(wide)) {
   if (el.scrollWidth > el.clientWidth + 1) {
-    problems.push(`wider than the column (${el.scrollWidth} px in ${el.clientWidth} px): ` + short(el.textContent));
+    const widths = `${el.scrollWidth} px in ${el.clientWidth} px`;
+    problems.push(`wider than the column (${widths}): ` + short(el.textContent));
   }
 }
 for (const solution of article.querySelectorAll(".solution")) {
   // sphinx-togglebutton folds a dropdown to its title bar (class toggle-hidden)
-  const folded = solution.matches(".toggle-hidden") && solution.getBoundingClientRect().height < 120;
+  const folded = solution.matches(".toggle-hidden")
+    && solution.getBoundingClientRect().height < 120;
   if (!folded) problems.push("solution not folded: " + short(solution.textContent));
 }
 for (const el of article.querySelectorAll(".stderr, .output_stderr, div.output.traceback")) {
@@ -205,6 +213,10 @@ def page_problems(driver, url: str) -> list[str]:  # type: ignore[no-untyped-def
 def test_every_page_reads_cleanly_in_chromium(site, browser) -> None:  # type: ignore[no-untyped-def]
     base, pages = site
     assert len(pages) >= len(CHAPTERS) + 3, pages
-    report = {page: problems for page in pages if (problems := page_problems(browser, f"{base}/{page}"))}
+    report = {
+        page: problems
+        for page in pages
+        if (problems := page_problems(browser, f"{base}/{page}"))
+    }
     lines = [f"{page}: {problem}" for page, problems in report.items() for problem in problems]
     assert not report, f"{len(lines)} problems on {len(report)} pages:\n" + "\n".join(lines[:80])

@@ -32,8 +32,9 @@ from statsmodels.stats.meta_analysis import combine_effects
 import playbook_lib as pl
 from playbook_lib import hbm
 from playbook_lib.aggregates import ArmStatistics
+from playbook_lib.hbm import _densities as densities
 from playbook_lib.hbm import _models as models
-from playbook_lib.hbm import geo_model
+from playbook_lib.hbm import diagnostics
 from playbook_lib.hbm._sampling import stack
 from playbook_lib.simulate import simulate_creator_experiments, simulate_geo_deltas
 
@@ -223,7 +224,7 @@ def small_fit(effects: pl.Estimates, genre: pd.Series) -> hbm.HierarchicalFit:
 @pytest.fixture(scope="module")
 def full_fit(effects: pl.Estimates, genre: pd.Series) -> hbm.HierarchicalFit:
     # The same data x 100, fitted with the *full* model: group means and unit effects
-    # sampled by NUTS from PyMC's compiled graph (non-centered here: "auto" picks 0 for 5
+    # sampled by NUTS from its numba density (non-centered here: "auto" picks 0 for 5
     # genres of 16), so the default model's exact draws are checked against the textbook
     # parameterisation. target_accept 0.99: with 0.95 the full non-centered model gives 1-3
     # divergences on about half of the seeds.
@@ -240,11 +241,8 @@ def full_fit(effects: pl.Estimates, genre: pd.Series) -> hbm.HierarchicalFit:
 
 @pytest.fixture(scope="module")
 def second_fit(effects: pl.Estimates, genre: pd.Series) -> hbm.HierarchicalFit:
-    # The same model, another seed, and reuse_compiled (ignored by the default model: there
-    # is no PyTensor graph to compile or keep).
-    return hbm.fit_hierarchical_model(
-        effects, genre, draws=1_000, tune=1_000, chains=4, reuse_compiled=True, rng=2
-    )
+    # The same model, another seed.
+    return hbm.fit_hierarchical_model(effects, genre, draws=1_000, tune=1_000, chains=4, rng=2)
 
 
 @pytest.fixture(scope="module")
@@ -668,6 +666,52 @@ def test_convergence_check_flags_chains_that_disagree() -> None:
     assert hbm.check_convergence(good).passed
 
 
+def test_convergence_diagnostics_equal_arviz() -> None:
+    # check_convergence computes ArviZ's rank-normalised split R-hat and bulk and tail ESS
+    # for all elements at once; they must equal ArviZ's element-by-element values: on
+    # AR(1) chains from antithetic (phi -0.9) to sticky (0.99), so that Geyer's truncation
+    # and its monotone correction both act, with ties, with one chain shifted away, and
+    # with few draws.
+    rng = np.random.default_rng(6)
+    phi = np.linspace(-0.9, 0.99, 30)
+    for n_chain, n_draw in [(4, 400), (3, 51), (2, 6)]:
+        noise = rng.standard_normal((n_chain, n_draw, phi.size))
+        draws = np.zeros_like(noise)
+        draws[:, 0] = noise[:, 0]
+        for t in range(1, n_draw):
+            draws[:, t] = phi * draws[:, t - 1] + noise[:, t]
+        draws[..., 0] = np.round(draws[..., 0])  # ties
+        draws[0, :, 1] += 3.0  # a chain apart
+        idata = az.from_dict(
+            posterior={"x": draws, "y": 2.0 * draws[..., :3]},
+            sample_stats={"diverging": np.zeros((n_chain, n_draw), dtype=bool)},
+        )
+        rhat, bulk, tail = diagnostics._rank_diagnostics(
+            np.ascontiguousarray(draws.transpose(2, 0, 1))
+        )
+        np.testing.assert_allclose(rhat, az.rhat(idata)["x"].to_numpy(), rtol=1e-10)
+        np.testing.assert_allclose(bulk, az.ess(idata, method="bulk")["x"].to_numpy(), rtol=1e-10)
+        np.testing.assert_allclose(tail, az.ess(idata, method="tail")["x"].to_numpy(), rtol=1e-10)
+        report = hbm.check_convergence(idata)
+        reference = {
+            "rhat": az.rhat(idata),
+            "bulk": az.ess(idata, method="bulk"),
+            "tail": az.ess(idata, method="tail"),
+        }
+        assert report.max_rhat == pytest.approx(
+            max(float(reference["rhat"][name].max()) for name in ("x", "y")), rel=1e-10
+        )
+        for key, attribute in (("bulk", "min_ess_bulk"), ("tail", "min_ess_tail")):
+            expected = min(float(reference[key][name].min()) for name in ("x", "y"))
+            assert getattr(report, attribute) == pytest.approx(expected, rel=1e-10)
+        assert report.worst_variable == "x"
+    # one chain: R-hat is undefined (NaN, as ArviZ says) and the check fails
+    single = az.from_dict(posterior={"x": rng.normal(size=(1, 400))})
+    report = hbm.check_convergence(single)
+    assert np.isnan(report.max_rhat) and not report.passed
+    assert np.isnan(float(az.rhat(single)["x"]))
+
+
 # ----------------------------------------------------------------------------- PyMC models
 def test_hierarchical_fit_converges_and_agrees_with_empirical_bayes(
     small_fit: hbm.HierarchicalFit, effects: pl.Estimates, genre: pd.Series
@@ -688,26 +732,49 @@ def test_hierarchical_fit_converges_and_agrees_with_empirical_bayes(
     assert small_fit.details["group_centering"] == 0.0
 
 
+def central_differences(density: Any, x: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """The gradient of ``density(x)[0]`` by central differences."""
+    return np.array(
+        [(density(x + step * e)[0] - density(x - step * e)[0]) / (2 * step) for e in np.eye(x.size)]
+    )
+
+
+def dense_hyperparameter_log_density(
+    x: np.ndarray, y: np.ndarray, s: np.ndarray, codes: np.ndarray, c: float
+) -> float:
+    """The default model's log density at ``x = (log group_sd, log unit_sd)``, dense.
+
+    With mu, the group means and the unit effects integrated out, y ~ N(0, (10c)^2 11' +
+    group_sd^2 ZZ' + diag(unit_sd^2 + s^2)) (SciPy's multivariate normal, constant
+    included); plus the two HalfNormal(c) priors and the log transform's Jacobian. No
+    Sherman-Morrison algebra: an independent reference for the numba density.
+    """
+    group_sd, unit_sd = np.exp(x)
+    same_group = codes[:, None] == codes[None, :]
+    covariance = (10 * c) ** 2 + group_sd**2 * same_group + np.diag(unit_sd**2 + s**2)
+    value = stats.multivariate_normal(np.zeros(len(y)), covariance).logpdf(y)
+    return value + stats.halfnorm(scale=c).logpdf([group_sd, unit_sd]).sum() + x.sum()
+
+
 @pytest.mark.parametrize(("groups", "per_group"), [(5, 16), (3, 4), (1, 6)])
-def test_numba_density_equals_pytensor_value_and_gradient(groups: int, per_group: int) -> None:
-    # The default fit samples a numba twin of the PyMC model's density; it must be the same
-    # function: PyMC's model.logp (priors, Jacobian, integrated likelihood) and PyTensor's
-    # automatic gradient at random points, including far into the tails.
+def test_numba_density_equals_the_dense_marginal(groups: int, per_group: int) -> None:
+    # The default fit samples the numba density of the two log sds; it must be the model's
+    # density: the dense multivariate normal marginal of the estimates (priors and
+    # Jacobian included, up to the -(n/2) log 2 pi that PyMC's potential drops too), at
+    # random points far into the tails, and its gradient (central differences).
     rng = np.random.default_rng(groups * 100 + per_group)
     creators = simulate_creator_experiments(n_genres=groups, creators_per_genre=per_group, rng=rng)
     frame = no_pooling(creators).to_frame()
     y, s = frame["estimate"].to_numpy(), frame["se"].to_numpy()
     codes = pd.factorize(creators["genre"])[0]
     c = 0.7
-    model = models.build_hyperparameter_model(y, s, codes, groups, c, False)
-    logp = model.compile_logp(mode="FAST_COMPILE")  # PyTensor's Python backend: no compiler
-    dlogp = model.compile_dlogp(mode="FAST_COMPILE")
-    density = models.HyperparameterDensity.from_data(y, s, codes, groups, c)
-    for x in rng.normal(0.0, 2.5, size=(25, 2)):
-        point = {"group_sd_log__": x[0], "unit_sd_log__": x[1]}
+    density = densities.hyperparameter_density(y, s, codes, groups, c)
+    constant = 0.5 * len(y) * math.log(2 * math.pi)
+    for x in rng.normal(np.log(c), 2.5, size=(25, 2)):
         value, gradient = density(x)
-        assert value == pytest.approx(float(logp(point)), rel=1e-12, abs=1e-9)
-        np.testing.assert_allclose(gradient, dlogp(point), rtol=1e-9, atol=1e-9)
+        reference = dense_hyperparameter_log_density(x, y, s, codes, c) + constant
+        assert value == pytest.approx(reference, rel=1e-10, abs=1e-8)
+        np.testing.assert_allclose(gradient, central_differences(density, x), rtol=1e-5, atol=1e-5)
     # Up to sds e^(+-49.9) times the prior scale the density is finite and raises no
     # warning; beyond e^50 it is -inf (NUTS treats that as a divergence), silently.
     with warnings.catch_warnings():
@@ -717,38 +784,142 @@ def test_numba_density_equals_pytensor_value_and_gradient(groups: int, per_group
             assert np.isfinite(value) and np.isfinite(gradient).all()
         for outside in ([400.0, 0.0], [0.0, -51.0 + np.log(c)]):
             assert density(np.array(outside))[0] == -np.inf
+    # Scale equivariance, into the tails: with the data (and c) x k, the density at
+    # x + log k is the density at x minus n log k. At k = 1e28 the weights at the corners
+    # (about 1e-99) underflow a product of four (the density takes one log per four
+    # units), so this also checks its unit-by-unit fallback.
+    k = 1e28
+    scaled = densities.hyperparameter_density(k * y, k * s, codes, groups, k * c)
+    for corner in np.log(c) + 49.9 * np.array([[1, 1], [1, -1], [-1, 1], [-1, -1], [0, 0]]):
+        value, gradient = scaled(corner + math.log(k))
+        expected, expected_gradient = density(corner)
+        assert value == pytest.approx(expected - len(y) * math.log(k), rel=1e-9)
+        np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-7, atol=1e-7)
+
+
+def test_numba_densities_equal_the_pymc_models() -> None:
+    # Each density nutpie samples is the log density of a PyMC model (the library's
+    # definitions): PyMC's model.logp and PyTensor's automatic gradient at random points,
+    # for the default model, the full model and the eight schools. One parameterisation of
+    # the full model here; the closed-form test below checks all four.
+    rng = np.random.default_rng(3)
+    creators = simulate_creator_experiments(n_genres=5, creators_per_genre=16, rng=rng)
+    frame = no_pooling(creators).to_frame()
+    y, s = frame["estimate"].to_numpy(), frame["se"].to_numpy()
+    codes = pd.factorize(creators["genre"])[0]
+    c = 0.7
+    schools_y = hbm.EIGHT_SCHOOLS["estimate"].to_numpy()
+    schools_s = hbm.EIGHT_SCHOOLS["se"].to_numpy()
+    cases = [
+        (
+            models.build_hyperparameter_model(y, s, codes, 5, c),
+            densities.hyperparameter_density(y, s, codes, 5, c),
+            ["group_sd_log__", "unit_sd_log__"],
+        ),
+        (
+            models.build_known_se_model(y, s, codes, 5, c, True, False),
+            densities.full_model_density(y, s, codes, 5, c, True, False),
+            ["mu", "group_sd_log__", "unit_sd_log__", "group_raw", "unit_raw"],
+        ),
+        (
+            models.build_eight_schools_model(schools_y, schools_s),
+            densities.eight_schools_density(schools_y, schools_s),
+            ["mu", "tau_log__", "theta_tilde"],
+        ),
+    ]
+    for model, density, names in cases:
+        # value and gradient in one function, by PyTensor's Python backend (no compiler)
+        logp_and_gradient = model.compile_fn([model.logp(), model.dlogp()], mode="FAST_COMPILE")
+        assert [var.name for var in model.value_vars] == names  # the order of x
+        sizes = [int(np.prod(model.initial_point()[name].shape)) for name in names]
+        for _ in range(10):
+            x = rng.normal(0.0, 1.5, size=density.n_dim)
+            parts = np.split(x, np.cumsum(sizes)[:-1])
+            point = {
+                name: part.reshape(model.initial_point()[name].shape)
+                for name, part in zip(names, parts, strict=True)
+            }
+            value, gradient = density(x)
+            reference, reference_gradient = logp_and_gradient(point)
+            # abs 1e-8: PyMC's HalfCauchy adds its log 2 in float32 (an error of 2e-9)
+            assert value == pytest.approx(float(reference), rel=1e-11, abs=1e-8)
+            np.testing.assert_allclose(gradient, reference_gradient, rtol=1e-9, atol=1e-9)
+
+
+def closed_form_full_log_density(
+    x: np.ndarray,
+    y: np.ndarray,
+    s: np.ndarray,
+    codes: np.ndarray,
+    c: float,
+    centered_groups: bool,
+    centered_units: bool,
+) -> float:
+    """The full model's log density written out with SciPy's densities (constants included).
+
+    x = (mu, log group_sd, log unit_sd, group_raw, unit_raw); a centred level samples the
+    means themselves, a non-centred one standard normal deviations.
+    """
+    n_groups = int(codes.max()) + 1
+    mu, group_sd, unit_sd = x[0], math.exp(x[1]), math.exp(x[2])
+    group_raw, unit_raw = x[3 : 3 + n_groups], x[3 + n_groups :]
+    value = stats.norm.logpdf(mu, 0, 10 * c)
+    value += stats.halfnorm.logpdf([group_sd, unit_sd], scale=c).sum() + x[1] + x[2]
+    if centered_groups:
+        group_mean = group_raw
+        value += stats.norm.logpdf(group_raw, mu, group_sd).sum()
+    else:
+        group_mean = mu + group_sd * group_raw
+        value += stats.norm.logpdf(group_raw).sum()
+    if centered_units:
+        theta = unit_raw
+        value += stats.norm.logpdf(unit_raw, group_mean[codes], unit_sd).sum()
+    else:
+        theta = group_mean[codes] + unit_sd * unit_raw
+        value += stats.norm.logpdf(unit_raw).sum()
+    return value + stats.norm.logpdf(y, theta, s).sum()
 
 
 @pytest.mark.parametrize(("centered_groups", "centered_units"), [(1, 0), (0, 0), (1, 1), (0, 1)])
 def test_one_compiled_full_model_serves_every_parameterisation(
     centered_groups: int, centered_units: int
 ) -> None:
-    # reuse_compiled makes the centering data (raw ~ N(w parent, sd^w), mean = parent +
-    # sd^(1-w) (raw - w parent)): the log density and its gradient must equal those of the
-    # model written out for that parameterisation, at random points.
+    # The full model's one numba density reads the centering from its data; in every
+    # parameterisation its value must be the model's (written out with SciPy) and its
+    # gradient the derivative of that value (central differences), at random points.
     rng = np.random.default_rng(10 * centered_groups + centered_units)
     creators = simulate_creator_experiments(n_genres=3, creators_per_genre=5, rng=rng)
     frame = no_pooling(creators).to_frame()
     y, s = frame["estimate"].to_numpy(), frame["se"].to_numpy()
     codes = pd.factorize(creators["genre"])[0]
-    args = (y, s, codes, 3, 0.7, bool(centered_groups), bool(centered_units))
-    written, shared = (models.build_known_se_model(*args, flag) for flag in (False, True))
-    values = []
-    for model in (written, shared):
-        logp = model.compile_logp(mode="FAST_COMPILE")
-        dlogp = model.compile_dlogp(mode="FAST_COMPILE")
-        values.append((logp, dlogp, model.value_vars))
+    flags = (bool(centered_groups), bool(centered_units))
+    density = densities.full_model_density(y, s, codes, 3, 0.7, *flags)
+    assert density.n_dim == 3 + 3 + len(y)
     for _ in range(10):
-        point = {
-            "mu": rng.normal(),
-            "group_sd_log__": rng.normal(),
-            "unit_sd_log__": rng.normal(),
-            "group_raw": rng.normal(size=3),
-            "unit_raw": rng.normal(size=len(y)),
-        }
-        (logp_w, dlogp_w, _), (logp_s, dlogp_s, _) = values
-        assert float(logp_s(point)) == pytest.approx(float(logp_w(point)), rel=1e-12)
-        np.testing.assert_allclose(dlogp_s(point), dlogp_w(point), rtol=1e-10, atol=1e-12)
+        x = rng.normal(0.0, 1.0, size=density.n_dim)
+        value, gradient = density(x)
+        reference = closed_form_full_log_density(x, y, s, codes, 0.7, *flags)
+        assert value == pytest.approx(reference, rel=1e-11, abs=1e-9)
+        np.testing.assert_allclose(gradient, central_differences(density, x), rtol=1e-5, atol=1e-5)
+    assert density(np.r_[0.0, 60.0, np.zeros(density.n_dim - 2)])[0] == -np.inf
+
+
+def test_eight_schools_density_equals_its_closed_form() -> None:
+    y, s = hbm.EIGHT_SCHOOLS["estimate"].to_numpy(), hbm.EIGHT_SCHOOLS["se"].to_numpy()
+    density = densities.eight_schools_density(y, s)
+    rng = np.random.default_rng(4)
+    for x in rng.normal(0.0, 2.0, size=(10, 10)):
+        mu, tau, z = x[0], math.exp(x[1]), x[2:]
+        reference = (
+            stats.norm.logpdf(mu, 0, 5)
+            + stats.halfcauchy.logpdf(tau, scale=5)
+            + x[1]
+            + stats.norm.logpdf(z).sum()
+            + stats.norm.logpdf(y, mu + tau * z, s).sum()
+        )
+        value, gradient = density(x)
+        assert value == pytest.approx(reference, rel=1e-11)
+        np.testing.assert_allclose(gradient, central_differences(density, x), rtol=1e-5, atol=1e-5)
 
 
 def test_conditional_draws_match_dense_gaussian_conditioning() -> None:
@@ -802,7 +973,7 @@ def test_default_fit_compiles_nothing_and_is_reproducible(
     second_fit: hbm.HierarchicalFit, effects: pl.Estimates, genre: pd.Series
 ) -> None:
     assert second_fit.timings["compile_cpu"] < 0.5
-    assert second_fit.details["reuse_compiled"] and not second_fit.details["sample_effects"]
+    assert not second_fit.details["sample_effects"]
     report = hbm.check_convergence(
         second_fit.idata, ["mu", "group_sd", "unit_sd", "group_mean", "theta"]
     )
@@ -821,7 +992,7 @@ def test_hierarchical_fit_matches_exact_grid_posterior(
     fit_name: str, request: pytest.FixtureRequest
 ) -> None:
     # Every code path: the default model (the sds from the numba density, the rest drawn
-    # exactly), the full model (PyMC's graph compiled by nutpie, every effect sampled), and
+    # exactly), the full model (its numba density, every effect sampled by NUTS), and
     # the fit without unit effects that fit_groupings uses (no theta).
     small_fit = request.getfixturevalue(fit_name)
     data = small_fit.data
@@ -867,14 +1038,23 @@ def test_hierarchical_fit_is_scale_free(
     rescaled = full_fit
     assert rescaled.details["sample_effects"] and not small_fit.details["sample_effects"]
     assert rescaled.details["group_centering"] == 0.0
-    # A short test fit: R-hat within 1.05 (the strict 1.01 of Vehtari et al. 2021 is for
-    # reported fits; group_sd of this fixture reached 1.019 on one platform's streams).
-    report = hbm.check_convergence(
-        rescaled.idata, ["mu", "group_sd", "unit_sd", "group_mean"], rhat_max=1.05
-    )
+    report = hbm.check_convergence(rescaled.idata, ["mu", "group_sd", "unit_sd", "group_mean"])
     assert report.passed, report
-    assert rescaled.timings["compile_cpu"] > 0.0  # data-specialised: compiled afresh
-    assert not rescaled.details["reuse_compiled"]
+    # One compiled density serves the full model on any data: a refit of other data in
+    # another parameterisation compiles nothing.
+    data = small_fit.data
+    other = hbm.fit_hierarchical_model(
+        rescaled_effects := pl.Estimates.from_standard_errors(
+            "x 3", 3 * data["estimate"], 3 * data["se"], labels=data.index
+        ),
+        data["group"],
+        sample_effects=True,
+        group_centering=1,
+        draws=50,
+        tune=50,
+        rng=2,
+    )
+    assert other.timings["compile_cpu"] == 0.0 and len(rescaled_effects) == len(small_fit.data)
     assert rescaled.details["prior_scale"] == pytest.approx(100 * small_fit.details["prior_scale"])
     names = ["mu", "group_sd", "unit_sd"]
     base = posterior_mean_and_mc_se(small_fit.idata, names)
@@ -970,7 +1150,7 @@ def test_arm_density_equals_the_multivariate_normal_marginal(n_geos: int) -> Non
     y, s = deltas["delta"].to_numpy(), deltas["se"].to_numpy()
     arm = (deltas["group"] == "treatment").to_numpy().astype(np.intp)
     c = float(np.std(y, ddof=1))
-    density = geo_model._ArmDensity(y, s**2, arm, 2, c)
+    density = densities.arm_density(y, s**2, arm, 2, c)
     constant = 0.5 * n_geos * math.log(2 * math.pi)  # dropped by the density, as by PyMC
 
     def reference(x: np.ndarray) -> float:

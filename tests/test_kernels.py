@@ -44,8 +44,12 @@ def test_welch_is_elementwise_and_flags_two_constant_arms() -> None:
 
 @pytest.mark.parametrize("alternative", ["two-sided", "larger", "smaller"])
 def test_interval_and_p_value_equal_statsmodels_z_and_t(alternative: str) -> None:
-    from statsmodels.stats.weightstats import _tconfint_generic, _tstat_generic, _zconfint_generic
-    from statsmodels.stats.weightstats import _zstat_generic
+    from statsmodels.stats.weightstats import (
+        _tconfint_generic,
+        _tstat_generic,
+        _zconfint_generic,
+        _zstat_generic,
+    )
 
     estimate, se, df = 0.7, 0.3, 11.0
     sm_alternative = {"two-sided": "two-sided", "larger": "larger", "smaller": "smaller"}

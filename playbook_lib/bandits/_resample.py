@@ -10,32 +10,38 @@ from typing import Any
 
 import numpy as np
 
-from playbook_lib.bandits._checks import Log
+from playbook_lib.bandits._checks import Log, row_blocks
 from playbook_lib.bandits._scores import aipw_scores, ipw_scores
 from playbook_lib.validation import check_integer, check_rng
 
 
 def block_means(array: np.ndarray, block_length: Any, n_boot: Any, rng: Any) -> np.ndarray:
     """Bootstrap means of the columns of ``array`` (shape (..., n, p), finite), shape
-    (..., n_boot, p); checks ``block_length`` (1..n), ``n_boot`` and ``rng``."""
-    n = array.shape[-2]
+    (..., n_boot, p); checks ``block_length`` (1..n), ``n_boot`` and ``rng``.
+
+    The block starts of every replication are drawn first, in one call, and the means are
+    then formed a few replications at a time (so the result does not depend on the
+    blocking)."""
+    n, p = array.shape[-2:]
     block_length = check_integer(block_length, "block_length", minimum=1)
     if block_length > n:
         raise ValueError(f"block_length must be at most the number of rows {n}")
     n_boot = check_integer(n_boot, "n_boot", minimum=1)
     generator = check_rng(rng)
-    extended = np.concatenate([array, array[..., : block_length - 1, :]], axis=-2)
-    cumulative = np.concatenate(
-        [np.zeros(array.shape[:-2] + (1, array.shape[-1])), np.cumsum(extended, axis=-2)], -2
-    )
-    block_sums = cumulative[..., block_length:, :] - cumulative[..., :-block_length, :][..., :n, :]
-    block_sums = block_sums[..., :n, :]
     n_blocks = math.ceil(n / block_length)
     starts = generator.integers(0, n, size=array.shape[:-2] + (n_boot * n_blocks,))
-    gathered = np.take_along_axis(block_sums, starts[..., None], axis=-2)
-    means = gathered.reshape(array.shape[:-2] + (n_boot, n_blocks, array.shape[-1])).sum(-2)
+    flat = array.reshape((-1, n, p))
+    flat_starts = starts.reshape(len(flat), -1)
+    means = np.empty((len(flat), n_boot, p))
+    for rows in row_blocks(len(flat), n * p):
+        part = flat[rows]
+        extended = np.concatenate([part, part[:, : block_length - 1, :]], axis=-2)
+        cumulative = np.concatenate([np.zeros((len(part), 1, p)), np.cumsum(extended, axis=-2)], -2)
+        block_sums = cumulative[:, block_length:, :][:, :n, :] - cumulative[:, :n, :]
+        gathered = np.take_along_axis(block_sums, flat_starts[rows][..., None], axis=-2)
+        means[rows] = gathered.reshape(len(part), n_boot, n_blocks, p).sum(-2)
     means /= n_blocks * block_length
-    return means
+    return means.reshape(array.shape[:-2] + (n_boot, p))
 
 
 def _bootstrap_columns(
@@ -84,6 +90,9 @@ def block_bootstrap_arrays(
             "block_length: fewer than two bootstrap replicates contain both arms; use "
             "shorter blocks or a longer log"
         )
+    if np.all(np.isfinite(boot)):  # the NaN-aware summaries loop over the replications
+        low, high = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=-1)
+        return point, np.std(boot, axis=-1, ddof=1), low, high
     boot = np.where(np.isfinite(boot), boot, np.nan)
     low, high = np.nanquantile(boot, [alpha / 2, 1 - alpha / 2], axis=-1)
     return point, np.nanstd(boot, axis=-1, ddof=1), low, high

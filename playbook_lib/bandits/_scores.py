@@ -14,21 +14,31 @@ from typing import Any
 import numpy as np
 
 from playbook_lib._kernels import moments_from_sums, welch
+from playbook_lib.bandits._checks import played_column
 from playbook_lib.validation import as_numeric_array
 
 
 def history_means(
     arms: np.ndarray, rewards: np.ndarray, n_arms: int, prior: tuple[float, float] = (1.0, 1.0)
 ) -> np.ndarray:
-    """Posterior-mean reward of each arm from rounds before t: shape (..., n, k)."""
-    means = np.empty(arms.shape + (n_arms,))
-    for arm in range(n_arms):  # cumulative sums along the contiguous time axis (fast)
-        played = arms == arm
+    """Posterior-mean reward of each arm from rounds before t: shape (..., n, k).
+
+    The result is a view of an array stored arm by arm, so each arm's predictions
+    (``means[..., arm]``) are contiguous; the work is in place, along the contiguous time
+    axis.
+    """
+    means = np.empty((n_arms,) + arms.shape)
+    for arm in range(n_arms):
+        played = (arms == arm).astype(float)
         won = played * rewards
-        pulls = np.cumsum(played, axis=-1) - played
-        wins = np.cumsum(won, axis=-1) - won
-        means[..., arm] = (prior[0] + wins) / (prior[0] + prior[1] + pulls)
-    return means
+        pulls = np.cumsum(played, axis=-1)
+        pulls -= played  # rounds before t only
+        pulls += prior[0] + prior[1]
+        wins = np.cumsum(won, axis=-1)
+        wins -= won
+        wins += prior[0]
+        np.divide(wins, pulls, out=means[arm])
+    return np.moveaxis(means, 0, -1)
 
 
 def predictions_or_history(
@@ -103,7 +113,7 @@ def adaptive_aipw_core(
     control: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Adaptively weighted AIPW estimate and standard error (Hadad et al., 2021)."""
-    chosen = np.take_along_axis(all_arms, arms[..., None], -1)[..., 0]
+    chosen = played_column(all_arms, arms)
     gamma = aipw_scores(arms, rewards, chosen, predictions, treatment, control)
     # variance-stabilising weights for the contrast (a signed policy +1/-1):
     # h_t = (1/e_t(treatment) + 1/e_t(control))^(-1/2)

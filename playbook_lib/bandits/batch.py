@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from playbook_lib.bandits._checks import prepare_log
+from playbook_lib.bandits._checks import Log, prepare_log, row_blocks
 from playbook_lib.bandits._resample import block_bootstrap_arrays
 from playbook_lib.bandits._scores import (
     adaptive_aipw_core,
@@ -114,7 +114,7 @@ def batch_estimate_effects(
         minimum=2 if method == "naive difference" else 1,
         replications=True,
     )
-    arms_, rewards_, chosen, t, c = log.arms, log.rewards, log.chosen, log.treatment, log.control
+    arms_, rewards_ = log.arms, log.rewards
     labels = range(len(arms_))
     if bootstrap:
         estimator = method.split()[0]
@@ -123,16 +123,25 @@ def batch_estimate_effects(
             estimator, log, predictions, block_length, n_boot, alpha, generator
         )
         return Estimates.from_arrays(method, point, sd, low, high, alpha=alpha, labels=labels)
-    if method == "naive difference":
-        est, se, _, _ = naive_core(arms_, rewards_, t, c)
-    elif method == "ipw":
-        est, se = mean_and_se(ipw_scores(arms_, rewards_, chosen, t, c))
-    elif method == "snipw":
-        est, se = snipw_core(arms_, rewards_, chosen, t, c)
-    elif method == "aipw":
-        predictions = history_means(arms_, rewards_, log.n_arms)
-        est, se = mean_and_se(aipw_scores(arms_, rewards_, chosen, predictions, t, c))
-    else:
-        predictions = history_means(arms_, rewards_, log.n_arms)
-        est, se = adaptive_aipw_core(arms_, rewards_, log.all_arms, predictions, t, c)
+    est, se = np.empty(len(arms_)), np.empty(len(arms_))
+    for rows in row_blocks(*arms_.shape):  # replications are independent: block by block
+        est[rows], se[rows] = _estimate_rows(method, log, rows)
     return Estimates.from_standard_errors(method, est, se, alpha=alpha, labels=labels)
+
+
+def _estimate_rows(method: str, log: Log, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates and standard errors of ``method`` (not a bootstrap) on replications
+    ``rows`` of a validated log."""
+    arms, rewards, chosen = log.arms[rows], log.rewards[rows], log.chosen[rows]
+    t, c = log.treatment, log.control
+    if method == "naive difference":
+        est, se, _, _ = naive_core(arms, rewards, t, c)
+        return est, se
+    if method == "ipw":
+        return mean_and_se(ipw_scores(arms, rewards, chosen, t, c))
+    if method == "snipw":
+        return snipw_core(arms, rewards, chosen, t, c)
+    predictions = history_means(arms, rewards, log.n_arms)
+    if method == "aipw":
+        return mean_and_se(aipw_scores(arms, rewards, chosen, predictions, t, c))
+    return adaptive_aipw_core(arms, rewards, log.all_arms[rows], predictions, t, c)

@@ -6,18 +6,22 @@ and :func:`estimate_cross_fitted_dr` (AIPW with logistic propensity and outcome 
 cross-fitted; Robins et al., 1994; Chernozhukov et al., 2018) answer on one data set;
 :func:`batch_estimate_ipw_estimated_propensity` and :func:`batch_estimate_dr` answer on many
 replicated data sets at once, with logistic fits by Newton-Raphson vectorised over
-replications.
+replications. A fit whose inputs repeat an earlier one (the same propensity model for IPW
+and DR, or one model shared by several scenarios of a study) is reused, not refitted: the
+recent fits are kept under a digest of their inputs.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from playbook_lib.bandits._checks import check_clip
+from playbook_lib.bandits._checks import check_clip, row_blocks
 from playbook_lib.results import Estimate, Estimates
 from playbook_lib.validation import (
     as_numeric_array,
@@ -91,7 +95,34 @@ def _fit_logistic_batched(
     ``features`` (..., n, p) already includes an intercept column if wanted; ``mask``
     (..., n) selects the rows used in each fit. Returns coefficients (..., p). Equal to
     statsmodels' ``Logit`` maximum likelihood (tested); used for fast simulation studies.
+    The fits run a few data sets at a time (cache-sized blocks), each block iterating until
+    its own steps are below 1e-10.
     """
+    n, p = features.shape[-2:]
+    lead = features.shape[:-2]
+    flat_x = features.reshape((-1, n, p))
+    flat_y = outcome.reshape((-1, n))
+    flat_mask = None if mask is None else mask.reshape((-1, n))
+    coef = np.empty((len(flat_x), p))
+    for rows in row_blocks(len(flat_x), n * p):
+        coef[rows] = _newton_logistic(
+            flat_x[rows],
+            flat_y[rows],
+            None if flat_mask is None else flat_mask[rows],
+            n_iterations,
+            ridge,
+        )
+    return coef.reshape(lead + (p,))
+
+
+def _newton_logistic(
+    features: np.ndarray,
+    outcome: np.ndarray,
+    mask: np.ndarray | None,
+    n_iterations: int,
+    ridge: float,
+) -> np.ndarray:
+    """The Newton-Raphson iterations of :func:`_fit_logistic_batched` on one block."""
     weights_rows = np.ones(outcome.shape) if mask is None else mask.astype(float)
     p = features.shape[-1]
     coef = np.zeros(features.shape[:-2] + (p,))
@@ -109,6 +140,51 @@ def _fit_logistic_batched(
         if np.max(np.abs(step)) < 1e-10:
             break
     return coef
+
+
+# Fitted coefficients of recent batched fits, keyed by a digest of the fit's inputs: a
+# simulation study that evaluates several estimators or scenarios sharing a model (the same
+# propensity features for IPW and DR, the same outcome features in two scenarios) fits it
+# once. Keyed by content, so a changed input is a new fit; a handful of small arrays.
+_FIT_CACHE: OrderedDict[bytes, np.ndarray] = OrderedDict()
+_FIT_CACHE_SIZE = 32
+
+
+def _digest(*arrays: np.ndarray | None) -> bytes:
+    """A digest of the arrays' dtypes, shapes and bytes."""
+    digest = hashlib.sha256()  # hardware-accelerated on most CPUs
+    for array in arrays:
+        if array is None:
+            digest.update(b"none")
+            continue
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.digest()
+
+
+def _fit_logistic_once(
+    features: np.ndarray, outcome: np.ndarray, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`_fit_logistic_batched`, reusing the result of an identical recent fit."""
+    key = _digest(features, outcome, mask)
+    if key in _FIT_CACHE:
+        _FIT_CACHE.move_to_end(key)
+    else:
+        _FIT_CACHE[key] = _fit_logistic_batched(features, outcome, mask)
+        if len(_FIT_CACHE) > _FIT_CACHE_SIZE:
+            _FIT_CACHE.popitem(last=False)
+    return _FIT_CACHE[key].copy()
+
+
+def _rows(array: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The rows (axis 1) of ``array`` that ``keep`` selects, as a C-contiguous array.
+
+    ``array[:, keep]`` would put the selected axis first in memory (strides of an
+    advanced index), which made every product of the Newton iterations several times
+    slower.
+    """
+    return np.compress(keep, array, axis=1)
 
 
 def _replicated_features(values: Any, name: str) -> np.ndarray:
@@ -155,8 +231,8 @@ def _cross_fitted_propensity(
     e_hat = np.empty_like(w)
     for f in range(n_folds):
         train, test = fold != f, fold == f
-        coef = _fit_logistic_batched(x_e[:, train], w[:, train])
-        e_hat[:, test] = special.expit(np.einsum("rnp,rp->rn", x_e[:, test], coef))
+        coef = _fit_logistic_once(_rows(x_e, train), _rows(w, train))
+        e_hat[:, test] = special.expit(np.einsum("rnp,rp->rn", _rows(x_e, test), coef))
     return e_hat
 
 
@@ -269,9 +345,11 @@ def batch_estimate_dr(
     m0 = np.empty_like(w)
     for f in range(n_folds):
         train, test = fold != f, fold == f
+        x_train, y_train, w_train = _rows(x_m, train), _rows(y, train), _rows(w, train)
+        x_test = _rows(x_m, test)
         for arm, target in ((1, m1), (0, m0)):
-            coef = _fit_logistic_batched(x_m[:, train], y[:, train], w[:, train] == arm)
-            target[:, test] = special.expit(np.einsum("rnp,rp->rn", x_m[:, test], coef))
+            coef = _fit_logistic_once(x_train, y_train, w_train == arm)
+            target[:, test] = special.expit(np.einsum("rnp,rp->rn", x_test, coef))
     estimate, se = _dr_mean_and_se(w, y, np.clip(e_hat, clip, 1 - clip), m1, m0)
     return Estimates.from_standard_errors(
         "cross-fitted dr", estimate, se, alpha=alpha, labels=range(len(w))

@@ -19,6 +19,10 @@ from playbook_lib.validation import check_choice, check_integer, check_positive,
 
 __all__ = ["ContextualRun", "simulate_contextual_bandit"]
 
+# Rounds whose contexts, reward probabilities and reward uniforms are drawn in one call (the
+# random stream depends on it, so it is fixed).
+_CONTEXT_BLOCK = 64
+
 
 @dataclass(frozen=True)
 class ContextualRun:
@@ -72,7 +76,8 @@ def simulate_contextual_bandit(
       \alpha^2 s_a^2)` matters, so it is drawn directly;
     - ``"thompson"`` ignores the context (Beta-Bernoulli Thompson sampling).
 
-    Vectorised over ``n_reps`` replications; the loop runs over rounds.
+    Vectorised over ``n_reps`` replications; the loop runs over rounds, and the contexts,
+    their reward probabilities and the rewards' uniforms are drawn for 64 rounds at a time.
 
     Parameters
     ----------
@@ -124,37 +129,44 @@ def simulate_contextual_bandit(
     b = np.zeros((n_reps, k, d))
     successes = np.zeros((n_reps, k))
     pulls = np.zeros((n_reps, k))
-    arms = np.empty((n_reps, n_rounds), dtype=np.int64)
-    expected = np.empty((n_reps, n_rounds))
-    best = np.empty((n_reps, n_rounds))
-    for t in range(n_rounds):
-        x = environment.sample_contexts(n_reps, generator)
-        probabilities = environment.reward_probabilities(x)
-        if policy == "thompson":
-            score = generator.beta(1 + successes, 1 + pulls - successes)
-        else:
-            theta = np.einsum("rkij,rkj->rki", a_inv, b)
-            mean = np.einsum("rki,ri->rk", theta, x)
-            spread = np.sqrt(np.einsum("ri,rkij,rj->rk", x, a_inv, x))
-            if policy == "linucb":
-                score = mean + exploration * spread
+    arms = np.empty((n_rounds, n_reps), dtype=np.int64)
+    expected = np.empty((n_rounds, n_reps))
+    best = np.empty((n_rounds, n_reps))
+    for start in range(0, n_rounds, _CONTEXT_BLOCK):
+        # a block of rounds' contexts, reward probabilities and uniforms drawn at once
+        size = min(_CONTEXT_BLOCK, n_rounds - start)
+        contexts = environment.sample_contexts(size * n_reps, generator).reshape(size, n_reps, d)
+        block_probabilities = environment.reward_probabilities(contexts)
+        best[start : start + size] = block_probabilities.max(axis=-1)
+        uniforms = generator.random((size, n_reps))
+        for j in range(size):
+            x, probabilities = contexts[j], block_probabilities[j]
+            if policy == "thompson":
+                score = generator.beta(1 + successes, 1 + pulls - successes)
             else:
-                score = mean + exploration * spread * generator.standard_normal((n_reps, k))
-        arm = np.argmax(score, axis=1)
-        p = probabilities[rows, arm]
-        reward = generator.random(n_reps) < p
-        if policy == "thompson":
-            successes[rows, arm] += reward
-            pulls[rows, arm] += 1
-        else:
-            chosen_inv = a_inv[rows, arm]
-            u = np.einsum("rij,rj->ri", chosen_inv, x)
-            denominator = 1.0 + np.einsum("ri,ri->r", x, u)
-            a_inv[rows, arm] = (
-                chosen_inv - u[:, :, None] * u[:, None, :] / denominator[:, None, None]
-            )
-            b[rows, arm] += reward[:, None] * x
-        arms[:, t] = arm
-        expected[:, t] = p
-        best[:, t] = probabilities.max(axis=1)
+                # A^-1 is symmetric: with v = A^-1 x, x'theta = x'A^-1 b = v'b and
+                # s^2 = v'x; the played arm's v is also Sherman-Morrison's A^-1 x
+                v = np.einsum("rkij,rj->rki", a_inv, x)
+                mean = np.einsum("rki,rki->rk", v, b)
+                spread_squared = np.einsum("rki,ri->rk", v, x)
+                spread = np.sqrt(spread_squared)
+                if policy == "linucb":
+                    score = mean + exploration * spread
+                else:
+                    noise = generator.standard_normal((n_reps, k))
+                    score = mean + exploration * spread * noise
+            arm = np.argmax(score, axis=1)
+            p = probabilities[rows, arm]
+            reward = uniforms[j] < p
+            if policy == "thompson":
+                successes[rows, arm] += reward
+                pulls[rows, arm] += 1
+            else:
+                u = v[rows, arm]
+                denominator = 1.0 + spread_squared[rows, arm]
+                a_inv[rows, arm] -= u[:, :, None] * u[:, None, :] / denominator[:, None, None]
+                b[rows, arm] += reward[:, None] * x
+            arms[start + j] = arm
+            expected[start + j] = p
+    arms, expected, best = (np.ascontiguousarray(array.T) for array in (arms, expected, best))
     return ContextualRun(arms, expected, best)

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from playbook_lib.bandits._checks import check_log
+from playbook_lib.bandits._checks import as_floats, check_log, played_column, row_blocks
 from playbook_lib.results import Estimate, Estimates
-from playbook_lib.validation import as_numeric_array, check_alpha, check_choice
+from playbook_lib.validation import check_alpha, check_choice
 
 __all__ = ["batch_estimate_policy_value", "estimate_policy_value"]
 
@@ -27,8 +27,9 @@ def _policy_value(
     target_probabilities: Any,
     reward_predictions: Any,
     method: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Checked inputs -> (estimate, se, importance weights), leading axes allowed."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Checked inputs -> (estimate, se, importance weights of one log; None for many),
+    leading axes allowed."""
     check_choice(method, "method", _METHODS)
     if method == "dr" and reward_predictions is None:
         raise ValueError("reward_predictions must be given for method='dr'")
@@ -41,7 +42,7 @@ def _policy_value(
         need_all_arms=True,
         propensities_name="logging_propensities",
     )
-    target = as_numeric_array(target_probabilities, "target_probabilities", allow_empty=True)
+    target = as_floats(target_probabilities, "target_probabilities")
     if target.shape != logging.shape:
         raise ValueError(
             f"length mismatch: target_probabilities must have shape {logging.shape} "
@@ -56,15 +57,41 @@ def _policy_value(
             "target_probabilities put weight on an arm the logging policy never plays "
             "(logging_propensities = 0): its value is not identified from these logs"
         )
+    q = None
     if reward_predictions is not None:
-        q = as_numeric_array(reward_predictions, "reward_predictions", allow_empty=True)
+        q = as_floats(reward_predictions, "reward_predictions")
         if q.shape != logging.shape:
             raise ValueError(
                 f"length mismatch: reward_predictions must have shape {logging.shape} "
                 f"(like logging_propensities), got {q.shape}"
             )
+    if arms_.ndim == 1:
+        return _policy_value_core(arms_, rewards_, chosen, target, q, method)
+    # many logs: block by block (cache-sized temporaries); the weights are not returned
+    value, se = np.empty(len(arms_)), np.empty(len(arms_))
+    for rows in row_blocks(len(arms_), arms_.shape[-1] * target.shape[-1]):
+        value[rows], se[rows], _ = _policy_value_core(
+            arms_[rows],
+            rewards_[rows],
+            chosen[rows],
+            target[rows],
+            None if q is None else q[rows],
+            method,
+        )
+    return value, se, None
+
+
+def _policy_value_core(
+    arms_: np.ndarray,
+    rewards_: np.ndarray,
+    chosen: np.ndarray,
+    target: np.ndarray,
+    q: np.ndarray | None,
+    method: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimates, standard errors and importance weights of checked logs."""
     n = arms_.shape[-1]
-    weight = np.take_along_axis(target, arms_[..., None], -1)[..., 0] / chosen
+    weight = played_column(target, arms_) / chosen
     ipw_terms = weight * rewards_
     if method == "snipw":
         if np.any(weight.sum(-1) <= 0):
@@ -76,7 +103,7 @@ def _policy_value(
         influence = weight * (rewards_ - value[..., None]) / weight.mean(-1, keepdims=True)
         return value, influence.std(-1, ddof=1) / np.sqrt(n), weight
     if method == "dr":
-        q_chosen = np.take_along_axis(q, arms_[..., None], -1)[..., 0]
+        q_chosen = played_column(q, arms_)
         terms = (target * q).sum(-1) + weight * (rewards_ - q_chosen)
     else:
         terms = ipw_terms

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from playbook_lib.bandits._checks import MAX_CELLS
+from playbook_lib.bandits._checks import MAX_CELLS, played_column
 from playbook_lib.bandits.propensities import (
     _two_beta,
     compute_thompson_propensities,
@@ -84,7 +84,7 @@ class BanditRun:
         """Propensity of the arm actually played, shape (n_reps, n_rounds)."""
         if self.propensities is None:
             raise ValueError("propensities were not recorded (use record_propensities=True)")
-        return np.take_along_axis(self.propensities, self.arms[..., None], axis=-1)[..., 0]
+        return played_column(self.propensities, self.arms)
 
 
 def _check_arm_means(arm_means: Any) -> np.ndarray:
@@ -98,55 +98,187 @@ def _check_arm_means(arm_means: Any) -> np.ndarray:
 # step's rounding error is absolute (~1e-16), so a tiny propensity would lose its relative
 # accuracy, and IPW divides by it.
 _RECURRENCE_FLOOR = 1e-7
+# Rounds simulated per block of random numbers in the two-arm simulation (the random
+# stream depends on it, so it is fixed).
+_TWO_ARM_BLOCK = 256
 
 
-def _two_arm_propensities_from_history(
-    arms: np.ndarray, rewards: np.ndarray, prior_alpha: float, prior_beta: float
-) -> np.ndarray:
-    """Exact two-arm Thompson propensities at every round, O(1) work per round.
+class _TwoArmRecurrence:
+    """Exact two-arm Thompson propensities of many replications, O(1) work per round.
 
     ``h = P(theta_1 > theta_0)`` for ``theta_1 ~ Beta(a, b)`` and ``theta_0 ~ Beta(c, d)``
     moves by one closed-form term when one count grows by one (Cook, 2005; the recurrences
     behind Miller's formula): with ``g = B(a + c, b + d) / (B(a, b) B(c, d))``,
     ``h(a+1) = h + g/a``, ``h(b+1) = h - g/b``, ``h(c+1) = h - g/c`` and ``h(d+1) = h + g/d``.
-    ``g`` is carried in logs and updated by ratios of Beta functions, e.g.
-    ``log g(a+1) = log g + log(a+c) - log(a+b+c+d) + log(a+b) - log a``. Rounds whose
-    propensity falls below ``_RECURRENCE_FLOOR`` (either arm) are recomputed by quadrature,
-    so small propensities keep their relative accuracy.
+    ``g`` moves by a ratio of Beta functions, e.g.
+    ``g(a+1) = g (a+c) (a+b) / ((a+b+c+d) a)``. It is carried as ``mantissa * 2**exponent``,
+    renormalised every ``_RENORMALISE`` rounds (one round's ratio lies within
+    ``[3 min(prior) / T, T / min(prior)]`` for ``T = a + b + c + d``, so eight rounds cannot
+    leave the floating-point range for any realistic ``T``); so ``g`` keeps its relative
+    accuracy however far the posteriors drift apart, as its logarithm would, without a
+    logarithm and an exponential per round.
+
+    The counts of replication ``r`` are ``counts[4r:4r+4] = (a, b, c, d)``; a step names the
+    count that grows by its flat index (:meth:`index`).
     """
-    n_reps, n_rounds = arms.shape
-    a = np.full(n_reps, float(prior_alpha))  # arm 1
-    b = np.full(n_reps, float(prior_beta))
-    c = np.full(n_reps, float(prior_alpha))  # arm 0
-    d = np.full(n_reps, float(prior_beta))
-    h = np.broadcast_to(_two_beta(c, d, a, b), (n_reps,)).copy()
-    log_g = special.betaln(a + c, b + d) - special.betaln(a, b) - special.betaln(c, d)
-    out = np.empty((n_reps, n_rounds))
-    played_one = arms == 1
-    success = rewards.astype(bool)
-    for t in range(n_rounds):
-        out[:, t] = h
-        one, won = played_one[:, t], success[:, t]
-        g = np.exp(log_g)
-        total = a + b + c + d
-        # the count that grows, and the pair it shares B(., .) with in g's numerator
-        grows = np.where(one, np.where(won, a, b), np.where(won, c, d))
-        partner = np.where(won, a + c, b + d)
-        own_pair = np.where(one, a + b, c + d)
-        sign = np.where(one == won, 1.0, -1.0)  # + for a (arm 1 wins) and d (arm 0 loses)
-        h += sign * g / grows
-        log_g += np.log(partner) - np.log(total) + np.log(own_pair) - np.log(grows)
-        a += one & won
-        b += one & ~won
-        c += ~one & won
-        d += ~one & ~won
-    # recompute the extreme rounds exactly from their posteriors
-    extreme = np.minimum(out, 1.0 - out) < _RECURRENCE_FLOOR
-    if extreme.any():
-        alpha, beta = _posteriors_before_each_round(arms, rewards, 2, prior_alpha, prior_beta)
+
+    _SIGNS = np.array([1.0, -1.0, -1.0, 1.0])  # direction of h's move when a, b, c, d grow
+    _RENORMALISE = 8
+
+    def __init__(self, n_reps: int, prior_alpha: float, prior_beta: float) -> None:
+        self.counts = np.tile([prior_alpha, prior_beta, prior_alpha, prior_beta], n_reps)
+        self.signs = np.tile(self._SIGNS, n_reps)
+        self.offsets = 4 * np.arange(n_reps)
+        self.total = 2.0 * (prior_alpha + prior_beta)  # a + b + c + d, alike in every row
+        self.arm_one = np.full(n_reps, prior_alpha + prior_beta)  # a + b
+        self.successes = np.full(n_reps, 2.0 * prior_alpha)  # a + c
+        start = _two_beta(prior_alpha, prior_beta, prior_alpha, prior_beta)
+        self.h = np.full(n_reps, float(start))
+        log_g = special.betaln(2 * prior_alpha, 2 * prior_beta) - 2 * special.betaln(
+            prior_alpha, prior_beta
+        )
+        mantissa, exponent = np.frexp(np.exp(log_g))
+        self.mantissa = np.full(n_reps, float(mantissa))
+        self.exponent = np.full(n_reps, int(exponent))
+        self.scale = np.ldexp(1.0, self.exponent)  # 2**exponent (0 once g is negligible)
+        self.steps = 0
+
+    def index(self, one: np.ndarray, won: np.ndarray) -> np.ndarray:
+        """Flat index of the count that grows when arm 1 (``one``) or 0 is played and wins
+        (``won``) or loses; any shape whose last axis is the replications'."""
+        return self.offsets + 2 * ~one + ~won
+
+    def step(self, index: np.ndarray, one: np.ndarray, won: np.ndarray) -> None:
+        """Advance every replication by one round (``index`` from :meth:`index`)."""
+        grows = self.counts[index]
+        # the pair that shares B(., .) with the growing count in g's numerator, and its own
+        partner = np.where(won, self.successes, self.total - self.successes)
+        own_pair = np.where(one, self.arm_one, self.total - self.arm_one)
+        self.h += self.signs[index] * (self.mantissa * self.scale) / grows
+        self.mantissa *= partner * own_pair / (grows * self.total)
+        self.counts[index] = grows + 1.0
+        self.successes += won
+        self.arm_one += one
+        self.total += 1.0
+        self.steps += 1
+        if self.steps % self._RENORMALISE == 0:
+            self.mantissa, shift = np.frexp(self.mantissa)
+            self.exponent += shift
+            self.scale = np.ldexp(1.0, self.exponent)
+
+
+def _store_block(propensities: np.ndarray, start: int, h_block: np.ndarray) -> None:
+    """Write the rounds ``start...`` of ``h_block`` (arm 1's propensity, shape (rounds,
+    n_reps)) into ``propensities`` (n_reps, n_rounds, 2), arm 0 getting ``1 - h``: a
+    block-sized transpose, no full-size intermediate."""
+    stop = start + len(h_block)
+    propensities[:, start:stop, 1] = h_block.T
+    propensities[:, start:stop, 0] = 1.0 - h_block.T
+
+
+def _recompute_extreme_rounds(
+    propensities: np.ndarray,
+    arms: np.ndarray,
+    rewards: np.ndarray,
+    prior_alpha: float,
+    prior_beta: float,
+) -> None:
+    """Recompute, in place and by quadrature, the rounds where either arm's propensity from
+    the recurrence (``propensities``, shape (n_reps, n_rounds, 2)) is below
+    ``_RECURRENCE_FLOOR``, so small propensities keep their relative accuracy. Posteriors
+    are formed only for the replications that have such rounds, a few at a time."""
+    h = propensities[..., 1]
+    rows = np.flatnonzero(np.any((h < _RECURRENCE_FLOOR) | (h > 1.0 - _RECURRENCE_FLOOR), axis=1))
+    for chunk in np.array_split(rows, -(-len(rows) // 64)) if len(rows) else ():
+        part = propensities[chunk]
+        extreme = (part[..., 1] < _RECURRENCE_FLOOR) | (part[..., 1] > 1.0 - _RECURRENCE_FLOOR)
+        alpha, beta = _posteriors_before_each_round(
+            arms[chunk], rewards[chunk], 2, prior_alpha, prior_beta
+        )
         alpha, beta = alpha[extreme], beta[extreme]
-        out[extreme] = _two_beta(alpha[:, 0], beta[:, 0], alpha[:, 1], beta[:, 1])
-    return np.stack([1.0 - out, out], axis=-1)
+        exact = _two_beta(alpha[:, 0], beta[:, 0], alpha[:, 1], beta[:, 1])
+        part[extreme] = np.stack([1.0 - exact, exact], axis=-1)
+        propensities[chunk] = part
+
+
+def _two_arm_propensities_from_history(
+    arms: np.ndarray, rewards: np.ndarray, prior_alpha: float, prior_beta: float
+) -> np.ndarray:
+    """Exact two-arm Thompson propensities at every round of given logs, shape
+    ``arms.shape + (2,)``: the recurrence of :class:`_TwoArmRecurrence`, with rounds below
+    ``_RECURRENCE_FLOOR`` (either arm) recomputed by quadrature."""
+    n_reps, n_rounds = arms.shape
+    state = _TwoArmRecurrence(n_reps, prior_alpha, prior_beta)
+    propensities = np.empty((n_reps, n_rounds, 2))
+    for start in range(0, n_rounds, _TWO_ARM_BLOCK):
+        stop = min(start + _TWO_ARM_BLOCK, n_rounds)
+        one = np.ascontiguousarray((arms[:, start:stop] == 1).T)
+        won = np.ascontiguousarray(rewards[:, start:stop].astype(bool).T)
+        index = state.index(one, won)
+        h_block = np.empty((stop - start, n_reps))
+        for j in range(stop - start):
+            h_block[j] = state.h
+            state.step(index[j], one[j], won[j])
+        _store_block(propensities, start, h_block)
+    _recompute_extreme_rounds(propensities, arms, rewards, prior_alpha, prior_beta)
+    return propensities
+
+
+def _two_arm_probabilities(h: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Both arms' propensities (n_reps, 2) from the recurrence's ``h`` (arm 1's), with the
+    replications below ``_RECURRENCE_FLOOR`` (either arm) recomputed by quadrature from
+    their posteriors ``alpha``, ``beta`` (n_reps, 2)."""
+    h = h.copy()
+    extreme = (h < _RECURRENCE_FLOOR) | (h > 1.0 - _RECURRENCE_FLOOR)
+    if np.any(extreme):
+        a, b = alpha[extreme], beta[extreme]
+        h[extreme] = _two_beta(a[:, 0], b[:, 0], a[:, 1], b[:, 1])
+    return np.stack([1.0 - h, h], axis=-1)
+
+
+def _simulate_two_arms(
+    means: np.ndarray,
+    n_rounds: int,
+    n_reps: int,
+    prior_alpha: float,
+    prior_beta: float,
+    record_propensities: bool,
+    generator: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Plain two-arm Thompson sampling that plays arm 1 with its exact propensity.
+
+    Drawing one posterior sample per arm and playing the larger plays arm 1 with
+    probability ``h = P(theta_1 > theta_0)``; the recurrence of :class:`_TwoArmRecurrence`
+    carries ``h`` from round to round, so each round needs one uniform for the arm (played
+    if below ``h``) and one for the reward, and the propensities come for free. Returns
+    arms, rewards (int8, shape (n_reps, n_rounds)) and, if recorded, the propensities.
+    """
+    state = _TwoArmRecurrence(n_reps, prior_alpha, prior_beta)
+    arms = np.empty((n_reps, n_rounds), dtype=np.int8)
+    rewards = np.empty((n_reps, n_rounds), dtype=np.int8)
+    propensities = np.empty((n_reps, n_rounds, 2)) if record_propensities else None
+    h_block = np.empty((_TWO_ARM_BLOCK, n_reps))
+    for start in range(0, n_rounds, _TWO_ARM_BLOCK):
+        stop = min(start + _TWO_ARM_BLOCK, n_rounds)
+        uniforms = generator.random((stop - start, 2, n_reps))
+        # what each round's reward would be on either arm (one uniform, as for a played arm)
+        win_one, win_zero = uniforms[:, 1] < means[1], uniforms[:, 1] < means[0]
+        true_ = np.ones_like(win_one)
+        index_one, index_zero = state.index(true_, win_one), state.index(~true_, win_zero)
+        one = np.empty(win_one.shape, dtype=bool)
+        won = np.empty(win_one.shape, dtype=bool)
+        for j in range(stop - start):
+            h_block[j] = state.h
+            np.less(uniforms[j, 0], state.h, out=one[j])
+            np.copyto(won[j], np.where(one[j], win_one[j], win_zero[j]))
+            state.step(np.where(one[j], index_one[j], index_zero[j]), one[j], won[j])
+        arms[:, start:stop] = one.T
+        rewards[:, start:stop] = won.T
+        if propensities is not None:
+            _store_block(propensities, start, h_block[: stop - start])
+    if propensities is not None:
+        _recompute_extreme_rounds(propensities, arms, rewards, prior_alpha, prior_beta)
+    return arms, rewards, propensities
 
 
 def _posteriors_before_each_round(
@@ -203,14 +335,17 @@ def simulate_thompson_sampling(
     ``n_reps`` replications. Each replication starts from a Beta(``prior_alpha``,
     ``prior_beta``) prior per arm (Thompson, 1933; Russo et al., 2018).
 
-    - Plain Thompson sampling (``batch_size=1``, no propensities): each round draws one
-      posterior sample per arm and plays the largest.
-      With ``record_propensities=True`` the exact propensities are then computed from the
-      posteriors before each round: for two arms by an O(1) recurrence per round (exact
-      to about 1e-13), for more arms by one vectorised quadrature over all rounds (cost
-      ~80 incomplete-beta evaluations per round, replication and arm).
+    - Plain Thompson sampling (``batch_size=1``, no floor, not top-two). Two arms: each
+      round plays arm 1 with its exact propensity ``P(theta_1 > theta_0)``, carried from
+      round to round by an O(1) recurrence (exact to about 1e-11; the same law as drawing
+      one posterior sample per arm and playing the larger), so recording the propensities
+      costs almost nothing. More arms: each round draws one posterior sample per arm and
+      plays the largest; with ``record_propensities=True`` the exact propensities are then
+      computed from the posteriors before each round by one vectorised quadrature over all
+      rounds (O(k^2) incomplete-beta evaluations per round and replication).
     - Otherwise, at the start of each batch the exact allocation probabilities are
-      computed (:func:`compute_thompson_propensities`; top-two adjusted with
+      computed (two arms: the recurrence stepped through the previous batch's rounds; more
+      arms: :func:`compute_thompson_propensities`; top-two adjusted with
       :func:`compute_top_two_propensities`; mixed with the uniform allocation so each arm keeps at
       least ``propensity_floor``), and every round in the batch draws its arm from them.
       With ``batch_size=1`` this has the same distribution as plain Thompson sampling.
@@ -281,6 +416,12 @@ def simulate_thompson_sampling(
     rows = np.arange(n_reps)
     needs_probabilities = record_propensities or top_two or floor > 0
 
+    if batch_size == 1 and not (top_two or floor > 0) and k == 2:
+        # plain two-arm Thompson sampling: each round plays arm 1 with its exact propensity
+        arms, rewards, propensities = _simulate_two_arms(
+            means, n_rounds, n_reps, prior_alpha, prior_beta, record_propensities, generator
+        )
+        return BanditRun(means, arms, rewards, propensities, batch_size)
     if batch_size == 1 and not (top_two or floor > 0):
         # plain Thompson sampling; exact propensities (if wanted) follow from the history
         for t in range(n_rounds):
@@ -295,20 +436,33 @@ def simulate_thompson_sampling(
             propensities = _propensities_from_history(arms, rewards, k, prior_alpha, prior_beta)
         return BanditRun(means, arms, rewards, propensities, batch_size)
 
+    # two arms: the exact propensities at each batch's start by the recurrence, stepped
+    # through the batch's rounds (cheaper than a quadrature per batch)
+    recurrence = (
+        _TwoArmRecurrence(n_reps, prior_alpha, prior_beta)
+        if k == 2 and needs_probabilities
+        else None
+    )
     for start in range(0, n_rounds, batch_size):
         stop = min(start + batch_size, n_rounds)
         size = stop - start
         alpha = prior_alpha + successes
         beta = prior_beta + pulls - successes
         if needs_probabilities:
-            probabilities = compute_thompson_propensities(alpha, beta)
+            if recurrence is None:
+                probabilities = compute_thompson_propensities(alpha, beta)
+            else:
+                probabilities = _two_arm_probabilities(recurrence.h, alpha, beta)
             if top_two:
                 probabilities = compute_top_two_propensities(probabilities, leader_probability)
             if floor > 0:
                 probabilities = floor + (1 - k * floor) * probabilities
             cumulative = np.cumsum(probabilities, axis=1)
             uniforms = generator.random((n_reps, size))
-            arm = np.minimum((uniforms[:, :, None] >= cumulative[:, None, :]).sum(-1), k - 1)
+            if k == 2:
+                arm = (uniforms >= cumulative[:, :1]).astype(np.int64)
+            else:  # the number of inner boundaries passed (so at most k - 1)
+                arm = (uniforms[:, :, None] >= cumulative[:, None, :-1]).sum(-1)
             if propensities is not None:
                 propensities[:, start:stop, :] = probabilities[:, None, :]
         else:
@@ -321,4 +475,9 @@ def simulate_thompson_sampling(
             successes[:, a] += (played & reward).sum(axis=1)
         arms[:, start:stop] = arm
         rewards[:, start:stop] = reward
+        if recurrence is not None:
+            one, won = np.ascontiguousarray((arm == 1).T), np.ascontiguousarray(reward.T)
+            index = recurrence.index(one, won)
+            for j in range(size):
+                recurrence.step(index[j], one[j], won[j])
     return BanditRun(means, arms, rewards, propensities, batch_size)

@@ -69,11 +69,17 @@ def _two_beta_quadrature(
     x = np.clip(low + half * (_NODES_40 + 1), 1e-300, 1 - 1e-16)
     density = _beta_pdf(x, a_n[..., None], b_n[..., None]) * half * _WEIGHTS_40
     # P(wide < narrow) = int f_narrow F_wide and P(wide > narrow) = int f_narrow (1 - F_wide),
-    # each computed directly (no 1 - p cancellation, so tiny propensities keep their
-    # relative accuracy) and normalised to sum to one
-    wide_below = np.sum(density * special.betainc(a_w, b_w, x), axis=-1)
-    # 1 - I_x(a, b) = I_{1-x}(b, a): as accurate as betaincc and several times faster
-    wide_above = np.sum(density * special.betainc(b_w, a_w, 1 - x), axis=-1)
+    # normalised to sum to one. One incomplete-beta evaluation per node gives the smaller
+    # of F_wide and 1 - F_wide directly: F = I_x(a, b) left of the wide posterior's mean,
+    # 1 - F = I_{1-x}(b, a) right of it. So every term of both sums is a product of
+    # accurately known positive numbers (no 1 - p cancellation), and a tiny propensity
+    # keeps its relative accuracy, at half the cost of evaluating both.
+    left = x <= a_w / (a_w + b_w)
+    smaller = special.betainc(
+        np.where(left, a_w, b_w), np.where(left, b_w, a_w), np.where(left, x, 1 - x)
+    )
+    wide_below = np.sum(density * np.where(left, smaller, 1 - smaller), axis=-1)
+    wide_above = np.sum(density * np.where(left, 1 - smaller, smaller), axis=-1)
     total = wide_below + wide_above
     # if A is narrow, B is wide: P(B > A) = wide_above; otherwise P(B > A) = wide_below
     return np.where(a_is_narrow, wide_above, wide_below) / total
@@ -319,9 +325,15 @@ def compute_beta_superiority_probability(
 
 
 def _k_beta_quadrature(alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """P(arm j has the largest draw) for k >= 3 independent Betas, composite quadrature."""
+    """P(arm j has the largest draw) for k >= 3 independent Betas, composite quadrature.
+
+    Panels break at each posterior's mean and mean +/- 4 and 12 standard deviations, 12
+    Gauss-Legendre nodes each: 5k + 1 panels, k densities and CDFs at every node, so the
+    cost grows as k^2 (agrees with adaptive quadrature to ~1e-11; tested). Breaks at
+    +/- 1.5 standard deviations too added 40% to the cost for no accuracy above 1e-10.
+    """
     mean, sd = _beta_moments(alpha, beta)
-    offsets = np.array([-12.0, -4.0, -1.5, 0.0, 1.5, 4.0, 12.0])
+    offsets = np.array([-12.0, -4.0, 0.0, 4.0, 12.0])
     points = (mean[..., :, None] + sd[..., :, None] * offsets).reshape(*mean.shape[:-1], -1)
     edges = np.concatenate(
         [np.zeros(mean.shape[:-1] + (1,)), np.clip(points, 0, 1), np.ones(mean.shape[:-1] + (1,))],
@@ -369,7 +381,7 @@ def compute_thompson_propensities(
     method : {"quadrature", "monte_carlo"}
         ``"quadrature"`` (default): for two arms the 40-node rule of
         :func:`compute_beta_superiority_probability`; for ``k >= 3`` a composite 12-node
-        Gauss-Legendre rule whose panels break at each posterior's mean +/- 1.5, 4 and
+        Gauss-Legendre rule whose panels break at each posterior's mean and mean +/- 4 and
         12 standard deviations, so every posterior's bulk gets its own nodes. Rows with a
         non-integer parameter below 4 (endpoint singularities) use the tanh-sinh rule
         described in :func:`compute_beta_superiority_probability`, accurate to ~1e-9.

@@ -21,9 +21,10 @@ posterior standard deviation and the interval is the equal-tailed credible inter
 - **Partial pooling, full Bayes** (:func:`fit_hierarchical_model`): a PyMC model
   global → group → unit with a known-SE likelihood, sampled by nutpie. By default NUTS
   samples the two standard deviations with everything conjugate integrated out, and the
-  mean, group means and unit effects are drawn exactly given each draw (a one-off fit
-  compiles no PyTensor graph: nutpie samples that model's density from a small numba
-  function); the full model (every effect sampled, centred or non-centred) is available.
+  mean, group means and unit effects are drawn exactly given each draw; the full model
+  (every effect sampled, centred or non-centred) is available. No fit compiles a
+  PyTensor graph: nutpie samples each model's density from a small numba function,
+  compiled once per environment and reused for any data.
   With convergence checks (:func:`check_convergence`), a posterior predictive check
   (:func:`check_posterior_predictive`), PSIS-LOO (:func:`compute_loo`) and a comparison
   of pre-specified groupings with the unit effects integrated out

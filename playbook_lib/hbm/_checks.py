@@ -70,7 +70,8 @@ def check_unique_labels(index: pd.Index, name: str) -> None:
 
 # ----------------------------------------------------------------------------- unit tables
 def effects_frame(effects: Any, name: str = "effects") -> pd.DataFrame:
-    """The frame of a non-empty :class:`~playbook_lib.Estimates` whose standard errors are all positive."""
+    """The frame of a non-empty :class:`~playbook_lib.Estimates` whose standard errors are
+    all positive."""
     if not isinstance(effects, Estimates):
         raise ValueError(
             f"{name} must be a playbook_lib.Estimates table (one row per unit), got "

@@ -1,25 +1,29 @@
-"""The hierarchical model's PyMC graphs, its numba density and its exact draws (private).
+"""The hierarchical model's PyMC definitions and its exact conditional draws (private).
 
-:func:`build_known_se_model` is the full model (every effect sampled, centered or
-non-centered); :func:`build_hyperparameter_model` the same posterior with everything
-conjugate integrated out, which :class:`HyperparameterDensity` evaluates without PyTensor
-(equal to PyMC's ``model.logp`` and its gradient, as the tests check), and
-:func:`draw_conditional_effects` completes each draw of the two standard deviations with
-exact draws of the mean, the group means and the unit effects.
+:func:`build_known_se_model` is the full model (every effect sampled, centred or
+non-centred) and :func:`build_hyperparameter_model` the same posterior with everything
+conjugate integrated out. They define what the fits sample: nutpie samples their log
+densities from numba callbacks (``_densities``), which the tests check equal to these
+models' ``model.logp`` and PyTensor's gradient of it, so no PyTensor graph is compiled for
+a fit. :func:`draw_conditional_effects` completes each draw of the two standard
+deviations with exact draws of the mean, the group means and the unit effects.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
 
 from playbook_lib.hbm._checks import onehot
-from playbook_lib.hbm._sampling import add_draws, model_data, stack
+from playbook_lib.hbm._sampling import add_draws, stack
 from playbook_lib.hbm.pooling import compute_between_variance, compute_normal_normal_posterior
+
+
+def _constant(value: Any) -> Any:
+    # A NumPy float64, not a Python float: PyTensor stores a Python float constant in
+    # float32 when its float32 rounding is "close" (autocast), e.g. 0.7 -> 0.69999999.
+    return np.float64(value) if isinstance(value, float) else value
 
 
 def automatic_group_centering(
@@ -52,18 +56,13 @@ def build_known_se_model(
     prior_scale: float,
     centered_groups: bool,
     centered_units: bool,
-    shared: bool,
 ) -> Any:
-    """The global → group → unit model; the free variables are ``group_raw``/``unit_raw``.
+    """The global → group → unit PyMC model; the free variables are ``group_raw``/``unit_raw``.
 
     Centred, ``*_raw`` is the group mean (unit effect) itself; non-centred, it is the
     standardised deviation ``z`` with mean = parent + sd * z. :func:`derived_means` turns
-    the draws into group means and unit effects (kept out of the graph: fewer operations
-    to compile). With constant data (``shared=False``) the centring is chosen in Python.
-    With ``pm.Data`` (``shared=True``) it is data too, so one compiled model serves every
-    parameterisation: with a weight ``w`` of 1 (centred) or 0 (non-centred),
-    ``raw ~ N(w parent, sd^w)`` and ``mean = parent + sd^(1 - w) (raw - w parent)``, which
-    is exactly the centred or the non-centred model.
+    the draws into group means and unit effects. The fits sample its log density from
+    ``_densities.full_model_density`` (the tests check the two agree).
     """
     import pymc as pm
 
@@ -71,31 +70,19 @@ def build_known_se_model(
     # check_bounds=False drops PyMC's run-time parameter checks (sd > 0): every sd here is
     # positive by construction (log-transformed, or a validated standard error).
     with pm.Model(coords=coords, check_bounds=False) as model:
-        code = model_data(shared, "group_code", codes, "unit")
-        observed = model_data(shared, "estimate", y, "unit")
-        standard_error = model_data(shared, "standard_error", s, "unit")
-        scale = model_data(shared, "prior_scale", prior_scale)
+        scale = _constant(prior_scale)
         mu = pm.Normal("mu", 0.0, 10.0 * scale)
         group_sd = pm.HalfNormal("group_sd", scale)
         unit_sd = pm.HalfNormal("unit_sd", scale)
-        if shared:
-            w_group = pm.Data("group_centering", float(centered_groups))
-            w_unit = pm.Data("unit_centering", float(centered_units))
-            group_raw = pm.Normal("group_raw", w_group * mu, group_sd**w_group, dims="group")
-            group_mean = mu + group_sd ** (1.0 - w_group) * (group_raw - w_group * mu)
-            parent = group_mean[code]
-            unit_raw = pm.Normal("unit_raw", w_unit * parent, unit_sd**w_unit, dims="unit")
-            theta = parent + unit_sd ** (1.0 - w_unit) * (unit_raw - w_unit * parent)
+        if centered_groups:
+            group_mean = pm.Normal("group_raw", mu, group_sd, dims="group")
         else:
-            if centered_groups:
-                group_mean = pm.Normal("group_raw", mu, group_sd, dims="group")
-            else:
-                group_mean = mu + group_sd * pm.Normal("group_raw", 0.0, 1.0, dims="group")
-            if centered_units:
-                theta = pm.Normal("unit_raw", group_mean[code], unit_sd, dims="unit")
-            else:
-                theta = group_mean[code] + unit_sd * pm.Normal("unit_raw", 0.0, 1.0, dims="unit")
-        pm.Normal("likelihood", theta, standard_error, observed=observed, dims="unit")
+            group_mean = mu + group_sd * pm.Normal("group_raw", 0.0, 1.0, dims="group")
+        if centered_units:
+            theta = pm.Normal("unit_raw", group_mean[codes], unit_sd, dims="unit")
+        else:
+            theta = group_mean[codes] + unit_sd * pm.Normal("unit_raw", 0.0, 1.0, dims="unit")
+        pm.Normal("likelihood", theta, s, observed=y, dims="unit")
     return model
 
 
@@ -105,9 +92,8 @@ def build_hyperparameter_model(
     codes: np.ndarray,
     n_groups: int,
     prior_scale: float,
-    shared: bool,
 ) -> Any:
-    """The model with ``mu``, the group means and the unit effects integrated out.
+    """The PyMC model with ``mu``, the group means and the unit effects integrated out.
 
     With ``v_j = unit_sd^2 + s_j^2``, ``w_j = 1/v_j`` and per group ``W_g = sum w_j``,
     ``ybar_g = sum w_j y_j / W_g``, ``Q_g = sum w_j (y_j - ybar_g)^2``, the estimates given
@@ -117,16 +103,15 @@ def build_hyperparameter_model(
     ``mu ~ N(0, V)`` adds ``-1/2 [sum ybar_g^2 / u_g - b^2/A + log(V A)]`` with
     ``A = sum 1/u_g + 1/V`` and ``b = sum ybar_g / u_g``. Only ``group_sd`` and ``unit_sd``
     are sampled; :func:`draw_conditional_effects` draws ``mu``, the group means and the
-    unit effects exactly.
+    unit effects exactly. The fits sample its log density from
+    ``_densities.hyperparameter_density`` (the tests check the two agree).
     """
     import pymc as pm
     import pytensor.tensor as pt
 
     with pm.Model(check_bounds=False) as model:
-        code = model_data(shared, "group_code", codes)
-        observed = model_data(shared, "estimate", y)
-        standard_error = model_data(shared, "standard_error", s)
-        scale = model_data(shared, "prior_scale", prior_scale)
+        code, observed, standard_error = codes, y, s
+        scale = _constant(prior_scale)
         group_sd = pm.HalfNormal("group_sd", scale)
         unit_sd = pm.HalfNormal("unit_sd", scale)
         variance = unit_sd**2 + standard_error**2
@@ -157,143 +142,6 @@ def build_hyperparameter_model(
             ),
         )
     return model
-
-
-@dataclass(frozen=True)
-class HyperparameterDensity:
-    """:func:`build_hyperparameter_model`'s log density and gradient, without PyTensor.
-
-    The sampler works on ``x = (log group_sd, log unit_sd)``. With ``a = group_sd^2``,
-    ``t = unit_sd^2`` and ``F(a, t)`` the bracket of :func:`build_hyperparameter_model`
-    (so the integrated likelihood is ``-F/2`` up to the constant ``-(n/2) log 2 pi``, which
-    the PyMC model drops too), the log density is
-    ``-F/2 - (a + t) / (2 c^2) + log(2 / pi) - 2 log c + x_1 + x_2``: the two
-    HalfNormal(c) priors and the Jacobian of the log transform. The gradient is
-    ``(-a dF/da - a/c^2 + 1, -t dF/dt - t/c^2 + 1)``; writing ``h_g = 1/u_g``,
-    ``z_g = ybar_g``, ``m = b/A`` and ``G_g = (z_g - m)^2 + 1/A``,
-
-    - ``dF/da = sum_g [W_g / (1 + a W_g) - h_g^2 G_g]``;
-    - ``dF/dt = sum_j w_j - sum_g [dF/dW_g S2_g + dF/dP_g P2_g + R2_g]``, where
-      ``P_g = sum w_j y_j``, ``R_g = sum w_j y_j^2`` and ``S2, P2, R2`` are the same sums
-      with ``w_j^2`` (so ``dW_g/dt = -S2_g`` etc.), ``dF/dW_g = a / (1 + a W_g) + z_g^2
-      + G_g h_g^2 / W_g^2 - 2 h_g (z_g - m) z_g / W_g`` and
-      ``dF/dP_g = -2 z_g + 2 h_g (z_g - m) / W_g``.
-
-    Value and gradient equal PyMC's ``model.logp()`` and PyTensor's gradient of it
-    (``tests/test_hbm.py``). They are evaluated by one small numba function
-    (:func:`hyperparameter_log_density`), not by PyTensor's compiled graph of the model:
-    compiling that graph with numba takes 10-35 s on a fresh machine, this function
-    about 3 s, once.
-    """
-
-    y: np.ndarray
-    se_squared: np.ndarray  # s_j^2
-    codes: np.ndarray  # group of each unit, 0 .. n_groups - 1
-    n_groups: int
-    prior_scale: float
-
-    @classmethod
-    def from_data(
-        cls, y: np.ndarray, s: np.ndarray, codes: np.ndarray, n_groups: int, prior_scale: float
-    ) -> HyperparameterDensity:
-        return cls(
-            np.array(y, dtype=float),
-            np.asarray(s, dtype=float) ** 2,
-            np.array(codes, dtype=np.intp),
-            int(n_groups),
-            float(prior_scale),
-        )
-
-    def __call__(self, log_sds: np.ndarray) -> tuple[float, np.ndarray]:
-        """Log density and its gradient at ``x = (log group_sd, log unit_sd)``.
-
-        Beyond ``|x_i - log c| > 50`` (an sd ``e^50`` times the prior scale or smaller than
-        ``e^-50`` times it: prior density ``exp(-e^100 / 2)`` at the top) it returns
-        ``-inf``, which NUTS treats as a divergence, instead of overflowing.
-        """
-        gradient = np.empty(2)
-        log_density = hyperparameter_log_density(
-            float(log_sds[0]),
-            float(log_sds[1]),
-            self.y,
-            self.se_squared,
-            self.codes,
-            self.n_groups,
-            self.prior_scale,
-            gradient,
-        )
-        return float(log_density), gradient
-
-
-@numba.njit(cache=True, nogil=True)
-def hyperparameter_log_density(
-    x0: float,
-    x1: float,
-    y: np.ndarray,
-    se_squared: np.ndarray,
-    codes: np.ndarray,
-    n_groups: int,
-    prior_scale: float,
-    gradient: np.ndarray,
-) -> float:
-    """:class:`HyperparameterDensity`'s value; writes its gradient into ``gradient``.
-
-    One pass over the units accumulates the per-group sums, one over the groups the rest
-    (the formulas are in the class docstring). Compiled by numba, about 3 s once per
-    environment (cached on disk); a call then costs microseconds, against milliseconds
-    for PyTensor's compiled graph of the same model to compile and ~130 microseconds
-    for the same formulas as NumPy array operations on 500 units.
-    """
-    log_c = math.log(prior_scale)
-    if not (abs(x0 - log_c) < 50.0 and abs(x1 - log_c) < 50.0):
-        gradient[0] = np.nan
-        gradient[1] = np.nan
-        return -np.inf
-    c2 = prior_scale * prior_scale
-    mu_variance = 100.0 * c2  # mu ~ N(0, (10 c)^2)
-    a = math.exp(2.0 * x0)
-    t = math.exp(2.0 * x1)
-    W = np.zeros(n_groups)
-    P = np.zeros(n_groups)
-    S2 = np.zeros(n_groups)
-    P2 = np.zeros(n_groups)
-    sum_log_w = sum_w = sum_R = sum_R2 = 0.0
-    for j in range(y.shape[0]):
-        w = 1.0 / (t + se_squared[j])
-        g = codes[j]
-        wy = w * y[j]
-        w2y = w * wy
-        W[g] += w
-        P[g] += wy
-        S2[g] += w * w
-        P2[g] += w2y
-        sum_R += wy * y[j]
-        sum_R2 += w2y * y[j]
-        sum_log_w += math.log(w)
-        sum_w += w
-    A = 1.0 / mu_variance
-    b = 0.0
-    for g in range(n_groups):
-        h = 1.0 / (1.0 / W[g] + a)
-        A += h
-        b += P[g] / W[g] * h
-    m = b / A
-    F = -sum_log_w + sum_R - b * m + math.log(mu_variance * A)
-    dF_da = 0.0
-    dF_dt = sum_w - sum_R2
-    for g in range(n_groups):
-        z = P[g] / W[g]
-        h = 1.0 / (1.0 / W[g] + a)
-        inflation = 1.0 + a * W[g]
-        F += math.log(inflation) - P[g] * z + z * z * h
-        G = (z - m) ** 2 + 1.0 / A
-        dF_da += W[g] / inflation - h * h * G
-        dF_dW = a / inflation + z * z + G * h * h / (W[g] * W[g]) - 2.0 * h * (z - m) * z / W[g]
-        dF_dP = -2.0 * z + 2.0 * h * (z - m) / W[g]
-        dF_dt -= dF_dW * S2[g] + dF_dP * P2[g]
-    gradient[0] = -a * dF_da - a / c2 + 1.0
-    gradient[1] = -t * dF_dt - t / c2 + 1.0
-    return -0.5 * F - (a + t) / (2.0 * c2) + math.log(2.0 / math.pi) - math.log(c2) + x0 + x1
 
 
 def draw_conditional_effects(
@@ -353,3 +201,18 @@ def derived_means(
     if not centered_units:
         theta = group_mean[:, codes] + stack(idata, "unit_sd")[:, None] * unit_raw
     add_draws(idata, "theta", theta, "unit")
+
+
+def build_eight_schools_model(y: np.ndarray, s: np.ndarray) -> Any:
+    """The PyMC model :func:`~playbook_lib.hbm.fit_eight_schools` samples (from
+    ``_densities.eight_schools_density``, which the tests check equal to it)."""
+    import pymc as pm
+
+    with pm.Model(coords={"school": np.arange(len(y))}, check_bounds=False) as model:
+        # NumPy float64 constants: PyTensor stores Python floats in float32 when that is
+        # "close" (autocast), which shifts the log density by ~6e-8.
+        mu = pm.Normal("mu", 0.0, np.float64(5.0))
+        tau = pm.HalfCauchy("tau", np.float64(5.0))
+        theta_tilde = pm.Normal("theta_tilde", 0.0, 1.0, dims="school")
+        pm.Normal("y", mu + tau * theta_tilde, s, observed=y, dims="school")
+    return model

@@ -1,25 +1,23 @@
 """Sampling machinery shared by the Bayesian fits of :mod:`playbook_lib.hbm` (private).
 
-PyMC models are compiled by nutpie's numba backend (:func:`compile_model`; with
-replaceable data, kept in memory for same-shaped refits) and sampled without a progress
-bar (:func:`sample_nutpie`, which also measures wall and CPU time). Densities written as
-small numba functions of log standard deviations are sampled directly, with no PyTensor
-graph to compile (:func:`sample_log_sd_density`). Draws are summarised as
-:class:`~playbook_lib.Estimates` (:func:`summarize_draws`).
+Every fit samples one of ``_densities``' log densities, numba C callbacks compiled
+once per environment, with nutpie and without a progress bar (:func:`sample_density`,
+:func:`sample_nutpie`, which also measures wall and CPU time): no PyTensor graph is ever
+compiled. Draws are summarised as :class:`~playbook_lib.Estimates`
+(:func:`summarize_draws`).
 """
 
 from __future__ import annotations
 
-import math
 import time
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from playbook_lib.hbm._checks import as_index, relabel
+from playbook_lib.hbm._densities import Density, expand_callback
 from playbook_lib.results import Estimates
 from playbook_lib.validation import check_integer, check_positive, check_probability, check_rng
 
@@ -29,63 +27,59 @@ def seed_from(rng: np.random.Generator | int | None) -> int:
     return int(check_rng(rng).integers(2**31 - 1))
 
 
-_SHARED_DATA_MODELS: dict[tuple[Any, ...], Any] = {}
-
-
-def model_data(shared: bool, name: str, value: Any, dims: str | None = None) -> Any:
-    """``pm.Data`` (replaceable after compilation) or the plain value (a constant)."""
-    if not shared:
-        # A NumPy float64, not a Python float: PyTensor stores a Python float constant in
-        # float32 when its float32 rounding is "close" (autocast), e.g. 0.7 -> 0.69999999.
-        return np.float64(value) if isinstance(value, float) else value
-    import pymc as pm
-
-    return pm.Data(name, value, dims=dims)
-
-
-def compile_model(
-    build: Callable[[bool], Any], key: tuple[Any, ...] | None
-) -> tuple[Any, float, float]:
-    """Compile a PyMC model with nutpie (numba backend); return it and the wall/CPU seconds.
-
-    ``key=None`` builds the model with its data as constants and freezes it: PyTensor folds
-    the data into the graph, which compiles fastest (the right choice for one fit).
-    Otherwise the data are ``pm.Data`` and the compiled model is kept in memory under
-    ``key`` (model structure and shapes) so later fits of same-shaped data only sample.
-    """
-    if key is not None and key in _SHARED_DATA_MODELS:
-        return _SHARED_DATA_MODELS[key], 0.0, 0.0
-    import nutpie
-
-    wall, cpu = time.perf_counter(), time.process_time()
-    model = build(key is not None)
-    with warnings.catch_warnings():
-        # PyTensor probes for a BLAS library while rewriting the graph and warns when it
-        # finds none (pip installs); nutpie compiles with numba and never links BLAS.
-        warnings.filterwarnings(
-            "ignore", message="PyTensor could not link to a BLAS", category=UserWarning
-        )
-        compiled = nutpie.compile_pymc_model(model, freeze_model=key is None)
-    if key is not None:
-        _SHARED_DATA_MODELS[key] = compiled
-    return compiled, time.perf_counter() - wall, time.process_time() - cpu
-
-
-def compile_and_sample(
-    build: Callable[[bool], Any],
-    key: tuple[Any, ...] | None,
-    data: Mapping[str, Any],
+def sample_density(
+    density: Density,
+    names: Sequence[str],
+    shapes: Sequence[tuple[int, ...]],
+    initial_center: np.ndarray,
+    initial_scale: np.ndarray,
+    *,
+    dims: Mapping[str, tuple[str, ...]] | None = None,
+    coords: Mapping[str, Any] | None = None,
     **settings: Any,
 ) -> tuple[Any, dict[str, float]]:
-    """Compile (see :func:`compile_model`), load ``data`` into a reused model, sample with nutpie.
+    """Sample one of ``_densities``' log densities with nutpie.
 
-    ``settings`` are :func:`sample_nutpie`'s keywords. Returns the draws and the timings
-    (``compile_cpu`` is 0 when a compiled model was reused).
+    The draws are stored under ``names`` with ``shapes`` (in the order of ``x``, the
+    log-scale block exponentiated), with ``dims``/``coords`` for the non-scalar ones.
+    Chains start at ``initial_center + initial_scale * U(-1, 1)`` per coordinate (as PyMC
+    jitters its start points). ``settings`` are :func:`sample_nutpie`'s keywords. nutpie
+    calls the compiled callback from its threads with no Python in between. The model
+    object is the one nutpie builds for a PyMC model compiled with numba
+    (``nutpie.compile_pymc.CompiledPyMCModel``, not part of nutpie's documented API), given
+    these callbacks instead of PyTensor's; nutpie has no public entry point for a numba
+    density yet (its ``from_pyfunc`` calls Python, and holds the GIL, at every step). Every
+    fit in the tests goes through it.
     """
-    compiled, compile_wall, compile_cpu = compile_model(build, key)
-    if key is not None:
-        compiled = compiled.with_data(**data)
-    return sample_nutpie(compiled, compile_wall, compile_cpu, **settings)
+    from nutpie.compile_pymc import CompiledPyMCModel
+
+    logp, logp_wall, logp_cpu = density.callback()
+    expand, expand_wall, expand_cpu = expand_callback()
+    center = np.asarray(initial_center, dtype=float)
+    scale = np.asarray(initial_scale, dtype=float)
+
+    def initial_point(seed: int) -> np.ndarray:
+        return center + scale * np.random.default_rng(seed).uniform(-1.0, 1.0, size=center.size)
+
+    sizes = [int(np.prod(shape, dtype=int)) for shape in shapes]
+    stops = np.cumsum(sizes)
+    slices = [slice(int(stop - size), int(stop)) for size, stop in zip(sizes, stops, strict=True)]
+    model = CompiledPyMCModel(
+        dims=dict(dims or {}),
+        _coords={name: pd.Index(values) for name, values in (coords or {}).items()},
+        compiled_logp_func=logp,
+        compiled_expand_func=expand,
+        initial_point_func=initial_point,
+        shared_data={},
+        user_data=density.data,
+        n_expanded=density.n_dim,
+        shape_info=(list(names), slices, [tuple(shape) for shape in shapes]),
+        logp_func=None,
+        expand_func=None,
+        _n_dim=density.n_dim,
+        _shapes={name: tuple(shape) for name, shape in zip(names, shapes, strict=True)},
+    )
+    return sample_nutpie(model, logp_wall + expand_wall, logp_cpu + expand_cpu, **settings)
 
 
 def sample_nutpie(
@@ -171,60 +165,10 @@ def stack(idata: Any, name: str) -> np.ndarray:
     return values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])
 
 
-def log_sd_pyfunc_model(
-    density: Callable[[np.ndarray], tuple[float, np.ndarray]],
-    prior_scale: float,
-    names: Sequence[str],
-) -> Any:
-    """A nutpie model sampling ``density`` over log standard deviations (no compilation).
-
-    The draws are stored as the sds themselves, one scalar variable per name. Chains start
-    at ``log c + U(-1, 1)`` per coordinate, as PyMC jitters its start points.
-    """
-    from nutpie.compiled_pyfunc import from_pyfunc
-
-    dimension = len(names)
-
-    def make_logp() -> Callable[..., tuple[float, np.ndarray]]:
-        return lambda x, **_: density(x)
-
-    def make_expand(*_: Any) -> Callable[..., dict[str, np.ndarray]]:
-        return lambda x, **_: {name: np.asarray(math.exp(x[i])) for i, name in enumerate(names)}
-
-    def initial_point(seed: int) -> np.ndarray:
-        jitter = np.random.default_rng(seed).uniform(-1.0, 1.0, size=dimension)
-        return np.log(prior_scale) + jitter
-
-    return from_pyfunc(
-        dimension,
-        make_logp,
-        make_expand,
-        [np.dtype("float64")] * dimension,
-        [()] * dimension,
-        list(names),
-        make_initial_point_fn=initial_point,
-    )
-
-
-def sample_log_sd_density(
-    density: Callable[[np.ndarray], tuple[float, np.ndarray]],
-    prior_scale: float,
-    names: Sequence[str],
-    **settings: Any,
-) -> tuple[Any, dict[str, float]]:
-    """Sample a density of log sds with nutpie (:func:`log_sd_pyfunc_model`); no compiling.
-
-    ``settings`` are :func:`sample_nutpie`'s keywords, ``cores`` excepted: the chains share
-    one thread, because nutpie calls the density through Python, which holds the GIL (two
-    threads only fight for the lock).
-    """
-    import nutpie.compiled_pyfunc  # noqa: F401  (imported before the clock starts)
-
-    wall, cpu = time.perf_counter(), time.process_time()
-    model = log_sd_pyfunc_model(density, prior_scale, names)
-    return sample_nutpie(
-        model, time.perf_counter() - wall, time.process_time() - cpu, **{**settings, "cores": 1}
-    )
+def normal_log_density(y: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """``log N(y; mean, sd^2)`` elementwise (SciPy's ``norm.logpdf`` without its overhead)."""
+    z = (y - mean) / sd
+    return -0.5 * z * z - np.log(sd) - 0.5 * np.log(2 * np.pi)
 
 
 def add_log_likelihood(idata: Any, log_lik: np.ndarray, unit_name: str, ids: Sequence[Any]) -> None:

@@ -176,11 +176,10 @@ def compute_accuracy(
     Raises
     ------
     ValueError
-        If ``estimates`` is not a non-empty :class:`~playbook_lib.Estimates` with unique labels, ``truth``
-        is not a DataFrame or Series with a unique index holding every label, the truth is
-        missing, not numeric or infinite, ``by``/``cluster`` name nothing or have missing
-        values, or ``bins`` are not increasing numbers (with ``labels`` one fewer) or leave
-        values outside.
+        If ``estimates`` is not a non-empty :class:`~playbook_lib.Estimates` with unique labels,
+        ``truth`` is not a DataFrame or Series with a unique index holding every label, the truth is
+        missing, not numeric or infinite, ``by``/``cluster`` name nothing or have missing values, or
+        ``bins`` are not increasing numbers (with ``labels`` one fewer) or leave values outside.
 
     Notes
     -----

@@ -5,29 +5,28 @@ day-to-day noise; :func:`fit_geo_hierarchical_model` pools the geos of each arm 
 arm's mean with a between-geo sd estimated for each arm and returns the lift
 ``mu_treatment - mu_control`` with ``P(lift > 0)``, per-geo effects and the draws. As for
 :func:`~playbook_lib.hbm.fit_hierarchical_model`, NUTS samples only the two log
-between-geo sds (one small numba density, no PyTensor graph); the arm means and geo
-effects are drawn exactly given each draw.
+between-geo sds (one small numba density, ``_densities.arm_density``, no PyTensor
+graph); the arm means and geo effects are drawn exactly given each draw.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from playbook_lib.hbm._checks import check_unique_labels, onehot, unit_data
+from playbook_lib.hbm._densities import arm_density
 from playbook_lib.hbm._sampling import (
     add_draws,
     add_log_likelihood,
     check_sampler_settings,
     coordinate,
     default_prior_scale,
-    sample_log_sd_density,
+    normal_log_density,
+    sample_density,
     seed_from,
     stack,
     summarize_draws,
@@ -60,92 +59,6 @@ class GeoHierarchicalFit(HierarchicalFit):
     lift: Estimate = field(kw_only=True)
 
 
-@dataclass(frozen=True)
-class _ArmDensity:
-    """The geo model's posterior density of the log between-geo sds, one per arm.
-
-    Per arm ``k`` (geos ``j`` with ``v_j = tau_k^2 + s_j^2``, ``w_j = 1/v_j``), integrating
-    the geo effects and ``mu_k ~ N(0, V)``, ``V = (10 c)^2``, out of the model of
-    :func:`fit_geo_hierarchical_model` leaves ``y_k ~ N(0, diag(v) + V 1 1')``, with log
-    density ``-F_k/2`` up to a constant, ``F_k = sum log v_j + R - P^2/A + log(V A)``,
-    where ``W = sum w_j``, ``P = sum w_j y_j``, ``R = sum w_j y_j^2`` and ``A = W + 1/V``
-    (matrix determinant lemma and Sherman-Morrison). With ``t = tau_k^2`` and the sums
-    ``S2, P2, R2`` of ``w_j^2, w_j^2 y_j, w_j^2 y_j^2``,
-    ``dF_k/dt = W - R2 + 2 P P2 / A - P^2 S2 / A^2 - S2 / A``. The sampler works on
-    ``x_k = log tau_k``: log density ``sum_k [-F_k/2 - t_k/(2 c^2) + x_k]`` plus
-    ``tau_k ~ HalfNormal(c)``'s constant, gradient ``-t_k dF_k/dt - t_k/c^2 + 1``.
-    The arms share no parameter, so the posterior factorises over them; ``mu_k`` and the
-    geo effects are then drawn exactly (:func:`_draw_arm_effects`). The tests check the
-    value against SciPy's multivariate normal density and the posterior against a grid.
-    """
-
-    y: np.ndarray
-    se_squared: np.ndarray
-    codes: np.ndarray  # arm of each geo, 0 .. n_arms - 1
-    n_arms: int
-    prior_scale: float
-
-    def __call__(self, log_sds: np.ndarray) -> tuple[float, np.ndarray]:
-        """Log density and gradient at ``x = log tau`` (``-inf`` beyond ``|x - log c| > 50``)."""
-        gradient = np.empty(self.n_arms)
-        log_density = _arm_log_density(
-            np.asarray(log_sds, dtype=float),
-            self.y,
-            self.se_squared,
-            self.codes,
-            self.prior_scale,
-            gradient,
-        )
-        return float(log_density), gradient
-
-
-@numba.njit(cache=True, nogil=True)
-def _arm_log_density(
-    x: np.ndarray,
-    y: np.ndarray,
-    se_squared: np.ndarray,
-    codes: np.ndarray,
-    prior_scale: float,
-    gradient: np.ndarray,
-) -> float:
-    """``_ArmDensity``'s value; writes its gradient into ``gradient``."""
-    n_arms = x.shape[0]
-    log_c = math.log(prior_scale)
-    for k in range(n_arms):
-        if not abs(x[k] - log_c) < 50.0:
-            gradient[:] = np.nan
-            return -np.inf
-    c2 = prior_scale * prior_scale
-    mu_variance = 100.0 * c2
-    t = np.exp(2.0 * x)
-    W = np.zeros(n_arms)
-    P = np.zeros(n_arms)
-    R = np.zeros(n_arms)
-    S2 = np.zeros(n_arms)
-    P2 = np.zeros(n_arms)
-    R2 = np.zeros(n_arms)
-    sum_log_v = np.zeros(n_arms)
-    for j in range(y.shape[0]):
-        k = codes[j]
-        w = 1.0 / (t[k] + se_squared[j])
-        wy = w * y[j]
-        W[k] += w
-        P[k] += wy
-        R[k] += wy * y[j]
-        S2[k] += w * w
-        P2[k] += w * wy
-        R2[k] += w * wy * y[j]
-        sum_log_v[k] -= math.log(w)
-    log_density = 0.0
-    for k in range(n_arms):
-        A = W[k] + 1.0 / mu_variance
-        F = sum_log_v[k] + R[k] - P[k] * P[k] / A + math.log(mu_variance * A)
-        dF_dt = W[k] - R2[k] + 2.0 * P[k] * P2[k] / A - P[k] * P[k] * S2[k] / (A * A) - S2[k] / A
-        log_density += -0.5 * F - t[k] / (2.0 * c2) + 0.5 * math.log(2.0 / math.pi) - log_c + x[k]
-        gradient[k] = -t[k] * dF_dt - t[k] / c2 + 1.0
-    return log_density
-
-
 def _draw_arm_effects(
     tau: np.ndarray,
     y: np.ndarray,
@@ -156,7 +69,7 @@ def _draw_arm_effects(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact draws of the arm means and geo effects given draws ``tau`` (shape (n, arms)).
 
-    ``mu_k | tau, y ~ N(P/A, 1/A)`` (see ``_ArmDensity``) and
+    ``mu_k | tau, y ~ N(P/A, 1/A)`` (see ``_densities.arm_density``) and
     ``theta_j | mu_k, tau_k, y_j ~ N(B_j mu_k + (1 - B_j) y_j, (1 - B_j) s_j^2)`` with
     ``B_j = s_j^2 / (s_j^2 + tau_k^2)``.
     """
@@ -200,9 +113,9 @@ def fit_geo_hierarchical_model(
 
     As in :func:`~playbook_lib.hbm.fit_hierarchical_model`, NUTS (nutpie) samples only what
     cannot be integrated out, here the two log between-geo sds (density:
-    ``_ArmDensity``, one small numba function, no PyTensor graph to compile); the arm
-    means and geo effects are then drawn exactly from their normal conditionals given each
-    draw. The chains run in one thread (nutpie calls the density through Python).
+    ``_densities.arm_density``, one small numba function compiled once, no PyTensor
+    graph); the arm means and geo effects are then drawn exactly from their normal
+    conditionals given each draw.
 
     Parameters
     ----------
@@ -215,7 +128,7 @@ def fit_geo_hierarchical_model(
     prior_scale : float, optional
         ``c``.
     draws, tune, chains, cores : int
-        Sampler settings (the chains run in one thread whatever ``cores`` says).
+        Sampler settings.
     target_accept : float
         NUTS target acceptance.
     alpha : float
@@ -232,8 +145,8 @@ def fit_geo_hierarchical_model(
     Raises
     ------
     ValueError
-        If ``effects`` is not a non-empty :class:`~playbook_lib.Estimates` with positive SEs and unique
-        labels, ``arms`` misses a geo or has missing entries, an arm has fewer than 2 geos
+        If ``effects`` is not a non-empty :class:`~playbook_lib.Estimates` with positive SEs and
+        unique labels, ``arms`` misses a geo or has missing entries, an arm has fewer than 2 geos
         (``treatment_label`` marks the treated), the changes are all equal (without
         ``prior_scale``), or a setting or ``rng`` is invalid; all before sampling.
     """
@@ -249,13 +162,16 @@ def fit_geo_hierarchical_model(
             f"{len(arm)} geos in arms; each arm needs at least 2 geos"
         )
     prior_scale = default_prior_scale(y, prior_scale, "changes (estimates)")
-    idata, timings = sample_log_sd_density(
-        _ArmDensity(y, s**2, arm, 2, prior_scale),
-        prior_scale,
+    idata, timings = sample_density(
+        arm_density(y, s**2, arm, 2, prior_scale),
         ["tau_control", "tau_treatment"],
+        [(), ()],
+        np.full(2, np.log(prior_scale)),
+        np.ones(2),
         draws=draws,
         tune=tune,
         chains=chains,
+        cores=cores,
         target_accept=target_accept,
         seed=seed_from(generator),
     )
@@ -269,7 +185,7 @@ def fit_geo_hierarchical_model(
     add_draws(idata, "theta", theta, "geo")
     add_draws(idata, "lift", lift)
     idata.posterior = idata.posterior.assign_coords(arm=["control", "treatment"], geo=geos)
-    add_log_likelihood(idata, stats.norm.logpdf(y, theta, s), "geo", geos)
+    add_log_likelihood(idata, normal_log_density(y, theta, s), "geo", geos)
     low, high = np.quantile(lift, [alpha / 2, 1 - alpha / 2])
     parameters = ["between_geo_sd_control", "between_geo_sd_treatment", "lift"]
     return GeoHierarchicalFit(

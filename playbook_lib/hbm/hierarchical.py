@@ -15,13 +15,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from playbook_lib.hbm._checks import check_unique_labels, unit_data
+from playbook_lib.hbm._densities import (
+    eight_schools_density,
+    full_model_density,
+    hyperparameter_density,
+)
 from playbook_lib.hbm._models import (
-    HyperparameterDensity,
     automatic_group_centering,
-    build_known_se_model,
     check_centering,
     derived_means,
     draw_conditional_effects,
@@ -30,10 +32,10 @@ from playbook_lib.hbm._sampling import (
     add_draws,
     add_log_likelihood,
     check_sampler_settings,
-    compile_and_sample,
     coordinate,
     default_prior_scale,
-    sample_log_sd_density,
+    normal_log_density,
+    sample_density,
     seed_from,
     stack,
     summarize_draws,
@@ -74,7 +76,8 @@ class HierarchicalFit:
     hyperparameters : Estimates
         Posterior summary of the mean and standard deviations, labelled by parameter.
     timings : Mapping[str, float]
-        ``compile_wall``, ``compile_cpu`` (0 when a compiled model was reused),
+        ``compile_wall``, ``compile_cpu`` (numba compiling the density: 0 once it is
+        compiled in this process, or loaded from numba's disk cache),
         ``sample_wall``, ``sample_cpu``, ``total_wall``, ``total_cpu`` in seconds (CPU
         time of all sampler threads).
     data : pandas.DataFrame
@@ -91,6 +94,26 @@ class HierarchicalFit:
     timings: Mapping[str, float]
     data: pd.DataFrame
     details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _marginal_log_likelihood(
+    y: np.ndarray, s: np.ndarray, codes: np.ndarray, group_draws: np.ndarray, unit_sd: np.ndarray
+) -> np.ndarray:
+    """``log N(y_j; m_g(j), unit_sd^2 + s_j^2)`` at every draw, shaped (draws, units).
+
+    In place, with one (draws x units) array besides the result: at 50,000 units and 4,000
+    draws each is 1.6 GB.
+    """
+    variance = unit_sd[:, None] ** 2 + s**2
+    out = group_draws[:, codes]
+    np.subtract(y, out, out=out)
+    np.square(out, out=out)
+    np.divide(out, variance, out=out)
+    np.log(variance, out=variance)
+    out += variance
+    out += np.log(2 * np.pi)
+    out *= -0.5
+    return out
 
 
 def _fit_data(
@@ -113,7 +136,6 @@ def fit_hierarchical_model(
     unit_centering: float = 0.0,
     sample_effects: bool = False,
     integrate_out_units: bool = False,
-    reuse_compiled: bool = False,
     draws: int = 1_000,
     tune: int = 1_000,
     chains: int = 4,
@@ -169,17 +191,14 @@ def fit_hierarchical_model(
     ``idata.posterior`` (with ``sample_effects``, computed from the sampled
     ``group_raw``/``unit_raw``).
 
-    Sampled with nutpie, no progress bar. The default model's density is evaluated by a
-    small numba function (equal to PyMC's ``model.logp`` and PyTensor's gradient of it, as
-    the tests check), compiled once per environment, so no PyTensor graph is compiled and
-    every fit only samples; its chains run in one thread (nutpie calls the density through
-    Python). The full model (``sample_effects``) is compiled with nutpie's numba backend,
-    with the data folded in as constants (the fastest to compile; 10-35 s on a machine
-    whose PyTensor cache is empty). With ``reuse_compiled=True`` it is compiled with
-    replaceable ``pm.Data`` instead (the centering choices included) and kept in memory
-    (not on disk) for the rest of the process, keyed by shape: later fits of same-shaped
-    data, in any parameterisation (simulation studies, refits, a comparison of
-    parameterisations), only sample.
+    Sampled with nutpie, no progress bar. Both models' log densities (the default one and
+    the full one, in every parameterisation) are small numba functions with hand-written
+    gradients, equal to PyMC's ``model.logp`` of the models above and PyTensor's gradient
+    of it (the tests check), that read the data from an array: each is compiled once per
+    environment (about a second; numba caches it on disk) and serves every later fit, of
+    any size, so no PyTensor graph is ever compiled (10-40 s of CPU per model on a machine
+    whose caches are empty) and a refit, a simulation study or a comparison of
+    parameterisations only samples. nutpie calls them from its threads without Python.
 
     Parameters
     ----------
@@ -200,12 +219,8 @@ def fit_hierarchical_model(
     integrate_out_units : bool
         No unit effects; the log-likelihood has them integrated out (for PSIS-LOO). Not
         with ``sample_effects``.
-    reuse_compiled : bool
-        With ``sample_effects``: compile with replaceable data and keep the compiled model
-        for same-shaped fits. (The default model compiles no graph; it is ignored there.)
     draws, tune, chains, cores : int
-        Sampler settings (post-warm-up draws per chain, warm-up steps, chains, threads;
-        a single fit of the default model runs in one thread whatever ``cores`` says).
+        Sampler settings (post-warm-up draws per chain, warm-up steps, chains, threads).
     target_accept : float
         NUTS target acceptance rate.
     alpha : float
@@ -221,11 +236,11 @@ def fit_hierarchical_model(
     Raises
     ------
     ValueError
-        If ``effects`` is not a non-empty :class:`~playbook_lib.Estimates` with positive standard errors
-        and unique labels, has fewer than 3 units, ``groups`` misses a unit or has missing
-        entries, the estimates are all equal (without ``prior_scale``), a setting or
-        ``rng`` is invalid, or both ``sample_effects`` and ``integrate_out_units`` are set.
-        All raised before anything is compiled or sampled.
+        If ``effects`` is not a non-empty :class:`~playbook_lib.Estimates` with positive standard
+        errors and unique labels, has fewer than 3 units, ``groups`` misses a unit or has missing
+        entries, the estimates are all equal (without ``prior_scale``), a setting or ``rng`` is
+        invalid, or both ``sample_effects`` and ``integrate_out_units`` are set. All raised before
+        anything is compiled or sampled.
     """
     # Every check runs before anything is compiled or sampled.
     alpha = check_alpha(alpha)
@@ -233,7 +248,6 @@ def fit_hierarchical_model(
     generator = check_rng(rng)
     sample_effects = check_flag(sample_effects, "sample_effects")
     integrate_out_units = check_flag(integrate_out_units, "integrate_out_units")
-    reuse_compiled = check_flag(reuse_compiled, "reuse_compiled")
     if sample_effects and integrate_out_units:
         raise ValueError(
             "integrate_out_units: the unit effects cannot be integrated out and sampled "
@@ -256,29 +270,36 @@ def fit_hierarchical_model(
         "target_accept": target_accept,
         "seed": seed_from(generator),
     }
+    log_c = np.log(prior_scale)
     if not sample_effects:
-        # The default model: its density by a small numba function, no PyTensor graph.
-        density = HyperparameterDensity.from_data(y, s, codes, n_groups, prior_scale)
-        idata, timings = sample_log_sd_density(
-            density, prior_scale, ["group_sd", "unit_sd"], **settings
+        # The default model: NUTS on the two log sds, the rest drawn exactly.
+        idata, timings = sample_density(
+            hyperparameter_density(y, s, codes, n_groups, prior_scale),
+            ["group_sd", "unit_sd"],
+            [(), ()],
+            np.full(2, log_c),
+            np.ones(2),
+            **settings,
         )
         draw_conditional_effects(
             idata, y, s, codes, n_groups, prior_scale, generator, units=not integrate_out_units
         )
     else:
-        build = lambda shared: build_known_se_model(  # noqa: E731
-            y, s, codes, n_groups, prior_scale, centered_groups, centered_units, shared
+        # Centred levels start near 0 on the data's scale, non-centred ones near 0 in sds.
+        raw_scale = np.r_[
+            np.full(n_groups, prior_scale if centered_groups else 1.0),
+            np.full(len(y), prior_scale if centered_units else 1.0),
+        ]
+        idata, timings = sample_density(
+            full_model_density(y, s, codes, n_groups, prior_scale, centered_groups, centered_units),
+            ["mu", "group_sd", "unit_sd", "group_raw", "unit_raw"],
+            [(), (), (), (n_groups,), (len(y),)],
+            np.r_[0.0, log_c, log_c, np.zeros(n_groups + len(y))],
+            np.r_[prior_scale, 1.0, 1.0, raw_scale],
+            dims={"group_raw": ("group",), "unit_raw": ("unit",)},
+            coords={"group": np.arange(n_groups), "unit": np.arange(len(y))},
+            **settings,
         )
-        data = {
-            "group_code": codes,
-            "estimate": y,
-            "standard_error": s,
-            "prior_scale": prior_scale,
-            "group_centering": float(centered_groups),
-            "unit_centering": float(centered_units),
-        }
-        key = ("known_se", len(y), n_groups) if reuse_compiled else None
-        idata, timings = compile_and_sample(build, key, data, **settings)
         derived_means(idata, codes, centered_groups, centered_units)
     units = coordinate(frame.index)
     idata.posterior = idata.posterior.assign_coords(
@@ -287,12 +308,11 @@ def fit_hierarchical_model(
     group_draws = stack(idata, "group_mean")
     unit_sd_draws = stack(idata, "unit_sd")
     if integrate_out_units:
-        mean = group_draws[:, codes]
-        log_lik = stats.norm.logpdf(y, mean, np.sqrt(unit_sd_draws[:, None] ** 2 + s**2))
+        log_lik = _marginal_log_likelihood(y, s, codes, group_draws, unit_sd_draws)
         unit_effects = None
     else:
         theta = stack(idata, "theta")
-        log_lik = stats.norm.logpdf(y, theta, s)
+        log_lik = normal_log_density(y, theta, s)
         unit_effects = summarize_draws(theta, frame.index, _METHOD, alpha, group=groups)
     add_log_likelihood(idata, log_lik, "unit", units)
     hyper_draws = np.column_stack([stack(idata, "mu"), stack(idata, "group_sd"), unit_sd_draws])
@@ -312,23 +332,11 @@ def fit_hierarchical_model(
             "group_centering": float(group_centering),
             "unit_centering": float(centered_units),
             "sample_effects": sample_effects,
-            "reuse_compiled": reuse_compiled,
         },
     )
 
 
 # ----------------------------------------------------------------------------- eight schools
-def _build_eight_schools(y: np.ndarray, s: np.ndarray) -> Any:
-    import pymc as pm
-
-    with pm.Model(coords={"school": np.arange(len(y))}, check_bounds=False) as model:
-        mu = pm.Normal("mu", 0.0, 5.0)
-        tau = pm.HalfCauchy("tau", 5.0)
-        theta_tilde = pm.Normal("theta_tilde", 0.0, 1.0, dims="school")
-        pm.Normal("y", mu + tau * theta_tilde, s, observed=y, dims="school")
-    return model
-
-
 def fit_eight_schools(
     *,
     draws: int = 1_000,
@@ -344,7 +352,9 @@ def fit_eight_schools(
     ``theta_j = mu + tau theta_tilde_j``, ``y_j ~ N(theta_j, sigma_j^2)`` on
     :data:`EIGHT_SCHOOLS` :cite:`rubin1981estimation` — posteriordb's
     ``eight_schools-eight_schools_noncentered``, whose reference posterior means are
-    about 4.4 for ``mu`` and 3.6 for ``tau`` :cite:`magnusson2024posteriordb`.
+    about 4.4 for ``mu`` and 3.6 for ``tau`` :cite:`magnusson2024posteriordb`. Its log
+    density is a numba function equal to the PyMC model's (compiled once, as for
+    :func:`fit_hierarchical_model`).
 
     Parameters
     ----------
@@ -370,10 +380,14 @@ def fit_eight_schools(
     check_sampler_settings(draws, tune, chains, cores, target_accept)
     seed = seed_from(rng)
     y, s = EIGHT_SCHOOLS["estimate"].to_numpy(), EIGHT_SCHOOLS["se"].to_numpy()
-    idata, timings = compile_and_sample(
-        lambda shared: _build_eight_schools(y, s),
-        None,
-        {},
+    idata, timings = sample_density(
+        eight_schools_density(y, s),
+        ["mu", "tau", "theta_tilde"],
+        [(), (), (len(y),)],
+        np.r_[0.0, np.log(5.0), np.zeros(len(y))],
+        np.ones(2 + len(y)),
+        dims={"theta_tilde": ("school",)},
+        coords={"school": np.arange(len(y))},
         draws=draws,
         tune=tune,
         chains=chains,

@@ -30,7 +30,8 @@ __all__ = ["unit_effects", "unit_effects_from_stats"]
 
 
 def _per_unit(statistics: Any, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sizes, means and variances of per-unit :class:`~playbook_lib.aggregates.ArmStatistics` (1-D arrays)."""
+    """Sizes, means and variances of per-unit
+    :class:`~playbook_lib.aggregates.ArmStatistics` (1-D arrays)."""
     if not isinstance(statistics, ArmStatistics):
         raise ValueError(
             f"{name} must be playbook_lib.aggregates.ArmStatistics (one entry per unit), got "
@@ -80,11 +81,10 @@ def unit_effects_from_stats(
     Raises
     ------
     ValueError
-        If ``control`` or ``treatment`` is not :class:`~playbook_lib.aggregates.ArmStatistics`, an arm has fewer
-        than 2 users in a unit, the arms have different numbers of units, ``labels`` has
-        the wrong length or missing labels, ``alpha`` is outside (0, 1), or a unit's
-        outcome is constant in both arms (its standard error would be 0: no interval
-        exists).
+        If ``control`` or ``treatment`` is not :class:`~playbook_lib.aggregates.ArmStatistics`, an
+        arm has fewer than 2 users in a unit, the arms have different numbers of units, ``labels``
+        has the wrong length or missing labels, ``alpha`` is outside (0, 1), or a unit's outcome is
+        constant in both arms (its standard error would be 0: no interval exists).
     """
     alpha = check_alpha(alpha)
     n_c, mean_c, var_c = _per_unit(control, "control")

@@ -199,12 +199,21 @@ def compute_between_variance(
     low = np.zeros(shape)
     high = np.broadcast_to(upper[:, None] if per_group else upper, shape).copy()
     ratio = (np.sqrt(5) - 1) / 2
+    a = high - ratio * (high - low)
+    b = low + ratio * (high - low)
+    value_a, value_b = restricted_loglik(a), restricted_loglik(b)
     for _ in range(60):
-        a = high - ratio * (high - low)
-        b = low + ratio * (high - low)
-        move_up = restricted_loglik(a) < restricted_loglik(b)  # the maximum lies in [a, high]
+        # The maximum lies in [a, high] (move up) or [low, b]. The inner point kept is
+        # the next bracket's other golden point (ratio^2 = 1 - ratio), so each step
+        # evaluates the likelihood at one new point per row.
+        move_up = value_a < value_b
         low = np.where(move_up, a, low)
         high = np.where(move_up, high, b)
+        kept, kept_value = np.where(move_up, b, a), np.where(move_up, value_b, value_a)
+        new = np.where(move_up, low + ratio * (high - low), high - ratio * (high - low))
+        new_value = restricted_loglik(new)
+        a, value_a = np.where(move_up, kept, new), np.where(move_up, kept_value, new_value)
+        b, value_b = np.where(move_up, new, kept), np.where(move_up, new_value, kept_value)
     tau = (low + high) / 2
     # The boundary tau = 0 is a candidate the interior search can only approach.
     at_zero = restricted_loglik(np.zeros(shape)) >= restricted_loglik(tau)
@@ -348,7 +357,8 @@ def _replication_blocks(
         return y[None], s[None], codes[None], labels, np.arange(len(y)), frame, None
     replications = aligned(replications, frame.index, "replications")
     replication_codes, _ = codes_from_labels(replications, "replications")
-    if pd.DataFrame({"r": replication_codes, "label": list(frame.index)}).duplicated().any():
+    levels = [frame.index.get_level_values(i) for i in range(frame.index.nlevels)]
+    if pd.MultiIndex.from_arrays([replication_codes, *levels]).duplicated().any():
         raise ValueError("effects: the labels repeat within a replication (see replications)")
     sizes = np.bincount(replication_codes)
     if (sizes != sizes[0]).any():
