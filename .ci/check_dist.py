@@ -14,6 +14,7 @@ WHEEL_NEEDS = [
     "playbook_lib/__init__.py",
     "playbook_lib/py.typed",
     "playbook_lib/datasets/data/california_prop99.csv",
+    "playbook_lib/data/benchmarks.json",  # the performance page reads it in Colab too
 ]
 SDIST_NEEDS = ["LICENSE", "README.md", "pyproject.toml", *WHEEL_NEEDS]
 

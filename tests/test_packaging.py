@@ -153,7 +153,7 @@ def test_the_package_is_typed_and_licensed() -> None:
     assert "MIT License" in (REPO_ROOT / "LICENSE").read_text()
     assert "causalpy" not in " ".join(pyproject["project"]["dependencies"])
     package_data = pyproject["tool"]["setuptools"]["package-data"]
-    assert package_data["playbook_lib"] == ["py.typed"]
+    assert package_data["playbook_lib"] == ["py.typed", "data/*.json"]
     assert package_data["playbook_lib.datasets"] == ["data/*.csv"]
 
 
