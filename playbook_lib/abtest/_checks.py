@@ -1,8 +1,9 @@
 """Private helpers shared by the files of :mod:`playbook_lib.abtest`.
 
 Checks of the typed statistics the ``_from_stats`` twins and the ``batch_`` versions take,
-the broadcast of the two arms, and the one way a ``batch_`` version builds its
-:class:`~playbook_lib.results.Estimates` table.
+the broadcast of the two arms, the one way a ``batch_`` version builds its
+:class:`~playbook_lib.results.Estimates` table, and the one way a twin builds its
+:class:`~playbook_lib.results.Estimate` from such a table's single row.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 
 from playbook_lib._kernels import ALTERNATIVES
 from playbook_lib.aggregates import ArmStatistics, RatioStatistics
-from playbook_lib.results import Estimates
+from playbook_lib.results import Estimate, Estimates
 from playbook_lib.validation import as_float_array, check_choice
 
 
@@ -113,3 +114,36 @@ def estimates_table(
     frame = {name: np.broadcast_to(np.asarray(value), shape) for name, value in columns.items()}
     frame.setdefault("df", np.full(shape, np.nan))
     return Estimates(pd.DataFrame({"method": method, "alpha": float(alpha), **frame}))
+
+
+def estimate_from_row(
+    method: str, alpha: float, row: dict[str, float], details: dict[str, Any]
+) -> Estimate:
+    """One :class:`Estimate` from a table's single row (already scalars).
+
+    Parameters
+    ----------
+    method : str
+        The estimate's ``method``.
+    alpha : float
+        The (checked) ``alpha`` of the interval.
+    row : dict
+        Holds ``estimate, se, ci_low, ci_high, p_value`` (other keys are ignored).
+    details : dict
+        The estimate's ``details``.
+
+    Returns
+    -------
+    Estimate
+        With ``df=None``.
+    """
+    return Estimate(
+        method=method,
+        estimate=row["estimate"],
+        se=row["se"],
+        ci_low=row["ci_low"],
+        ci_high=row["ci_high"],
+        alpha=alpha,
+        p_value=row["p_value"],
+        details=details,
+    )

@@ -15,6 +15,7 @@ from playbook_lib.abtest._checks import (
     check_alternative,
     check_statistics,
     common_shape,
+    estimate_from_row,
     estimates_table,
     scalar,
 )
@@ -300,15 +301,11 @@ def _relative_estimate(control: Moments, treatment: Moments, alpha: float, metho
     out = {k: scalar(v) for k, v in _relative_table(control, treatment, alpha, method).items()}
     if out["se"] == 0:
         warn_point_interval("estimate_relative_lift: both arms are constant")
-    return Estimate(
-        method=f"relative lift ({method})",
-        estimate=out["estimate"],
-        se=out["se"],
-        ci_low=out["ci_low"],
-        ci_high=out["ci_high"],
-        alpha=alpha,
-        p_value=out["p_value"],
-        details={
+    return estimate_from_row(
+        f"relative lift ({method})",
+        alpha,
+        out,
+        {
             "mean_control": scalar(control[1]),
             "mean_treatment": scalar(treatment[1]),
             "n_control": int(scalar(control[0])),

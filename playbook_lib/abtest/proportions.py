@@ -14,6 +14,7 @@ from playbook_lib.abtest._checks import (
     check_alternative,
     check_binary_statistics,
     common_shape,
+    estimate_from_row,
     estimates_table,
     scalar,
 )
@@ -145,15 +146,11 @@ def compare_proportions_from_stats(
         warn_point_interval(
             "compare_proportions: every arm is all 0 or all 1; prefer interval='agresti-caffo'"
         )
-    return Estimate(
-        method="two-proportion z",
-        estimate=out["estimate"],
-        se=out["se"],
-        ci_low=out["ci_low"],
-        ci_high=out["ci_high"],
-        alpha=alpha,
-        p_value=out["p_value"],
-        details={
+    return estimate_from_row(
+        "two-proportion z",
+        alpha,
+        out,
+        {
             "p_control": out["p_control"],
             "p_treatment": out["p_treatment"],
             "n_control": int(control.n),

@@ -27,6 +27,9 @@ Contents (one file per idea)
   cumulative warehouse aggregates, :func:`compute_interim_paths` for many simulated
   experiments at once, and :func:`simulate_interim_paths` for a finished experiment's
   interim looks under random arrival orders).
+- ``after_stop``: :func:`estimate_after_stop` (the median-unbiased estimate, adjusted
+  confidence interval and stage-wise p-value of a test that stopped) and
+  :func:`compute_repeated_confidence_intervals` (intervals valid at every look at once).
 - ``always_valid``: :func:`choose_mixture_variance`, :func:`compute_msprt_statistic`,
   :func:`compute_always_valid_p_values`, :func:`compute_confidence_sequence`,
   :func:`estimate_always_valid` and :func:`batch_estimate_always_valid`: the normal-mixture
@@ -37,6 +40,10 @@ Arms are always (control, treatment), and effects are treatment minus control.
 
 from __future__ import annotations
 
+from playbook_lib.sequential.after_stop import (
+    compute_repeated_confidence_intervals,
+    estimate_after_stop,
+)
 from playbook_lib.sequential.always_valid import (
     batch_estimate_always_valid,
     choose_mixture_variance,
@@ -93,10 +100,12 @@ __all__ = [
     "compute_msprt_statistic",
     "compute_naive_peeking_error",
     "compute_power",
+    "compute_repeated_confidence_intervals",
     "design_alpha_spending",
     "design_from_bounds",
     "design_obrien_fleming",
     "design_pocock",
+    "estimate_after_stop",
     "estimate_always_valid",
     "simulate_interim_paths",
 ]

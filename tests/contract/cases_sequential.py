@@ -450,4 +450,25 @@ CASES = [
             ),
         ),
     ),
+    Case(
+        sq.estimate_after_stop,
+        # stopped at look 2 of the one-sided design, z = 3.1 above its bound
+        {"design": _ONE_SIDED, "stop_look": 2, "estimate": 0.31, "se": 0.1},
+        extra=(
+            Bad("a look the design does not have", {"stop_look": 4}, ("stop_look",)),
+            Bad("interim look not crossed", {"estimate": 0.05}, ("stop_look",)),
+        ),
+    ),
+    Case(
+        sq.compute_repeated_confidence_intervals,
+        {
+            "design": _POCOCK,
+            "estimates": np.array([0.2, 0.25]),
+            "ses": np.array([0.15, 0.1]),
+        },
+        extra=(
+            Bad("more looks than the design", {"estimates": np.zeros(4)}, ("estimates",)),
+            Bad("lengths differ", {"ses": np.array([0.1])}, ("estimates", "ses")),
+        ),
+    ),
 ]
