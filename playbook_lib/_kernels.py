@@ -126,9 +126,7 @@ def welch(
         (NaN where both variances are zero: the interval is then a point and needs none).
     """
     share_c = np.asarray(variance_control, dtype=float) / np.asarray(n_control, dtype=float)
-    share_t = np.asarray(variance_treatment, dtype=float) / np.asarray(
-        n_treatment, dtype=float
-    )
+    share_t = np.asarray(variance_treatment, dtype=float) / np.asarray(n_treatment, dtype=float)
     total = share_c + share_t
     denominator = share_c**2 / (np.asarray(n_control, dtype=float) - 1) + share_t**2 / (
         np.asarray(n_treatment, dtype=float) - 1

@@ -115,8 +115,7 @@ def as_float_array(
     except (TypeError, ValueError) as error:
         raise ValueError(f"{name} must be numeric: {error}") from None
     if raw.dtype.kind in "US" or (
-        raw.dtype.kind == "O"
-        and any(isinstance(item, str | bytes) for item in raw.ravel())
+        raw.dtype.kind == "O" and any(isinstance(item, str | bytes) for item in raw.ravel())
     ):
         raise ValueError(f"{name} must be numeric, got strings")
     try:
@@ -248,9 +247,7 @@ def check_counts(
     trials = check_integer(trials, trials_name, minimum=1)
     successes = check_integer(successes, successes_name, minimum=0)
     if successes > trials:
-        raise ValueError(
-            f"{successes_name} ({successes}) must not exceed {trials_name} ({trials})"
-        )
+        raise ValueError(f"{successes_name} ({successes}) must not exceed {trials_name} ({trials})")
     return successes, trials
 
 
@@ -341,9 +338,7 @@ def check_binary(values: Any, name: str, *, both: bool = True) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def check_sum_of_squares(
-    n: float, total: float, sum_squares: float, name: str
-) -> float:
+def check_sum_of_squares(n: float, total: float, sum_squares: float, name: str) -> float:
     """Check ``sum_squares >= total**2 / n`` (up to round-off): a variance is not negative.
 
     Returns the implied sample sum of squared deviations; within round-off of zero
@@ -355,9 +350,7 @@ def check_sum_of_squares(
     sum_squares = check_finite_number(sum_squares, name)
     implied = (total / n) * total
     if not math.isfinite(implied):
-        raise ValueError(
-            f"{name}: sum**2 / n overflows ({total:g}**2 / {n:g}); rescale the metric"
-        )
+        raise ValueError(f"{name}: sum**2 / n overflows ({total:g}**2 / {n:g}); rescale the metric")
     deviations = sum_squares - implied
     tolerance = 1e-9 * max(abs(sum_squares), implied, 1e-300)
     if deviations < -tolerance:
@@ -417,9 +410,7 @@ def require_columns(
         for column in columns.values():
             roles = [role for role, value in columns.items() if value == column]
             if len(roles) > 1:
-                raise ValueError(
-                    f"{' and '.join(roles)}: column {column!r} is used for two roles"
-                )
+                raise ValueError(f"{' and '.join(roles)}: column {column!r} is used for two roles")
     return data
 
 
@@ -435,8 +426,7 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
         return np.random.default_rng(rng)
     if isinstance(rng, bool) or not isinstance(rng, Integral | np.integer):
         raise ValueError(
-            f"{name} must be a numpy Generator, a non-negative integer seed or None, "
-            f"got {rng!r}"
+            f"{name} must be a numpy Generator, a non-negative integer seed or None, got {rng!r}"
         )
     if rng < 0:
         raise ValueError(f"{name} must be a non-negative integer seed, got {rng}")

@@ -28,8 +28,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Per-chapter budgets in CPU seconds of the chapter's kernel, with empty user caches (so
 # numba compiles from scratch, as for a reader). Measured on the 2-core machine with the
-# suite's two workers (2026-12-02): hbm 31 s, bandits 20 s, every other chapter 4-15 s.
-DEFAULT_CHAPTER_BUDGET_SECONDS = 20.0
+# suite's two workers (2026-12-02): hbm 31 s, bandits 20 s, every other chapter 2-18 s
+# (sequential and cuped 14-15 s run alone, 17-18 s beside another worker: contention for
+# caches and memory bandwidth inflates CPU time too, so the budget keeps a margin above
+# the 20 s target that the book build's own timings are held to).
+DEFAULT_CHAPTER_BUDGET_SECONDS = 25.0
 CHAPTER_BUDGET_SECONDS = {"hbm": 60.0, "bandits": 30.0}
 BOOK_DIR = REPO_ROOT / "book"
 
@@ -82,7 +85,7 @@ def _install_strict_notebook_runs() -> None:
 
     Each chapter's kernel starts with empty user directories (:func:`fresh_user_directories`).
 
-    Budget: 20 s of CPU time per chapter, 30 s for bandits and 60 s for the
+    Budget: 25 s of CPU time per chapter, 30 s for bandits and 60 s for the
     hierarchical-models chapter. The
     budget is on the kernel's own CPU time (user + system, read from ``RUSAGE_CHILDREN``
     once nbclient has shut the kernel down), not on wall time: with two pytest workers on

@@ -20,8 +20,10 @@ finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(float, st.integers(2, 40), elements=finite),
-       arrays(float, st.integers(2, 40), elements=finite))
+@given(
+    arrays(float, st.integers(2, 40), elements=finite),
+    arrays(float, st.integers(2, 40), elements=finite),
+)
 def test_arm_statistics_match_numpy_and_add_up(first: np.ndarray, second: np.ndarray) -> None:
     pooled = ArmStatistics.from_values(first) + ArmStatistics.from_values(second)
     rows = np.concatenate([first, second])
@@ -45,9 +47,9 @@ def test_constructors_agree() -> None:
 
 def test_daily_statistics_become_looks() -> None:
     rng = np.random.default_rng(3)
-    frame = pd.DataFrame({
-        "y": rng.normal(size=600), "t": rng.integers(0, 2, 600), "day": rng.integers(0, 5, 600)
-    })
+    frame = pd.DataFrame(
+        {"y": rng.normal(size=600), "t": rng.integers(0, 2, 600), "day": rng.integers(0, 5, 600)}
+    )
     control, treatment = arm_statistics(frame, "y", "t", by="day")
     looks = treatment.cumulative()
     for day in range(5):

@@ -86,7 +86,8 @@ def _arms(rng: np.random.Generator, shape: tuple[int, ...] = ()) -> tuple[Any, A
     def one(location: float) -> ArmStatistics:
         values = rng.normal(location, 1.0 + location, (*shape, 400))
         return ArmStatistics(
-            np.full(shape, 400) if shape else 400, values.sum(axis=-1),
+            np.full(shape, 400) if shape else 400,
+            values.sum(axis=-1),
             (values**2).sum(axis=-1),
         )
 
@@ -94,8 +95,10 @@ def _arms(rng: np.random.Generator, shape: tuple[int, ...] = ()) -> tuple[Any, A
 
 
 def _binary_arms(rng: np.random.Generator) -> tuple[Any, Any]:
-    return (ArmStatistics.from_counts(int(rng.binomial(5000, 0.10)), 5000),
-            ArmStatistics.from_counts(int(rng.binomial(5000, 0.12)), 5000))
+    return (
+        ArmStatistics.from_counts(int(rng.binomial(5000, 0.10)), 5000),
+        ArmStatistics.from_counts(int(rng.binomial(5000, 0.12)), 5000),
+    )
 
 
 def _pair_arms(kind: type, rng: np.random.Generator) -> tuple[Any, Any]:

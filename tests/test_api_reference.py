@@ -84,7 +84,7 @@ def documented(page: Path) -> list[Documented]:
             continue
         kind, argument = match.groups()
         options: dict[str, str] = {}
-        for following in lines[index + 1:]:
+        for following in lines[index + 1 :]:
             option = OPTION.match(following)
             if not option:
                 break
@@ -105,7 +105,10 @@ def documented(page: Path) -> list[Documented]:
         assert module, f"{page.name}: {kind}:: {name} comes before any module directive"
         found.append(
             Documented(
-                page.name, kind.removeprefix("auto"), module, name,
+                page.name,
+                kind.removeprefix("auto"),
+                module,
+                name,
                 signature="(" + signature if signature else None,
                 value=options.get("value"),
             )
@@ -130,7 +133,8 @@ def public_classes() -> dict[str, type]:
         f"{module.__name__.removeprefix('playbook_lib.')}.{name}": value
         for module in _public_modules()
         for name, value in vars(module).items()
-        if not name.startswith("_") and inspect.isclass(value)
+        if not name.startswith("_")
+        and inspect.isclass(value)
         and value.__module__ == module.__name__
     }
 

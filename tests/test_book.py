@@ -61,8 +61,9 @@ def test_markdown_and_notebook_agree(source: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("notebook_path", sorted(BOOK_DIR.glob("*.ipynb")),
-                         ids=lambda path: path.stem)
+@pytest.mark.parametrize(
+    "notebook_path", sorted(BOOK_DIR.glob("*.ipynb")), ids=lambda path: path.stem
+)
 def test_notebook_carries_no_outputs(notebook_path: Path) -> None:
     notebook = json.loads(notebook_path.read_text())
     for index, cell in enumerate(notebook["cells"]):
@@ -126,9 +127,23 @@ def test_book_builds_with_warnings_as_errors(tmp_path: Path) -> None:
     jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
     assert jupyter_book, "jupyter-book is not installed (pip install -e '.[book]')"
     result = subprocess.run(
-        [jupyter_book, "build", str(REPO_ROOT), "--path-output", str(tmp_path / "out"),
-         "--config", str(config_path), "-W", "-n", "--keep-going", "--all"],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=900,
+        [
+            jupyter_book,
+            "build",
+            str(REPO_ROOT),
+            "--path-output",
+            str(tmp_path / "out"),
+            "--config",
+            str(config_path),
+            "-W",
+            "-n",
+            "--keep-going",
+            "--all",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=900,
     )
     log = result.stdout + result.stderr
     warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
@@ -199,7 +214,8 @@ def test_chapter_code_fits_the_content_column(source: Path) -> None:
         line
         for cell in notebook.cells
         for line in (
-            cell.source.splitlines() if cell.cell_type == "code"
+            cell.source.splitlines()
+            if cell.cell_type == "code"
             else _fenced_code_lines(cell.source)
         )
         if len(line) > 79

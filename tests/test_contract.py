@@ -24,9 +24,7 @@ CASE_MODULES = sorted(
     if info.name.startswith("cases_")
 )
 CASES: list[Case] = [
-    case
-    for name in CASE_MODULES
-    for case in importlib.import_module(f"contract.{name}").CASES
+    case for name in CASE_MODULES for case in importlib.import_module(f"contract.{name}").CASES
 ]
 
 

@@ -110,7 +110,8 @@ def test_from_stats_with_the_arms_swapped_flips_the_sign() -> None:
     backward = cuped.estimate_cuped_from_stats(treatment, control)
     assert backward.estimate == pytest.approx(-forward.estimate, rel=1e-12)
     assert (backward.ci_low, backward.ci_high) == pytest.approx(
-        (-forward.ci_high, -forward.ci_low), rel=1e-12)
+        (-forward.ci_high, -forward.ci_low), rel=1e-12
+    )
     assert backward.se == pytest.approx(forward.se, rel=1e-12)
     assert backward.p_value == pytest.approx(forward.p_value, rel=1e-9)
     assert backward.details["theta"] == pytest.approx(forward.details["theta"], rel=1e-12)
@@ -119,10 +120,18 @@ def test_from_stats_with_the_arms_swapped_flips_the_sign() -> None:
 def test_from_stats_accepts_a_group_by_result() -> None:
     y, x, t = _experiment(seed=4)
     frame = pd.DataFrame({"y": y, "x": x, "t": t})
-    sums = (frame.assign(y2=frame.y**2, x2=frame.x**2, xy=frame.x * frame.y).groupby("t")
-            .agg(n=("y", "size"), sum_outcome=("y", "sum"), sum_covariate=("x", "sum"),
-                 sum_outcome_squares=("y2", "sum"), sum_covariate_squares=("x2", "sum"),
-                 sum_cross_products=("xy", "sum")))
+    sums = (
+        frame.assign(y2=frame.y**2, x2=frame.x**2, xy=frame.x * frame.y)
+        .groupby("t")
+        .agg(
+            n=("y", "size"),
+            sum_outcome=("y", "sum"),
+            sum_covariate=("x", "sum"),
+            sum_outcome_squares=("y2", "sum"),
+            sum_covariate_squares=("x2", "sum"),
+            sum_cross_products=("xy", "sum"),
+        )
+    )
     control, treatment = (CovariateStatistics(**sums.loc[arm]) for arm in (0, 1))
     aggregate = cuped.estimate_cuped_from_stats(control, treatment)
     rows = cuped.estimate_cuped("y", "x", "t", data=frame)
@@ -145,9 +154,9 @@ def test_from_stats_takes_one_experiments_covariate_statistics() -> None:
 
 def test_batch_matches_single_experiment_functions() -> None:
     rng = np.random.default_rng(5)
-    world = ecommerce.simulate_pre_post_metrics(4, 120, correlation=0.6, effect=0.2,
-                                                treated_fraction=0.3, slope_difference=0.5,
-                                                rng=rng)
+    world = ecommerce.simulate_pre_post_metrics(
+        4, 120, correlation=0.6, effect=0.2, treated_fraction=0.3, slope_difference=0.5, rng=rng
+    )
     y, x, t = world["outcome"], world["covariate"], world["treatment"]
     batch = cuped.batch_estimate_cuped(y, x, t).to_frame()
     plain = cuped.batch_estimate_cuped(y, x, t, method="difference").to_frame()
@@ -233,8 +242,9 @@ def test_ratio_without_covariates_is_the_delta_method() -> None:
     variance = 0.0
     for arm in (0, 1):
         mask = t == arm
-        fit = sm.WLS(revenue[mask] / sessions[mask], np.ones(mask.sum()),
-                     weights=sessions[mask]).fit(cov_type="HC0")
+        fit = sm.WLS(
+            revenue[mask] / sessions[mask], np.ones(mask.sum()), weights=sessions[mask]
+        ).fit(cov_type="HC0")
         assert abs(fit.params[0] - ratios[arm]) < 1e-12
         variance += fit.bse[0] ** 2 * mask.sum() / (mask.sum() - 1)
     assert abs(result.se - np.sqrt(variance)) < 1e-12
@@ -261,18 +271,24 @@ def test_ratio_cuped_se_is_the_delta_method_of_the_adjusted_ratio() -> None:
     def difference(means: np.ndarray) -> float:  # per arm: mean revenue, sessions, w1, w2
         blocks = means.reshape(2, 4)
         pooled = sizes @ blocks[:, 2:] / sizes.sum()
-        ratios = [(b[0] - (b[2:] - pooled) @ theta_y) / (b[1] - (b[2:] - pooled) @ theta_m)
-                  for b in blocks]
+        ratios = [
+            (b[0] - (b[2:] - pooled) @ theta_y) / (b[1] - (b[2:] - pooled) @ theta_m)
+            for b in blocks
+        ]
         return ratios[1] - ratios[0]
 
-    point = np.concatenate([np.r_[revenue[a].mean(), sessions[a].mean(), covariates[a].mean(0)]
-                            for a in arms])
-    gradient = np.array([(difference(point + step) - difference(point - step)) / 2e-6
-                         for step in np.eye(8) * 1e-6])
+    point = np.concatenate(
+        [np.r_[revenue[a].mean(), sessions[a].mean(), covariates[a].mean(0)] for a in arms]
+    )
+    gradient = np.array(
+        [(difference(point + step) - difference(point - step)) / 2e-6 for step in np.eye(8) * 1e-6]
+    )
     covariance = np.zeros((8, 8))
     for index, arm in enumerate(arms):
         rows = np.column_stack([revenue[arm], sessions[arm], covariates[arm]])
-        covariance[4 * index:4 * index + 4, 4 * index:4 * index + 4] = np.cov(rows.T) / arm.sum()
+        covariance[4 * index : 4 * index + 4, 4 * index : 4 * index + 4] = (
+            np.cov(rows.T) / arm.sum()
+        )
     assert abs(result.estimate - difference(point)) < 1e-12
     assert abs(result.se / np.sqrt(gradient @ covariance @ gradient) - 1) < 1e-6
 
@@ -298,13 +314,16 @@ def test_lin_population_se_covers_the_population_effect() -> None:
     # Heterogeneous slopes and an uneven split: the sandwich (sample) se covers the sample
     # average effect but not the population one; the population se covers the latter.
     n_sims = 600
-    world = ecommerce.simulate_pre_post_metrics(n_sims, 200, correlation=0.3, effect=0.1,
-                                                treated_fraction=0.2, slope_difference=1.5,
-                                                rng=25)
+    world = ecommerce.simulate_pre_post_metrics(
+        n_sims, 200, correlation=0.3, effect=0.1, treated_fraction=0.2, slope_difference=1.5, rng=25
+    )
     fits = [  # statsmodels fits one experiment at a time
         cuped.estimate_regression_adjustment(
-            world["outcome"][sim], world["covariate"][sim], world["treatment"][sim],
-            estimand="population")
+            world["outcome"][sim],
+            world["covariate"][sim],
+            world["treatment"][sim],
+            estimand="population",
+        )
         for sim in range(n_sims)
     ]
     population = _table(fits)
@@ -350,8 +369,10 @@ def test_relative_lift_is_the_delta_method() -> None:
     treated, control = y[t == 1], y[t == 0]
     assert plain.method == "cuped relative lift"
     assert abs(plain.estimate - (treated.mean() / control.mean() - 1)) < 1e-12
-    variance = (treated.var(ddof=1) / treated.size / control.mean() ** 2
-                + treated.mean() ** 2 / control.mean() ** 4 * control.var(ddof=1) / control.size)
+    variance = (
+        treated.var(ddof=1) / treated.size / control.mean() ** 2
+        + treated.mean() ** 2 / control.mean() ** 4 * control.var(ddof=1) / control.size
+    )
     assert abs(plain.se - np.sqrt(variance)) < 1e-12
     # estimated theta: the quadratic form with a numerical gradient of the adjusted lift
     result = cuped.estimate_cuped(y, x, t, relative=True)
@@ -360,12 +381,14 @@ def test_relative_lift_is_the_delta_method() -> None:
 
     def lift(means: np.ndarray) -> float:  # means: y_C, x_C, y_T, x_T
         overall = (n[0] * means[1] + n[1] * means[3]) / n.sum()
-        return ((means[2] - theta * (means[3] - overall))
-                / (means[0] - theta * (means[1] - overall)) - 1)
+        return (means[2] - theta * (means[3] - overall)) / (
+            means[0] - theta * (means[1] - overall)
+        ) - 1
 
     point = np.array([control.mean(), x[t == 0].mean(), treated.mean(), x[t == 1].mean()])
-    gradient = np.array([(lift(point + step) - lift(point - step)) / 2e-6
-                         for step in np.eye(4) * 1e-6])
+    gradient = np.array(
+        [(lift(point + step) - lift(point - step)) / 2e-6 for step in np.eye(4) * 1e-6]
+    )
     covariance = np.zeros((4, 4))
     for arm, block in ((0, slice(0, 2)), (1, slice(2, 4))):
         covariance[block, block] = np.cov(y[t == arm], x[t == arm]) / n[arm]
@@ -381,11 +404,13 @@ def test_relative_lift_is_the_delta_method() -> None:
 @pytest.mark.parametrize("correlation", [0.5, 0.8])
 def test_variance_ratio_and_coverage(correlation: float) -> None:
     n_sims = 4_000
-    world = ecommerce.simulate_pre_post_metrics(n_sims, 200, correlation=correlation, effect=0.1,
-                                                rng=int(correlation * 100))
+    world = ecommerce.simulate_pre_post_metrics(
+        n_sims, 200, correlation=correlation, effect=0.1, rng=int(correlation * 100)
+    )
     adjusted = cuped.batch_estimate_cuped(world["outcome"], world["covariate"], world["treatment"])
-    plain = cuped.batch_estimate_cuped(world["outcome"], world["covariate"], world["treatment"],
-                                       method="difference")
+    plain = cuped.batch_estimate_cuped(
+        world["outcome"], world["covariate"], world["treatment"], method="difference"
+    )
     ratio = adjusted.to_frame()["estimate"].var() / plain.to_frame()["estimate"].var()
     assert abs(ratio - (1 - correlation**2)) < 0.02
     assert abs(adjusted.coverage(0.1).details["z_vs_nominal"]) < 3
@@ -395,12 +420,19 @@ def test_variance_ratio_and_coverage(correlation: float) -> None:
 
 def test_type_one_error_and_lin_coverage_with_uneven_split() -> None:
     n_sims = 4_000
-    world = ecommerce.simulate_pre_post_metrics(n_sims, 150, correlation=0.5, effect=0.0,
-                                                treated_fraction=0.25, slope_difference=1.0,
-                                                rng=21)
+    world = ecommerce.simulate_pre_post_metrics(
+        n_sims,
+        150,
+        correlation=0.5,
+        effect=0.0,
+        treated_fraction=0.25,
+        slope_difference=1.0,
+        rng=21,
+    )
     for method in ("cuped", "lin"):
-        result = cuped.batch_estimate_cuped(world["outcome"], world["covariate"],
-                                            world["treatment"], method=method)
+        result = cuped.batch_estimate_cuped(
+            world["outcome"], world["covariate"], world["treatment"], method=method
+        )
         size = result.rejection_rate(alpha=0.05)
         assert abs(size.details["z_vs_nominal"]) < 3, method
 
@@ -432,8 +464,11 @@ def test_ratio_cuped_coverage_and_gain() -> None:
     revenue = sessions * per_session + rng.normal(0, 1, (n_sims, n))
     results = [  # the ratio estimator works on one experiment at a time
         cuped.estimate_ratio_cuped(
-            revenue[sim], sessions[sim], t[sim],
-            covariates=np.column_stack([pre_revenue[sim], pre_sessions[sim]]))
+            revenue[sim],
+            sessions[sim],
+            t[sim],
+            covariates=np.column_stack([pre_revenue[sim], pre_sessions[sim]]),
+        )
         for sim in range(n_sims)
     ]
     assert abs(_table(results).coverage(0.1).details["z_vs_nominal"]) < 3
@@ -442,14 +477,21 @@ def test_ratio_cuped_coverage_and_gain() -> None:
 
 def test_relative_lift_coverage() -> None:
     n_sims = 2_000
-    world = ecommerce.simulate_pre_post_metrics(n_sims, 300, correlation=0.7, effect=0.3,
-                                                treated_fraction=0.3, rng=24)
+    world = ecommerce.simulate_pre_post_metrics(
+        n_sims, 300, correlation=0.7, effect=0.3, treated_fraction=0.3, rng=24
+    )
     # outcome mean 5 in control, so the true relative lift is 0.3 / 5
-    lifts = _table([
-        cuped.estimate_cuped(world["outcome"][sim] + 5.0, world["covariate"][sim] + 3.0,
-                             world["treatment"][sim], relative=True)
-        for sim in range(n_sims)  # the relative-lift estimator works on one experiment
-    ])
+    lifts = _table(
+        [
+            cuped.estimate_cuped(
+                world["outcome"][sim] + 5.0,
+                world["covariate"][sim] + 3.0,
+                world["treatment"][sim],
+                relative=True,
+            )
+            for sim in range(n_sims)  # the relative-lift estimator works on one experiment
+        ]
+    )
     assert abs(lifts.coverage(0.3 / 5.0).details["z_vs_nominal"]) < 3
 
 
@@ -494,8 +536,7 @@ def test_bad_inputs_name_the_argument() -> None:
         cuped.estimate_cuped("spend", "x", "t", data=pd.DataFrame({"x": x, "t": t}))
     control, treatment = cuped.summarize_arms(y, x, t)
     with pytest.raises(ValueError, match="control"):
-        cuped.estimate_cuped_from_stats(CovariateStatistics(1, 1.0, 1.0, 1.0, 1.0, 1.0),
-                                        treatment)
+        cuped.estimate_cuped_from_stats(CovariateStatistics(1, 1.0, 1.0, 1.0, 1.0, 1.0), treatment)
     with pytest.raises(ValueError, match="theta_method"):
         cuped.estimate_cuped_from_stats(control, treatment, theta_method="per-arm")
     with pytest.raises(ValueError, match="covariate"):
@@ -523,8 +564,9 @@ def test_simulators_reject_bad_parameters() -> None:
 
 # ------------------------------------------------------------------ simulators and data
 def test_ecommerce_truth_matches_potential_outcomes() -> None:
-    arrays = ecommerce.simulate_ecommerce_arrays(20, 10_000, conversion_lift=0.1,
-                                                 session_lift=0.05, rng=30)
+    arrays = ecommerce.simulate_ecommerce_arrays(
+        20, 10_000, conversion_lift=0.1, session_lift=0.05, rng=30
+    )
     effects = (arrays["spend_if_treated"] - arrays["spend_if_control"]).mean(axis=1)
     truth = ecommerce.ecommerce_true_effect(conversion_lift=0.1, session_lift=0.05)
     assert abs(effects.mean() - truth) < 4 * effects.std(ddof=1) / np.sqrt(len(effects))
@@ -540,13 +582,28 @@ def test_ecommerce_frame_is_reproducible_and_documented() -> None:
     pd.testing.assert_frame_equal(first, second)
     assert first_truth == second_truth
     assert not first.attrs  # the truth is returned, not hidden in the frame
-    expected = {"user_id", "treatment", "is_new_user", "platform", "tenure_weeks", "pre_sessions",
-                "pre_orders", "pre_spend", "days_since_last_visit", "sessions", "orders", "spend",
-                "spend_if_control", "spend_if_treated", "sessions_if_control",
-                "sessions_if_treated"}
+    expected = {
+        "user_id",
+        "treatment",
+        "is_new_user",
+        "platform",
+        "tenure_weeks",
+        "pre_sessions",
+        "pre_orders",
+        "pre_spend",
+        "days_since_last_visit",
+        "sessions",
+        "orders",
+        "spend",
+        "spend_if_control",
+        "spend_if_treated",
+        "sessions_if_control",
+        "sessions_if_treated",
+    }
     assert set(first.columns) == expected
-    observed = np.where(first["treatment"] == 1, first["spend_if_treated"],
-                        first["spend_if_control"])
+    observed = np.where(
+        first["treatment"] == 1, first["spend_if_treated"], first["spend_if_control"]
+    )
     assert np.array_equal(observed, first["spend"])
     effects = first["spend_if_treated"] - first["spend_if_control"]
     assert first_truth.sample_effect_spend == pytest.approx(effects.mean(), rel=1e-12)
@@ -560,8 +617,9 @@ def test_pre_post_metrics_have_the_stated_correlation() -> None:
 
 
 def test_daily_conversion_experiment() -> None:
-    days, effect = ecommerce.simulate_daily_conversion_experiment(5_000, n_days=7, effect=0.02,
-                                                                  rng=33)
+    days, effect = ecommerce.simulate_daily_conversion_experiment(
+        5_000, n_days=7, effect=0.02, rng=33
+    )
     assert set(days.columns) == {"user_id", "day", "treatment", "converted", "pre_conversions"}
     assert days["day"].between(0, 6).all() and days["pre_conversions"].between(0, 10).all()
     assert abs(effect - 0.02) < 0.005
@@ -572,8 +630,10 @@ def test_job_training_loader_matches_the_published_benchmark() -> None:
     jobs = pl.datasets.load_job_training()
     assert len(jobs) == 445 and int(jobs["treatment"].sum()) == 185
     assert {"treatment", "earnings_1975", "earnings_1978"} <= set(jobs.columns)
-    difference = (jobs.loc[jobs.treatment == 1, "earnings_1978"].mean()
-                  - jobs.loc[jobs.treatment == 0, "earnings_1978"].mean())
+    difference = (
+        jobs.loc[jobs.treatment == 1, "earnings_1978"].mean()
+        - jobs.loc[jobs.treatment == 0, "earnings_1978"].mean()
+    )
     assert round(difference) == 1794  # Dehejia & Wahba (1999), Table 3, experimental benchmark
 
 
@@ -597,8 +657,14 @@ def test_cuped_from_stats_refuses_a_covariate_constant_up_to_round_off() -> None
     treatment = np.tile([0, 1], 100)
     # sum_covariate_squares one part in 1e15 above n * 1e12: round-off, not variance
     near = [
-        CovariateStatistics(arm.n, arm.sum_outcome, arm.n * 1e6, arm.sum_outcome_squares,
-                            arm.n * 1e12 * (1 + 1e-15), 1e6 * arm.sum_outcome)
+        CovariateStatistics(
+            arm.n,
+            arm.sum_outcome,
+            arm.n * 1e6,
+            arm.sum_outcome_squares,
+            arm.n * 1e12 * (1 + 1e-15),
+            1e6 * arm.sum_outcome,
+        )
         for arm in cuped.summarize_arms(y, rng.normal(size=200), treatment)
     ]
     with pytest.raises(ValueError, match="sum_covariate_squares.*covariate"):
@@ -612,8 +678,9 @@ def test_cuped_degenerate_outcome_and_rng_validation() -> None:
     with pytest.warns(pl.PlaybookWarning):
         result = cuped.estimate_cuped(np.full(40, 2.0), x, treatment)
     assert (result.estimate, result.se, result.p_value) == (0.0, 0.0, 1.0)
-    batch = cuped.batch_estimate_cuped(np.full((2, 40), 2.0), np.vstack([x, x]),
-                                       treatment).to_frame()
+    batch = cuped.batch_estimate_cuped(
+        np.full((2, 40), 2.0), np.vstack([x, x]), treatment
+    ).to_frame()
     assert (batch["p_value"] == 1).all() and (batch["se"] == 0).all()
     with pytest.raises(ValueError, match="rng"):
         cuped.cross_fit_predictions(x, x, rng="seed")
@@ -629,8 +696,9 @@ def test_cuped_degenerate_outcome_and_rng_validation() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), shift=st.integers(-10**6, 10**6),
-       factor=st.floats(0.01, 100.0))
+@given(
+    seed=st.integers(0, 10_000), shift=st.integers(-(10**6), 10**6), factor=st.floats(0.01, 100.0)
+)
 def test_cuped_swap_shift_scale_and_stats_twin(seed: int, shift: int, factor: float) -> None:
     rng = np.random.default_rng(seed)
     n = 30
@@ -641,13 +709,15 @@ def test_cuped_swap_shift_scale_and_stats_twin(seed: int, shift: int, factor: fl
     swapped = cuped.estimate_cuped(y, x, 1 - treatment)
     assert swapped.estimate == pytest.approx(-base.estimate, rel=1e-9, abs=1e-9 * base.se)
     assert (swapped.ci_low, swapped.ci_high) == pytest.approx(
-        (-base.ci_high, -base.ci_low), rel=1e-9, abs=1e-9 * base.se)
+        (-base.ci_high, -base.ci_low), rel=1e-9, abs=1e-9 * base.se
+    )
     moved = cuped.estimate_cuped(y + shift, x + shift, treatment)  # exact: grid data
     assert moved.estimate == pytest.approx(base.estimate, rel=1e-9, abs=1e-9 * base.se)
     assert moved.se == pytest.approx(base.se, rel=1e-9)
     scaled = cuped.estimate_cuped(factor * y, x, treatment)
-    assert scaled.estimate == pytest.approx(factor * base.estimate, rel=1e-9,
-                                            abs=1e-9 * factor * base.se)
+    assert scaled.estimate == pytest.approx(
+        factor * base.estimate, rel=1e-9, abs=1e-9 * factor * base.se
+    )
     assert scaled.se == pytest.approx(factor * base.se, rel=1e-9)
     twin = cuped.estimate_cuped_from_stats(*cuped.summarize_arms(y, x, treatment))
     assert twin.estimate == pytest.approx(base.estimate, rel=1e-9, abs=1e-9 * base.se)

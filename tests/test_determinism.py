@@ -104,7 +104,11 @@ def _run(global_seed: int, hash_seed: str) -> dict[str, str]:
     environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
     completed = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(global_seed)],
-        capture_output=True, text=True, env=environment, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])

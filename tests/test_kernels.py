@@ -17,7 +17,11 @@ def test_welch_equals_statsmodels_and_scipy() -> None:
         control = rng.normal(0.0, 1.0, n_c)
         treatment = rng.normal(0.4, 3.0, n_t)
         estimate, se, df = _kernels.welch(
-            n_c, control.mean(), control.var(ddof=1), n_t, treatment.mean(),
+            n_c,
+            control.mean(),
+            control.var(ddof=1),
+            n_t,
+            treatment.mean(),
             treatment.var(ddof=1),
         )
         compare = CompareMeans(DescrStatsW(treatment), DescrStatsW(control))
@@ -34,8 +38,12 @@ def test_welch_equals_statsmodels_and_scipy() -> None:
 
 def test_welch_is_elementwise_and_flags_two_constant_arms() -> None:
     estimate, se, df = _kernels.welch(
-        np.array([5, 5]), np.array([1.0, 2.0]), np.array([0.0, 1.0]),
-        np.array([5, 9]), np.array([1.5, 2.0]), np.array([0.0, 4.0]),
+        np.array([5, 5]),
+        np.array([1.0, 2.0]),
+        np.array([0.0, 1.0]),
+        np.array([5, 9]),
+        np.array([1.5, 2.0]),
+        np.array([0.0, 4.0]),
     )
     assert estimate.tolist() == [0.5, 0.0]
     assert se[0] == 0.0 and np.isnan(df[0])
@@ -73,17 +81,14 @@ def test_interval_and_p_value_zero_se_limit() -> None:
     )
     assert low.tolist() == high.tolist() == [0.0, 0.2, -0.2]
     assert p.tolist() == [1.0, 0.0, 0.0]
-    _, _, p = _kernels.interval_and_p_value(np.array([0.0, 0.2, -0.2]), np.zeros(3), 0.05,
-                                            "larger")
+    _, _, p = _kernels.interval_and_p_value(np.array([0.0, 0.2, -0.2]), np.zeros(3), 0.05, "larger")
     assert p.tolist() == [0.5, 0.0, 1.0]
 
 
 def test_moments_from_sums_equal_numpy_and_round_off_to_zero() -> None:
     rng = np.random.default_rng(7)
     values = rng.lognormal(size=(4, 50))
-    mean, variance = _kernels.moments_from_sums(
-        50, values.sum(axis=1), (values**2).sum(axis=1)
-    )
+    mean, variance = _kernels.moments_from_sums(50, values.sum(axis=1), (values**2).sum(axis=1))
     np.testing.assert_allclose(mean, values.mean(axis=1), rtol=1e-12)
     np.testing.assert_allclose(variance, values.var(axis=1, ddof=1), rtol=1e-9)
     constant = np.full(30, 0.1)

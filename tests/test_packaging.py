@@ -19,9 +19,7 @@ from conftest import BOOK_DIR, REPO_ROOT, fresh_user_directories
 
 import playbook_lib
 
-CHAPTERS = sorted(
-    path for path in BOOK_DIR.glob("*.md") if "kernelspec" in path.read_text()[:600]
-)
+CHAPTERS = sorted(path for path in BOOK_DIR.glob("*.md") if "kernelspec" in path.read_text()[:600])
 CONFIG = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
 REPOSITORY_URL = CONFIG["repository"]["url"]
 VERSION = playbook_lib.__version__
@@ -60,8 +58,12 @@ def test_every_link_to_the_repository_is_the_configured_one() -> None:
     # Links to other projects are fine; a link to this project's owner must be the URL above.
     owner = REPOSITORY_URL.removeprefix("https://github.com/").split("/")[0]
     ours = re.compile(rf"https://github\.com/{re.escape(owner)}/[\w.-]+")
-    for path in [REPO_ROOT / "README.md", REPO_ROOT / "pyproject.toml",
-                 REPO_ROOT / "CITATION.cff", *BOOK_DIR.glob("*.md")]:
+    for path in [
+        REPO_ROOT / "README.md",
+        REPO_ROOT / "pyproject.toml",
+        REPO_ROOT / "CITATION.cff",
+        *BOOK_DIR.glob("*.md"),
+    ]:
         for url in ours.findall(path.read_text()):
             assert url.rstrip(".") == REPOSITORY_URL, f"{path.name} links to {url}"
     assert "<repository URL>" not in (BOOK_DIR / "intro.md").read_text()
@@ -90,8 +92,9 @@ def test_the_first_code_cell_installs_the_package_only_when_missing(source: Path
 
 
 BAYESIAN_STACK = re.compile(r"^\s*(?:import|from)\s+(arviz|pymc|nutpie)\b", re.M)
-IMPORTS_HBM = re.compile(r"^\s*(?:from playbook_lib import .*\bhbm\b|import playbook_lib\.hbm)",
-                         re.M)
+IMPORTS_HBM = re.compile(
+    r"^\s*(?:from playbook_lib import .*\bhbm\b|import playbook_lib\.hbm)", re.M
+)
 
 
 @pytest.mark.parametrize("source", CHAPTERS, ids=lambda path: path.stem)
@@ -110,8 +113,14 @@ def test_no_cell_imports_arviz_before_the_package_quiets_it(source: Path) -> Non
 
 def _fresh_python(code: str) -> subprocess.CompletedProcess[str]:
     with fresh_user_directories():
-        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env=dict(os.environ), timeout=300, cwd=REPO_ROOT)
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            timeout=300,
+            cwd=REPO_ROOT,
+        )
 
 
 def test_arviz_announces_its_refactor_on_a_fresh_machine_but_not_through_the_package() -> None:

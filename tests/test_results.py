@@ -109,9 +109,7 @@ def test_from_standard_error_matches_scipy_and_handles_zero_se() -> None:
     assert Estimate.from_standard_error("z", 0.0, 0.0).p_value == 1.0
     exact = Estimate.from_standard_error("z", 2.0, 0.0, df=3)
     assert exact.ci == (2.0, 2.0) and exact.p_value == 0.0
-    assert Estimate.from_standard_error(
-        "z", 0.0, 0.0, alternative="larger"
-    ).p_value == 0.5
+    assert Estimate.from_standard_error("z", 0.0, 0.0, alternative="larger").p_value == 0.5
     for kwargs, match in [
         ({"se": -1.0}, "se must be finite"),
         ({"se": float("nan")}, "se must be finite"),
@@ -210,7 +208,14 @@ def test_estimates_table_round_trips_and_validates() -> None:
     assert table["b"].p_value is None and list(table) == items
     frame = table.to_frame()
     assert list(frame.columns[:8]) == [
-        "method", "estimate", "se", "ci_low", "ci_high", "alpha", "p_value", "df"
+        "method",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "alpha",
+        "p_value",
+        "df",
     ]
     assert "<table" in table._repr_html_()
     for kwargs, match in [

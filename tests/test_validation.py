@@ -170,9 +170,9 @@ def test_check_sum_of_squares() -> None:
 
 
 def test_column_as_float_array() -> None:
-    frame = pd.DataFrame({
-        "y": [1, 2], "text": ["1", "a"], "gap": [1.0, None], "digits": ["20", "1.5"]
-    })
+    frame = pd.DataFrame(
+        {"y": [1, 2], "text": ["1", "a"], "gap": [1.0, None], "digits": ["20", "1.5"]}
+    )
     assert v.column_as_float_array(frame, "y", "outcome").tolist() == [1.0, 2.0]
     assert np.isnan(v.column_as_float_array(frame, "gap", "g", allow_nan=True)[1])
     for column, match in [
@@ -207,9 +207,12 @@ def test_as_numeric_array() -> None:
     assert np.isinf(v.as_numeric_array([np.inf], "x", allow_inf=True)).all()
     assert v.as_numeric_array([], "x", allow_empty=True).size == 0
     for bad, match in [
-        ("1", "x must be numeric"), (True, "x must be numeric"),
-        (np.array(["1"], dtype=object), "x must be numeric"), ([], "x must not be empty"),
-        ([np.nan], "x contains NaN"), ([np.inf], "x contains infinite"),
+        ("1", "x must be numeric"),
+        (True, "x must be numeric"),
+        (np.array(["1"], dtype=object), "x must be numeric"),
+        ([], "x must not be empty"),
+        ([np.nan], "x contains NaN"),
+        ([np.inf], "x contains infinite"),
     ]:
         with pytest.raises(ValueError, match=match):
             v.as_numeric_array(bad, "x")

@@ -72,8 +72,18 @@ def load_texas_prison() -> pd.DataFrame:
     import causaldata
 
     data = causaldata.texas.load_pandas().data
-    columns = ["state", "year", "bmprison", "alcohol", "income", "ur", "poverty",
-               "black", "perc1519", "aidscapita"]
+    columns = [
+        "state",
+        "year",
+        "bmprison",
+        "alcohol",
+        "income",
+        "ur",
+        "poverty",
+        "black",
+        "perc1519",
+        "aidscapita",
+    ]
     tidy = data[columns].copy()
     tidy["state"] = tidy["state"].astype(str)
     tidy["year"] = tidy["year"].astype(int)

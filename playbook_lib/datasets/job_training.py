@@ -12,8 +12,7 @@ import pandas as pd
 
 __all__ = ["load_job_training"]
 
-_COLUMNS = ["treat", "age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75",
-            "re78"]
+_COLUMNS = ["treat", "age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75", "re78"]
 
 
 def load_job_training() -> pd.DataFrame:
@@ -52,12 +51,18 @@ def load_job_training() -> pd.DataFrame:
 
     raw = causaldata.nsw_mixtape.load_pandas().data
     frame = raw[_COLUMNS].astype(float)
-    frame = frame.rename(columns={
-        "treat": "treatment", "educ": "education", "hisp": "hispanic", "marr": "married",
-        "nodegree": "no_degree", "re74": "earnings_1974", "re75": "earnings_1975",
-        "re78": "earnings_1978",
-    })
-    for column in ("treatment", "age", "education", "black", "hispanic", "married",
-                   "no_degree"):
+    frame = frame.rename(
+        columns={
+            "treat": "treatment",
+            "educ": "education",
+            "hisp": "hispanic",
+            "marr": "married",
+            "nodegree": "no_degree",
+            "re74": "earnings_1974",
+            "re75": "earnings_1975",
+            "re78": "earnings_1978",
+        }
+    )
+    for column in ("treatment", "age", "education", "black", "hispanic", "married", "no_degree"):
         frame[column] = frame[column].astype(int)
     return frame.reset_index(drop=True)

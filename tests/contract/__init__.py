@@ -41,11 +41,26 @@ from playbook_lib import Estimate, Estimates, PlaybookWarning
 
 # Parameter names (or suffixes) whose numbers are probabilities in [0, 1].
 PROBABILITY_NAMES = {
-    "alpha", "power", "level", "threshold", "target_power", "max_false_positive",
-    "leader_probability", "traffic_fraction", "fraction", "quantile", "coverage",
+    "alpha",
+    "power",
+    "level",
+    "threshold",
+    "target_power",
+    "max_false_positive",
+    "leader_probability",
+    "traffic_fraction",
+    "fraction",
+    "quantile",
+    "coverage",
 }
 PROBABILITY_SUFFIXES = (
-    "_share", "_fraction", "_probability", "_rate", "_alpha", "_power", "_quantile",
+    "_share",
+    "_fraction",
+    "_probability",
+    "_rate",
+    "_alpha",
+    "_power",
+    "_quantile",
 )
 MISSING_COLUMN = "no_such_column"
 # Parameters that are Beta or Dirichlet parameters despite the name ``alpha``.
@@ -142,8 +157,10 @@ def infer_kind(name: str, value: Any, call: Mapping[str, Any]) -> str:
     if isinstance(value, pd.DataFrame):
         return "frame"
     if isinstance(value, pd.Series | np.ndarray | list | tuple):
-        if isinstance(value, list | tuple) and value and all(
-            isinstance(item, str) for item in value
+        if (
+            isinstance(value, list | tuple)
+            and value
+            and all(isinstance(item, str) for item in value)
         ):
             frames = [v for v in call.values() if isinstance(v, pd.DataFrame)]
             if any(set(value) <= set(frame.columns) for frame in frames):
@@ -290,9 +307,7 @@ def _mapping_mutations(name: str, mapping: Mapping[str, Any]) -> Iterator[Mutati
         yield Mutation(f"{name}-{key}", {name: smaller}, (name, key))
         if isinstance(item, Real) and not isinstance(item, bool):
             for label, bad in (("nan", math.nan), ("string", str(item))):
-                yield Mutation(
-                    f"{name}[{key}]={label}", {name: {**mapping, key: bad}}, (name, key)
-                )
+                yield Mutation(f"{name}[{key}]={label}", {name: {**mapping, key: bad}}, (name, key))
         elif isinstance(item, np.ndarray | list | pd.Series) and np.asarray(item).size:
             if np.asarray(item).dtype.kind in "biuf":
                 yield Mutation(
@@ -353,8 +368,7 @@ def mutations(case: Case) -> list[Mutation]:
             shorter = value.iloc[:-1] if isinstance(value, pd.Series) else np.asarray(value)[:-1]
             found.append(Mutation(f"{name}=shorter", {name: shorter}, (*group, "length")))
     found.extend(
-        Mutation(bad.label, bad.overrides, bad.names, bad.expect, bad.check)
-        for bad in case.extra
+        Mutation(bad.label, bad.overrides, bad.names, bad.expect, bad.check) for bad in case.extra
     )
     return found
 
@@ -413,9 +427,7 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, pd.DataFrame | pd.Series | pd.Index):
         return a.equals(b)
     if isinstance(a, np.ndarray):
-        return a.shape == b.shape and bool(
-            np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
-        )
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
     if isinstance(a, Mapping):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, tuple | list):
@@ -424,8 +436,7 @@ def same(a: Any, b: Any) -> bool:
         return a == b or (math.isnan(a) and math.isnan(b))
     if dataclasses.is_dataclass(a):
         return all(
-            same(getattr(a, item.name), getattr(b, item.name))
-            for item in dataclasses.fields(a)
+            same(getattr(a, item.name), getattr(b, item.name)) for item in dataclasses.fields(a)
         )
     try:
         return bool(a == b)
@@ -503,7 +514,8 @@ def check_case(case: Case) -> list[str]:
             )
             if global_seed == 1:
                 changed = [
-                    name for name in handed
+                    name
+                    for name in handed
                     if isinstance(pristine[name], _DATA_TYPES)
                     and pristine[name] is not handed[name]
                     and not same(pristine[name], handed[name])
@@ -549,8 +561,7 @@ def check_case(case: Case) -> list[str]:
                 problems.append(f"{where} raised {type(error).__name__}: {_short(error)}")
             else:
                 problems.extend(
-                    f"{where} returned non-finite {part}"
-                    for part in non_finite_parts(result)
+                    f"{where} returned non-finite {part}" for part in non_finite_parts(result)
                 )
                 if expect == "warning" and not any(
                     issubclass(w.category, PlaybookWarning) for w in caught

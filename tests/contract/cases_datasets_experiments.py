@@ -11,7 +11,11 @@ CASES = [
     # even among complete cases (complete_cases drops only rows without the incentive or
     # the outcome).
     Case(experiments.load_thornton_hiv, {}, allow_nan_result=True),
-    Case(experiments.load_thornton_hiv, {"complete_cases": False}, allow_nan_result=True,
-         label="all rows"),
+    Case(
+        experiments.load_thornton_hiv,
+        {"complete_cases": False},
+        allow_nan_result=True,
+        label="all rows",
+    ),
     Case(job_training.load_job_training, {}),
 ]
