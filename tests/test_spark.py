@@ -104,7 +104,8 @@ def test_spark_rows_make_the_same_typed_statistics(engines) -> None:  # type: ig
     from_spark = warehouse.ArmMetrics.from_rows(rows.astype({"arm": int}))
     from_duckdb = warehouse.query_arm_metrics(duck)
     for field in ("revenue", "clicks", "conversions"):
-        for spark_arm, duck_arm in zip(getattr(from_spark, field), getattr(from_duckdb, field)):
+        pairs = zip(getattr(from_spark, field), getattr(from_duckdb, field), strict=True)
+        for spark_arm, duck_arm in pairs:
             assert spark_arm.n == duck_arm.n
             assert spark_arm.sum == pytest.approx(duck_arm.sum, rel=1e-12)
             assert spark_arm.sum_squares == pytest.approx(duck_arm.sum_squares, rel=1e-12)

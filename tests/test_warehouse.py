@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 from playbook_lib import Estimate, bandits, geo, warehouse
-from playbook_lib.simulate import simulate_bandit_logs
 from playbook_lib.aggregates import ArmStatistics
+from playbook_lib.simulate import simulate_bandit_logs
 
 pytest.importorskip("duckdb")
 
@@ -33,12 +33,14 @@ def _per_user(log: warehouse.EventLog) -> pd.DataFrame:
     experiment = events[events["day"] >= 0]
     pre = events[events["day"] < 0]
     counts = experiment.groupby(["user_id", "event"], observed=False).size().unstack()
-    per_user = pd.DataFrame({
-        "pageviews": counts["pageview"],
-        "clicks": counts["click"],
-        "revenue": experiment.groupby("user_id")["revenue"].sum(),
-        "converted": (counts["purchase"] > 0).astype(int),
-    })
+    per_user = pd.DataFrame(
+        {
+            "pageviews": counts["pageview"],
+            "clicks": counts["click"],
+            "revenue": experiment.groupby("user_id")["revenue"].sum(),
+            "converted": (counts["purchase"] > 0).astype(int),
+        }
+    )
     per_user["pre_revenue"] = pre.groupby("user_id")["revenue"].sum()
     users = log.users.set_index("user_id").join(per_user).fillna(0.0)
     return users.reset_index()
@@ -57,8 +59,12 @@ def test_arm_statistics_equal_the_row_level_sums(log_and_connection) -> None:  #
     per_user = _per_user(log)
     assert len(per_user) == len(log.users)  # users without events are kept
     metrics = warehouse.query_arm_metrics(connection)
-    for metric, column in (("revenue", "revenue"), ("clicks", "clicks"),
-                           ("pageviews", "pageviews"), ("conversions", "converted")):
+    for metric, column in (
+        ("revenue", "revenue"),
+        ("clicks", "clicks"),
+        ("pageviews", "pageviews"),
+        ("conversions", "converted"),
+    ):
         control, treatment = getattr(metrics, metric)
         for arm, statistics in ((0, control), (1, treatment)):
             _assert_statistics(statistics, per_user.loc[per_user["arm"] == arm, column].to_numpy())
@@ -79,8 +85,9 @@ def test_arm_statistics_equal_the_row_level_sums(log_and_connection) -> None:  #
 def test_daily_looks_are_running_sums_of_daily_cohorts(log_and_connection) -> None:  # type: ignore[no-untyped-def]
     log, connection = log_and_connection
     events = log.events.merge(log.users, on="user_id")
-    first_day_purchase = events[(events["event"] == "purchase")
-                                & (events["day"] == events["first_day"])]["user_id"].unique()
+    first_day_purchase = events[
+        (events["event"] == "purchase") & (events["day"] == events["first_day"])
+    ]["user_id"].unique()
     users = log.users.assign(converted=log.users["user_id"].isin(first_day_purchase).astype(int))
     looks = warehouse.query_daily_looks(connection)
     for arm in (0, 1):
@@ -110,8 +117,7 @@ def test_simulated_log_has_its_structure_and_lift() -> None:
 @pytest.mark.parametrize("dialect", ["spark", "bigquery", "snowflake", "postgres"])
 def test_queries_are_portable_sql(dialect: str) -> None:
     sqlglot = pytest.importorskip("sqlglot")
-    for sql in (warehouse.ARM_METRICS_SQL, warehouse.SAMPLE_RATIO_SQL,
-                warehouse.DAILY_LOOKS_SQL):
+    for sql in (warehouse.ARM_METRICS_SQL, warehouse.SAMPLE_RATIO_SQL, warehouse.DAILY_LOOKS_SQL):
         (translated,) = sqlglot.transpile(sql, read="duckdb", write=dialect)
         assert "SELECT" in translated
 
@@ -155,9 +161,7 @@ def test_unit_statistics_equal_per_geo_sums(log_and_connection) -> None:  # type
 
 @pytest.fixture(scope="module")
 def geo_log_and_connection(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    log = warehouse.simulate_event_log(
-        20_000, n_days=7, n_pre_days=7, assignment="geo", rng=6
-    )
+    log = warehouse.simulate_event_log(20_000, n_days=7, n_pre_days=7, assignment="geo", rng=6)
     directory = tmp_path_factory.mktemp("warehouse-geo")
     warehouse.write_event_log(log, directory)
     connection = warehouse.connect(directory, threads=1)
@@ -180,8 +184,7 @@ def test_geo_deltas_equal_the_row_level_deltas(geo_log_and_connection) -> None: 
     _assert_statistics(treatment, delta[arm == 1].to_numpy())
     welch = stats.ttest_ind(delta[arm == 1], delta[arm == 0], equal_var=False)
     did = geo.estimate_did_from_stats(control, treatment)
-    assert did.estimate == pytest.approx(delta[arm == 1].mean() - delta[arm == 0].mean(),
-                                         rel=1e-9)
+    assert did.estimate == pytest.approx(delta[arm == 1].mean() - delta[arm == 0].mean(), rel=1e-9)
     assert did.p_value == pytest.approx(welch.pvalue, rel=1e-7)
     with pytest.raises(ValueError, match="both arms"):
         warehouse.query_unit_statistics(connection)
@@ -199,7 +202,8 @@ def test_panel_equals_the_row_level_pivot(geo_log_and_connection) -> None:  # ty
     panel = warehouse.query_panel(connection)
     events = log.events.merge(log.users, on="user_id")
     expected = (
-        events.groupby(["geo", "day"])["revenue"].sum()
+        events.groupby(["geo", "day"])["revenue"]
+        .sum()
         .unstack(fill_value=0.0)
         .reindex(index=np.sort(log.users["geo"].unique()), fill_value=0.0)
     )
@@ -222,3 +226,31 @@ def test_ipw_scores_give_the_row_level_ipw_estimate(tmp_path: Path) -> None:
     for field in ("estimate", "se", "ci_low", "ci_high", "p_value"):
         assert getattr(from_sql, field) == pytest.approx(getattr(row_level, field), rel=1e-9)
     connection.close()
+
+
+def test_arm_metrics_equal_the_arm_sums_of_the_per_user_level(log_and_connection) -> None:  # type: ignore[no-untyped-def]
+    """ARM_METRICS_SQL reads only the events that move a sum (its WHERE): every column
+    equals the per-arm sums over PER_USER_SQL, which reads every event."""
+    _, connection = log_and_connection
+    found = connection.execute(warehouse.ARM_METRICS_SQL).df().set_index("arm").astype(float)
+    per_user = connection.execute(warehouse.PER_USER_SQL).df().astype(float)
+    for name in ("revenue", "clicks", "pageviews", "pre_revenue"):
+        per_user[f"{name}_squares"] = per_user[name] ** 2
+    per_user["clicks_pageviews"] = per_user["clicks"] * per_user["pageviews"]
+    per_user["revenue_pre_revenue"] = per_user["revenue"] * per_user["pre_revenue"]
+    grouped = per_user.groupby("arm")
+    assert (found["n"].to_numpy() == grouped.size().to_numpy()).all()
+    assert (found["conversions"].to_numpy() == grouped["converted"].sum().to_numpy()).all()
+    for column in found.columns.drop(["n", "conversions"]):
+        np.testing.assert_allclose(
+            found[column].to_numpy(),
+            grouped[column.removeprefix("sum_")].sum().to_numpy(),
+            rtol=1e-12,
+        )
+
+
+def test_event_log_is_written_sorted_by_user(log_and_connection) -> None:  # type: ignore[no-untyped-def]
+    log, connection = log_and_connection
+    user_ids = connection.execute("SELECT user_id FROM events").df()["user_id"].to_numpy()
+    assert len(user_ids) == len(log.events)
+    assert (np.diff(user_ids) >= 0).all()
