@@ -1184,7 +1184,9 @@ def test_geo_model_is_scale_free_and_pools_geos() -> None:
         rescaled(changes, 100.0), geo_arms, draws=500, tune=500, rng=1
     )
     lift = fit.lift
-    assert fit.timings["compile_cpu"] < 0.5  # no PyTensor graph compiled
+    # the second fit compiles nothing (no PyTensor graph; the numba density is reused); the
+    # first may compile the density cold, which on a busy fresh machine can take seconds
+    assert fit_cents.timings["compile_cpu"] < 0.5
     assert isinstance(lift, pl.Estimate) and lift.ci_low < lift.estimate < lift.ci_high
     c = fit.details["prior_scale"]
     assert c == pytest.approx(np.std(deltas["delta"], ddof=1), rel=1e-12)

@@ -9,6 +9,7 @@ compiled. Draws are summarised as :class:`~playbook_lib.Estimates`
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +26,17 @@ from playbook_lib.validation import check_integer, check_positive, check_probabi
 def seed_from(rng: np.random.Generator | int | None) -> int:
     """A sampler seed drawn from ``rng`` (validated by :func:`check_rng`)."""
     return int(check_rng(rng).integers(2**31 - 1))
+
+
+def _no_shared_variables() -> dict[str, Any]:
+    """The keyword that says "no PyTensor shared variables" to the nutpie in use: from 0.16.11
+    ``CompiledPyMCModel`` also takes ``shared_var_keys`` (the map of shared variables to
+    their keys in ``shared_data``), which these densities, holding no shared variables,
+    leave empty."""
+    from nutpie.compile_pymc import CompiledPyMCModel
+
+    parameters = inspect.signature(CompiledPyMCModel).parameters
+    return {"shared_var_keys": {}} if "shared_var_keys" in parameters else {}
 
 
 def sample_density(
@@ -71,6 +83,7 @@ def sample_density(
         compiled_expand_func=expand,
         initial_point_func=initial_point,
         shared_data={},
+        **_no_shared_variables(),
         user_data=density.data,
         n_expanded=density.n_dim,
         shape_info=(list(names), slices, [tuple(shape) for shape in shapes]),
