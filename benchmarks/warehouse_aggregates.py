@@ -31,11 +31,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-DUCKDB = r"""
-import json, resource, sys, time
-import duckdb
-from playbook_lib import warehouse
-directory = sys.argv[1]
+# Both child processes measure themselves the same way (prepended to each script).
+MEASURE = r"""
+import resource
 
 def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -52,6 +50,16 @@ def peak_gib():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+"""
+
+DUCKDB = (
+    MEASURE
+    + r"""
+import json, sys, time
+import duckdb
+from playbook_lib import warehouse
+directory = sys.argv[1]
+
 
 start, start_cpu = time.perf_counter(), cpu()
 connection = duckdb.connect()
@@ -67,28 +75,16 @@ print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_gib": pe
                   "threads": int(threads),
                   "sums": rows.drop(columns="arm").astype(float).to_numpy().tolist()}))
 """
+)
 
-PANDAS = r"""
-import glob, json, resource, sys, time
+PANDAS = (
+    MEASURE
+    + r"""
+import glob, json, sys, time
 import numpy as np
 import pandas as pd
 directory = sys.argv[1]
 
-def cpu():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-def peak_gib():
-    # The high-water mark of this process's own memory (VmHWM): getrusage's ru_maxrss
-    # can carry over the parent's peak through fork and exec on Linux.
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 2**20
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 start, start_cpu = time.perf_counter(), cpu()
 users = pd.concat(pd.read_parquet(p) for p in sorted(glob.glob(f"{directory}/users_*")))
@@ -128,6 +124,7 @@ print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds,
                   "load_seconds": loaded - start, "load_cpu_seconds": loaded_cpu - start_cpu,
                   "peak_gib": peak, "sums": sums}))
 """
+)
 
 
 def _run(script: str, directory: str) -> dict:
