@@ -334,8 +334,9 @@ class Estimates:
     null, power under an alternative), :meth:`bias` and :meth:`rmse`, each with its
     Monte Carlo standard error.
 
-    Rows are labelled by ``labels`` (default ``0..n-1``); ``table[i]`` or
-    ``table["label"]`` gives back one :class:`Estimate`; ``to_frame()`` the table; in a
+    Rows are labelled by ``labels`` (default ``0..n-1``); ``table[label]`` gives back one
+    :class:`Estimate` (an integer is a label when the labels are integers, a position
+    otherwise) and :meth:`at_position` the row at a position; ``to_frame()`` the table; in a
     notebook it renders as an HTML table.
 
     Raises
@@ -473,9 +474,45 @@ class Estimates:
     __hash__ = None  # type: ignore[assignment]  # mutable-looking table: not hashable
 
     def __getitem__(self, key: Any) -> Estimate:
-        row = self._frame.iloc[key] if isinstance(key, int | np.integer) else self._frame.loc[key]
+        """One row as an :class:`Estimate`, by label.
+
+        An integer key is a label when the labels are integers (the default ``0..n-1`` labels
+        are the positions), and a position only when the labels are not integers, so
+        ``table[3]`` on a table labelled ``[1, 3, 5]`` is the row labelled 3, never the fourth.
+        Use :meth:`at_position` for a position whatever the labels are.
+
+        Raises
+        ------
+        KeyError
+            If no row has the label (or the position is out of range).
+        ValueError
+            If several rows share the label.
+        """
+        positional = isinstance(key, int | np.integer) and not pd.api.types.is_integer_dtype(
+            self._frame.index
+        )
+        if positional:
+            return self.at_position(int(key))
+        row = self._frame.loc[key]
         if isinstance(row, pd.DataFrame):
             raise ValueError(f"label {key!r} is not unique")
+        return self._estimate(row)
+
+    def at_position(self, position: int) -> Estimate:
+        """The row at ``position`` (0-based; negative counts from the end) as an
+        :class:`Estimate`, whatever the labels are.
+
+        Raises
+        ------
+        KeyError
+            If ``position`` is out of range.
+        """
+        if not -len(self) <= position < len(self):
+            raise KeyError(f"position {position} is out of range for {len(self)} rows")
+        return self._estimate(self._frame.iloc[position])
+
+    @staticmethod
+    def _estimate(row: pd.Series) -> Estimate:
         values = row.to_dict()
         details = {k: v for k, v in values.items() if k not in _ESTIMATES_COLUMNS}
         return Estimate(
@@ -491,7 +528,7 @@ class Estimates:
         )
 
     def __iter__(self) -> Iterator[Estimate]:
-        return (self[index] for index in range(len(self)))
+        return (self.at_position(position) for position in range(len(self)))
 
     def __repr__(self) -> str:
         return f"Estimates({len(self)} rows)\n{self._frame.to_string(max_rows=10)}"

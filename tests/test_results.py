@@ -199,6 +199,23 @@ def test_frames_without_p_value_or_df_concatenate_as_float_columns() -> None:
     assert both["df"].isna().all() and both.loc["z", "p_value"] == 0.02
 
 
+def test_estimates_integer_labels_are_labels_not_positions() -> None:
+    from playbook_lib import Estimates
+
+    items = [make(estimate=value, ci_low=value - 1, ci_high=value + 1) for value in (1, 3, 5)]
+    by_stage = Estimates.from_list(items, labels=[1, 3, 5])
+    assert by_stage[3].estimate == 3  # the row labelled 3, not the fourth row
+    assert by_stage.at_position(0).estimate == 1 and by_stage.at_position(-1).estimate == 5
+    assert [item.estimate for item in by_stage] == [1, 3, 5]
+    with pytest.raises(KeyError):
+        by_stage[0]
+    with pytest.raises(KeyError, match="position 3 is out of range"):
+        by_stage.at_position(3)
+    named = Estimates.from_list(items, labels=["a", "b", "c"])
+    assert named[1].estimate == 3 and named["c"].estimate == 5  # no integer labels: a position
+    assert Estimates.from_list(items)[2].estimate == 5  # default labels are the positions
+
+
 def test_estimates_table_round_trips_and_validates() -> None:
     from playbook_lib import Estimates
 
