@@ -14,6 +14,11 @@ The pieces, one file each:
   ``roll back``) with its reason and numbers. One-sided superiority and non-inferiority
   tests (:func:`check_non_inferiority`), with the t distribution when an estimate has
   degrees of freedom.
+- **Continuation after "hold"** (:mod:`~playbook_lib.decisions.continuation`):
+  :func:`plan_continuation` pre-registers the looks a "hold" leads to, with alpha spent
+  by a Lan-DeMets design so the false-ship rate over all looks stays at ``alpha``, and
+  :func:`simulate_hold_then_extend` gives the operating characteristic of holding and
+  extending, planned and unplanned.
 - **Operating characteristics** of rules by vectorised simulation
   (:mod:`~playbook_lib.decisions.operating_characteristics`:
   :func:`simulate_operating_characteristics`), including naive rules to compare against.
@@ -25,6 +30,9 @@ The pieces, one file each:
   the probability of a loss, and a ramp plan with gates.
 - **Several objectives** (:mod:`~playbook_lib.decisions.objectives`): Pareto frontier
   (with uncertainty) and weighted utility.
+- **Power monitor** (:mod:`~playbook_lib.decisions.power_monitor`): :func:`monitor_power`
+  projects a running test's power at its planned end from the observed variances and
+  traffic, with the sample size now needed per arm and in total.
 - **Monitoring after launch** (:mod:`~playbook_lib.decisions.monitoring`): an EWMA monitor
   with limits from the EWMA's own standard deviation, its average run length (simulation
   and Markov chain), and a sample-ratio monitor; both return a :class:`MonitorResult`.
@@ -43,6 +51,11 @@ from playbook_lib.decisions.bayesian import (
     expected_value_of_sample_information,
     fit_prior_from_past_experiments,
     normal_posterior,
+)
+from playbook_lib.decisions.continuation import (
+    ContinuationPlan,
+    plan_continuation,
+    simulate_hold_then_extend,
 )
 from playbook_lib.decisions.effects import estimate_from_draws, summarize_effect
 from playbook_lib.decisions.memo import write_decision_memo
@@ -65,6 +78,7 @@ from playbook_lib.decisions.operating_characteristics import (
     ship_if_risk_adjusted_lift_clears,
     simulate_operating_characteristics,
 )
+from playbook_lib.decisions.power_monitor import PowerCheck, monitor_power
 from playbook_lib.decisions.rule import (
     ACTIONS,
     Decision,
@@ -80,6 +94,7 @@ from playbook_lib.decisions.value import NetValue, expected_net_value, plan_ramp
 __all__ = [
     "ACTIONS",
     "DIRECTIONS",
+    "ContinuationPlan",
     "Decision",
     "DecisionRule",
     "Guardrail",
@@ -87,6 +102,7 @@ __all__ = [
     "NetValue",
     "NonInferiorityCheck",
     "NormalPrior",
+    "PowerCheck",
     "PrimaryMetric",
     "bayesian_decision",
     "check_non_inferiority",
@@ -100,15 +116,18 @@ __all__ = [
     "expected_value_of_sample_information",
     "fit_prior_from_past_experiments",
     "monitor_ewma",
+    "monitor_power",
     "monitor_sample_ratio",
     "normal_posterior",
     "pareto_frontier",
     "pareto_frontier_probability",
+    "plan_continuation",
     "plan_ramp",
     "ship_if_ci_excludes_zero",
     "ship_if_positive",
     "ship_if_risk_adjusted_lift_clears",
     "simulate_ewma_run_lengths",
+    "simulate_hold_then_extend",
     "simulate_operating_characteristics",
     "summarize_effect",
     "weighted_utility",

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from playbook_lib.decisions._checks import as_text
+from playbook_lib.decisions.continuation import ContinuationPlan
 from playbook_lib.decisions.rule import Decision
 from playbook_lib.decisions.value import NetValue
 from playbook_lib.results import Estimate
+from playbook_lib.validation import check_integer
 
 __all__ = ["write_decision_memo"]
 
@@ -20,8 +22,10 @@ _NEXT_STEPS = {
         "Keep a small holdout to measure the long-run effect.",
     ],
     "hold": [
-        "Keep control in production; extend the test to the planned sample size, "
-        "or re-plan it with the observed variance.",
+        "Keep control in production. Collect more data only under a pre-registered "
+        "continuation plan (the sizes of further looks, with alpha spent across them); "
+        "re-applying the rule at the same alpha to extended data raises its false-ship "
+        "rate above alpha.",
         "Do not re-run the decision on the same data with a different rule.",
     ],
     "iterate": [
@@ -59,12 +63,33 @@ def write_decision_memo(
     risks: Sequence[str] = (),
     next_steps: Sequence[str] | None = None,
     title: str = "Decision memo",
+    continuation: ContinuationPlan | None = None,
+    look: int = 1,
 ) -> str:
     """A markdown decision memo from a :class:`Decision`.
 
     Sections: question, result (primary estimate with its interval), guardrails (a table),
     decision (action and reason), risks (net value and probability of loss if given, plus
-    ``risks``) and next steps (defaults by action).
+    ``risks``) and next steps (defaults by action). With a ``continuation`` plan the result
+    line names the look, and the next steps of a "hold" are the plan's
+    (:meth:`ContinuationPlan.next_steps`): the next look's size and level, or "do not ship"
+    at the last look. Without one, a "hold" says that more data needs a pre-registered
+    continuation, because re-applying the rule at the same alpha to extended data is
+    unplanned peeking.
+
+    Parameters
+    ----------
+    decision : Decision
+    question : str
+    net_value : NetValue, optional
+    risks : sequence of str
+    next_steps : sequence of str, optional
+        Replaces the default next steps.
+    title : str
+    continuation : ContinuationPlan, optional
+        The pre-registered looks the decision belongs to.
+    look : int
+        Which look of ``continuation`` the decision was taken at (1-based).
 
     Returns
     -------
@@ -75,8 +100,9 @@ def write_decision_memo(
     ------
     ValueError
         If ``decision`` is not a :class:`Decision`, ``net_value`` not a :class:`NetValue`
-        (or None), ``question`` or ``title`` not a non-empty string, or ``risks`` or
-        ``next_steps`` not a sequence of strings.
+        (or None), ``question`` or ``title`` not a non-empty string, ``risks`` or
+        ``next_steps`` not a sequence of strings, ``continuation`` not a
+        :class:`ContinuationPlan` (or None), or ``look`` not one of its looks.
     """
     if not isinstance(decision, Decision):
         raise ValueError(
@@ -88,6 +114,16 @@ def write_decision_memo(
         raise ValueError(
             f"net_value must be a NetValue (from expected_net_value) or None, "
             f"got {type(net_value).__name__}"
+        )
+    if continuation is not None and not isinstance(continuation, ContinuationPlan):
+        raise ValueError(
+            "continuation must be a ContinuationPlan (from plan_continuation) or None, "
+            f"got {type(continuation).__name__}"
+        )
+    look = check_integer(look, "look", minimum=1)
+    if continuation is not None and look > continuation.n_looks:
+        raise ValueError(
+            f"look must be at most {continuation.n_looks} (the plan's looks), got {look}"
         )
     risks = _text_lines(risks, "risks")
     if next_steps is not None:
@@ -105,8 +141,15 @@ def write_decision_memo(
         "",
         f"**Result.** {rule.primary.name}: {_format_interval(primary)}; "
         f"one-sided p = {superiority['p_value']:.3g} for an improvement "
-        f"(rule: alpha = {rule.alpha:g}, minimum effect of interest "
-        f"{rule.primary.minimum_effect:g}).",
+        f"(rule: alpha = {rule.alpha:.4g}, minimum effect of interest "
+        f"{rule.primary.minimum_effect:g}"
+        + (
+            f"; look {look} of {continuation.n_looks} of the pre-registered plan, overall "
+            f"alpha = {continuation.rule.alpha:.4g}"
+            if continuation is not None
+            else ""
+        )
+        + ").",
         "",
     ]
     if rule.guardrails:
@@ -141,6 +184,11 @@ def write_decision_memo(
         )
     if risk_lines:
         lines += ["**Risks.**", ""] + [f"- {line}" for line in risk_lines] + [""]
-    steps = list(next_steps) if next_steps is not None else _NEXT_STEPS[decision.action]
+    if next_steps is not None:
+        steps = list(next_steps)
+    elif continuation is not None and decision.action == "hold":
+        steps = continuation.next_steps(look)
+    else:
+        steps = _NEXT_STEPS[decision.action]
     lines += ["**Next steps.**", ""] + [f"- {step}" for step in steps]
     return "\n".join(lines) + "\n"

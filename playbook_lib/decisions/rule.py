@@ -355,6 +355,10 @@ class Decision:
 def decide(rule: DecisionRule, estimates: Mapping[str, Estimate]) -> Decision:
     """Apply a pre-registered :class:`DecisionRule` to estimates from any chapter.
 
+    A "hold" means inconclusive; more data may be collected only under a pre-registered
+    continuation (:func:`~playbook_lib.decisions.plan_continuation`), since re-applying the
+    rule at the same ``alpha`` to extended data raises its false-ship rate.
+
     Parameters
     ----------
     rule : DecisionRule
@@ -376,6 +380,13 @@ def decide(rule: DecisionRule, estimates: Mapping[str, Estimate]) -> Decision:
         metric is missing from it, or an estimate of the rule's metrics is not an
         :class:`~playbook_lib.Estimate` with a finite positive ``se``.
     """
+    return _decide(rule, estimates)
+
+
+def _decide(
+    rule: DecisionRule, estimates: Mapping[str, Estimate], last_look: bool = False
+) -> Decision:
+    """:func:`decide`; with ``last_look`` a "hold" reason says the plan ends: do not ship."""
     if not isinstance(rule, DecisionRule):
         raise ValueError(f"rule must be a DecisionRule, got {type(rule).__name__}")
     if not isinstance(estimates, Mapping):
@@ -510,6 +521,7 @@ def decide(rule: DecisionRule, estimates: Mapping[str, Estimate]) -> Decision:
         failing=[g.name for g, ok in zip(rule.guardrails, non_inferior, strict=True) if not ok],
         p_superior=p_superior,
         upper=upper,
+        last_look=last_look,
     )
     return Decision(action, reason, rule, dict(estimates), checks)
 
@@ -527,6 +539,7 @@ def _action_and_reason(
     failing: list[str],
     p_superior: float,
     upper: float,
+    last_look: bool = False,
 ) -> tuple[str, str]:
     """The action of :class:`DecisionRule`'s order of checks, and its reason in words.
 
@@ -556,8 +569,12 @@ def _action_and_reason(
     if superior and big_enough:
         return "hold", (
             f"{primary.name} improves ({unit}, one-sided p = {p_superior:.3g}) but "
-            f"non-inferiority is not shown for {', '.join(failing)}: collect more "
-            "data on the guardrail(s) before shipping."
+            f"non-inferiority is not shown for {', '.join(failing)}: "
+            + (
+                "this was the last pre-registered look, so do not ship."
+                if last_look
+                else "collect more data on the guardrail(s) before shipping."
+            )
         )
     if primary.minimum_effect > 0 and upper < primary.minimum_effect:
         return "iterate", (
@@ -574,6 +591,10 @@ def _action_and_reason(
     else:
         detail = f"not significant (one-sided p = {p_superior:.3g} >= {alpha:g})"
     return "hold", (
-        f"{primary.name} changed by {unit}: {detail}. Inconclusive: keep the "
-        "control and collect more data or re-plan."
+        f"{primary.name} changed by {unit}: {detail}. "
+        + (
+            "Inconclusive at the last pre-registered look: do not ship; keep the control."
+            if last_look
+            else "Inconclusive: keep the control and collect more data or re-plan."
+        )
     )

@@ -10,6 +10,7 @@ import pandas as pd
 from contract import Bad, Case
 from playbook_lib import Estimate
 from playbook_lib import decisions as dec
+from playbook_lib.aggregates import ArmStatistics
 
 _effect = dec.summarize_effect(0.02, 0.008)
 _no_se = Estimate("permutation", 0.02, math.nan, 0.005, 0.035)
@@ -28,6 +29,9 @@ _variants = pd.DataFrame(
 )
 _ses = pd.DataFrame({"revenue": 2.0, "satisfaction": 1.5}, index=_variants.index)
 _directions = {"revenue": "higher_is_better", "satisfaction": "higher_is_better"}
+_plan = dec.plan_continuation(_rule, [1000.0, 1500.0])
+_control_stats = ArmStatistics.from_moments(800, 10.0, 16.0)
+_treatment_stats = ArmStatistics.from_moments(790, 10.4, 17.0)
 _counts = np.array([[1000, 990], [1010, 1002], [995, 1001], [1003, 999], [990, 1005]])
 
 
@@ -386,6 +390,80 @@ CASES = [
             Bad("risks hold a number", {"risks": [3.0]}, ("risks",)),
             Bad("next_steps is a number", {"next_steps": 3}, ("next_steps",)),
             Bad("empty question", {"question": "  "}, ("question",)),
+        ),
+    ),
+    Case(
+        dec.write_decision_memo,
+        {"decision": _decision, "question": "Ship?", "continuation": _plan, "look": 1},
+        kinds={"question": "text", "title": "text", "look": "count"},
+        extra=(
+            Bad("look past the plan", {"look": 3}, ("look",)),
+            Bad("continuation not a plan", {"continuation": "plan"}, ("continuation",)),
+        ),
+        label="continuation",
+    ),
+    Case(
+        dec.plan_continuation,
+        {"rule": _rule, "sample_sizes": np.array([1000.0, 1500.0, 2000.0])},
+        kinds={"sample_sizes": "positive"},
+        extra=(
+            Bad("one look", {"sample_sizes": np.array([1000.0])}, ("sample_sizes",)),
+            Bad("decreasing", {"sample_sizes": np.array([1500.0, 1000.0])}, ("sample_sizes",)),
+            Bad("unknown spending", {"spending": "linear"}, ("spending",)),
+            Bad("rule not a rule", {"rule": "ship"}, ("rule",)),
+        ),
+    ),
+    Case(
+        dec.simulate_hold_then_extend,
+        {
+            "plan": _plan,
+            "true_effects": {"conversion": 0.02, "latency": 20.0},
+            "first_look_se": {"conversion": 0.008, "latency": 4.0},
+            "n_sims": 200,
+            "rng": np.random.default_rng(8),
+        },
+        extra=(
+            Bad("missing metric", {"true_effects": {"conversion": 0.02}}, ("true_effects",)),
+            Bad(
+                "zero se",
+                {"first_look_se": {"conversion": 0.0, "latency": 4.0}},
+                ("first_look_se",),
+            ),
+            Bad("plan not a plan", {"plan": _rule}, ("plan",)),
+            Bad("too few simulations", {"n_sims": 10}, ("n_sims",)),
+        ),
+    ),
+    Case(
+        dec.monitor_power,
+        {
+            "control": _control_stats,
+            "treatment": _treatment_stats,
+            "planned_effect": 0.5,
+            "planned_n_per_arm": 1000.0,
+            "days_elapsed": 7.0,
+            "planned_days": 14.0,
+        },
+        kinds={
+            "planned_effect": "positive",
+            "planned_n_per_arm": "positive",
+            "days_elapsed": "positive",
+            "planned_days": "positive",
+        },
+        extra=(
+            Bad("days without a plan", {"planned_days": None}, ("days_elapsed", "planned_days")),
+            Bad("power below alpha", {"power": 0.01}, ("power",)),
+            Bad("one unit", {"control": ArmStatistics(1, 1.0, 1.0)}, ("control",)),
+            Bad("not statistics", {"treatment": 3.0}, ("treatment",)),
+            Bad(
+                "constant metric",
+                {
+                    "control": ArmStatistics(10, 10.0, 10.0),
+                    "treatment": ArmStatistics(10, 10.0, 10.0),
+                },
+                ("control",),
+                expect="result",
+                check=lambda check: check.projected_power == 1.0 and check.needed_n_per_arm == 2,
+            ),
         ),
     ),
 ]
