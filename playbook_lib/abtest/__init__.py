@@ -37,6 +37,8 @@ Power (:mod:`~playbook_lib.abtest.power`)
     :func:`minimum_detectable_effect_proportions`, :func:`sample_size_means`,
     :func:`power_means`, :func:`minimum_detectable_effect_means`,
     :func:`simulate_power_proportions`, :func:`simulate_power_means`.
+Effects that change with exposure (:mod:`~playbook_lib.abtest.novelty`)
+    :func:`exposure_day_effects`, :func:`estimate_effect_trend`.
 Several metrics (:mod:`~playbook_lib.abtest.multiple_testing`)
     :func:`adjust_p_values`.
 Bayesian view (:mod:`~playbook_lib.abtest.bayes`)
@@ -64,6 +66,7 @@ from playbook_lib.abtest.means import (
     estimate_relative_lift_from_stats,
 )
 from playbook_lib.abtest.multiple_testing import adjust_p_values
+from playbook_lib.abtest.novelty import estimate_effect_trend, exposure_day_effects
 from playbook_lib.abtest.power import (
     minimum_detectable_effect_means,
     minimum_detectable_effect_proportions,
@@ -112,11 +115,13 @@ __all__ = [
     "compare_ratio_metrics",
     "compare_ratio_metrics_from_stats",
     "estimate_beta_binomial",
+    "estimate_effect_trend",
     "estimate_logistic_effect",
     "estimate_regression_effect",
     "estimate_relative_lift",
     "estimate_relative_lift_from_stats",
     "estimate_stratified_effect",
+    "exposure_day_effects",
     "hash_to_bucket",
     "hash_to_unit_interval",
     "minimum_detectable_effect_means",

@@ -91,6 +91,8 @@ def estimate_regression_effect(
     covariates: Sequence[str] = (),
     alpha: float = 0.05,
     cov_type: str = "HC2",
+    *,
+    cluster: str | None = None,
 ) -> Estimate:
     """OLS of the outcome on a treatment dummy (and covariates) with robust standard errors.
 
@@ -102,6 +104,11 @@ def estimate_regression_effect(
     asymptotic precision even with unequal arms or heterogeneous effects (Lin 2013);
     without the interactions it can. Reference distribution t with ``n - p`` df
     (statsmodels' ``use_t``).
+
+    When units were randomised (or sampled) in groups, pass ``cluster``: the standard
+    error is then cluster-robust by that column (statsmodels ``cov_type="cluster"``, with
+    its small-sample factor; Cameron & Miller 2015) and the reference distribution t
+    with ``G - 1`` df for ``G`` clusters; ``cov_type`` is then ignored.
 
     Parameters
     ----------
@@ -115,11 +122,15 @@ def estimate_regression_effect(
         One minus the interval's coverage.
     cov_type : {"HC2", "HC0", "HC1", "HC3", "nonrobust"}
         The covariance estimator.
+    cluster : str or None
+        A column of cluster labels (villages, schools, cities): cluster-robust standard
+        errors. ``None`` (the default): unit-level ``cov_type`` errors.
 
     Returns
     -------
     Estimate
-        ``method="ols <cov_type>"``. An outcome that the regression fits exactly (a
+        ``method="ols <cov_type>"`` (``"ols cluster"`` with ``cluster``; ``details``
+        then also hold ``n_clusters``). An outcome that the regression fits exactly (a
         constant outcome above all) has standard error 0: the estimate is 0 for a
         constant outcome, the interval is the point and p = 1 (0 for a non-zero exact
         effect), with a :class:`~playbook_lib.PlaybookWarning`; statsmodels would
@@ -131,7 +142,8 @@ def estimate_regression_effect(
         Naming the argument and column: ``data`` not a DataFrame or empty, missing
         columns, NaN, infinite or non-numeric values, a treatment not coded 0/1 or with
         a single arm, a constant covariate, or a design with no residual degrees of
-        freedom.
+        freedom; ``cluster`` naming a missing column, with missing labels, or with fewer
+        than 3 clusters.
     """
     data = _frame(data)
     covariates = _column_list(covariates, "covariates")
@@ -150,11 +162,22 @@ def estimate_regression_effect(
     details = {"n": y.size, "covariates": len(covariates)}
     method = f"ols {cov_type}"
     df_resid = float(y.size - design.shape[1])
+    fit_options: dict[str, Any] = {"cov_type": cov_type}
+    if cluster is not None:
+        groups = pd.factorize(_label_column(data, cluster, "cluster"))[0]
+        n_clusters = int(groups.max()) + 1
+        if n_clusters < 3:
+            raise ValueError(
+                f"cluster: column {cluster!r} needs at least 3 clusters, got {n_clusters}"
+            )
+        method, details["n_clusters"] = "ols cluster", n_clusters
+        df_resid = float(n_clusters - 1)
+        fit_options = {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
     if np.ptp(y) == 0:
         return _exact_fit_estimate(method, 0.0, y, alpha, df_resid, details)
     import statsmodels.api as sm
 
-    fit = sm.OLS(y, design).fit(cov_type=cov_type, use_t=True)
+    fit = sm.OLS(y, design).fit(use_t=True, **fit_options)
     centred_y = y - y.mean()
     if fit.ssr <= 1e-24 * float(centred_y @ centred_y):
         return _exact_fit_estimate(method, float(fit.params[1]), y, alpha, df_resid, details)
@@ -163,7 +186,7 @@ def estimate_regression_effect(
         float(fit.params[1]),
         float(fit.bse[1]),
         alpha=alpha,
-        df=float(fit.df_resid),
+        df=float(fit.df_resid) if cluster is None else df_resid,
         details=details,
     )
 

@@ -70,6 +70,14 @@ _logit = pd.DataFrame(
         "day": np.repeat(["mon", "tue", "wed"], 40),
     }
 )
+_exposure = pd.DataFrame(
+    {
+        "user_id": np.repeat(np.arange(30), 4),
+        "treatment": np.repeat(np.arange(30) % 2, 4),
+        "days_since_exposure": np.tile(np.arange(4), 30),
+        "outcome": _rng.normal(size=120),
+    }
+)
 _constant_frame = _frame.assign(y=3.0)
 _missing_stratum = _frame.assign(stratum=_frame["stratum"].where(_frame.index % 4 != 0))
 
@@ -478,6 +486,48 @@ CASES = [
         extra=(
             Bad("not binary", {"data": _logit.assign(converted=2)}, ("outcome",)),
             Bad("no conversions", {"data": _logit.assign(converted=0)}, ("outcome",)),
+        ),
+    ),
+    Case(
+        abtest.estimate_regression_effect,
+        {"data": _frame, "cluster": "stratum"},
+        label="clustered",
+        extra=(
+            Bad("missing cluster", {"data": _missing_stratum}, ("cluster",)),
+            Bad("two clusters", {"data": _frame.iloc[:40]}, ("cluster",)),
+            Bad("no such cluster column", {"cluster": "no_such"}, ("cluster",)),
+        ),
+    ),
+    # ------------------------------------------------------------------ novelty
+    Case(
+        abtest.exposure_day_effects,
+        {"data": _exposure},
+        extra=(
+            Bad(
+                "fractional days",
+                {"data": _exposure.assign(days_since_exposure=0.5)},
+                ("exposure_day",),
+            ),
+            Bad(
+                "negative days",
+                {"data": _exposure.assign(days_since_exposure=-1)},
+                ("exposure_day",),
+            ),
+            Bad("one arm", {"data": _exposure.assign(treatment=1)}, ("treatment",)),
+            Bad("min_units one", {"min_units": 1}, ("min_units",)),
+            Bad("too few units", {"min_units": 1_000}, ("data",)),
+        ),
+    ),
+    Case(
+        abtest.estimate_effect_trend,
+        {"data": _exposure},
+        # unit labels may be strings (user ids)
+        accepts=("data[user_id]=string*",),
+        extra=(
+            Bad("one day", {"data": _exposure.assign(days_since_exposure=3)}, ("exposure_day",)),
+            Bad("no unit column", {"unit": "no_such"}, ("unit",)),
+            Bad("two units", {"data": _exposure.assign(user_id=_exposure.user_id % 2)}, ("unit",)),
+            Bad("missing unit", {"data": _exposure.assign(user_id=np.nan)}, ("unit",)),
         ),
     ),
     Case(

@@ -1,9 +1,9 @@
-"""Contract cases for playbook_lib.simulate.ab_users and playbook_lib.simulate.ecommerce."""
+"""Contract cases for playbook_lib.simulate.ab_users, .ecommerce, .novelty and .marketplace."""
 
 from __future__ import annotations
 
 from contract import Bad, Case
-from playbook_lib.simulate import ab_users, ecommerce
+from playbook_lib.simulate import ab_users, ecommerce, marketplace, novelty
 
 CASES = [
     Case(
@@ -68,5 +68,34 @@ CASES = [
         ecommerce.simulate_daily_conversion_experiment,
         {"n_users": 200, "n_days": 5, "rng": 6},
         extra=(Bad("effect above one", {"effect": 1.5}, ("effect",)),),
+    ),
+    Case(
+        novelty.simulate_novelty_experiment,
+        {"n_users": 40, "n_days": 6, "arrival_days": 3, "rng": 7},
+        extra=(
+            Bad("arrivals after the end", {"arrival_days": 7}, ("arrival_days",)),
+            Bad("no decay", {"decay_days": 0.0}, ("decay_days",)),
+            Bad("no noise", {"noise_sd": 0.0}, ("noise_sd",)),
+            Bad("all treated", {"treatment_share": 1.0}, ("treatment_share",)),
+        ),
+    ),
+    Case(
+        marketplace.marketplace_global_effect,
+        {"buyers_per_slot": 30, "supply_per_slot": 10},
+        extra=(
+            Bad("one buyer", {"buyers_per_slot": 1}, ("buyers_per_slot",)),
+            Bad("no supply", {"supply_per_slot": 0}, ("supply_per_slot",)),
+            Bad("demand above one", {"treated_demand": 1.5}, ("treated_demand",)),
+        ),
+    ),
+    Case(
+        marketplace.simulate_marketplace,
+        {"n_sims": 3, "design": "switchback", "n_markets": 4, "n_slots": 3, "rng": 8},
+        extra=(
+            Bad("unknown design", {"design": "geo"}, ("design",)),
+            Bad("odd markets", {"design": "cluster", "n_markets": 5}, ("n_markets",)),
+            Bad("odd slots", {"n_markets": 3, "n_slots": 3}, ("n_markets",)),
+            Bad("one market", {"n_markets": 1}, ("n_markets",)),
+        ),
     ),
 ]
