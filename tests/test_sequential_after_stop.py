@@ -178,3 +178,42 @@ def test_bad_inputs_name_the_argument() -> None:
         sq.estimate_after_stop(design, 3, 1.0, 0.0)
     with pytest.raises(ValueError, match="design"):
         sq.estimate_after_stop("obf", 3, 1.0, 1.0)  # type: ignore[arg-type]
+
+
+# rpact, the binding beta-spending design of tests/test_sequential_futility.py (futility is
+# part of the stage-wise ordering), the same log-rank data layout as above::
+#
+#     d <- getDesignGroupSequential(kMax = 3, alpha = 0.025, beta = 0.2, sided = 1,
+#         typeOfDesign = "asOF", typeBetaSpending = "bsOF", bindingFutility = TRUE)
+#     ds <- getDataset(overallEvents = c(100, 200), overallLogRanks = c(1.5, 2.6),
+#         overallAllocationRatios = c(1, 1))
+#     r <- getAnalysisResults(design = d, dataInput = ds, directionUpper = TRUE)
+#     r$finalPValues; r$finalConfidenceIntervalLowerBounds
+#     r$finalConfidenceIntervalUpperBounds; r$medianUnbiasedEstimates
+#
+# (and the three looks 0.5, 1.6, 2.1): the last stage's values.
+RPACT_BINDING_CASES = {
+    (1.5, 2.6): (0.00469901640442916, 1.09443139597993, 1.9057307622269, 1.44424054693633),
+    (0.5, 1.6, 2.1): (
+        0.0185013379225778,
+        1.01504783477329,
+        1.6202677454605,
+        1.27996882496856,
+    ),
+}
+
+
+@pytest.mark.parametrize("zs", list(RPACT_BINDING_CASES))
+def test_stagewise_inference_with_binding_futility_matches_rpact(zs: tuple[float, ...]) -> None:
+    design = sq.design_beta_spending([1 / 3, 2 / 3, 1.0], 0.025, 0.8, binding_futility=True)
+    se = 2.0 / np.sqrt(RPACT_EVENTS[: len(zs)])
+    p, low, high, median = RPACT_BINDING_CASES[zs]
+    result = sq.estimate_after_stop(design, len(zs), zs[-1] * se[-1], se[-1])
+    assert result.details["one_sided_p_value"] == pytest.approx(p, rel=1e-6)
+    assert math.exp(result.ci_low) == pytest.approx(low, rel=1e-6)
+    assert math.exp(result.ci_high) == pytest.approx(high, rel=1e-6)
+    assert math.exp(result.estimate) == pytest.approx(median, rel=1e-6)
+    # ignoring the binding futility bounds would change the answer well beyond that
+    free = sq.design_from_bounds([1 / 3, 2 / 3, 1.0], design.efficacy_bounds, sides=1)
+    ignored = sq.estimate_after_stop(free, len(zs), zs[-1] * se[-1], se[-1])
+    assert abs(ignored.details["one_sided_p_value"] - p) > 1e-6

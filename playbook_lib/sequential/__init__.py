@@ -19,10 +19,14 @@ Contents (one file per idea)
 - ``spending``: :func:`compute_alpha_spending`, :func:`design_alpha_spending` (Lan-DeMets
   spending) and :func:`compute_group_sequential_decisions` (a spending design applied to a
   running experiment as its looks happen).
+- ``futility``: :func:`design_beta_spending` (one-sided designs whose futility bounds
+  spend the type-II error at the alternative they are sized for; binding or non-binding).
 - ``power``: :func:`compute_power`, :func:`compute_drift_for_power`,
   :func:`compute_design_characteristics` (inflation factor, maximum and expected sample
-  size; non-binding futility) and :func:`batch_estimate_at_stop` (a design run on many
-  simulated z-paths: one row per path, so rejection rates come with Monte Carlo errors).
+  size, with futility), :func:`compute_operating_characteristics` (power, expected sample
+  size and early stops across drifts) and :func:`batch_estimate_at_stop` (a design run on
+  many simulated z-paths: one row per path, so rejection rates come with Monte Carlo
+  errors).
 - ``interim``: :func:`compute_interim_statistics` (and its ``_from_stats`` twin for
   cumulative warehouse aggregates, :func:`compute_interim_paths` for many simulated
   experiments at once, and :func:`simulate_interim_paths` for a finished experiment's
@@ -58,6 +62,7 @@ from playbook_lib.sequential.designs import (
     design_obrien_fleming,
     design_pocock,
 )
+from playbook_lib.sequential.futility import design_beta_spending
 from playbook_lib.sequential.interim import (
     compute_interim_paths,
     compute_interim_statistics,
@@ -68,6 +73,7 @@ from playbook_lib.sequential.power import (
     batch_estimate_at_stop,
     compute_design_characteristics,
     compute_drift_for_power,
+    compute_operating_characteristics,
     compute_power,
 )
 from playbook_lib.sequential.recursion import (
@@ -99,9 +105,11 @@ __all__ = [
     "compute_interim_statistics_from_stats",
     "compute_msprt_statistic",
     "compute_naive_peeking_error",
+    "compute_operating_characteristics",
     "compute_power",
     "compute_repeated_confidence_intervals",
     "design_alpha_spending",
+    "design_beta_spending",
     "design_from_bounds",
     "design_obrien_fleming",
     "design_pocock",

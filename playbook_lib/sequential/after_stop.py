@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from playbook_lib.results import Estimate, Estimates
 from playbook_lib.sequential._checks import _GRID_SIZE
@@ -55,9 +55,12 @@ _DRIFT_SPAN = 40.0  # drifts searched: the naive one plus or minus this many z u
 
 
 def _upper_lower(design: GroupSequentialDesign) -> tuple[np.ndarray, np.ndarray]:
-    """The stopping boundaries the ordering uses (futility ignored: non-binding)."""
+    """The stopping boundaries the ordering uses: non-binding futility is ignored (the test
+    may overrule it), binding futility is part of the design's sample space."""
     upper = design.efficacy_bounds.astype(float)
     lower = -upper if design.sides == 2 else np.full(upper.size, -np.inf)
+    if design.sides == 1 and design.binding_futility and design.futility_bounds is not None:
+        lower = design.futility_bounds.astype(float)
     return upper, lower
 
 
@@ -105,12 +108,33 @@ def _solve_drift(
     target: float,
 ) -> float:
     """The drift at which the stage-wise probability of the outcome equals ``target``."""
+    known: dict[float, float] = {}  # no drift is computed twice (brentq re-evaluates ends)
 
     def excess(drift: float) -> float:
-        value = _stagewise_upper_probability(fractions, upper, lower, drift, look, z)
-        return float(value) - target
+        if drift not in known:
+            value = _stagewise_upper_probability(fractions, upper, lower, drift, look, z)
+            known[drift] = float(value) - target
+        return known[drift]
 
     naive = z / math.sqrt(fractions[look])
+    # Secant steps from the fixed-sample answer usually converge in a handful of
+    # recursions; if they do not, fall back on a bracketing root (always safe).
+    root_t = math.sqrt(fractions[look])
+    x0 = naive + float(ndtri(target)) / root_t
+    x1 = x0 + 0.1 / root_t
+    f0, f1 = excess(x0), excess(x1)
+    for _ in range(30):
+        if f1 == 0.0:
+            return x1
+        if f1 == f0:
+            break
+        x2 = x1 - f1 * (x1 - x0) / (f1 - f0)
+        if not abs(x2 - naive) < _DRIFT_SPAN:
+            break
+        x0, f0, x1 = x1, f1, x2
+        f1 = excess(x1)
+        if abs(x1 - x0) < 1e-10 and abs(f1) < 1e-9:
+            return x1
     span = 4.0  # the root is rarely far from the naive drift: widen only when needed
     while excess(naive - span) > 0 or excess(naive + span) < 0:
         span *= 2.0
@@ -141,7 +165,8 @@ def estimate_after_stop(
         the planned information).
     stop_look : int
         The look (1-based) at which the test stopped: one whose z-statistic crossed the
-        efficacy boundary, or the final look (any z).
+        efficacy boundary (or, in a design with binding futility, fell below the futility
+        bound), or the final look (any z).
     estimate, se : float
         The effect estimate (treatment minus control) and its standard error at that look;
         ``z = estimate / se``.
@@ -161,13 +186,15 @@ def estimate_after_stop(
         If ``design`` is not a :class:`GroupSequentialDesign`, ``stop_look`` is not a look
         of the design, ``estimate`` is not finite, ``se`` is not positive and finite, or the
         test stopped before the final look without crossing an efficacy boundary (after a
-        futility stop, or one for another reason, the ordering is undefined: report the
-        repeated confidence interval of that look instead).
+        non-binding futility stop, or one for another reason, the ordering is undefined:
+        report the repeated confidence interval of that look instead).
 
     Notes
     -----
     Jennison and Turnbull (2000), sections 8.4 and 8.5 :cite:`jennison2000group`. With a
-    single look this is the fixed-sample z-test and its interval. The probabilities are
+    single look this is the fixed-sample z-test and its interval. Non-binding futility
+    bounds are not part of the ordering (the test may overrule them); binding ones (see
+    :func:`~playbook_lib.sequential.design_beta_spending`) are, as in rpact. The probabilities are
     exact up to the recursion's quadrature error (about 1e-7); ``tests/test_sequential.py``
     checks the results against rpact and their calibration by simulation.
     """

@@ -40,9 +40,12 @@ class GroupSequentialDesign:
 
     A two-sided design rejects H0 at look ``k`` when ``|Z_k| >= efficacy_bounds[k]``; a
     one-sided design when ``Z_k >= efficacy_bounds[k]``, and (optionally) stops for futility
-    when ``Z_k < futility_bounds[k]``. Futility bounds are *non-binding*: the efficacy bounds
-    were computed as if futility were never applied, so ignoring a futility stop never
-    inflates the type-I error.
+    when ``Z_k < futility_bounds[k]``. Futility bounds are *non-binding* unless
+    ``binding_futility``: the efficacy bounds were computed as if futility were never applied,
+    so ignoring a futility stop never inflates the type-I error. A *binding* design
+    (:func:`~playbook_lib.sequential.design_beta_spending` with ``binding_futility=True``)
+    computed its efficacy bounds on the paths that futility leaves running: they are lower,
+    and the type-I error is ``alpha`` only if every futility stop is obeyed.
 
     Attributes
     ----------
@@ -60,7 +63,8 @@ class GroupSequentialDesign:
     futility_bounds : numpy.ndarray or None
         One-sided designs only; ``-inf`` where no futility stop.
     cumulative_alpha : numpy.ndarray
-        Exact type-I error spent up to each look (ignoring futility).
+        Exact type-I error spent up to each look (ignoring futility; with the futility stops
+        obeyed when ``binding_futility``).
     spending : str or None
         The spending function of a Lan-DeMets design.
     gamma : float or None
@@ -68,6 +72,17 @@ class GroupSequentialDesign:
     spending_times : numpy.ndarray or None
         Times at which the spending function was evaluated, if not the information
         fractions (see :func:`design_alpha_spending`).
+    binding_futility : bool
+        Whether the efficacy bounds count on the futility stops being obeyed.
+    planned_drift : float or None
+        A beta-spending design's alternative: the drift (expected z at full information) at
+        which its futility bounds spend exactly ``1 - power``.
+    beta_spending : str or None
+        Its beta-spending function (a name in :data:`SPENDING_FUNCTIONS`).
+    beta_gamma : float or None
+        That function's parameter.
+    cumulative_beta : numpy.ndarray or None
+        Exact type-II error spent (futility stops) up to each look at ``planned_drift``.
     """
 
     method: str
@@ -80,6 +95,11 @@ class GroupSequentialDesign:
     spending: str | None = None
     gamma: float | None = None
     spending_times: np.ndarray | None = None
+    binding_futility: bool = False
+    planned_drift: float | None = None
+    beta_spending: str | None = None
+    beta_gamma: float | None = None
+    cumulative_beta: np.ndarray | None = None
 
     @property
     def n_looks(self) -> int:
@@ -101,7 +121,7 @@ class GroupSequentialDesign:
         return self.sides * stats.norm.sf(self.efficacy_bounds)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per look: fraction, boundary, nominal p threshold, alpha spent."""
+        """One row per look: fraction, boundary, nominal p threshold, alpha (and beta) spent."""
         frame = pd.DataFrame(
             {
                 "look": np.arange(1, self.n_looks + 1),
@@ -114,6 +134,9 @@ class GroupSequentialDesign:
         )
         if self.futility_bounds is not None:
             frame["futility_z"] = self.futility_bounds
+        if self.cumulative_beta is not None:
+            frame["beta_spent"] = np.diff(self.cumulative_beta, prepend=0.0)
+            frame["cumulative_beta"] = self.cumulative_beta
         return frame.set_index("look")
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "batch_estimate_at_stop",
     "compute_design_characteristics",
     "compute_drift_for_power",
+    "compute_operating_characteristics",
     "compute_power",
 ]
 
@@ -176,6 +177,71 @@ def compute_design_characteristics(design: GroupSequentialDesign, power: float =
         },
         name=design.method,
     )
+
+
+def compute_operating_characteristics(
+    design: GroupSequentialDesign, drifts: Any, apply_futility: bool = True
+) -> pd.DataFrame:
+    """Power, expected sample size and early-stopping probabilities at each drift (exact).
+
+    For every drift ``eta`` (expected z at full information, ``delta * sqrt(I_max)``): the
+    probability of rejecting H0, the probabilities of stopping at an interim look for
+    efficacy and for futility, and the expected information fraction at which the test
+    stops, ``E[t_stop] = sum_k t_k P(stop at look k)``: with the last look at fraction 1
+    this is the expected sample size as a share of the maximum one.
+
+    Parameters
+    ----------
+    design : GroupSequentialDesign
+        The boundaries.
+    drifts : float or array-like of float
+        Drifts (finite; negative ones are effects in the other direction).
+    apply_futility : bool
+        Whether futility stops, if any, are obeyed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``drift``: ``power`` (two-sided designs: rejection in either direction),
+        ``stop_early_efficacy``, ``stop_early_futility`` (at looks before the last),
+        ``expected_fraction`` and ``expected_looks`` (the expected number of looks taken).
+
+    Raises
+    ------
+    ValueError
+        If ``design`` is not a :class:`GroupSequentialDesign`, ``drifts`` is empty or not
+        finite, or ``apply_futility`` is not a bool.
+
+    Notes
+    -----
+    :cite:`jennison2000group` sec. 2.3 and ch. 19; the same quantities as rpact's
+    ``getPowerMeans(design, normalApproximation = TRUE, ...)`` (``overallReject``,
+    ``earlyStop``, ``futilityStop``, ``expectedNumberOfSubjects``).
+    """
+    design = _check_design(design)
+    values = np.atleast_1d(as_float_array(drifts, "drifts", ndim=0 if np.ndim(drifts) == 0 else 1))
+    apply_futility = check_flag(apply_futility, "apply_futility")
+    fractions = design.information_fractions
+    rows = []
+    for drift in values:
+        up, down = _stop_probabilities(design, float(drift), apply_futility)
+        if design.sides == 2:
+            reject, futile = up + down, np.zeros_like(down)
+        else:
+            reject, futile = up, down
+        stop = reject + futile
+        stop[-1] = 1.0 - stop[:-1].sum()
+        rows.append(
+            {
+                "drift": float(drift),
+                "power": float(reject.sum()),
+                "stop_early_efficacy": float(reject[:-1].sum()),
+                "stop_early_futility": float(futile[:-1].sum()),
+                "expected_fraction": float(stop @ fractions),
+                "expected_looks": float(stop @ np.arange(1, fractions.size + 1)),
+            }
+        )
+    return pd.DataFrame(rows).set_index("drift")
 
 
 def _stopping(

@@ -210,6 +210,47 @@ CASES = [
         extra=(Bad("design is None", {"design": None}, ("design",)),),
     ),
     Case(
+        sq.design_beta_spending,
+        {
+            "information_fractions": _FRACTIONS,
+            "alpha": 0.025,
+            "power": 0.8,
+            "spending": "obrien-fleming",
+            "beta_spending": "power",
+            "beta_gamma": 2.0,
+            "binding_futility": True,
+        },
+        extra=(
+            Bad("a single look", {"information_fractions": [1.0]}, ("information_fractions",)),
+            Bad("power below alpha", {"alpha": 0.3, "power": 0.2}, ("power",)),
+            Bad("beta gamma not positive", {"beta_gamma": -1.0}, ("beta_gamma",)),
+            Bad(
+                "fractions not ending at 1",
+                {"information_fractions": [0.3, 0.6]},
+                ("information_fractions",),
+            ),
+        ),
+    ),
+    Case(
+        sq.design_beta_spending,
+        {"information_fractions": np.array([0.25, 0.5, 1.0]), "power": 0.9},
+        label="non-binding",
+    ),
+    Case(
+        sq.compute_operating_characteristics,
+        {"design": _ONE_SIDED, "drifts": np.array([0.0, 1.5, 3.0]), "apply_futility": True},
+        extra=(
+            Bad("design is a string", {"design": "pocock"}, ("design",)),
+            Bad("infinite drift", {"drifts": [0.0, np.inf]}, ("drifts",)),
+            Bad("a scalar drift", {"drifts": 2.0}, ("drifts",), expect="result"),
+        ),
+    ),
+    Case(
+        sq.compute_operating_characteristics,
+        {"design": _POCOCK, "drifts": np.array([-1.0, 2.0])},
+        label="two-sided",
+    ),
+    Case(
         sq.batch_estimate_at_stop,
         {"design": _ONE_SIDED, "z_paths": _rng.normal(0.0, 1.5, (6, 3)), "apply_futility": True},
         extra=(
