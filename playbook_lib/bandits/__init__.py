@@ -10,15 +10,18 @@ What this module offers, in the order the chapter teaches it (one file per idea)
    (:func:`compute_beta_superiority_probability`, :func:`compute_thompson_propensities`,
    :func:`compute_top_two_propensities`, file ``propensities``).
 3. **Estimators on adaptively collected logs**: IPW (Horvitz-Thompson), self-normalised
-   IPW, AIPW / doubly robust, the adaptively weighted AIPW of Hadad et al. (2021) that
-   keeps valid coverage under adaptive allocation, the naive difference in means (for
+   IPW, AIPW / doubly robust, an adaptively weighted AIPW (a contrast variant of the
+   stable-variance weights of Hadad et al., 2021), the naive difference in means (for
    contrast) (file ``estimators``), a vectorised moving-block bootstrap (file
    ``bootstrap``), and any of them on many replicated logs at once
    (:func:`batch_estimate_effects`, file ``batch``).
 4. **Confounded logs**: IPW with an estimated propensity and cross-fitted doubly robust
    estimation with logistic models, on one data set or many (file ``confounded``).
-5. **Off-policy evaluation** of a new policy from logs of an old one (file ``off_policy``).
-6. **Contextual bandits**: LinUCB and linear Thompson sampling with Sherman-Morrison
+5. **An anytime-valid confidence sequence** for the difference of two arms, valid at
+   every round without an exploration floor, a bound on the weights or a central limit
+   theorem (:func:`compute_confidence_sequence`, file ``sequence``).
+6. **Off-policy evaluation** of a new policy from logs of an old one (file ``off_policy``).
+7. **Contextual bandits**: LinUCB and linear Thompson sampling with Sherman-Morrison
    updates of the inverse design matrices (file ``contextual``).
 
 Heterogeneous effects and targeting (meta-learners, Qini curves) are in
@@ -54,16 +57,23 @@ from playbook_lib.bandits.propensities import (
     compute_thompson_propensities,
     compute_top_two_propensities,
 )
+from playbook_lib.bandits.sequence import (
+    compute_confidence_sequence,
+    compute_confidence_sequence_coverage,
+    estimate_ipw_confidence_sequence,
+)
 
 __all__ = [
     "BanditRun",
     "ContextualRun",
+    "compute_confidence_sequence_coverage",
     "batch_estimate_dr",
     "batch_estimate_effects",
     "batch_estimate_ipw_estimated_propensity",
     "batch_estimate_policy_value",
     "compute_beta_superiority_probability",
     "compute_block_bootstrap_means",
+    "compute_confidence_sequence",
     "compute_thompson_propensities",
     "compute_top_two_propensities",
     "estimate_adaptive_aipw",
@@ -71,6 +81,7 @@ __all__ = [
     "estimate_block_bootstrap",
     "estimate_cross_fitted_dr",
     "estimate_ipw",
+    "estimate_ipw_confidence_sequence",
     "estimate_ipw_estimated_propensity",
     "estimate_naive_difference",
     "estimate_policy_value",

@@ -1,11 +1,12 @@
 """Estimators of the difference between two arms from one adaptively collected log.
 
 Horvitz-Thompson IPW (:func:`estimate_ipw`), self-normalised IPW (:func:`estimate_snipw`),
-AIPW / doubly robust (:func:`estimate_aipw`), the adaptively weighted AIPW of Hadad et al.
-(2021) (:func:`estimate_adaptive_aipw`) and, for contrast, the naive difference in means
-(:func:`estimate_naive_difference`). Each returns one :class:`playbook_lib.Estimate` with a
-normal interval; :func:`playbook_lib.bandits.batch_estimate_effects` runs the same
-estimators on many replicated logs at once.
+AIPW / doubly robust (:func:`estimate_aipw`), an adaptively weighted AIPW (a contrast variant
+of the stable-variance weights of Hadad et al., 2021; :func:`estimate_adaptive_aipw`)
+and, for contrast, the naive difference in means (:func:`estimate_naive_difference`).
+Each returns one :class:`playbook_lib.Estimate` with a normal interval;
+:func:`playbook_lib.bandits.batch_estimate_effects` runs the same estimators on many
+replicated logs at once.
 """
 
 from __future__ import annotations
@@ -190,7 +191,8 @@ def estimate_adaptive_aipw(
     control: int = 0,
     alpha: float = 0.05,
 ) -> Estimate:
-    r"""Adaptively weighted AIPW (Hadad et al., 2021) for adaptively collected logs.
+    r"""Adaptively weighted AIPW for adaptively collected logs (a contrast variant of the
+    stable-variance weights of Hadad et al., 2021).
 
     Averages the contrast's AIPW scores :math:`\Gamma_t = \Gamma_t(1) - \Gamma_t(0)` with
     variance-stabilising weights for the contrast (a policy putting +1 on ``treatment`` and
@@ -198,10 +200,12 @@ def estimate_adaptive_aipw(
     :math:`\hat\tau = \sum_t h_t\Gamma_t / \sum_t h_t`, standard error
     :math:`\{\sum_t h_t^2(\Gamma_t - \hat\tau)^2\}^{1/2} / \sum_t h_t`. The weights
     undo the exploding variance of rounds where an arm is unlikely, so the studentised
-    estimate is asymptotically normal even when the allocation keeps adapting. (The
-    authors' reference code instead weights each arm's scores by :math:`\pi_t(a)^{1/2}` and
-    combines the two arm estimates with a cross-covariance term; in our simulations both
-    variants give the same coverage.)
+    estimate is asymptotically normal even when the allocation keeps adapting. This is
+    not Hadad et al.'s own estimator of a contrast: they weight each arm's scores by its
+    stable-variance weight :math:`\pi_t(a)^{1/2}`, estimate each arm's value separately
+    and combine the two estimates with their cross-covariance; the single weight
+    :math:`h_t` here targets the difference directly. On the chapter's simulated designs
+    the two give coverages within about 0.03 of each other.
 
     Assumes the outcome predictions use only past rounds (the default, running posterior
     means) and that propensities do not collapse to 0 too fast. The weights depend on the

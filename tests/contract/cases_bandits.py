@@ -27,6 +27,7 @@ _zero_chosen[0] = 0.0
 _above_one = _chosen.copy()
 _above_one[0] = 1.5
 _predictions = np.full((_n, 2), 0.4)
+_rounds = np.array([10, 100, _n])
 
 # the bad log inputs every single-log estimator must refuse (with propensity_clip)
 _LOG_BADS = (
@@ -299,6 +300,60 @@ CASES = [
             Bad("block longer than the log", {"block_length": 10_000}, ("block_length",)),
         ),
         label="bootstrap",
+    ),
+    # ------------------------------------------------------------------ confidence sequence
+    Case(
+        bd.compute_confidence_sequence,
+        {"arms": _arms, "rewards": _rewards, "propensities": _chosen, "rounds": _rounds},
+        kinds={"rounds": "skip"},
+        extra=(
+            *_LOG_BADS[:5],
+            Bad("reward above one", {"rewards": _rewards * 2}, ("rewards",)),
+            Bad("rounds not increasing", {"rounds": _rounds[::-1]}, ("rounds",)),
+            Bad("round beyond the log", {"rounds": np.array([10, _n + 1])}, ("rounds",)),
+            Bad("round zero", {"rounds": np.array([0, 10])}, ("rounds",)),
+            Bad("fractional round", {"rounds": np.array([1.5, 10.0])}, ("rounds",)),
+            Bad(
+                "default rounds",
+                {"rounds": None},
+                (),
+                expect="result",
+                check=lambda frame: frame["round"].iloc[-1] == _n,
+            ),
+        ),
+    ),
+    Case(
+        bd.estimate_ipw_confidence_sequence,
+        {"arms": _arms, "rewards": _rewards, "propensities": _every},
+        extra=(
+            *_EVERY_BADS[:3],
+            Bad("reward below zero", {"rewards": _rewards - 1}, ("rewards",)),
+        ),
+    ),
+    Case(
+        bd.compute_confidence_sequence_coverage,
+        {
+            "arms": _rep_arms,
+            "rewards": _reps.rewards.astype(float),
+            "propensities": _reps.propensities,
+            "arm_means": np.array([0.3, 0.5]),
+        },
+        kinds={"arm_means": "skip"},
+        extra=(
+            Bad("a replication never plays the treatment arm", {"arms": _rep_missing}, ("arms",)),
+            Bad("mean above one", {"arm_means": np.array([0.3, 1.5])}, ("arm_means",)),
+            Bad("one mean for two arms", {"arm_means": np.array([0.3])}, ("arm_means",)),
+            Bad("nan mean", {"arm_means": np.array([0.3, np.nan])}, ("arm_means",)),
+            Bad(
+                "one log",
+                {
+                    "arms": _rep_arms[0],
+                    "rewards": _reps.rewards[0],
+                    "propensities": _reps.propensities[0],
+                },
+                ("arms",),
+            ),
+        ),
     ),
     # ------------------------------------------------------------------ confounded logs
     Case(
