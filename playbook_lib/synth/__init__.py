@@ -11,10 +11,16 @@ When one or a few units (markets, states) are treated, a weighted combination of
   exactly by an active-set method (or SLSQP, or synthdid's Frank-Wolfe iterations);
 - :func:`fit_synthetic_control` and :func:`estimate_synthetic_control`: classic synthetic
   control (Abadie, Diamond & Hainmueller 2010) for one or several treated units, with
-  optional predictor matching, and placebo-in-space inference (post/pre RMSPE ratio,
-  exact permutation p-value);
+  optional predictor matching (predictor weights chosen globally, with a certificate of
+  optimality when the outcome-only fit is reachable), and placebo-in-space inference
+  (post/pre RMSPE ratio, exact permutation p-value; every placebo refitted with the same
+  specification; exact placebo sets for several treated units);
 - :func:`compute_placebo_in_space`, :func:`estimate_placebo_in_time`,
   :func:`compute_leave_one_out`: the placebo test and the robustness checks;
+- :func:`fit_augmented_synthetic_control` and :func:`estimate_augmented_synthetic_control`:
+  ridge-augmented synthetic control (Ben-Michael, Feller & Rothstein 2021), which
+  corrects the synthetic control by the bias a ridge outcome model predicts from the
+  remaining pre-period imbalance;
 - :func:`estimate_synthetic_did`, :func:`estimate_panel_did` and
   :func:`estimate_synthdid_sc`: synthetic difference-in-differences (Arkhangelsky et al.
   2021), plain DiD and synthdid's synthetic control, with placebo standard errors,
@@ -32,6 +38,11 @@ Typical use::
     sdid = synth.estimate_synthetic_did(panel)
 """
 
+from playbook_lib.synth.augmented import (
+    AugmentedSyntheticControlFit,
+    estimate_augmented_synthetic_control,
+    fit_augmented_synthetic_control,
+)
 from playbook_lib.synth.control import (
     LeaveOneOutResult,
     SyntheticControlFit,
@@ -69,6 +80,7 @@ from playbook_lib.synth.weights import (
 
 __all__ = [
     "SOLVERS",
+    "AugmentedSyntheticControlFit",
     "GeoLiftPower",
     "GeoLiftRanking",
     "LeaveOneOutResult",
@@ -84,11 +96,13 @@ __all__ = [
     "compute_least_squares_weights",
     "compute_outcome_matrix",
     "compute_placebo_in_space",
+    "estimate_augmented_synthetic_control",
     "estimate_panel_did",
     "estimate_placebo_in_time",
     "estimate_synthdid_sc",
     "estimate_synthetic_control",
     "estimate_synthetic_did",
+    "fit_augmented_synthetic_control",
     "fit_simplex_weights",
     "fit_synthetic_control",
     "fit_synthetic_did",

@@ -6,7 +6,7 @@ from typing import Any
 
 from playbook_lib.synth.panel import Panel
 
-PLACEBO_POOLS = ("all", "donors")
+PLACEBO_POOLS = ("all", "donors", "sets")
 SYNTHDID_METHODS = ("sdid", "did", "sc")
 
 

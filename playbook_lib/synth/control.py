@@ -14,9 +14,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from playbook_lib.synth._checks import check_panel
+from playbook_lib.synth._predictors import (
+    PredictorWeightSearch,
+    attainment_slack,
+    outcome_only_bound,
+    search_predictor_weights,
+)
 from playbook_lib.synth._simplex import fit_rows, simplex_fit
 from playbook_lib.synth.panel import Panel
 from playbook_lib.synth.weights import SOLVERS
@@ -24,6 +29,7 @@ from playbook_lib.validation import (
     as_float_array,
     check_choice,
     check_flag,
+    check_integer,
     check_positive,
 )
 
@@ -53,6 +59,15 @@ class SyntheticControlFit:
         Number of pre-treatment periods.
     predictor_weights : pandas.Series or None
         The diagonal ``V`` when predictors were matched.
+    predictor_loss : float or None
+        With predictors: the loss the choice of ``V`` minimises, the mean squared
+        pre-period outcome gap of the treated units (``rmspe_pre ** 2`` averaged).
+    predictor_loss_bound : float or None
+        With predictors: the same loss for the outcome-only weights, a lower bound no
+        ``V`` can beat.
+    optimum_certified : bool or None
+        With predictors: whether ``predictor_loss`` attains that bound, which proves the
+        chosen ``V`` globally optimal.
     """
 
     weights: pd.DataFrame
@@ -61,6 +76,9 @@ class SyntheticControlFit:
     gaps: pd.DataFrame
     n_pre: int
     predictor_weights: pd.Series | None = None
+    predictor_loss: float | None = None
+    predictor_loss_bound: float | None = None
+    optimum_certified: bool | None = None
 
     @property
     def effects(self) -> pd.Series:
@@ -151,56 +169,59 @@ def _check_predictor_options(
     return lists[0], lists[1], weights
 
 
-def _matched_weights(
-    panel: Panel,
-    table: pd.DataFrame,
-    predictor_weights: str | np.ndarray,
-    solver: str,
-    tol: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Donor weights matching standardised predictors, and the predictor weights ``V``."""
-    controls, treated, n_pre = panel.controls, panel.treated, panel.n_pre
+def _standardised_predictors(table: pd.DataFrame) -> np.ndarray:
+    """Predictors ``(K, N)`` divided by their standard deviation over all units.
+
+    The scale uses every unit, treated or not, so it does not depend on which unit is
+    labelled treated: the placebo refits then standardise exactly as the treated fit.
+    """
     x = table.to_numpy()
     sd = x.std(axis=1, ddof=1)
-    sd[sd == 0] = 1.0
-    x = x / sd[:, None]
-    x0, x1 = x[:, : panel.n_controls], x[:, panel.n_controls :]
-    n_pred = x.shape[0]
+    sd[~(sd > 0)] = 1.0
+    return x / sd[:, None]
 
-    def weights_for(v: np.ndarray) -> np.ndarray:
-        root = np.sqrt(v)[:, None]
-        out = np.empty((panel.n_controls, panel.n_treated))
-        for k in range(panel.n_treated):
-            out[:, k] = simplex_fit(
-                root * x0, root[:, 0] * x1[:, k], solver=solver, tol=tol
-            ).weights
-        return out
 
-    def pre_mspe(v: np.ndarray) -> float:
-        w = weights_for(v)
-        return float(((treated[:, :n_pre] - w.T @ controls[:, :n_pre]) ** 2).mean())
+def _check_fixed_weights(predictor_weights: np.ndarray, n_pred: int) -> np.ndarray:
+    v = predictor_weights
+    if v.shape != (n_pred,) or (v < 0).any() or v.sum() <= 0:
+        raise ValueError(f"predictor_weights must be {n_pred} non-negative numbers, got {v}")
+    return v / v.sum()
 
+
+def _matched_fit(
+    x0: np.ndarray,
+    x1: np.ndarray,
+    y0_pre: np.ndarray,
+    y1_pre: np.ndarray,
+    predictor_weights: str | np.ndarray,
+    *,
+    solver: str,
+    tol: float,
+    n_starts: int,
+) -> PredictorWeightSearch:
+    """Donor weights matching standardised predictors ``x0`` ``(K, J)`` / ``x1``
+    ``(K, N1)``, with ``V`` searched (``"optimize"``), equal or given (private: the
+    treated fit and every placebo refit call it alike)."""
+    n_pred = x0.shape[0]
+    if isinstance(predictor_weights, str) and predictor_weights == "optimize" and n_pred > 1:
+        return search_predictor_weights(
+            x0, x1, y0_pre, y1_pre, n_starts=n_starts, solver=solver, tol=tol
+        )
     if isinstance(predictor_weights, str):
         v = np.full(n_pred, 1.0 / n_pred)
-        if predictor_weights == "optimize" and n_pred > 1:
-
-            def softmax(z: np.ndarray) -> np.ndarray:
-                e = np.exp(np.concatenate([[0.0], z]) - max(0.0, z.max()))
-                return e / e.sum()
-
-            best = optimize.minimize(
-                lambda z: pre_mspe(softmax(z)),
-                np.zeros(n_pred - 1),
-                method="Nelder-Mead",
-                options={"xatol": 1e-3, "fatol": 1e-8, "maxiter": 200 * n_pred},
-            )
-            v = softmax(best.x)
     else:
-        v = predictor_weights
-        if v.shape != (n_pred,) or (v < 0).any() or v.sum() <= 0:
-            raise ValueError(f"predictor_weights must be {n_pred} non-negative numbers, got {v}")
-        v = v / v.sum()
-    return weights_for(v), v
+        v = _check_fixed_weights(predictor_weights, n_pred)
+    root = np.sqrt(v)
+    w = np.column_stack(
+        [
+            simplex_fit(root[:, None] * x0, root * x1[:, k], solver=solver, tol=tol).weights
+            for k in range(x1.shape[1])
+        ]
+    )
+    loss = float(np.mean((y1_pre - w.T @ y0_pre) ** 2))
+    bound = outcome_only_bound(y0_pre, y1_pre, tol)[1]
+    certified = loss <= bound + attainment_slack(bound, y1_pre)
+    return PredictorWeightSearch(v, w, loss, bound, certified, 1)
 
 
 def _fit_panel(
@@ -212,16 +233,28 @@ def _fit_panel(
     predictor_weights: str | np.ndarray = "optimize",
     solver: str = "active-set",
     tol: float = 1e-10,
+    n_starts: int = 2,
 ) -> SyntheticControlFit:
     """:func:`fit_synthetic_control` on checked options."""
     controls, treated, n_pre = panel.controls, panel.treated, panel.n_pre
-    v_series = None
+    v_series, search = None, None
     if predictors or predictor_times:
         table = _predictor_table(panel, list(predictors), list(predictor_times))
-        weights, v = _matched_weights(panel, table, predictor_weights, solver, tol)
+        x = _standardised_predictors(table)
+        search = _matched_fit(
+            x[:, : panel.n_controls],
+            x[:, panel.n_controls :],
+            controls[:, :n_pre],
+            treated[:, :n_pre],
+            predictor_weights,
+            solver=solver,
+            tol=tol,
+            n_starts=n_starts,
+        )
+        weights = search.weights
         shifts = np.zeros(panel.n_treated)
         synthetic = weights.T @ controls
-        v_series = pd.Series(v, index=table.index, name="predictor_weight")
+        v_series = pd.Series(search.v, index=table.index, name="predictor_weight")
     else:
         weights, shifts, synthetic = fit_rows(
             controls, treated, n_pre, intercept=intercept, ridge=0.0, solver=solver, tol=tol
@@ -234,6 +267,9 @@ def _fit_panel(
         gaps=pd.DataFrame((treated - synthetic).T, index=panel.times, columns=names),
         n_pre=n_pre,
         predictor_weights=v_series,
+        predictor_loss=None if search is None else search.loss,
+        predictor_loss_bound=None if search is None else search.lower_bound,
+        optimum_certified=None if search is None else search.certified,
     )
 
 
@@ -246,6 +282,7 @@ def fit_synthetic_control(
     predictor_weights: str | Sequence[float] = "optimize",
     solver: str = "active-set",
     tol: float = 1e-10,
+    n_starts: int = 2,
 ) -> SyntheticControlFit:
     """Fit synthetic-control weights for each treated unit (no inference).
 
@@ -256,8 +293,20 @@ def fit_synthetic_control(
     minimise ``(X_1 - X_0 w)' V (X_1 - X_0 w)`` with standardised predictors (Abadie,
     Diamond & Hainmueller 2010; no intercept); ``predictor_weights="optimize"`` chooses the
     diagonal ``V`` (on the simplex) that minimises the pre-period outcome MSPE (their
-    nested optimisation, by Nelder-Mead over a softmax parametrisation), ``"equal"`` uses
-    ``V = I/K``, or pass the ``K`` weights.
+    nested optimisation), ``"equal"`` uses ``V = I/K``, or pass the ``K`` weights. Several
+    treated units share one ``V``.
+
+    The nested problem is not convex, so a search from one start can stop at a local
+    optimum that depends on the start. The search is global in two steps. First a
+    certificate: the outcome-only weights give a lower bound on the loss; if a linear
+    programme finds a ``V`` under which they solve the predictor-matching problem (its
+    optimality conditions are linear in ``V``) and the fit at that ``V`` attains the
+    bound, that ``V`` is a global optimum (Malo, Eskelinen, Zhou & Kuosmanen 2023).
+    Otherwise BFGS with the exact gradient (implicit differentiation of the weights on
+    their support) runs from ``n_starts`` deterministic starts (equal weights, the
+    linear programme's ``V``, then Sobol points on the simplex), and the best end point
+    wins. ``predictor_loss``, ``predictor_loss_bound`` and ``optimum_certified`` report
+    what the search achieved.
 
     Parameters
     ----------
@@ -274,6 +323,8 @@ def fit_synthetic_control(
         The predictor weights ``V``.
     solver, tol
         See :func:`~playbook_lib.synth.fit_simplex_weights`.
+    n_starts : int
+        Starting points of the search for ``V`` when the certificate fails.
 
     Returns
     -------
@@ -286,9 +337,10 @@ def fit_synthetic_control(
         is not a covariate of the panel, a predictor time outside the pre-period,
         ``predictor_weights`` not ``"optimize"``, ``"equal"`` or one non-negative number
         per predictor); or a non-boolean ``intercept``, an unknown ``solver``, a
-        non-positive ``tol``.
+        non-positive ``tol`` or ``n_starts`` not a positive integer.
     """
     panel = check_panel(panel)
+    n_starts = check_integer(n_starts, "n_starts", minimum=1)
     intercept = check_flag(intercept, "intercept")
     check_choice(solver, "solver", SOLVERS)
     tol = check_positive(tol, "tol")
@@ -303,6 +355,7 @@ def fit_synthetic_control(
         predictor_weights=predictor_weights,
         solver=solver,
         tol=tol,
+        n_starts=n_starts,
     )
 
 

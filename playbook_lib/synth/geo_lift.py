@@ -80,10 +80,13 @@ class GeoLiftRanking:
         ``acceptable`` (false-positive rate within bounds), sorted best first.
     power_curves : Mapping
         Each set (the tuple of ``markets``) to its :class:`GeoLiftPower`.
+    holdout_curves : Mapping or None
+        With ``holdout_windows``: each set's power curve on the held-out windows.
     """
 
     table: pd.DataFrame
     power_curves: Mapping[tuple[Hashable, ...], GeoLiftPower]
+    holdout_curves: Mapping[tuple[Hashable, ...], GeoLiftPower] | None = None
 
 
 def _markets(values: Any, name: str, units: pd.Index) -> list[Hashable]:
@@ -324,6 +327,7 @@ def choose_geo_lift_markets(
     alpha: float = 0.1,
     intercept: bool = True,
     rng: np.random.Generator | int | None = None,
+    holdout_windows: int = 0,
 ) -> GeoLiftRanking:
     """Rank candidate sets of treatment markets by their minimum detectable lift.
 
@@ -335,6 +339,13 @@ def choose_geo_lift_markets(
     ``max_false_positive`` (default ``2 * alpha``) are ranked last, because their low
     MDL reflects a drift of the treated markets, not power. The rest are ranked by MDL,
     then by the pre-period fit.
+
+    Picking the best of many noisy power estimates flatters the winner (the winner's
+    curse). With ``holdout_windows > 0`` the ranking uses only the history before the
+    last ``holdout_windows + test_length - 1`` periods, and every candidate's power is
+    simulated again on the ``holdout_windows`` final windows, whose test periods the
+    selection never saw: the ``holdout_*`` columns are an honest estimate of the chosen
+    design's power.
 
     Parameters
     ----------
@@ -354,6 +365,8 @@ def choose_geo_lift_markets(
         Largest acceptable rejection rate at zero lift (default ``2 * alpha``).
     rng : numpy.random.Generator, int or None
         Draws the candidate sets and the placebo sets.
+    holdout_windows : int
+        Number of final windows held out of the selection (0: none).
 
     Returns
     -------
@@ -361,7 +374,9 @@ def choose_geo_lift_markets(
         The ranking table (one row per candidate set: ``markets`` (tuple),
         ``min_detectable_lift``, ``false_positive_rate``, ``power_at_max_lift``,
         ``rmspe_pre`` (relative), ``acceptable`` (false-positive rate within bounds),
-        sorted best first) and each set's :class:`GeoLiftPower`.
+        sorted best first; with ``holdout_windows`` also ``holdout_min_detectable_lift``,
+        ``holdout_false_positive_rate`` and ``holdout_power_at_max_lift``) and each
+        set's :class:`GeoLiftPower` (and held-out one).
 
     Raises
     ------
@@ -379,7 +394,19 @@ def choose_geo_lift_markets(
         else check_probability(max_false_positive, "max_false_positive")
     )
     rng = check_rng(rng)
+    holdout_windows = check_integer(holdout_windows, "holdout_windows", minimum=0)
     wide = compute_outcome_matrix(data, unit=unit, time=time, outcome=outcome)
+    full_data = data
+    if holdout_windows:
+        test_length = check_integer(test_length, "test_length", minimum=1)
+        held = holdout_windows + test_length - 1
+        if held >= wide.shape[1]:
+            raise ValueError(
+                f"holdout_windows: {holdout_windows} windows of {test_length} periods leave "
+                f"no history of the {wide.shape[1]} periods for the selection"
+            )
+        cutoff = wide.columns[-held]
+        data = data[data[time] < cutoff]
     if candidate_sets is not None:
         if (
             isinstance(candidate_sets, str | bytes)
@@ -404,7 +431,7 @@ def choose_geo_lift_markets(
             for _ in range(4 * n_candidates)
         ]
         candidate_sets = list(dict.fromkeys(draws))[:n_candidates]
-    rows, curves = [], {}
+    rows, curves, holdout_curves = [], {}, {}
     for markets in candidate_sets:
         key = tuple(markets)
         power = simulate_geo_lift_power(
@@ -433,10 +460,34 @@ def choose_geo_lift_markets(
             }
         )
         curves[key] = power
+        if holdout_windows:
+            held_out = simulate_geo_lift_power(
+                full_data,
+                key,
+                test_length=test_length,
+                lifts=lifts,
+                unit=unit,
+                time=time,
+                outcome=outcome,
+                n_windows=holdout_windows,
+                min_pre=2,
+                pre_length=pre_length,
+                alpha=alpha,
+                intercept=intercept,
+                rng=rng,
+            )
+            table = held_out.table
+            at_zero = table.loc[table["lift"] == 0, "power"]
+            rows[-1].update(
+                holdout_min_detectable_lift=held_out.min_detectable_lift(target_power),
+                holdout_false_positive_rate=float(at_zero.iloc[0]) if len(at_zero) else np.nan,
+                holdout_power_at_max_lift=float(table["power"].iloc[-1]),
+            )
+            holdout_curves[key] = held_out
     ranking = pd.DataFrame(rows)
     # a design that "detects" zero lift too often is biased, not powerful: rank it last
     ranking["acceptable"] = ~(ranking["false_positive_rate"] > max_false_positive)
     ranking = ranking.sort_values(
         ["acceptable", "min_detectable_lift", "rmspe_pre"], ascending=[False, True, True]
     ).reset_index(drop=True)
-    return GeoLiftRanking(ranking, curves)
+    return GeoLiftRanking(ranking, curves, holdout_curves if holdout_windows else None)

@@ -25,7 +25,13 @@ from playbook_lib._kernels import interval_and_p_value
 from playbook_lib.results import Estimate, Estimates
 from playbook_lib.synth._checks import PLACEBO_POOLS, check_panel
 from playbook_lib.synth._simplex import fit_rows
-from playbook_lib.synth.control import fit_synthetic_control
+from playbook_lib.synth.control import (
+    _check_predictor_options,
+    _matched_fit,
+    _predictor_table,
+    _standardised_predictors,
+    fit_synthetic_control,
+)
 from playbook_lib.synth.panel import Panel
 from playbook_lib.synth.weights import SOLVERS
 from playbook_lib.validation import (
@@ -83,29 +89,134 @@ def _gaps_all_units(
     solver: str,
     tol: float,
     placebo_pool: str = "all",
+    predictors: np.ndarray | None = None,
+    predictor_weights: str | np.ndarray = "optimize",
+    n_starts: int = 2,
+    treated_gaps: np.ndarray | None = None,
 ) -> np.ndarray:
     """Gap matrix (units x times): treated units fitted on the donors, then each donor.
 
     With ``placebo_pool="all"`` each donor is fitted on every other unit, the treated
     ones included (with one treated unit, every unit is fitted on its ``N - 1`` others,
     which makes the permutation test exact under the sharp null); with ``"donors"``
-    only on the other donors.
+    only on the other donors. With ``predictors`` (standardised, ``(K, N)``) every fit
+    matches them with the same choice of ``V`` as the treated fit (the same
+    specification for every unit); otherwise the fits are outcome-only. Given
+    ``treated_gaps`` (``(N1, T)``), the treated rows are taken from it, not refitted.
     """
     y, n0, n_pre = panel.outcomes, panel.n_controls, panel.n_pre
     n_units = y.shape[0]
     gaps = np.empty_like(y)
     index = np.arange(n_units)
     for i in range(n_units):
+        if i >= n0 and treated_gaps is not None:
+            gaps[i] = treated_gaps[i - n0]
+            continue
         if i >= n0 or placebo_pool == "donors":
             pool = index[(index < n0) & (index != i)]
         else:
             pool = index[index != i]
-        _, _, synthetic = fit_rows(
-            y[pool], y[i : i + 1], n_pre, intercept=intercept, ridge=0.0, solver=solver, tol=tol
-        )
-        gaps[i] = y[i] - synthetic[0]
+        if predictors is None:
+            _, _, synthetic = fit_rows(
+                y[pool], y[i : i + 1], n_pre, intercept=intercept, ridge=0.0, solver=solver, tol=tol
+            )
+            gaps[i] = y[i] - synthetic[0]
+        else:
+            search = _matched_fit(
+                predictors[:, pool],
+                predictors[:, [i]],
+                y[pool, :n_pre],
+                y[i : i + 1, :n_pre],
+                predictor_weights,
+                solver=solver,
+                tol=tol,
+                n_starts=n_starts,
+            )
+            gaps[i] = y[i] - search.weights[:, 0] @ y[pool]
     # rows: treated first, then donors
     return np.vstack([gaps[n0:], gaps[:n0]])
+
+
+def _fit_set_gaps(
+    panel: Panel,
+    members: np.ndarray,
+    *,
+    intercept: bool,
+    solver: str,
+    tol: float,
+    predictors: np.ndarray | None,
+    predictor_weights: str | np.ndarray,
+    n_starts: int,
+) -> np.ndarray:
+    """Gaps ``(k, T)`` of the units ``members``, each fitted on every unit outside the
+    set, as the treated units are fitted on the donors (one shared ``V`` with
+    predictors)."""
+    y, n_pre = panel.outcomes, panel.n_pre
+    inside = np.zeros(y.shape[0], dtype=bool)
+    inside[members] = True
+    others = np.flatnonzero(~inside)
+    if predictors is None:
+        _, _, synthetic = fit_rows(
+            y[others], y[members], n_pre, intercept=intercept, ridge=0.0, solver=solver, tol=tol
+        )
+    else:
+        search = _matched_fit(
+            predictors[:, others],
+            predictors[:, members],
+            y[others, :n_pre],
+            y[members, :n_pre],
+            predictor_weights,
+            solver=solver,
+            tol=tol,
+            n_starts=n_starts,
+        )
+        synthetic = search.weights.T @ y[others]
+    return y[members] - synthetic
+
+
+def _set_null(
+    panel: Panel,
+    n_draws: int,
+    rng: np.random.Generator,
+    **fit_options: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean RMSPE ratio and mean effect of equally sized placebo sets drawn from all units.
+
+    Each set is fitted exactly as the treated set is (every member on the units outside
+    the set). Every set other than the treated one is used when there are at most
+    ``n_draws`` of them; otherwise ``n_draws`` uniform random sets (with replacement
+    across draws, so the Monte Carlo p-value ``(1 + #{T_b >= T}) / (1 + B)`` stays
+    valid).
+    """
+    n_units, n1, n_pre = panel.outcomes.shape[0], panel.n_treated, panel.n_pre
+    treated_set = tuple(range(panel.n_controls, n_units))
+    if math.comb(n_units, n1) - 1 <= n_draws:
+        sets = np.array([c for c in itertools.combinations(range(n_units), n1) if c != treated_set])
+    else:
+        sets = np.sort(np.argsort(rng.random((n_draws, n_units)), axis=1)[:, :n1], axis=1)
+    ratios, effects = np.empty(len(sets)), np.empty(len(sets))
+    for b, members in enumerate(sets):
+        gaps = _fit_set_gaps(panel, members, **fit_options)
+        pre = np.sqrt((gaps[:, :n_pre] ** 2).mean(axis=1))
+        post = np.sqrt((gaps[:, n_pre:] ** 2).mean(axis=1))
+        ratio = np.divide(post, pre, out=np.full_like(post, np.inf), where=pre > 0)
+        ratios[b], effects[b] = ratio.mean(), gaps[:, n_pre:].mean()
+    return ratios, effects
+
+
+def _with_set_null(
+    result: PlaceboResult, null_ratio: np.ndarray, null_effect: np.ndarray, n_treated: int
+) -> PlaceboResult:
+    """``result`` with the p-values of the set placebos."""
+    summary = result.summary
+    observed_ratio = summary["rmspe_ratio"].to_numpy()[:n_treated].mean()
+    observed_effect = abs(summary["effect"].to_numpy()[:n_treated].mean())
+    size = null_ratio.size
+    return replace(
+        result,
+        p_value=float((1 + np.sum(null_ratio >= observed_ratio)) / (1 + size)),
+        effect_p_value=float((1 + np.sum(np.abs(null_effect) >= observed_effect)) / (1 + size)),
+    )
 
 
 def _subset_means(
@@ -183,9 +294,13 @@ def _placebo_from_gaps(
 def _placebo_se(
     effects: np.ndarray, n_treated: int, n_draws: int, rng: np.random.Generator
 ) -> float:
-    """Placebo standard error: sd of the mean effects of equally sized placebo sets."""
+    """Placebo standard error: sd of the mean effects of equally sized placebo sets.
+
+    The sample standard deviation (divisor ``S - 1`` for ``S`` placebo values): dividing
+    by ``S`` would understate the spread of ``J`` placebos by ``sqrt((J - 1) / J)``.
+    """
     null = _subset_means(effects, n_treated, n_draws, rng)
-    return float(np.sqrt(np.mean((null - null.mean()) ** 2)))
+    return float(np.std(null, ddof=1)) if null.size > 1 else 0.0
 
 
 def _check_placebo_options(
@@ -222,9 +337,15 @@ def compute_placebo_in_space(
     ratio is then equally likely to take any rank, and ``p = rank / (J + 1)`` (rank 1 =
     largest ratio, ties counted against the treated unit) is an exact p-value:
     ``P(p <= alpha) <= alpha``, with equality when ``alpha (J + 1)`` is an integer.
-    With several treated units the test (mean ratio of the treated units against equally
-    sized sets of donors) is an approximation: the treated units are fitted on the
-    donors only, the placebos on all other units.
+    With several treated units and ``"all"`` or ``"donors"``, the test (mean ratio of
+    the treated units against equally sized sets of single-unit placebos) is an
+    approximation: the treated units are fitted on the donors only, the placebos on all
+    other units, and it over-rejects (9.3% +/- 1.2% at the 5% level in 600 simulated
+    null panels of 20 units, 3 treated). ``placebo_pool="sets"`` is exact: it draws sets
+    of as many units as are treated from all units and fits every member of a set on
+    the units outside it, exactly as the treated set is fitted on the donors; the
+    p-value ``(1 + #{T_b >= T}) / (1 + B)`` over ``B`` such sets is valid under the
+    sharp null when units are exchangeable and every weight fit is unique.
 
     Parameters
     ----------
@@ -235,14 +356,16 @@ def compute_placebo_in_space(
     n_draws : int
         With several treated units and more than ``n_draws`` equally sized placebo sets,
         the number of random sets drawn.
-    placebo_pool : {"all", "donors"}
+    placebo_pool : {"all", "donors", "sets"}
         Donor pool of each placebo fit. ``"all"`` (default): every other unit, the
         treated ones included, so every unit, treated or placebo, is fitted on ``N - 1``
         others and the test is exact under the sharp null of no effect (Firpo &
         Possebom 2018); the price is some power, as an effect leaks into the placebo
         counterfactuals that use a treated unit. ``"donors"``: the other donors only;
         the treated unit then has one more donor than any placebo, so the ratios depend
-        on the labelling and exactness is only approximate.
+        on the labelling and exactness is only approximate. ``"sets"``: as ``"all"``
+        for the per-unit summary, and with several treated units the exact test on
+        placebo sets described above (``n_draws`` sets; each costs one fit per member).
     rng : numpy.random.Generator, int or None
         Only used for random placebo sets.
 
@@ -262,7 +385,21 @@ def compute_placebo_in_space(
     gaps = _gaps_all_units(
         panel, intercept=intercept, solver=solver, tol=1e-10, placebo_pool=placebo_pool
     )
-    return _placebo_from_gaps(gaps, panel, n_draws, rng)
+    result = _placebo_from_gaps(gaps, panel, n_draws, rng)
+    if placebo_pool == "sets" and panel.n_treated > 1:
+        null_ratio, null_effect = _set_null(
+            panel,
+            n_draws,
+            rng,
+            intercept=intercept,
+            solver=solver,
+            tol=1e-10,
+            predictors=None,
+            predictor_weights="equal",
+            n_starts=1,
+        )
+        result = _with_set_null(result, null_ratio, null_effect, panel.n_treated)
+    return result
 
 
 def estimate_synthetic_control(
@@ -277,6 +414,7 @@ def estimate_synthetic_control(
     n_draws: int = 10_000,
     placebo_pool: str = "all",
     rng: np.random.Generator | int | None = None,
+    n_starts: int = 2,
 ) -> Estimate:
     """Synthetic-control effect on the treated with placebo-in-space inference.
 
@@ -287,21 +425,24 @@ def estimate_synthetic_control(
     Inference comes from the placebo-in-space distribution
     (:func:`compute_placebo_in_space`): ``p_value`` is the permutation p-value of the
     post/pre RMSPE ratio (``rank / (J + 1)`` with one treated unit, exact with the default
-    ``placebo_pool="all"``); ``se`` is the standard deviation of the placebo effects
-    (means over equally sized placebo sets), the analogue of synthdid's placebo standard
-    error (Arkhangelsky et al. 2021, Algorithm 4); the interval is ``estimate -/+ t se``
+    ``placebo_pool="all"``, or with several treated units ``"sets"``); ``se`` is the
+    sample standard deviation (divisor ``S - 1``) of the placebo effects (means over
+    equally sized placebo sets; with ``"sets"``, the sets' mean effects), the analogue
+    of synthdid's placebo standard error (Arkhangelsky et al. 2021, Algorithm 4, which
+    divides by ``S``); the interval is ``estimate -/+ t se``
     with the Student-t quantile on ``J - 1`` degrees of freedom (the standard error is
     estimated from only ``J`` placebos; Arkhangelsky et al. use the normal quantile).
     This interval is approximate (see :func:`~playbook_lib.synth.estimate_synthetic_did`).
-    The placebo effects and ratios use the outcome-only fit even when predictors are
-    matched; the treated unit's fit then differs from its placebos', and the p-value is
-    not exact.
+    With predictors, every placebo is refitted with the same specification: the same
+    predictors, standardised by their spread over all units, and the same choice of
+    ``V`` (searched anew for each placebo with ``predictor_weights="optimize"``), so
+    with one treated unit and ``placebo_pool="all"`` the p-value stays exact.
 
     Parameters
     ----------
     panel : Panel
         From :func:`~playbook_lib.synth.prepare_panel`.
-    intercept, predictors, predictor_times, predictor_weights, solver
+    intercept, predictors, predictor_times, predictor_weights, solver, n_starts
         See :func:`~playbook_lib.synth.fit_synthetic_control`.
     alpha : float
         One minus the interval's coverage.
@@ -319,7 +460,9 @@ def estimate_synthetic_control(
         treated units and post periods: the incremental KPI) and its ``total_se``,
         ``rmspe_pre``, ``rmspe_post``, ``rmspe_ratio``, ``effect_p_value``, ``placebo``
         (:class:`PlaceboResult`), ``n_donors``, ``n_pre``, ``n_post``, ``n_treated``,
-        ``predictor_weights``.
+        ``predictor_weights``, and with predictors ``predictor_loss``,
+        ``predictor_loss_bound`` and ``optimum_certified`` (see
+        :class:`~playbook_lib.synth.SyntheticControlFit`).
 
     Raises
     ------
@@ -338,16 +481,46 @@ def estimate_synthetic_control(
         predictor_times=predictor_times,
         predictor_weights=predictor_weights,
         solver=solver,
+        n_starts=n_starts,
     )
+    x = None
+    if fit.predictor_weights is not None:
+        # every placebo matches the same predictors with the same choice of V
+        names, times = _check_predictor_options(predictors, predictor_times, predictor_weights)[:2]
+        x = _standardised_predictors(_predictor_table(panel, names, times))
+        if not isinstance(predictor_weights, str):
+            predictor_weights = fit.predictor_weights.to_numpy()
     gaps = _gaps_all_units(
-        panel, intercept=intercept, solver=solver, tol=1e-10, placebo_pool=placebo_pool
+        panel,
+        intercept=intercept,
+        solver=solver,
+        tol=1e-10,
+        placebo_pool=placebo_pool,
+        predictors=x,
+        predictor_weights=predictor_weights,
+        n_starts=n_starts,
+        treated_gaps=fit.gaps.to_numpy().T,
     )
-    gaps[: panel.n_treated] = fit.gaps.to_numpy().T
     placebo = _placebo_from_gaps(gaps, panel, n_draws, rng)
     effects = fit.effects
     estimate = float(effects.mean())
-    placebo_effects = placebo.summary["effect"].to_numpy()[panel.n_treated :]
-    se = _placebo_se(placebo_effects, panel.n_treated, n_draws, rng)
+    if placebo_pool == "sets" and panel.n_treated > 1:
+        null_ratio, null_effect = _set_null(
+            panel,
+            n_draws,
+            rng,
+            intercept=intercept,
+            solver=solver,
+            tol=1e-10,
+            predictors=x,
+            predictor_weights=predictor_weights,
+            n_starts=n_starts,
+        )
+        placebo = _with_set_null(placebo, null_ratio, null_effect, panel.n_treated)
+        se = float(np.std(null_effect, ddof=1)) if null_effect.size > 1 else 0.0
+    else:
+        placebo_effects = placebo.summary["effect"].to_numpy()[panel.n_treated :]
+        se = _placebo_se(placebo_effects, panel.n_treated, n_draws, rng)
     df = panel.n_controls - 1
     low, high, _ = interval_and_p_value(estimate, se, alpha, df=df)
     scale_total = panel.n_treated * panel.n_post
@@ -390,6 +563,9 @@ def estimate_synthetic_control(
             "n_post": panel.n_post,
             "n_treated": panel.n_treated,
             "predictor_weights": fit.predictor_weights,
+            "predictor_loss": fit.predictor_loss,
+            "predictor_loss_bound": fit.predictor_loss_bound,
+            "optimum_certified": fit.optimum_certified,
         },
     )
 
@@ -527,11 +703,32 @@ def batch_estimate_synthetic_control(
         )
         n_treated = panel.n_treated
         computed = _placebo_statistics(gaps, panel.n_pre, n_treated, n_draws, rng)
+        se = _placebo_se(computed["effect"][n_treated:], n_treated, n_draws, rng)
+        p_value, effect_p_value = computed["p_value"], computed["effect_p_value"]
+        if placebo_pool == "sets" and n_treated > 1:
+            null_ratio, null_effect = _set_null(
+                panel,
+                n_draws,
+                rng,
+                intercept=intercept,
+                solver="active-set",
+                tol=1e-10,
+                predictors=None,
+                predictor_weights="equal",
+                n_starts=1,
+            )
+            observed_ratio = computed["ratio"][:n_treated].mean()
+            observed_effect = abs(computed["effect"][:n_treated].mean())
+            p_value = float((1 + np.sum(null_ratio >= observed_ratio)) / (1 + null_ratio.size))
+            effect_p_value = float(
+                (1 + np.sum(np.abs(null_effect) >= observed_effect)) / (1 + null_effect.size)
+            )
+            se = float(np.std(null_effect, ddof=1)) if null_effect.size > 1 else 0.0
         rows[s] = (
             computed["effect"][:n_treated].mean(),
-            _placebo_se(computed["effect"][n_treated:], n_treated, n_draws, rng),
-            computed["p_value"],
-            computed["effect_p_value"],
+            se,
+            p_value,
+            effect_p_value,
             computed["rmspe_pre"][:n_treated].mean(),
         )
     estimate, se, p_value, effect_p_value, rmspe_pre = rows.T

@@ -226,8 +226,8 @@ def _placebo_replicates(
     Controls are relabelled: the last ``N_tr`` of a random permutation play the treated
     units and the estimator is rerun with the original ``zeta``. With one treated unit
     every control plays it once (the exact, deterministic version). Returns the placebo
-    estimates and synthdid's placebo standard error (their standard deviation, dividing
-    by their number).
+    estimates and their sample standard deviation (divisor ``R - 1`` for ``R``
+    placebos; synthdid divides by ``R``, which is smaller by ``sqrt((R - 1) / R)``).
     """
     n1 = y.shape[0] - n0
     controls = y[:n0]
@@ -247,7 +247,7 @@ def _placebo_replicates(
             for y_placebo in relabelled
         ]
     )
-    return replicates, float(np.sqrt(np.mean((replicates - replicates.mean()) ** 2)))
+    return replicates, float(np.std(replicates, ddof=1))
 
 
 @dataclass(frozen=True)
@@ -413,16 +413,15 @@ def estimate_synthetic_did(
     Standard errors follow synthdid's placebo method (Arkhangelsky et al. 2021,
     Algorithm 4): controls are randomly relabelled as treated (with one treated unit,
     every control once, which is deterministic), the estimator is rerun, and
-    ``se`` is the standard deviation of those placebo estimates. The interval and p-value
-    use Student-t quantiles with ``N_co - 1`` degrees of freedom, a small-sample
-    heuristic for an SE estimated from ``N_co`` placebos (the paper uses the normal).
-    It is exact only in an idealised model: if the placebo estimates and the treated
-    estimate's error were independent normal draws with a common variance,
-    ``(estimate - tau) / se`` would be ``t(N_co - 1)`` times ``sqrt(N_co / (N_co - 1))``
-    (synthdid's SE divides by the number of placebos). Real placebo estimates share
-    donors and have heavier tails, so the interval is approximate and can cover slightly
-    less than nominal. With several treated units the placebo draws overlap and ``N_co - 1`` is a
-    further approximation.
+    ``se`` is the sample standard deviation of those placebo estimates (divisor
+    ``R - 1``; synthdid divides by the number ``R`` of placebos, so its SE is smaller by
+    ``sqrt((R - 1) / R)``). The interval and p-value use Student-t quantiles with
+    ``N_co - 1`` degrees of freedom (the paper uses the normal). It is exact in an
+    idealised model: if the placebo estimates and the treated estimate's error were
+    independent normal draws with a common variance, ``(estimate - tau) / se`` would be
+    ``t(N_co - 1)``. Real placebo estimates share donors and have heavier tails, so the
+    interval is approximate and can cover slightly less than nominal. With several
+    treated units the placebo draws overlap and ``N_co - 1`` is a further approximation.
 
     Parameters
     ----------

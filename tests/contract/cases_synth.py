@@ -248,6 +248,44 @@ CASES = [
         ),
     ),
     Case(
+        synth.fit_synthetic_control,
+        {
+            "panel": _prepared_predictor,
+            "predictors": ["income"],
+            "predictor_times": [2, 5],
+            "n_starts": 3,
+        },
+        label="predictor weights searched",
+        accepts=("predictor_times=empty",),
+    ),
+    Case(
+        synth.fit_augmented_synthetic_control,
+        {"panel": _prepared, "ridge_lambda": 2.0},
+        # a zero penalty is the least-squares augmentation, an infinite one synthetic
+        # control: both legitimate
+        kinds={"ridge_lambda": "positive"},
+        accepts=("ridge_lambda=inf",),
+        extra=(
+            *_NOT_A_PANEL,
+            Bad("negative ridge_lambda", {"ridge_lambda": -1.0}, ("ridge_lambda",)),
+        ),
+    ),
+    Case(
+        synth.estimate_augmented_synthetic_control,
+        {"panel": _prepared, "intercept": True, "rng": 1},
+        extra=(
+            *_NOT_A_PANEL,
+            Bad("NaN ridge_lambda", {"ridge_lambda": float("nan")}, ("ridge_lambda",)),
+        ),
+    ),
+    Case(
+        synth.estimate_augmented_synthetic_control,
+        {"panel": _prepared_multi, "ridge_lambda": 5.0, "n_draws": 30, "rng": 1},
+        label="several treated",
+        kinds={"ridge_lambda": "positive"},
+        accepts=("ridge_lambda=inf",),
+    ),
+    Case(
         synth.compute_leave_one_out,
         {"panel": _prepared},
         kinds={"min_weight": "positive"},
@@ -269,6 +307,11 @@ CASES = [
         synth.estimate_synthetic_control,
         {"panel": _prepared_multi, "n_draws": 30, "placebo_pool": "donors", "rng": 1},
         label="several treated",
+    ),
+    Case(
+        synth.estimate_synthetic_control,
+        {"panel": _prepared_multi, "n_draws": 9, "placebo_pool": "sets", "rng": 1},
+        label="set placebos",
     ),
     Case(
         synth.estimate_placebo_in_time,
@@ -380,6 +423,25 @@ CASES = [
             Bad(
                 "max_false_positive above one", {"max_false_positive": 1.5}, ("max_false_positive",)
             ),
+        ),
+    ),
+    Case(
+        synth.choose_geo_lift_markets,
+        {
+            "data": _history,
+            "n_treated": 1,
+            "test_length": 2,
+            "lifts": [0.0, 0.2],
+            "n_candidates": 2,
+            "n_windows": 2,
+            "holdout_windows": 2,
+            "rng": 1,
+        },
+        label="held-out windows",
+        # no held-out windows: the plain ranking
+        accepts=("holdout_windows=0",),
+        extra=(
+            Bad("holdout longer than the history", {"holdout_windows": 20}, ("holdout_windows",)),
         ),
     ),
 ]
