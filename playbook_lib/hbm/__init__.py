@@ -29,8 +29,14 @@ posterior standard deviation and the interval is the equal-tailed credible inter
   (:func:`check_posterior_predictive`), PSIS-LOO (:func:`compute_loo`) and a comparison
   of pre-specified groupings with the unit effects integrated out
   (:func:`fit_groupings`).
+- **The hyperparameters' exact posterior** (:func:`compute_hyperparameter_posterior`):
+  the same model integrated on a grid over the two standard deviations, for many data
+  sets at once and with a choice of prior for the group standard deviation.
 - **Accuracy against a simulation's truth** (:func:`compute_accuracy`): MSE, bias,
   coverage with a clustered Monte Carlo error, and width, by stratum, matched by label.
+- **Per-unit decisions** (:func:`compute_sign_errors`, :func:`compute_expected_sign_errors`):
+  the share of units a "turn it on" rule selects, its Type S and Type M errors
+  :cite:`gelman2014beyond`, measured against a simulation's truth or in closed form.
 - The small-geo case (:func:`fit_geo_hierarchical_model`) and the eight-schools reference
   (:data:`EIGHT_SCHOOLS`, :func:`fit_eight_schools`) :cite:`rubin1981estimation`.
 """
@@ -49,6 +55,7 @@ from playbook_lib.hbm.diagnostics import (
     fit_groupings,
 )
 from playbook_lib.hbm.geo_model import GeoHierarchicalFit, fit_geo_hierarchical_model
+from playbook_lib.hbm.grid_posterior import compute_hyperparameter_posterior
 from playbook_lib.hbm.hierarchical import (
     EIGHT_SCHOOLS,
     HierarchicalFit,
@@ -63,6 +70,7 @@ from playbook_lib.hbm.pooling import (
     empirical_bayes_effects,
     oracle_bayes_effects,
 )
+from playbook_lib.hbm.sign_errors import compute_expected_sign_errors, compute_sign_errors
 
 __all__ = [
     "ConvergenceReport",
@@ -76,8 +84,11 @@ __all__ = [
     "complete_pooling_effects",
     "compute_accuracy",
     "compute_between_variance",
+    "compute_expected_sign_errors",
+    "compute_hyperparameter_posterior",
     "compute_loo",
     "compute_normal_normal_posterior",
+    "compute_sign_errors",
     "empirical_bayes_effects",
     "fit_eight_schools",
     "fit_geo_hierarchical_model",

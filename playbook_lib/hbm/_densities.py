@@ -23,8 +23,7 @@ address nutpie passes to every call (``data[0]`` is its length, ``data[1:3]`` th
 ``x`` that is on the log scale), so the compiled functions hold no data: each is compiled
 once per environment (numba caches it on disk), then every fit, of any size or
 parameterisation, only samples. nutpie calls them from its own threads without Python: no
-GIL, no per-call interpreter overhead, and no PyTensor graph to compile (10-40 s of CPU on a
-machine with an empty cache, per model).
+GIL, no per-call interpreter overhead, and no PyTensor graph to compile.
 
 A non-zero return code tells nutpie the point is unusable (it treats it as a divergence):
 4 when the log density is not finite, including beyond ``|log sd - log c| > 50`` (an sd

@@ -61,7 +61,7 @@ def sample_density(
     (``nutpie.compile_pymc.CompiledPyMCModel``, not part of nutpie's documented API), given
     these callbacks instead of PyTensor's; nutpie has no public entry point for a numba
     density yet (its ``from_pyfunc`` calls Python, and holds the GIL, at every step). Every
-    fit in the tests goes through it.
+    fit of the package goes through it.
     """
     from nutpie.compile_pymc import CompiledPyMCModel
 

@@ -8,7 +8,7 @@ overall and by stratum (e.g. unit size). Rows are matched by label, never by pos
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,7 +48,7 @@ def _truth_frame(truth: Any, truth_column: str) -> pd.DataFrame:
     return truth
 
 
-def _matched(estimates: Any, truth: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _matched_rows(estimates: Any, truth: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The estimates' rows and, row for row, their truth (by label): truth's columns and
     index levels, then the estimates' extra columns (for ``by`` and ``cluster``)."""
     if not isinstance(estimates, Estimates):
@@ -78,7 +78,7 @@ def _matched(estimates: Any, truth: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     return frame, pd.concat([lookup, frame[extra]], axis=1)
 
 
-def _column(merged: pd.DataFrame, name: Any, argument: str) -> pd.Series:
+def _truth_column_values(merged: pd.DataFrame, name: Any, argument: str) -> pd.Series:
     if not isinstance(name, str):
         raise ValueError(f"{argument} must be a column or index level name, got {name!r}")
     if name not in merged.columns:
@@ -187,7 +187,7 @@ def compute_accuracy(
     one cluster gives no estimate of the between-cluster spread.
     """
     truth = _truth_frame(truth, truth_column)
-    frame, merged = _matched(estimates, truth)
+    frame, merged = _matched_rows(estimates, truth)
     true_values = merged[truth_column].to_numpy(dtype=float)
     low, high = frame["ci_low"].to_numpy(), frame["ci_high"].to_numpy()
     table = pd.DataFrame(
@@ -198,12 +198,26 @@ def compute_accuracy(
         }
     )
     if cluster is not None:
-        table["cluster"] = _column(merged, cluster, "cluster").to_numpy()
+        table["cluster"] = _truth_column_values(merged, cluster, "cluster").to_numpy()
+    return _summarize_by_stratum(
+        table, merged, by, bins, labels, lambda part: _summarize(part, cluster is not None)
+    )
+
+
+def _summarize_by_stratum(
+    table: pd.DataFrame,
+    merged: pd.DataFrame,
+    by: str | None,
+    bins: Any,
+    labels: Sequence[str] | None,
+    summarize: Callable[[pd.DataFrame], dict[str, float]],
+) -> pd.DataFrame:
+    """One row of ``summarize(part)`` per stratum of ``by`` (cut by ``bins``), plus ``"all"``."""
     edges = _edges(bins, labels) if bins is not None else None
     if by is None:
         strata = None
     else:
-        values = _column(merged, by, "by")
+        values = _truth_column_values(merged, by, "by")
         if edges is None:
             strata = values.to_numpy()
         else:
@@ -215,10 +229,10 @@ def compute_accuracy(
     rows = {}
     if strata is not None:
         for stratum, part in table.groupby(strata, sort=False):
-            rows[stratum] = _summarize(part, cluster is not None)
+            rows[stratum] = summarize(part)
         if edges is not None and labels is not None:
             rows = {label: rows[label] for label in labels if label in rows}
-    rows["all"] = _summarize(table, cluster is not None)
+    rows["all"] = summarize(table)
     result = pd.DataFrame.from_dict(rows, orient="index")
     result.index.name = by or "stratum"
     return result

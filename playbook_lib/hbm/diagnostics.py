@@ -117,7 +117,7 @@ def _ess(draws: np.ndarray) -> np.ndarray:
     of the pair sums, plus the next even lag if positive:
     ``tau = -1 + 2 sum_k min_{j <= k} P_j + rho_{2K}`` and ``ess = chains x draws / tau``
     (``tau`` at least ``1 / log10(chains x draws)``). Equal to ArviZ's element-by-element
-    loop, which the tests check.
+    loop, vectorised.
     """
     size, n_chain, n_draw = draws.shape
     chain_mean = draws.mean(axis=2)
@@ -198,9 +198,9 @@ def check_convergence(
     Returns the report whatever it says (read :attr:`ConvergenceReport.passed`); it
     raises only when the diagnostics cannot be computed (below). R-hat (rank-normalised,
     split), bulk and tail ESS are ArviZ's ``rhat`` and ``ess`` :cite:`vehtari2021rank`,
-    computed for all checked elements at once (ArviZ loops over them in Python: seconds
-    for 500 unit effects); the tests check the two agree to rounding. With one chain
-    R-hat is NaN and the check fails.
+    computed for all checked elements at once, vectorised (ArviZ loops over the
+    elements in Python); they agree with ArviZ to rounding. With one chain R-hat is NaN
+    and the check fails.
 
     Parameters
     ----------

@@ -174,10 +174,9 @@ def fit_hierarchical_model(
     ``group_centering="auto"`` applies that rule with empirical-Bayes quantities: it
     centres the group level when there are at least 5 groups and the median standard
     error of a group's precision-weighted mean is below a third of the spread of the
-    group means, and non-centres it otherwise. Units are non-centred by default. On the
-    chapter's simulation (5 genres × 100 creators) the defaults sample without
-    divergences, while the fully centred and fully non-centred models do not; with a few
-    small groups, raise ``target_accept`` (the tests use 0.99 for 5 groups × 16 units).
+    group means, and non-centres it otherwise. Units are non-centred by default. With a
+    few small groups the full model may still diverge: raise ``target_accept`` (or keep
+    the default model, which has no funnel to diverge in).
 
     The prior scale ``c`` defaults to the standard deviation of the estimates, so the
     model is scale-free: multiplying estimates and SEs by ``k`` multiplies the posterior by
@@ -194,11 +193,11 @@ def fit_hierarchical_model(
     Sampled with nutpie, no progress bar. Both models' log densities (the default one and
     the full one, in every parameterisation) are small numba functions with hand-written
     gradients, equal to PyMC's ``model.logp`` of the models above and PyTensor's gradient
-    of it (the tests check), that read the data from an array: each is compiled once per
-    environment (about a second; numba caches it on disk) and serves every later fit, of
-    any size, so no PyTensor graph is ever compiled (10-40 s of CPU per model on a machine
-    whose caches are empty) and a refit, a simulation study or a comparison of
+    of it, that read the data from an array: each is compiled once per environment
+    (numba caches it on disk) and serves every later fit, of any size, so no PyTensor
+    graph is compiled and a refit, a simulation study or a comparison of
     parameterisations only samples. nutpie calls them from its threads without Python.
+    ``timings`` in the result reports what compiling and sampling cost.
 
     Parameters
     ----------

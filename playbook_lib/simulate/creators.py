@@ -1,6 +1,6 @@
 """Many small experiments with known truth: creator-level A/B tests and per-geo deltas.
 
-Two generators feed the hierarchical-models chapter:
+Two generators of many small experiments, each with its truth:
 
 - :func:`simulate_creator_experiments` runs the same A/B test on every creator of a
   platform. Creators belong to genres; the true effect of creator ``j`` in genre ``g`` is
@@ -8,8 +8,8 @@ Two generators feed the hierarchical-models chapter:
   deviations, and creators have heavy-tailed audiences (log-normal, clipped to
   ``[min_users, max_users]``). It returns each creator's per-arm summary statistics
   (what a warehouse query gives) and the truth.
-- :func:`simulate_geo_deltas` draws small geo tests (the setting of the geo chapter: a
-  pre and a post period of daily KPIs per geo, a multiplicative lift in treated geos) and
+- :func:`simulate_geo_deltas` draws small geo tests (a pre and a post period of daily
+  KPIs per geo, a multiplicative lift in treated geos) and
   returns each geo's pre/post change with its standard error and its true expected change.
 
 Both can draw many replications at once (a ``replication`` column) so that calibration

@@ -15,7 +15,16 @@ import pandas as pd
 from contract import Bad, Case
 from playbook_lib import Estimates, hbm
 from playbook_lib.aggregates import ArmStatistics
-from playbook_lib.hbm import accuracy, diagnostics, geo_model, hierarchical, no_pooling, pooling
+from playbook_lib.hbm import (
+    accuracy,
+    diagnostics,
+    geo_model,
+    grid_posterior,
+    hierarchical,
+    no_pooling,
+    pooling,
+    sign_errors,
+)
 from playbook_lib.simulate import simulate_creator_experiments, simulate_geo_deltas
 
 _creators = simulate_creator_experiments(n_genres=3, creators_per_genre=4, rng=1)
@@ -353,6 +362,78 @@ CASES = [
             Bad("decreasing bins", {"bins": [100.0, 0.0, np.inf]}, ("bins",)),
             Bad("too few labels", {"labels": ["all"]}, ("labels",)),
             Bad("values outside the bins", {"bins": [0.0, 100.0, 200.0]}, ("bins",)),
+        ),
+    ),
+    Case(
+        sign_errors.compute_sign_errors,
+        {"estimates": _effects, "truth": _by_creator, "rule": "interval", "by": "genre"},
+        extra=(
+            Bad("truth misses a unit", {"truth": _by_creator.iloc[1:]}, ("truth",)),
+            Bad("estimates a DataFrame", {"estimates": _frame}, ("estimates",)),
+            Bad("unknown stratum", {"by": "no_such_column"}, ("by",)),
+        ),
+    ),
+    Case(
+        sign_errors.compute_expected_sign_errors,
+        {
+            "standard_errors": _s,
+            "mean_effect": 0.5,
+            "group_sd": 0.3,
+            "unit_sd": 0.4,
+            "pooling": "oracle",
+            "rule": "interval",
+            "n_nodes": 20,
+        },
+        kinds={"group_sd": "positive", "unit_sd": "positive"},
+        extra=(
+            Bad("zero se", {"standard_errors": np.r_[0.0, _s[1:]]}, ("standard_errors",)),
+            Bad("zero unit_sd", {"unit_sd": 0.0}, ("unit_sd",)),
+            Bad("group_sd zero (one known mean)", {"group_sd": 0.0}, (), expect="result"),
+            Bad("one node", {"n_nodes": 1}, ("n_nodes",)),
+        ),
+    ),
+    Case(
+        grid_posterior.compute_hyperparameter_posterior,
+        {
+            "effects": _effects,
+            "groups": _genre,
+            "group_sd_prior": "half-t",
+            "prior_df": 3.0,
+            "grid_size": 20,
+        },
+        kinds={"groups": "skip", "prior_df": "positive"},
+        extra=(
+            _NOT_ESTIMATES,
+            _ZERO_SE,
+            _REPEATED,
+            *_groups_bad("groups", _genre),
+            Bad("two units", {"effects": _rows(_frame.iloc[:2])}, ("effects",)),
+            Bad(
+                "equal estimates",
+                {"effects": _rows(_frame.assign(estimate=1.0))},
+                ("prior_scale",),
+            ),
+            Bad("coarse grid", {"grid_size": 5}, ("grid_size",)),
+            Bad("zero prior_df", {"prior_df": 0.0}, ("prior_df",)),
+        ),
+    ),
+    Case(
+        grid_posterior.compute_hyperparameter_posterior,
+        {
+            "effects": _replicated_effects,
+            "groups": _replicated["genre"],
+            "replications": _replications,
+            "prior_scale": 1.0,
+        },
+        label="replications",
+        kinds={"groups": "skip", "replications": "skip", "prior_scale": "positive"},
+        extra=(
+            Bad(
+                "unequal replications",
+                {"replications": np.r_[_replications[:-1], 5]},
+                ("replications",),
+            ),
+            Bad("zero prior_scale", {"prior_scale": 0.0}, ("prior_scale",)),
         ),
     ),
     Case(
