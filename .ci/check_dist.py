@@ -14,6 +14,8 @@ WHEEL_NEEDS = [
     "playbook_lib/__init__.py",
     "playbook_lib/py.typed",
     "playbook_lib/datasets/data/california_prop99.csv",
+    "playbook_lib/datasets/data/mpdta.csv",
+    "playbook_lib/datasets/data/mpdta_SOURCE.md",  # its source and licence travel with it
     "playbook_lib/data/benchmarks.json",  # the performance page reads it in Colab too
 ]
 SDIST_NEEDS = ["LICENSE", "README.md", "pyproject.toml", *WHEEL_NEEDS]
@@ -27,8 +29,10 @@ def main(paths: list[str]) -> int:
             kinds.add("wheel")
             names = zipfile.ZipFile(path).namelist()
             needs = WHEEL_NEEDS + ["LICENSE"]
-            found = {need: any(name == need or name.endswith("/licenses/" + need)
-                               for name in names) for need in needs}
+            found = {
+                need: any(name == need or name.endswith("/licenses/" + need) for name in names)
+                for need in needs
+            }
         elif path.name.endswith(".tar.gz"):
             kinds.add("sdist")
             names = [name.split("/", 1)[-1] for name in tarfile.open(path).getnames()]

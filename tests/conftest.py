@@ -25,6 +25,27 @@ threadpool_limits(1)
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+
+@contextmanager
+def _inline_figures() -> Iterator[None]:
+    """The chapter's kernel draws figures inline, as in Jupyter and in the book build.
+
+    This process (and so every process it starts) has ``MPLBACKEND=Agg`` for the unit tests;
+    a kernel that inherited it would show no figure, so the executed notebooks kept for the
+    browser test and the printable book would have none, and the kernel's CPU time would
+    leave out drawing them.
+    """
+    previous = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = previous
+
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Per-chapter budgets in CPU seconds of the chapter's kernel, with empty user caches (so
 # numba compiles from scratch, as for a reader). Measured on the 2-core machine with the
@@ -107,7 +128,7 @@ def _install_strict_notebook_runs() -> None:
 
     def execute_and_check_stderr(self):  # type: ignore[no-untyped-def]
         started_wall, started_cpu = time.perf_counter(), _children_cpu_seconds()
-        with fresh_user_directories():
+        with fresh_user_directories(), _inline_figures():
             result = original_execute(self)
         wall = time.perf_counter() - started_wall
         cpu = _children_cpu_seconds() - started_cpu

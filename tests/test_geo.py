@@ -350,7 +350,7 @@ def test_imputation_fit_once_answers_what_the_shortcuts_answer(staggered: pd.Dat
         fit.unit_covariance(), geo.imputation_unit_effect_covariance(staggered)
     )
     # a row is an Estimate with a t interval on the untreated fit's residual df
-    first = by_unit[0]  # the first row (an integer key is a position)
+    first = by_unit.at_position(0)  # the first row, whatever the (unit) labels are
     half_width = stats.t.ppf(0.975, fit.df_resid) * first.se
     assert first.ci_high - first.estimate == pytest.approx(half_width, rel=1e-12)
     with pytest.raises(ValueError, match="variance"):
@@ -514,11 +514,12 @@ def test_imputation_coverage_and_twfe_bias() -> None:
     for _ in range(n_sims):
         data = simulate_staggered_panel(rng=rng)
         truth = data.loc[data["treated"], "true_effect"].mean()
+        # one fit answers every question (fit.overall is estimate_imputation, tested above)
+        fit = geo.fit_imputation(data)
         for variance in covered:
-            result = geo.estimate_imputation(data, variance=variance)
+            result = fit.overall(variance=variance)
             covered[variance] += result.covers(truth)
         errors.append(result.estimate - truth)
-        fit = geo.fit_imputation(data)
         unit_effects = fit.by_unit()
         units = unit_effects.to_frame()
         unit_truth = data[data["treated"]].groupby("unit")["true_effect"].mean()
@@ -545,10 +546,11 @@ def test_imputation_coverage_and_twfe_bias() -> None:
 def test_clustered_imputation_variance_understates_with_tiny_cohorts() -> None:
     # Documented limitation: a cohort-period cell of one unit absorbs that unit's own
     # noise (8 treated units, one per cohort). Constant effects and independent noise, so
-    # the homoskedastic variance is exact; the clustered one covers about 0.77.
+    # the homoskedastic variance is exact; the clustered one covers about 0.77, and its
+    # leave-out variant (residuals around the other units' mean) is conservative again.
     rng = np.random.default_rng(31)
     n_sims = 200
-    covered = {"cluster": 0, "homoskedastic": 0}
+    covered = {"cluster": 0, "homoskedastic": 0, "leave_out": 0}
     for _ in range(n_sims):
         data = simulate_staggered_panel(
             n_units=12,
@@ -559,9 +561,11 @@ def test_clustered_imputation_variance_understates_with_tiny_cohorts() -> None:
             rng=rng,
         )
         truth = data.loc[data["treated"], "true_effect"].mean()
+        fit = geo.fit_imputation(data)  # one fit, three variances
         for variance in covered:
-            covered[variance] += geo.estimate_imputation(data, variance=variance).covers(truth)
+            covered[variance] += fit.overall(variance=variance).covers(truth)
     assert covered["cluster"] / n_sims < 0.95 - three_mc_se(0.95, n_sims)
+    assert covered["leave_out"] / n_sims > 0.95 - three_mc_se(0.95, n_sims)
     assert abs(covered["homoskedastic"] / n_sims - 0.95) < three_mc_se(0.95, n_sims)
 
 

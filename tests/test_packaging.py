@@ -163,7 +163,7 @@ def test_the_package_is_typed_and_licensed() -> None:
     assert "causalpy" not in " ".join(pyproject["project"]["dependencies"])
     package_data = pyproject["tool"]["setuptools"]["package-data"]
     assert package_data["playbook_lib"] == ["py.typed", "data/*.json"]
-    assert package_data["playbook_lib.datasets"] == ["data/*.csv"]
+    assert package_data["playbook_lib.datasets"] == ["data/*.csv", "data/*_SOURCE.md"]
 
 
 def test_python_versions_are_declared_and_tested() -> None:

@@ -4,7 +4,8 @@ Randomising clusters (geos) instead of users costs precision (:func:`design_effe
 matched-pair or stratified design wins some back (:func:`assign_matched_pairs`,
 :func:`assign_geos_within_strata`), a balance table shows what chance left unbalanced
 (:func:`check_balance`), and a paired design is analysed as pairs
-(:func:`estimate_paired_did`, :func:`batch_estimate_paired_did`).
+(:func:`estimate_paired_did`, :func:`batch_estimate_paired_did`) and a stratified design
+as strata (:func:`estimate_stratified_did`, :func:`batch_estimate_stratified_did`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 from playbook_lib._kernels import interval_and_p_value
 from playbook_lib.geo._checks import (
     _check_arm_sizes,
+    _codes,
     _estimates_table,
     _geo_pairs,
     _label_column,
@@ -42,9 +44,11 @@ __all__ = [
     "assign_geos_within_strata",
     "assign_matched_pairs",
     "batch_estimate_paired_did",
+    "batch_estimate_stratified_did",
     "check_balance",
     "design_effect",
     "estimate_paired_did",
+    "estimate_stratified_did",
 ]
 
 
@@ -419,4 +423,191 @@ def estimate_paired_did(
         alpha=alpha,
         df=n_pairs - 1.0,
         details={"n_pairs": n_pairs, "t_statistic": float(_t_statistic(estimate, se))},
+    )
+
+
+# --------------------------------------------------------------------------- stratified DiD
+def _stratified_arrays(
+    values: np.ndarray, mask: np.ndarray, stratum: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """OLS of ``values`` on the arm and stratum fixed effects along the last axis.
+
+    With ``h_s = n_Ts n_Cs / n_s`` (the stratum's sum of squares of the within-stratum
+    centred arm dummy), ``tau = sum_s h_s d_s / sum_s h_s`` for the within-stratum
+    differences of means ``d_s``; the residual sum of squares is the within-cell sum of
+    squares plus ``sum_s h_s (d_s - tau)^2``, and the variance ``s^2 / sum_s h_s`` with
+    ``s^2 = RSS / (n - S - 1)`` (Frisch-Waugh-Lovell). Inputs are 2-D and checked;
+    ``stratum`` holds codes ``0 .. S - 1``. Returns ``(estimate, se, df, n_strata)``.
+    """
+    n_sims, n_geos = values.shape
+    n_strata = int(stratum.max()) + 1
+    cells = 2 * n_strata
+    cell = 2 * stratum + mask
+    slot = (np.arange(n_sims)[:, None] * cells + cell).ravel()
+    size = n_sims * cells
+    count = np.bincount(slot, minlength=size).reshape(n_sims, n_strata, 2)
+    if count.min() < 1:
+        raise ValueError("stratum: every stratum needs at least 1 treated and 1 control geo")
+    if n_geos - n_strata - 1 < 1:
+        raise ValueError(
+            f"stratum: {n_strata} strata of {n_geos} geos leave no residual degrees of freedom"
+        )
+    total = np.bincount(slot, weights=values.ravel(), minlength=size).reshape(count.shape)
+    mean = total / count
+    deviation = values - mean.reshape(n_sims, cells)[np.arange(n_sims)[:, None], cell]
+    within = np.einsum("sg,sg->s", deviation, deviation)
+    difference = mean[:, :, 1] - mean[:, :, 0]
+    weight = count[:, :, 0] * count[:, :, 1] / count.sum(axis=2)
+    total_weight = weight.sum(axis=1)
+    estimate = (weight * difference).sum(axis=1) / total_weight
+    rss = within + (weight * (difference - estimate[:, None]) ** 2).sum(axis=1)
+    df = float(n_geos - n_strata - 1)
+    se = np.sqrt(rss / df / total_weight)
+    return estimate, se, np.full(n_sims, df), n_strata
+
+
+def _stratum_codes(stratum: Any, shape: tuple[int, ...]) -> np.ndarray:
+    raw = np.asarray(stratum)
+    if raw.dtype.kind not in "biuf" or raw.size == 0:
+        raise ValueError("stratum must be a non-empty array of integer stratum indices")
+    as_float = raw.astype(float)
+    if not np.isfinite(as_float).all() or np.any(as_float != np.round(as_float)):
+        raise ValueError("stratum must hold integer stratum indices (no NaN or fractions)")
+    try:
+        codes = np.broadcast_to(as_float.astype(np.int64), shape)
+    except ValueError:
+        raise ValueError(
+            f"length mismatch: values has shape {shape}, stratum has shape {raw.shape}"
+        ) from None
+    if codes.min() < 0:
+        raise ValueError("stratum: indices must be non-negative")
+    # renumber per experiment so that empty codes do not count as strata
+    flat = codes.reshape(-1, shape[-1])
+    present = np.zeros((flat.shape[0], int(flat.max()) + 1), dtype=bool)
+    np.put_along_axis(present, flat, True, axis=1)
+    if not (present.sum(axis=1) == present.sum(axis=1)[0]).all():
+        raise ValueError("stratum: every experiment must have the same number of strata")
+    rank = np.cumsum(present, axis=1) - 1
+    return np.take_along_axis(rank, flat, axis=1).reshape(shape)
+
+
+def batch_estimate_stratified_did(
+    values: np.ndarray, treated: np.ndarray, stratum: np.ndarray, *, alpha: float = 0.05
+) -> Estimates:
+    """Stratified analysis of per-geo values (e.g. deltas), one row per experiment.
+
+    The analysis of a stratified design (geos randomised within strata of similar size,
+    :func:`assign_geos_within_strata`): OLS of the value on the arm and stratum fixed
+    effects, with the classical standard error and Student's t on ``n_geos - S - 1``
+    degrees of freedom (``S`` strata) :cite:`athey2017econometrics`. The estimate is the
+    average of the within-stratum differences of means weighted by ``n_Ts n_Cs / n_s``
+    (by stratum size when every stratum is half treated). With pairs (``S = n / 2``) it
+    is exactly the paired t-test of :func:`batch_estimate_paired_did`; with one stratum,
+    the pooled two-sample t-test. Pooling the residual variance over strata is what lets
+    small strata (four geos) keep their degrees of freedom.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Per-geo outcomes (e.g. post-minus-pre deltas), shape ``(n_geos,)`` or
+        ``(n_experiments, n_geos)``.
+    treated : numpy.ndarray
+        Boolean (or 0/1) assignment, broadcastable to ``values``.
+    stratum : numpy.ndarray
+        Integer stratum index of each geo, broadcastable to ``values``; every stratum needs
+        at least one geo per arm.
+    alpha : float
+        One minus the intervals' coverage.
+
+    Returns
+    -------
+    Estimates
+        Method ``"stratified did"``, one row per experiment; extra columns
+        ``t_statistic`` and ``n_strata``.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not finite and numeric (1-D or 2-D), ``treated`` is not 0/1,
+        ``stratum`` is not integer or does not broadcast, experiments have different
+        numbers of strata, a stratum lacks an arm, no residual degrees of freedom are
+        left, or ``alpha`` is invalid.
+    """
+    alpha = check_alpha(alpha)
+    values, mask = _values_and_indicator(values, treated)
+    values, mask = np.atleast_2d(values), np.atleast_2d(mask)
+    codes = _stratum_codes(stratum, values.shape)
+    estimate, se, df, n_strata = _stratified_arrays(values, mask, codes)
+    return _estimates_table(
+        "stratified did",
+        estimate,
+        se,
+        alpha=alpha,
+        df=df,
+        columns={"t_statistic": _t_statistic(estimate, se), "n_strata": n_strata},
+    )
+
+
+def estimate_stratified_did(
+    data: pd.DataFrame,
+    *,
+    stratum: str = "stratum",
+    geo: str = "geo",
+    period: str = "period",
+    group: str = "group",
+    kpi: str = "kpi",
+    treatment_label: str = "treatment",
+    alpha: float = 0.05,
+) -> Estimate:
+    """Difference-in-differences for a stratified geo design: the stratified mean of deltas.
+
+    Each geo is reduced to its post-minus-pre delta (:func:`aggregate_geo_periods`), and
+    the deltas are regressed on the arm and stratum fixed effects as in
+    :func:`batch_estimate_stratified_did` (classical standard error, ``t(n - S - 1)``).
+    This is the analysis that respects the strata of :func:`assign_geos_within_strata`;
+    Welch's t on the deltas ignores them and is conservative.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tidy panel as for :func:`~playbook_lib.geo.estimate_did`, plus a ``stratum`` column
+        constant per geo.
+    stratum : str
+        Stratum column.
+    geo, period, group, kpi, treatment_label : str
+        Column names and the treatment label.
+    alpha : float
+        One minus the interval's coverage.
+
+    Returns
+    -------
+    Estimate
+        Method ``"stratified did"``; ``details`` holds the number of strata and the t
+        statistic.
+
+    Raises
+    ------
+    ValueError
+        Bad panels (see :func:`aggregate_geo_periods`), a missing ``stratum`` column, a
+        geo in more than one stratum, a stratum without both arms, or no residual degrees
+        of freedom.
+    """
+    alpha = check_alpha(alpha)
+    require_columns(data, stratum=stratum)
+    table = aggregate_geo_periods(
+        data, geo=geo, period=period, group=group, kpi=kpi, treatment_label=treatment_label
+    )
+    _label_column(data, stratum, "stratum")
+    if (data.groupby(geo, sort=True)[stratum].nunique() > 1).any():
+        raise ValueError("stratum: a geo belongs to more than one stratum")
+    codes = _codes(data.groupby(geo, sort=True)[stratum].first())[0]
+    values, mask = _values_and_indicator(table["delta"].to_numpy(), table["treated"].to_numpy())
+    estimate, se, df, n_strata = _stratified_arrays(values[None, :], mask[None, :], codes[None, :])
+    return Estimate.from_standard_error(
+        "stratified did",
+        float(estimate[0]),
+        float(se[0]),
+        alpha=alpha,
+        df=float(df[0]),
+        details={"n_strata": n_strata, "t_statistic": float(_t_statistic(estimate, se)[0])},
     )

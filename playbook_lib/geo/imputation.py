@@ -41,16 +41,22 @@ __all__ = [
     "imputation_unit_effects",
 ]
 
-_VARIANCES = ("cluster", "homoskedastic")
+_VARIANCES = ("cluster", "homoskedastic", "leave_out")
 _VARIANCE_DOC = """\
-variance : {"cluster", "homoskedastic"}
+variance : {"cluster", "homoskedastic", "leave_out"}
         ``"cluster"`` (default): the variance of :cite:`borusyak2024revisiting` clustered by
         unit (their Theorem 3), with treated-observation residuals taken around
         cohort-by-period means, and a t(G - 1) reference (our small-sample choice; they
         use the normal). It is robust to serial correlation and heteroskedasticity, and
         conservative when effects vary within a cohort, but only when each cohort-period
         cell holds several units: a cell mean over one or two units absorbs their own
-        noise, so with tiny cohorts the variance understates. ``"homoskedastic"``: exact
+        noise, so with tiny cohorts the variance understates. ``"leave_out"``: the same
+        clustered variance with each treated residual taken around the mean of the
+        *other* units in its cohort-period cell (falling back to the other units at the
+        same horizon, then to all other treated units, when the cell has no other unit),
+        the leave-out variant of :cite:`borusyak2024revisiting`: it does not absorb a
+        unit's own noise, so it stays conservative with cells of one or two units, at
+        the price of wider intervals. ``"homoskedastic"``: exact
         under independent, equal-variance noise,
         ``sigma^2 (sum_it w_it^2 + c' (Z0'Z0)^-1 c)``, with a t reference on the untreated
         fit's residual df; too small when outcomes are serially correlated."""
@@ -155,23 +161,52 @@ class ImputationFit:
         )
         return v
 
-    def _cluster_variance(self, weights: np.ndarray) -> np.ndarray:
-        """The conservative clustered variance, one per weight column: treated residuals
-        are taken around weighted cohort-by-period means of the imputed effects, so effect
-        heterogeneity within a cohort-period adds to the variance."""
-        v = self._linear_weights(weights)
-        cohort_codes, _ = _codes(pd.Series(self.cohort))
-        group_codes = cohort_codes * self.times.size + self.time_codes[self.is_treated]
+    @staticmethod
+    def _group_sums(
+        group_codes: np.ndarray, weights: np.ndarray, tau: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         n_groups = int(group_codes.max()) + 1
         numerator = np.zeros((n_groups, weights.shape[1]))
         denominator = np.zeros_like(numerator)
-        np.add.at(numerator, group_codes, weights * self.tau[:, None])
+        np.add.at(numerator, group_codes, weights * tau[:, None])
         np.add.at(denominator, group_codes, weights)
-        group_mean = np.divide(
-            numerator, denominator, out=np.zeros_like(numerator), where=denominator != 0
-        )
+        return numerator, denominator
+
+    def _leave_out_means(self, group_codes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Each treated observation's weighted mean effect over the *other* observations of
+        its group (one per unit and period, so "other" means other units), falling back
+        to its horizon and then to every treated observation when its group has none."""
+        tau = self.tau
+        mean = np.full(weights.shape, np.nan)
+        horizon_codes, _ = _codes(pd.Series(self.horizon))
+        for codes in (group_codes, horizon_codes, np.zeros(tau.size, dtype=np.int64)):
+            numerator, denominator = self._group_sums(codes, weights, tau)
+            rest = denominator[codes] - weights
+            own = numerator[codes] - weights * tau[:, None]
+            usable = np.isnan(mean) & (rest > 1e-12 * np.abs(denominator[codes]).max())
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean = np.where(usable, own / rest, mean)
+        return np.nan_to_num(mean, nan=0.0)
+
+    def _cluster_variance(self, weights: np.ndarray, leave_out: bool = False) -> np.ndarray:
+        """The conservative clustered variance, one per weight column: treated residuals
+        are taken around weighted cohort-by-period means of the imputed effects (or, with
+        ``leave_out``, the other units' means), so effect heterogeneity within a
+        cohort-period adds to the variance."""
+        v = self._linear_weights(weights)
+        cohort_codes, _ = _codes(pd.Series(self.cohort))
+        group_codes = cohort_codes * self.times.size + self.time_codes[self.is_treated]
         residual = np.repeat(self.residual[:, None], weights.shape[1], axis=1)
-        residual[self.is_treated] = self.tau[:, None] - group_mean[group_codes]
+        if leave_out:
+            residual[self.is_treated] = self.tau[:, None] - self._leave_out_means(
+                group_codes, weights
+            )
+        else:
+            numerator, denominator = self._group_sums(group_codes, weights, self.tau)
+            group_mean = np.divide(
+                numerator, denominator, out=np.zeros_like(numerator), where=denominator != 0
+            )
+            residual[self.is_treated] = self.tau[:, None] - group_mean[group_codes]
         cluster_sums = np.zeros((self.units.size, weights.shape[1]))
         np.add.at(cluster_sums, self.unit_codes, v * residual)
         return (cluster_sums**2).sum(axis=0)
@@ -183,8 +218,9 @@ class ImputationFit:
         )
 
     def _variance_and_df(self, weights: np.ndarray, variance: str) -> tuple[np.ndarray, float]:
-        if variance == "cluster":
-            return self._cluster_variance(weights), float(self.units.size - 1)
+        if variance in ("cluster", "leave_out"):
+            leave_out = variance == "leave_out"
+            return self._cluster_variance(weights, leave_out), float(self.units.size - 1)
         return self._homoskedastic_variance(weights), float(self.df_resid)
 
     def _unit_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -505,7 +541,7 @@ def estimate_imputation(
         The panel and its column names, as for :func:`fit_imputation`.
     alpha : float
         One minus the interval's coverage.
-    variance : {"cluster", "homoskedastic"}
+    variance : {"cluster", "homoskedastic", "leave_out"}
         See :meth:`ImputationFit.overall`.
 
     Returns
@@ -543,7 +579,7 @@ def imputation_horizon_effects(
         The panel and its column names, as for :func:`fit_imputation`.
     alpha : float
         One minus the intervals' coverage.
-    variance : {"cluster", "homoskedastic"}
+    variance : {"cluster", "homoskedastic", "leave_out"}
         See :meth:`ImputationFit.overall`.
 
     Returns

@@ -6,21 +6,27 @@ Every function here draws many geo experiments at once with
 :func:`simulate_did_estimates` returns one :class:`~playbook_lib.Estimates` row per
 simulated experiment with its true effect, so rejection rates and coverage come from
 :meth:`~playbook_lib.Estimates.rejection_rate` and :meth:`~playbook_lib.Estimates.coverage`;
+:func:`simulate_analysis_estimates` analyses the same draws several ways;
 :func:`simulate_did_power` tabulates power over several lifts on common random numbers;
-:func:`compute_minimum_detectable_lift` finds the lift with the wanted power.
+:func:`compute_minimum_detectable_lift` finds the lift with the wanted power, and
+:func:`simulate_design_comparison` tabulates power and MDE over designs, analyses (DiD, ANCOVA,
+paired, stratified, TWFE) and test lengths on common random numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from playbook_lib._kernels import interval_and_p_value
-from playbook_lib.geo._checks import _paired_arrays, _welch_arrays
+from playbook_lib.geo._checks import _paired_arrays, _t_statistic, _welch_arrays
+from playbook_lib.geo.designs import _stratified_arrays
+from playbook_lib.geo.did import _ancova_arrays, _ancova_design
 from playbook_lib.results import Estimates
 from playbook_lib.simulate.geo_panels import GeoKpiArrays, simulate_geo_kpi
 from playbook_lib.validation import (
@@ -36,6 +42,8 @@ from playbook_lib.validation import (
 __all__ = [
     "DidSimulation",
     "compute_minimum_detectable_lift",
+    "simulate_analysis_estimates",
+    "simulate_design_comparison",
     "simulate_did_estimates",
     "simulate_did_power",
 ]
@@ -47,16 +55,35 @@ _PANEL_OPTIONS = (
     "trend_per_day",
     "weekly_amplitude",
     "geo_trend_sd",
+    "noise_autocorrelation",
+    "noise_df",
+    "random_walk_sd",
+    "geo_weekly_sd",
     "treated_fraction",
+    "n_strata",
 )
-_DESIGNS = ("complete", "pairs", "bernoulli")
-_ANALYSES = ("did", "paired", "did_normal", "unpaired_post")
+_DESIGNS = ("complete", "pairs", "strata", "bernoulli")
+_ANALYSES = (
+    "did",
+    "paired",
+    "ancova",
+    "stratified",
+    "twfe_cluster",
+    "twfe_iid",
+    "did_normal",
+    "unpaired_post",
+)
 _METHODS = {
     "did": "did (welch)",
     "paired": "paired did",
+    "ancova": "ancova (hc2)",
+    "stratified": "stratified did",
+    "twfe_cluster": "twfe (cluster)",
+    "twfe_iid": "twfe (iid errors)",
     "did_normal": "did (welch statistic, normal reference)",
     "unpaired_post": "post levels (welch, pairs ignored)",
 }
+_DEFAULT_ANALYSIS = {"pairs": "paired", "strata": "stratified"}
 # (estimate, se, df) of every simulated experiment at a lift; df None: normal reference
 _Test = Callable[[float], tuple[np.ndarray, np.ndarray, np.ndarray | None]]
 
@@ -111,10 +138,122 @@ def _simulate_without_effect(
             f"design: {design!r} left an arm with fewer than 2 geos in some "
             f"simulations (n_geos={n_geos}); use more geos, complete randomisation or pairs"
         )
-    post = arrays.is_post
-    delta0 = arrays.kpi[:, :, post].mean(axis=2) - arrays.kpi[:, :, ~post].mean(axis=2)
+    post, pre = _period_slices(arrays)
+    delta0 = arrays.kpi[:, :, post].mean(axis=2) - arrays.kpi[:, :, pre].mean(axis=2)
     signal = arrays.expected_untreated[:, :, post].mean(axis=2) * arrays.treated
     return arrays, delta0, signal
+
+
+def _period_slices(arrays: GeoKpiArrays) -> tuple[slice, slice]:
+    """The post and pre days as slices (views, not copies: the post days come last)."""
+    pre_days = int((~arrays.is_post).sum())
+    return slice(pre_days, None), slice(0, pre_days)
+
+
+def _two_way_moments(
+    values: np.ndarray, other: np.ndarray | None, centred_post: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the two-way demeaned ``y~ = y_gt - mean_t - mean_g + mean`` of ``values`` (and
+    of ``other``), without forming it: per geo ``sum_t (P_t - mean P) y~_gt``, and the
+    inner products ``<y~, y~>`` and ``<y~, other~>`` per simulation."""
+    centred = values - values.mean(axis=2, keepdims=True)  # rows now have mean 0
+    day_mean = centred.mean(axis=1)  # (n_sims, n_days); y~ = centred - day_mean
+    n_geos = values.shape[1]
+    u = centred @ centred_post - (day_mean @ centred_post)[:, None]
+    square = np.einsum("sgt,sgt->s", centred, centred) - n_geos * np.einsum(
+        "st,st->s", day_mean, day_mean
+    )
+    if other is None:
+        return u, square, np.zeros_like(square)
+    other_centred = other - other.mean(axis=2, keepdims=True)
+    other_day_mean = other_centred.mean(axis=1)
+    cross = np.einsum("sgt,sgt->s", centred, other_centred) - n_geos * np.einsum(
+        "st,st->s", day_mean, other_day_mean
+    )
+    return u, square, cross
+
+
+def _twfe_test(arrays: GeoKpiArrays, clustered: bool) -> _Test:
+    """TWFE with one launch date on a balanced panel, in closed form for every simulation.
+
+    By Frisch-Waugh-Lovell the coefficient is ``<Y, D~> / <D~, D~>`` with the two-way
+    demeaned dummy ``D~_gt = (T_g - mean T)(P_t - mean P)``, the residual sum of squares
+    is ``||Y~||^2 - tau^2 <D~, D~>``, and geo ``g``'s score is ``sum_t D~_gt e_gt``. The
+    clustered variance is statsmodels' CR1 (factor ``G / (G - 1) (N - 1) / (N - K)``,
+    ``K = G + T`` columns) with ``t(G - 1)``; the iid one is OLS's ``s^2 / <D~, D~>`` with
+    ``N - K`` degrees of freedom, as :func:`~playbook_lib.geo.estimate_twfe` and
+    statsmodels' non-robust OLS report."""
+    n_sims, n_geos, n_days = arrays.kpi.shape
+    centred_post = arrays.is_post - arrays.is_post.mean()
+    centred_treated = arrays.treated - arrays.treated.mean(axis=1, keepdims=True)
+    lift_signal = arrays.expected_untreated * (arrays.treated[:, :, None] & arrays.is_post)
+    u0, q0, q1 = _two_way_moments(arrays.kpi, lift_signal, centred_post)
+    u1, q2, _ = _two_way_moments(lift_signal, None, centred_post)
+    ss_post = float(centred_post @ centred_post)
+    ss_dummy = (centred_treated**2).sum(axis=1) * ss_post
+    n_rows, n_columns = n_geos * n_days, n_geos + n_days
+
+    def test(lift: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        u = u0 + lift * u1
+        tau = (centred_treated * u).sum(axis=1) / ss_dummy
+        if clustered:
+            score = centred_treated * u - tau[:, None] * centred_treated**2 * ss_post
+            factor = n_geos / (n_geos - 1) * (n_rows - 1) / (n_rows - n_columns)
+            variance = factor * (score**2).sum(axis=1) / ss_dummy**2
+            return tau, np.sqrt(variance), np.full(n_sims, n_geos - 1.0)
+        rss = q0 + 2 * lift * q1 + lift**2 * q2 - tau**2 * ss_dummy
+        variance = np.maximum(rss, 0.0) / (n_rows - n_columns) / ss_dummy
+        return tau, np.sqrt(variance), np.full(n_sims, float(n_rows - n_columns))
+
+    return test
+
+
+def _resolve_analysis(design: str, analysis: str | None) -> str:
+    check_choice(design, "design", _DESIGNS)
+    if analysis is None:
+        analysis = _DEFAULT_ANALYSIS.get(design, "did")
+    check_choice(analysis, "analysis", _ANALYSES)
+    if analysis == "paired" and design != "pairs":
+        raise ValueError("analysis='paired' needs design='pairs'")
+    if analysis == "stratified" and design not in ("strata", "pairs"):
+        raise ValueError("analysis='stratified' needs design='strata' (or 'pairs')")
+    return analysis
+
+
+def _test_for(arrays: GeoKpiArrays, delta0: np.ndarray, signal: np.ndarray, analysis: str) -> _Test:
+    """The analysis as a function of the lift, on draws made without effect."""
+    if analysis in ("twfe_cluster", "twfe_iid"):
+        return _twfe_test(arrays, analysis == "twfe_cluster")
+    post, pre = _period_slices(arrays)
+    post_level = arrays.kpi[:, :, post].mean(axis=2)
+    if analysis == "ancova":
+        pre_level = arrays.kpi[:, :, pre].mean(axis=2)
+        design, hat_rows, leverage = _ancova_design(pre_level, arrays.treated)
+        df_ancova = np.full(delta0.shape[0], delta0.shape[1] - 3.0)
+
+        def ancova(lift: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+            estimate, se, _ = _ancova_arrays(post_level + lift * signal, design, hat_rows, leverage)
+            return estimate, se, df_ancova
+
+        return ancova
+
+    def test(lift: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        if analysis == "unpaired_post":
+            return _welch_arrays(post_level + lift * signal, arrays.treated)
+        if analysis == "paired":
+            estimate, se, n_pairs = _paired_arrays(
+                delta0 + lift * signal, arrays.treated, arrays.pair
+            )
+            return estimate, se, np.full(estimate.shape, n_pairs - 1.0)
+        if analysis == "stratified":
+            estimate, se, df, _ = _stratified_arrays(
+                delta0 + lift * signal, arrays.treated, arrays.stratum
+            )
+            return estimate, se, df
+        estimate, se, df = _welch_arrays(delta0 + lift * signal, arrays.treated)
+        return estimate, se, (None if analysis == "did_normal" else df)
+
+    return test
 
 
 def _simulated_test(
@@ -129,27 +268,11 @@ def _simulated_test(
 ) -> tuple[_Test, np.ndarray, str]:
     """Simulate once; return the test at any lift, the true effect per unit of lift, and
     the analysis actually used."""
-    if analysis is None:
-        analysis = "paired" if design == "pairs" else "did"
-    check_choice(analysis, "analysis", _ANALYSES)
-    if analysis == "paired" and design != "pairs":
-        raise ValueError("analysis='paired' needs design='pairs'")
+    analysis = _resolve_analysis(design, analysis)
     arrays, delta0, signal = _simulate_without_effect(
         n_geos, pre_days, post_days, n_sims, design, rng, panel_options
     )
-    post_level = arrays.kpi[:, :, arrays.is_post].mean(axis=2)
-
-    def test(lift: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        if analysis == "unpaired_post":
-            return _welch_arrays(post_level + lift * signal, arrays.treated)
-        if analysis == "paired":
-            estimate, se, n_pairs = _paired_arrays(
-                delta0 + lift * signal, arrays.treated, arrays.pair
-            )
-            return estimate, se, np.full(estimate.shape, n_pairs - 1.0)
-        estimate, se, df = _welch_arrays(delta0 + lift * signal, arrays.treated)
-        return estimate, se, (None if analysis == "did_normal" else df)
-
+    test = _test_for(arrays, delta0, signal, analysis)
     truth_per_lift = signal.sum(axis=1) / arrays.treated.sum(axis=1)
     return test, truth_per_lift, analysis
 
@@ -192,13 +315,21 @@ def simulate_did_estimates(
         Multiplicative lift (0.05 is +5 %); 0 simulates A/A tests.
     n_sims : int
         Simulated experiments.
-    design : {"complete", "pairs", "bernoulli"}
-        The assignment design.
-    analysis : {"did", "paired", "did_normal", "unpaired_post"} or None
-        ``"did"``: Welch t on per-geo deltas (the default, and for ``design="pairs"`` the
-        default is ``"paired"``, the paired t on deltas); ``"did_normal"`` (the Welch
-        statistic with normal critical values) and ``"unpaired_post"`` (Welch on
-        post-period levels, ignoring the pairs) exist only to show pitfalls.
+    design : {"complete", "pairs", "strata", "bernoulli"}
+        The assignment design (see :func:`~playbook_lib.simulate.assign_geos_arrays`;
+        ``n_strata`` goes in ``panel_options``).
+    analysis : {"did", "paired", "ancova", "stratified", "twfe_cluster", "twfe_iid", \
+"did_normal", "unpaired_post"} or None
+        ``"did"``: Welch t on per-geo deltas (the default; for ``design="pairs"`` the
+        default is ``"paired"``, the paired t on deltas, and for ``design="strata"`` it is
+        ``"stratified"``, :func:`~playbook_lib.geo.batch_estimate_stratified_did` on
+        deltas); ``"ancova"``: post mean on arm and pre mean with HC2 errors and
+        ``t(n_geos - 3)``, as :func:`~playbook_lib.geo.batch_estimate_ancova`;
+        ``"twfe_cluster"``: the daily two-way fixed-effects regression with errors
+        clustered by geo, as :func:`~playbook_lib.geo.estimate_twfe`. Pitfalls only:
+        ``"twfe_iid"`` (the same regression with OLS errors that treat geo-days as
+        independent), ``"did_normal"`` (the Welch statistic with normal critical values)
+        and ``"unpaired_post"`` (Welch on post-period levels, ignoring the pairs).
     alpha : float
         One minus the intervals' coverage.
     rng : numpy.random.Generator or int or None
@@ -219,7 +350,8 @@ def simulate_did_estimates(
     ------
     ValueError
         Bad sizes, a lift that is not a finite number, an unknown design, analysis or
-        panel option, ``analysis="paired"`` without pairs, a design that leaves an arm
+        panel option, ``analysis="paired"`` without pairs or ``"stratified"`` without
+        strata or pairs, a design that leaves an arm
         with fewer than 2 geos, an invalid ``alpha`` or a bad ``rng``.
     """
     alpha = check_alpha(alpha)
@@ -231,6 +363,76 @@ def simulate_did_estimates(
     estimate, se, df = test(lift)
     estimates = Estimates.from_standard_errors(_METHODS[analysis], estimate, se, alpha=alpha, df=df)
     return DidSimulation(estimates, lift * truth_per_lift, lift)
+
+
+def simulate_analysis_estimates(
+    n_geos: int = 40,
+    pre_days: int = 28,
+    post_days: int = 14,
+    lift: float = 0.05,
+    *,
+    analyses: Sequence[str] = ("did", "ancova", "twfe_cluster", "twfe_iid"),
+    n_sims: int = 1000,
+    design: str = "complete",
+    alpha: float = 0.05,
+    rng: np.random.Generator | int | None = None,
+    **panel_options: Any,
+) -> dict[str, DidSimulation]:
+    """Simulate ``n_sims`` geo experiments once and analyse the same draws several ways.
+
+    The common-random-numbers twin of :func:`simulate_did_estimates`: one draw of
+    experiments (:func:`~playbook_lib.simulate.simulate_geo_kpi`), analysed by each of
+    ``analyses``, so that differences in type-I error, coverage or power between
+    analyses are not differences between draws.
+
+    Parameters
+    ----------
+    n_geos, pre_days, post_days : int
+        Geos and days before and during the test.
+    lift : float
+        Multiplicative lift (0 simulates A/A tests).
+    analyses : sequence of str
+        Analyses as in :func:`simulate_did_estimates`, each fitting ``design``.
+    n_sims : int
+        Simulated experiments.
+    design : {"complete", "pairs", "strata", "bernoulli"}
+        The assignment design.
+    alpha : float
+        One minus the intervals' coverage.
+    rng : numpy.random.Generator or int or None
+        Random generator or seed.
+    **panel_options
+        Passed to :func:`~playbook_lib.simulate.simulate_geo_kpi`.
+
+    Returns
+    -------
+    dict of str to DidSimulation
+        One :class:`DidSimulation` per analysis, in the order given; all share the same
+        ``true_effect``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`simulate_did_estimates`, and if ``analyses`` is empty or a string.
+    """
+    alpha = check_alpha(alpha)
+    rng = check_rng(rng)
+    lift = _check_lift(lift, "lift")
+    if isinstance(analyses, str) or len(analyses) == 0:
+        raise ValueError(f"analyses must be a non-empty sequence of names, got {analyses!r}")
+    resolved = [_resolve_analysis(design, analysis) for analysis in analyses]
+    arrays, delta0, signal = _simulate_without_effect(
+        n_geos, pre_days, post_days, n_sims, design, rng, panel_options
+    )
+    truth = lift * signal.sum(axis=1) / arrays.treated.sum(axis=1)
+    out = {}
+    for analysis in resolved:
+        estimate, se, df = _test_for(arrays, delta0, signal, analysis)(lift)
+        estimates = Estimates.from_standard_errors(
+            _METHODS[analysis], estimate, se, alpha=alpha, df=df
+        )
+        out[analysis] = DidSimulation(estimates, truth, lift)
+    return out
 
 
 def simulate_did_power(
@@ -252,9 +454,12 @@ def simulate_did_power(
     (arrays of shape ``(n_sims, n_geos, days)``) under no effect, and adds each lift to the
     same draws (common random numbers, so the power curve is smooth and monotone in
     expectation). Each experiment is analysed by Welch's t on per-geo deltas
-    (``analysis="did"``) or by the paired t-test (``analysis="paired"``, the default for
-    ``design="pairs"``). For one lift, :func:`simulate_did_estimates` returns the
-    experiments themselves.
+    (``analysis="did"``), the paired t-test (``"paired"``, the default for
+    ``design="pairs"``), the stratified DiD (``"stratified"``, the default for
+    ``design="strata"``), ANCOVA (``"ancova"``) or TWFE (``"twfe_cluster"``); see
+    :func:`simulate_did_estimates`. For one lift, :func:`simulate_did_estimates` returns
+    the experiments themselves; :func:`simulate_design_comparison` tabulates designs, analyses
+    and test lengths at once.
 
     Parameters
     ----------
@@ -264,9 +469,9 @@ def simulate_did_power(
         Multiplicative lifts (0.05 is +5 %); 0 gives the type-I error.
     n_sims : int
         Simulated experiments.
-    design : {"complete", "pairs", "bernoulli"}
+    design : {"complete", "pairs", "strata", "bernoulli"}
         The assignment design.
-    analysis : {"did", "paired", "did_normal", "unpaired_post"} or None
+    analysis : str or None
         The test, as in :func:`simulate_did_estimates`.
     alpha : float
         Significance level.
@@ -325,6 +530,67 @@ def simulate_did_power(
     return pd.DataFrame(rows)
 
 
+def _rejects(
+    estimate: np.ndarray, se: np.ndarray, df: np.ndarray | None, alpha: float
+) -> np.ndarray:
+    """Whether each two-sided test rejects at ``alpha``: the p-value of
+    :func:`~playbook_lib._kernels.interval_and_p_value`, or, when the experiments share a
+    few degrees of freedom, the same decision from ``|t|`` against the critical values
+    (one quantile per distinct df instead of one t distribution function per
+    experiment)."""
+    if df is not None:
+        distinct, position = np.unique(df, return_inverse=True)
+        if distinct.size <= 8 and np.all(np.isfinite(distinct) & (distinct > 0)):
+            critical = special.stdtrit(distinct, 1 - alpha / 2)[position.reshape(df.shape)]
+            statistic = np.abs(_t_statistic(estimate, se))
+            # ties at the critical value are measure-zero; elsewhere identical decisions
+            return statistic > critical
+        # the two-sided p-value of interval_and_p_value, without its interval
+        df = np.where(np.isfinite(df) & (df > 0), df, 1.0)
+        statistic = np.abs(_t_statistic(estimate, se))
+        return 2 * special.stdtr(df, -statistic) < alpha
+    return interval_and_p_value(estimate, se, alpha, "two-sided", df)[2] < alpha
+
+
+def _minimum_detectable_lift(
+    test: _Test, truth_per_lift: np.ndarray, power: float, alpha: float, halvings: int = 40
+) -> dict[str, float]:
+    """Bisection on the simulated power of ``test`` (common random numbers), with the
+    delta-method Monte Carlo error of the answer. ``halvings`` bisection steps leave the
+    answer within ``2^-halvings`` of the bracket found by doubling (16 steps: within
+    about 1e-5 relative, far below the Monte Carlo error)."""
+    n_sims = truth_per_lift.size
+
+    def power_at(lift: float) -> float:
+        estimate, se, df = test(lift)
+        return float(np.mean(_rejects(estimate, se, df, alpha) & (estimate > 0)))
+
+    low, high = 0.0, 0.01
+    while power_at(high) < power:
+        low, high = high, 2 * high
+        if high > 1e6:
+            raise ValueError("power cannot be reached at any lift: the KPI has no signal")
+    for _ in range(halvings):
+        middle = 0.5 * (low + high)
+        if power_at(middle) >= power:
+            high = middle
+        else:
+            low = middle
+    # Monte Carlo error: the power's binomial error over the slope of the power curve
+    step = 0.15 * high
+    slope = (power_at(high + step) - power_at(max(high - step, 0.0))) / (
+        high + step - max(high - step, 0.0)
+    )
+    power_se = np.sqrt(power * (1 - power) / n_sims)
+    return {
+        "mde_lift": high,
+        "mde_mc_se": float(power_se / slope) if slope > 0 else float("nan"),
+        "mde_absolute": high * float(truth_per_lift.mean()),
+        "power": power_at(high),
+        "null_estimator_sd": float(np.std(test(0.0)[0], ddof=1)),
+    }
+
+
 def compute_minimum_detectable_lift(
     n_geos: int = 40,
     pre_days: int = 28,
@@ -334,18 +600,20 @@ def compute_minimum_detectable_lift(
     alpha: float = 0.05,
     n_sims: int = 1000,
     design: str = "complete",
+    analysis: str | None = None,
     rng: np.random.Generator | int | None = None,
     **panel_options: Any,
 ) -> dict[str, float]:
-    """Minimum detectable relative lift of the geo DiD test, by simulation.
+    """Minimum detectable relative lift of a geo test, by simulation.
 
     Simulates ``n_sims`` experiments once (:func:`~playbook_lib.simulate.simulate_geo_kpi`)
     and finds by bisection the smallest multiplicative lift whose simulated power, on
-    those same draws, reaches ``power`` (Welch t on deltas; the paired t-test for
-    ``design="pairs"``) :cite:`vaver2011geo`. Simulation captures what a formula misses:
-    the t distribution's small degrees of freedom and the extra spread a multiplicative
-    lift adds across geos of different sizes. Check the answer on fresh draws with
-    :func:`simulate_did_power`.
+    those same draws, reaches ``power`` (by default Welch t on deltas; the paired t-test
+    for ``design="pairs"``, the stratified DiD for ``design="strata"``; any analysis of
+    :func:`simulate_did_estimates`, e.g. ``analysis="ancova"``) :cite:`vaver2011geo`.
+    Simulation captures what a formula misses: the t distribution's small degrees of
+    freedom and the extra spread a multiplicative lift adds across geos of different
+    sizes. Check the answer on fresh draws with :func:`simulate_did_power`.
 
     Parameters
     ----------
@@ -357,8 +625,10 @@ def compute_minimum_detectable_lift(
         Significance level.
     n_sims : int
         Simulated experiments (at least 2).
-    design : {"complete", "pairs", "bernoulli"}
+    design : {"complete", "pairs", "strata", "bernoulli"}
         The assignment design.
+    analysis : str or None
+        The test, as in :func:`simulate_did_estimates`; None: the design's default.
     rng : numpy.random.Generator or int or None
         Random generator or seed.
     **panel_options
@@ -367,16 +637,19 @@ def compute_minimum_detectable_lift(
     Returns
     -------
     dict
-        ``mde_lift`` (relative), ``mde_absolute`` (KPI units per treated geo-day),
-        ``power`` (simulated power at the MDE: the share of experiments rejecting at
-        ``alpha`` with a positive estimate), and ``null_estimator_sd`` (sd of the estimate
-        without effect).
+        ``mde_lift`` (relative), ``mde_mc_se`` (its Monte Carlo standard error: the
+        binomial error of the power, ``sqrt(power (1 - power) / n_sims)``, divided by the
+        slope of the simulated power curve at the MDE, a delta-method approximation),
+        ``mde_absolute`` (KPI units per treated geo-day), ``power`` (simulated power at
+        the MDE: the share of experiments rejecting at ``alpha`` with a positive
+        estimate), and ``null_estimator_sd`` (sd of the estimate without effect).
 
     Raises
     ------
     ValueError
-        Bad sizes or probabilities, an unknown design or panel option, a design that
-        leaves an arm with < 2 geos, a KPI without signal, or a bad ``rng``.
+        Bad sizes or probabilities, an unknown design, analysis or panel option, an
+        analysis the design does not support, a design that leaves an arm with < 2
+        geos, a KPI without signal, or a bad ``rng``.
     """
     alpha = check_alpha(alpha)
     rng = check_rng(rng)
@@ -385,28 +658,129 @@ def compute_minimum_detectable_lift(
     if power <= alpha:
         raise ValueError(f"power must exceed alpha, got {power}")
     test, truth_per_lift, _ = _simulated_test(
-        n_geos, pre_days, post_days, n_sims, design, None, rng, panel_options
+        n_geos, pre_days, post_days, n_sims, design, analysis, rng, panel_options
     )
+    return _minimum_detectable_lift(test, truth_per_lift, power, alpha)
 
-    def power_at(lift: float) -> float:
-        estimate, se, df = test(lift)
-        p_value = interval_and_p_value(estimate, se, alpha, "two-sided", df)[2]
-        return float(np.mean((p_value < alpha) & (estimate > 0)))
 
-    low, high = 0.0, 0.01
-    while power_at(high) < power:
-        low, high = high, 2 * high
-        if high > 1e6:
-            raise ValueError("power cannot be reached at any lift: the KPI has no signal")
-    for _ in range(40):
-        middle = 0.5 * (low + high)
-        if power_at(middle) >= power:
-            high = middle
-        else:
-            low = middle
-    return {
-        "mde_lift": high,
-        "mde_absolute": high * float(truth_per_lift.mean()),
-        "power": power_at(high),
-        "null_estimator_sd": float(np.std(test(0.0)[0], ddof=1)),
-    }
+def simulate_design_comparison(
+    n_geos: int = 40,
+    pre_days: int = 28,
+    post_days: Sequence[int] | int = (14, 28),
+    *,
+    lift: float = 0.05,
+    designs: Sequence[str] = ("complete", "strata", "pairs"),
+    analyses: Sequence[str] = ("did", "ancova", "stratified", "paired"),
+    power: float = 0.8,
+    alpha: float = 0.05,
+    n_sims: int = 1000,
+    rng: np.random.Generator | int | None = None,
+    **panel_options: Any,
+) -> pd.DataFrame:
+    """Power and minimum detectable lift of every design x analysis x test length.
+
+    For each design and test length, draws ``n_sims`` experiments once
+    (:func:`~playbook_lib.simulate.simulate_geo_kpi`) and analyses the same draws with
+    every analysis that fits the design (common random numbers, so differences between
+    analyses are not Monte Carlo noise between draws; ``"paired"`` needs pairs and
+    ``"stratified"`` strata (for pairs it would repeat ``"paired"``); other combinations
+    are skipped). Each row has the power at
+    ``lift`` with its Monte Carlo standard error and the minimum detectable lift with
+    its own (see :func:`compute_minimum_detectable_lift`). Judging a design by its
+    weakest analysis (DiD on deltas) understates what a longer test or a stratified
+    design buys :cite:`vaver2011geo`.
+
+    Parameters
+    ----------
+    n_geos, pre_days : int
+        Geos and pre-period days.
+    post_days : int or sequence of int
+        Test lengths to compare.
+    lift : float
+        Multiplicative lift at which power is reported.
+    designs : sequence of str
+        Designs among ``"complete"``, ``"pairs"``, ``"strata"``, ``"bernoulli"``.
+    analyses : sequence of str
+        Analyses as in :func:`simulate_did_estimates`.
+    power : float
+        Power the minimum detectable lift must reach, in (alpha, 1).
+    alpha : float
+        Significance level.
+    n_sims : int
+        Simulated experiments per design and test length (at least 2).
+    rng : numpy.random.Generator or int or None
+        Random generator or seed.
+    **panel_options
+        Passed to :func:`~playbook_lib.simulate.simulate_geo_kpi` (``n_strata``,
+        ``noise_autocorrelation``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per design, analysis and test length: ``design``, ``analysis``,
+        ``post_days``, ``power`` (share rejecting at ``lift``), ``power_mc_se``,
+        ``coverage`` (of the true effect at ``lift``), ``mde_lift`` and ``mde_mc_se``.
+
+    Raises
+    ------
+    ValueError
+        Bad sizes or probabilities, an unknown design, analysis or panel option, a lift
+        that is not a finite number, no analysis that fits any design, or a bad ``rng``.
+    """
+    alpha = check_alpha(alpha)
+    rng = check_rng(rng)
+    n_sims = check_integer(n_sims, "n_sims", minimum=2)
+    lift = _check_lift(lift, "lift")
+    power = check_probability(power, "power", allow_zero=False, allow_one=False)
+    if power <= alpha:
+        raise ValueError(f"power must exceed alpha, got {power}")
+    lengths = [post_days] if np.ndim(post_days) == 0 else list(post_days)
+    lengths = [check_integer(days, "post_days", minimum=1) for days in lengths]
+    if not lengths:
+        raise ValueError("post_days must name at least one test length")
+    for name, values, allowed in (
+        ("designs", designs, _DESIGNS),
+        ("analyses", analyses, _ANALYSES),
+    ):
+        if isinstance(values, str) or len(values) == 0:
+            raise ValueError(f"{name} must be a non-empty sequence of names, got {values!r}")
+        for value in values:
+            check_choice(value, name, allowed)
+    rows = []
+    for design in designs:
+        fitting = [
+            analysis
+            for analysis in analyses
+            if not (analysis == "paired" and design != "pairs")
+            and not (analysis == "stratified" and design != "strata")
+        ]
+        for days in lengths:
+            if not fitting:
+                continue
+            arrays, delta0, signal = _simulate_without_effect(
+                n_geos, pre_days, days, n_sims, design, rng, panel_options
+            )
+            truth_per_lift = signal.sum(axis=1) / arrays.treated.sum(axis=1)
+            for analysis in fitting:
+                test = _test_for(arrays, delta0, signal, analysis)
+                estimate, se, df = test(lift)
+                table = Estimates.from_standard_errors(
+                    _METHODS[analysis], estimate, se, alpha=alpha, df=df
+                )
+                rejection = table.rejection_rate(alpha=alpha)
+                mde = _minimum_detectable_lift(test, truth_per_lift, power, alpha, halvings=16)
+                rows.append(
+                    {
+                        "design": design,
+                        "analysis": analysis,
+                        "post_days": days,
+                        "power": rejection.estimate,
+                        "power_mc_se": rejection.se,
+                        "coverage": table.coverage(lift * truth_per_lift).estimate,
+                        "mde_lift": mde["mde_lift"],
+                        "mde_mc_se": mde["mde_mc_se"],
+                    }
+                )
+    if not rows:
+        raise ValueError("analyses: no analysis fits any of the designs")
+    return pd.DataFrame(rows)

@@ -93,6 +93,7 @@ def estimate_twfe(
     outcome: str = "kpi",
     treated: str = "treated",
     alpha: float = 0.05,
+    weights: str | None = None,
 ) -> Estimate:
     """Two-way fixed-effects regression with standard errors clustered by unit.
 
@@ -119,11 +120,16 @@ def estimate_twfe(
         Column names.
     alpha : float
         One minus the interval's coverage.
+    weights : str or None
+        Column of positive regression weights (e.g. population, for effects per person
+        rather than per unit): the regression is then weighted least squares (statsmodels
+        ``WLS``) with the same clustered covariance. None (the default): unweighted OLS.
 
     Returns
     -------
     Estimate
-        Method ``"twfe (cluster)"``; ``details`` has the numbers of clusters and rows.
+        Method ``"twfe (cluster)"`` (``"twfe (cluster, weighted)"`` with ``weights``);
+        ``details`` has the numbers of clusters and rows.
 
     Raises
     ------
@@ -132,10 +138,17 @@ def estimate_twfe(
         that is not numeric (or datetime) or has missing values, a treatment indicator
         that is not 0/1 or never varies, fewer than 2 clusters, a treatment indicator
         absorbed by the fixed effects (e.g. constant within every unit, or within every
-        period: the effect is not identified), or no residual degrees of freedom.
+        period: the effect is not identified), no residual degrees of freedom, or a
+        ``weights`` column that is missing, not numeric, or not positive and finite.
     """
     alpha = check_alpha(alpha)
     require_columns(data, unit=unit, time=time, outcome=outcome, treated=treated)
+    weight_values = None
+    if weights is not None:
+        require_columns(data, weights=weights)
+        weight_values = column_as_float_array(data, weights, "weights")
+        if not (weight_values > 0).all():
+            raise ValueError(f"weights: column {weights!r} must be positive")
     y = column_as_float_array(data, outcome, "outcome")
     d = check_binary(data[treated].to_numpy(), f"treated (column {treated!r})").astype(float)
     unit_codes, units = _codes(_label_column(data, unit, "unit"))
@@ -146,9 +159,10 @@ def estimate_twfe(
     design = np.column_stack([d, fixed_effects])
     _check_identified(design, fixed_effects, treated, unit, time)
     _warn_if_one_treated_unit(int(np.unique(unit_codes[d == 1]).size))
-    fit = sm.OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": unit_codes}, use_t=True)
+    model = sm.OLS(y, design) if weight_values is None else sm.WLS(y, design, weights=weight_values)
+    fit = model.fit(cov_type="cluster", cov_kwds={"groups": unit_codes}, use_t=True)
     return Estimate.from_standard_error(
-        "twfe (cluster)",
+        "twfe (cluster)" if weight_values is None else "twfe (cluster, weighted)",
         float(fit.params[0]),
         float(fit.bse[0]),
         alpha=alpha,

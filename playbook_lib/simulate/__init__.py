@@ -14,6 +14,9 @@ chapter checks against.
 - :mod:`~playbook_lib.simulate.synth_panels`: panels with one or a few treated units (synth).
 - :mod:`~playbook_lib.simulate.streams`: accruing experiment data and z-paths (sequential).
 - :mod:`~playbook_lib.simulate.monitoring`: post-launch metric streams (decisions).
+- :mod:`~playbook_lib.simulate.novelty`: effects that fade or grow with exposure (foundations).
+- :mod:`~playbook_lib.simulate.marketplace`: a marketplace with shared supply, where users
+  interfere (foundations).
 """
 
 # Each submodule lists its public generators in ``__all__``; re-export them all here so
@@ -23,6 +26,8 @@ from playbook_lib.simulate.bandit_logs import *  # noqa: F403
 from playbook_lib.simulate.creators import *  # noqa: F403
 from playbook_lib.simulate.ecommerce import *  # noqa: F403
 from playbook_lib.simulate.geo_panels import *  # noqa: F403
+from playbook_lib.simulate.marketplace import *  # noqa: F403
 from playbook_lib.simulate.monitoring import *  # noqa: F403
+from playbook_lib.simulate.novelty import *  # noqa: F403
 from playbook_lib.simulate.streams import *  # noqa: F403
 from playbook_lib.simulate.synth_panels import *  # noqa: F403

@@ -7,6 +7,10 @@ Two generators:
   :func:`simulate_geo_panel` returns one of them as a tidy DataFrame with columns
   ``geo, day, period, group, kpi`` plus the truth (``treated``, ``kpi_untreated``,
   ``true_effect``).
+- :func:`simulate_clustered_outcomes` draws many cluster-randomised user-level
+  experiments with a known intra-cluster correlation, as arrays of shape
+  ``(n_sims, n_clusters, cluster_size)``, and :func:`simulate_cluster_randomized_users`
+  returns one of them as a tidy DataFrame (the design effect, verified by simulation).
 - :func:`simulate_staggered_panel` draws a panel in which units adopt a treatment at
   different periods, with effects that differ by cohort and unit and grow with time since
   adoption: the setting in which two-way fixed-effects regression is biased and the
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import signal
 
 from playbook_lib.validation import (
     as_float_array,
@@ -30,9 +35,14 @@ from playbook_lib.validation import (
     check_rng,
 )
 
+_DESIGNS = ("complete", "pairs", "strata", "bernoulli")
+
 __all__ = [
+    "ClusteredOutcomes",
     "GeoKpiArrays",
     "assign_geos_arrays",
+    "simulate_cluster_randomized_users",
+    "simulate_clustered_outcomes",
     "simulate_geo_kpi",
     "simulate_geo_panel",
     "simulate_staggered_panel",
@@ -57,6 +67,9 @@ class GeoKpiArrays:
         Boolean, shape ``(n_days,)``: whether a day is in the test (post) period.
     lift : float
         The multiplicative lift applied to treated geos in the post period.
+    stratum : numpy.ndarray or None
+        Stratum index of each geo, shape ``(n_sims, n_geos)``, for ``design="strata"``
+        (and the pair index for ``design="pairs"``); None otherwise.
     """
 
     kpi: np.ndarray
@@ -65,6 +78,7 @@ class GeoKpiArrays:
     pair: np.ndarray | None
     is_post: np.ndarray
     lift: float
+    stratum: np.ndarray | None = None
 
     @property
     def true_effect(self) -> np.ndarray:
@@ -78,11 +92,33 @@ class GeoKpiArrays:
         return self.lift * (post_mean * treated).sum(axis=1) / treated.sum(axis=1)
 
 
+def _strata_assignment(
+    order: np.ndarray, n_strata: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified assignment of geos already sorted by ``order`` (rank -> geo), per row."""
+    n_sims, n_geos = order.shape
+    stratum_of_rank = np.arange(n_geos) * n_strata // n_geos
+    sizes = np.bincount(stratum_of_rank, minlength=n_strata)
+    start = np.cumsum(sizes) - sizes
+    n_treated = sizes // 2 + (sizes % 2) * (rng.random((n_sims, n_strata)) < 0.5)
+    # a random order within each stratum: sort ranks by stratum + a uniform key
+    shuffled = np.argsort(stratum_of_rank + rng.random((n_sims, n_geos)), axis=1)
+    position = np.arange(n_geos) - start[stratum_of_rank]  # place within the stratum
+    treated_by_rank = np.empty((n_sims, n_geos), dtype=bool)
+    np.put_along_axis(treated_by_rank, shuffled, position < n_treated[:, stratum_of_rank], axis=1)
+    treated = np.empty_like(treated_by_rank)
+    stratum = np.empty((n_sims, n_geos), dtype=np.int64)
+    np.put_along_axis(treated, order, treated_by_rank, axis=1)
+    np.put_along_axis(stratum, order, np.broadcast_to(stratum_of_rank, (n_sims, n_geos)), axis=1)
+    return treated, stratum
+
+
 def assign_geos_arrays(
     pre_kpi_mean: np.ndarray,
     *,
     design: str = "complete",
     treated_fraction: float = 0.5,
+    n_strata: int | None = None,
     rng: np.random.Generator | int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Randomise geos to arms for many simulated experiments at once.
@@ -90,15 +126,22 @@ def assign_geos_arrays(
     Parameters
     ----------
     pre_kpi_mean : numpy.ndarray
-        Pre-period mean KPI, shape ``(n_sims, n_geos)``; used to form pairs.
-    design : {"complete", "pairs", "bernoulli"}
+        Pre-period mean KPI, shape ``(n_sims, n_geos)``; used to form pairs and strata.
+    design : {"complete", "pairs", "strata", "bernoulli"}
         ``"complete"``: exactly ``round(treated_fraction * n_geos)`` treated geos, chosen at
         random. ``"pairs"``: sort geos by pre-period KPI, pair neighbours, and treat one geo
         of each pair at random (needs an even number of geos and ``treated_fraction=0.5``).
-        ``"bernoulli"``: an independent coin flip per geo (shown only as a pitfall: an arm can
-        end up with fewer than two geos).
+        ``"strata"``: sort geos by pre-period KPI, cut them into ``n_strata`` consecutive
+        strata of (near) equal size and treat half of each stratum (rounded down; the odd
+        geo is a coin flip) by complete randomisation within it, as
+        :func:`~playbook_lib.geo.assign_geos_within_strata` does for one experiment
+        (needs ``treated_fraction=0.5``). ``"bernoulli"``: an independent coin flip per
+        geo (shown only as a pitfall: an arm can end up with fewer than two geos).
     treated_fraction : float
         Share of geos treated, in (0, 1).
+    n_strata : int or None
+        Number of strata for ``design="strata"``, in ``1 .. n_geos / 2``; None gives
+        strata of about four geos (``max(1, n_geos // 4)``). Ignored by other designs.
     rng : numpy.random.Generator or int or None
         Random generator or seed.
 
@@ -106,18 +149,21 @@ def assign_geos_arrays(
     -------
     treated : numpy.ndarray
         Boolean, shape ``(n_sims, n_geos)``.
-    pair : numpy.ndarray or None
-        Pair index of each geo (``design="pairs"`` only).
+    block : numpy.ndarray or None
+        Pair index (``design="pairs"``) or stratum index (``design="strata"``, 0 = the
+        smallest geos) of each geo; None for the other designs.
 
     Raises
     ------
     ValueError
         If ``pre_kpi_mean`` is not a finite 2-D array with at least one row and two
         columns, ``design`` is unknown, ``treated_fraction`` is outside (0, 1), pairs are
-        requested with an odd number of geos, or ``rng`` is invalid.
+        requested with an odd number of geos, pairs or strata with ``treated_fraction``
+        other than 0.5, ``n_strata`` is not an integer in ``1 .. n_geos / 2``, or ``rng``
+        is invalid.
     """
     rng = check_rng(rng)
-    check_choice(design, "design", ("complete", "pairs", "bernoulli"))
+    check_choice(design, "design", _DESIGNS)
     treated_fraction = check_probability(
         treated_fraction, "treated_fraction", allow_zero=False, allow_one=False
     )
@@ -135,6 +181,14 @@ def assign_geos_arrays(
         treated = np.zeros((n_sims, n_geos), dtype=bool)
         np.put_along_axis(treated, ranks[:, :n_treated], True, axis=1)
         return treated, None
+    if design == "strata":
+        if treated_fraction != 0.5:
+            raise ValueError("design='strata' needs treated_fraction=0.5")
+        n_strata = max(1, n_geos // 4) if n_strata is None else n_strata
+        n_strata = check_integer(n_strata, "n_strata", minimum=1)
+        if 2 * n_strata > n_geos:
+            raise ValueError(f"n_strata must be at most n_geos / 2 = {n_geos // 2}, got {n_strata}")
+        return _strata_assignment(np.argsort(pre_kpi_mean, axis=1), n_strata, rng)
     if n_geos % 2 or treated_fraction != 0.5:
         raise ValueError("design='pairs' needs an even number of geos and treated_fraction=0.5")
     order = np.argsort(pre_kpi_mean, axis=1)  # geos sorted by pre-period KPI
@@ -150,6 +204,49 @@ def assign_geos_arrays(
     return treated, pair
 
 
+def _check_noise_options(
+    noise_autocorrelation: float,
+    noise_df: float | None,
+    random_walk_sd: float,
+    geo_weekly_sd: float,
+) -> tuple[float, float | None, float, float]:
+    noise_autocorrelation = check_finite_number(noise_autocorrelation, "noise_autocorrelation")
+    if not 0.0 <= noise_autocorrelation < 1.0:
+        raise ValueError(f"noise_autocorrelation must lie in [0, 1), got {noise_autocorrelation}")
+    if noise_df is not None:
+        noise_df = check_finite_number(noise_df, "noise_df")
+        if not noise_df > 2:
+            raise ValueError(f"noise_df must exceed 2 (a finite variance), got {noise_df}")
+    random_walk_sd = check_positive(random_walk_sd, "random_walk_sd", strict=False)
+    geo_weekly_sd = check_positive(geo_weekly_sd, "geo_weekly_sd", strict=False)
+    return noise_autocorrelation, noise_df, random_walk_sd, geo_weekly_sd
+
+
+def _daily_noise(
+    shape: tuple[int, int, int],
+    noise_sd: float,
+    noise_autocorrelation: float,
+    noise_df: float | None,
+    random_walk_sd: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Daily noise: iid normal by default; Student-t innovations, a stationary AR(1)
+    filter and a geo random walk when asked (each draw only when its option is on, so
+    the default stream is unchanged)."""
+    if noise_df is None:
+        innovations = rng.standard_normal(shape)
+    else:  # unit variance, heavy tails
+        innovations = rng.standard_t(noise_df, shape) * np.sqrt((noise_df - 2.0) / noise_df)
+    noise = noise_sd * innovations
+    if noise_autocorrelation > 0:
+        # e_0 = u_0, e_t = phi e_(t-1) + sqrt(1 - phi^2) u_t: stationary, sd noise_sd
+        noise[:, :, 1:] *= np.sqrt(1.0 - noise_autocorrelation**2)
+        noise = signal.lfilter([1.0], [1.0, -noise_autocorrelation], noise, axis=-1)
+    if random_walk_sd > 0:
+        noise = noise + np.cumsum(random_walk_sd * rng.standard_normal(shape), axis=-1)
+    return noise
+
+
 def simulate_geo_kpi(
     n_sims: int = 1000,
     n_geos: int = 40,
@@ -163,52 +260,78 @@ def simulate_geo_kpi(
     trend_per_day: float = 0.0,
     weekly_amplitude: float = 0.1,
     geo_trend_sd: float = 0.0,
+    noise_autocorrelation: float = 0.0,
+    noise_df: float | None = None,
+    random_walk_sd: float = 0.0,
+    geo_weekly_sd: float = 0.0,
     design: str = "complete",
     treated_fraction: float = 0.5,
+    n_strata: int | None = None,
     rng: np.random.Generator | int | None = None,
 ) -> GeoKpiArrays:
     """Simulate ``n_sims`` geo experiments at once, vectorised over simulations.
 
     Model, for simulation ``s``, geo ``g`` and day ``t``:
 
-    ``kpi = b_g * (1 + trend * t + c_g * t) * (1 + a * sin(2 pi t / 7)) * (1 + lift * D_gt)
+    ``kpi = b_g * (1 + trend * t + c_g * t) * (1 + a_g * sin(2 pi t / 7)) * (1 + lift * D_gt)
     + e_gt``
 
     with geo baselines ``b_g`` log-normal with mean ``baseline_mean`` and sd
     ``baseline_sd``, a common linear trend, weekly seasonality of relative amplitude
-    ``a``, optional geo-specific trends ``c_g ~ N(0, geo_trend_sd)`` (which break parallel
-    trends), ``D_gt = 1`` for treated geos in the post period, and independent noise
-    ``e ~ N(0, noise_sd)``. Geos are assigned by :func:`assign_geos_arrays` using their
-    pre-period mean.
+    ``a_g = a + w_g`` (``a = weekly_amplitude``; geo-specific deviations
+    ``w_g ~ N(0, geo_weekly_sd)``, 0 by default), optional geo-specific trends
+    ``c_g ~ N(0, geo_trend_sd)`` (which break parallel trends), ``D_gt = 1`` for treated
+    geos in the post period, and noise ``e_gt``. By default the noise is independent,
+    ``e ~ N(0, noise_sd)``; three options make it as persistent and heavy-tailed as real
+    sales: ``noise_autocorrelation`` (a stationary AR(1), ``e_t = phi e_(t-1) +
+    sqrt(1 - phi^2) u_t``, so the sd stays ``noise_sd``), ``noise_df`` (Student-t
+    innovations ``u`` with that many degrees of freedom, scaled to sd ``noise_sd``) and
+    ``random_walk_sd`` (a geo-specific random walk with N(0, ``random_walk_sd``) daily
+    steps, starting on day 0, added to the noise). Serially correlated noise is what
+    makes daily observations within a geo dependent :cite:`bertrand2004trust`. Geos are
+    assigned by :func:`assign_geos_arrays` using their pre-period mean.
 
     Parameters
     ----------
     n_sims, n_geos, pre_days, post_days : int
         Numbers of simulated experiments, geos, pre-period days and test (post) days.
     lift : float
-        Multiplicative effect of the treatment (0.05 is +5 %).
+        Multiplicative effect of the treatment (0.05 is +5 %), applied to the noise-free
+        KPI.
     baseline_mean, baseline_sd : float
         Mean and sd of the geo baselines (KPI units per geo-day).
     noise_sd : float
-        Sd of the daily noise (KPI units).
+        Sd of the daily noise (KPI units), without the random walk.
     trend_per_day, weekly_amplitude, geo_trend_sd : float
         Common relative trend per day, weekly relative amplitude, sd of geo-specific
         relative trends per day.
-    design, treated_fraction : see :func:`assign_geos_arrays`.
+    noise_autocorrelation : float
+        AR(1) coefficient of the daily noise, in [0, 1); 0 (the default) is independent.
+    noise_df : float or None
+        Degrees of freedom (> 2) of Student-t noise innovations; None (the default) is
+        normal.
+    random_walk_sd : float
+        Sd of the daily steps of a geo-specific random walk (KPI units); 0 by default.
+    geo_weekly_sd : float
+        Sd of the geo-specific deviations of the weekly amplitude; 0 by default.
+    design, treated_fraction, n_strata : see :func:`assign_geos_arrays`.
     rng : numpy.random.Generator or int or None
         Random generator or seed.
 
     Returns
     -------
     GeoKpiArrays
-        The KPI, the noise-free untreated KPI, the assignment and the truth.
+        The KPI, the noise-free untreated KPI, the assignment and the truth. With the
+        noise options at their defaults, a seed gives the same draws as before they
+        existed.
 
     Raises
     ------
     ValueError
         If a size is not a positive integer (at least 2 geos, 1 day per period), a scale
-        is negative or not a finite number, ``design`` or ``treated_fraction`` is invalid
-        (see :func:`assign_geos_arrays`), or ``rng`` is invalid.
+        is negative or not a finite number, ``noise_autocorrelation`` is outside [0, 1),
+        ``noise_df`` is not above 2, ``design``, ``treated_fraction`` or ``n_strata`` is
+        invalid (see :func:`assign_geos_arrays`), or ``rng`` is invalid.
     """
     rng = check_rng(rng)
     n_sims = check_integer(n_sims, "n_sims", minimum=1)
@@ -222,7 +345,10 @@ def simulate_geo_kpi(
     trend_per_day = check_finite_number(trend_per_day, "trend_per_day")
     weekly_amplitude = check_positive(weekly_amplitude, "weekly_amplitude", strict=False)
     geo_trend_sd = check_positive(geo_trend_sd, "geo_trend_sd", strict=False)
-    check_choice(design, "design", ("complete", "pairs", "bernoulli"))
+    noise_autocorrelation, noise_df, random_walk_sd, geo_weekly_sd = _check_noise_options(
+        noise_autocorrelation, noise_df, random_walk_sd, geo_weekly_sd
+    )
+    check_choice(design, "design", _DESIGNS)
 
     n_days = pre_days + post_days
     days = np.arange(n_days, dtype=float)
@@ -231,21 +357,32 @@ def simulate_geo_kpi(
     log_mu = np.log(baseline_mean) - 0.5 * log_sigma**2
     baseline = np.exp(log_mu + log_sigma * rng.standard_normal((n_sims, n_geos)))
     slope = trend_per_day + geo_trend_sd * rng.standard_normal((n_sims, n_geos))
-    shape = (1.0 + slope[:, :, None] * days) * (
-        1.0 + weekly_amplitude * np.sin(2 * np.pi * days / 7)
+    weekly = np.sin(2 * np.pi * days / 7)
+    if geo_weekly_sd > 0:
+        amplitude = weekly_amplitude + geo_weekly_sd * rng.standard_normal((n_sims, n_geos, 1))
+        seasonal = 1.0 + amplitude * weekly
+    else:
+        seasonal = 1.0 + weekly_amplitude * weekly
+    # b_g (1 + slope_g t)(1 + a_g sin), built in place: the arrays are the largest here
+    expected_untreated = slope[:, :, None] * days
+    expected_untreated += 1.0
+    expected_untreated *= seasonal
+    expected_untreated *= baseline[:, :, None]
+    noise = _daily_noise(
+        (n_sims, n_geos, n_days), noise_sd, noise_autocorrelation, noise_df, random_walk_sd, rng
     )
-    expected_untreated = baseline[:, :, None] * shape
-    noise = noise_sd * rng.standard_normal((n_sims, n_geos, n_days))
     pre_mean = expected_untreated[:, :, :pre_days].mean(axis=2) + noise[:, :, :pre_days].mean(
         axis=2
     )
-    treated, pair = assign_geos_arrays(
-        pre_mean, design=design, treated_fraction=treated_fraction, rng=rng
+    treated, block = assign_geos_arrays(
+        pre_mean, design=design, treated_fraction=treated_fraction, n_strata=n_strata, rng=rng
     )
-    kpi = expected_untreated + noise
+    kpi = noise
+    kpi += expected_untreated
     if lift != 0.0:
         kpi += lift * expected_untreated * (treated[:, :, None] & is_post)
-    return GeoKpiArrays(kpi, expected_untreated, treated, pair, is_post, lift)
+    pair = block if design == "pairs" else None
+    return GeoKpiArrays(kpi, expected_untreated, treated, pair, is_post, lift, stratum=block)
 
 
 def simulate_geo_panel(
@@ -260,8 +397,13 @@ def simulate_geo_panel(
     trend_per_day: float = 0.0,
     weekly_amplitude: float = 0.1,
     geo_trend_sd: float = 0.0,
+    noise_autocorrelation: float = 0.0,
+    noise_df: float | None = None,
+    random_walk_sd: float = 0.0,
+    geo_weekly_sd: float = 0.0,
     design: str = "complete",
     treated_fraction: float = 0.5,
+    n_strata: int | None = None,
     rng: np.random.Generator | int | None = None,
 ) -> pd.DataFrame:
     """Simulate one geo experiment as a tidy daily panel with its truth.
@@ -278,7 +420,8 @@ def simulate_geo_panel(
         period), ``kpi_untreated`` (the noise-free KPI without treatment) and
         ``true_effect`` (``kpi`` minus its untreated counterpart, without noise: 0 except
         for treated geo-days). The mean of ``true_effect`` over treated rows is the effect
-        a difference-in-differences on daily means estimates.
+        a difference-in-differences on daily means estimates. With ``design="strata"`` a
+        column ``stratum`` (int, 0 = the smallest geos) follows ``pair``.
 
     Raises
     ------
@@ -297,8 +440,13 @@ def simulate_geo_panel(
         trend_per_day=trend_per_day,
         weekly_amplitude=weekly_amplitude,
         geo_trend_sd=geo_trend_sd,
+        noise_autocorrelation=noise_autocorrelation,
+        noise_df=noise_df,
+        random_walk_sd=random_walk_sd,
+        geo_weekly_sd=geo_weekly_sd,
         design=design,
         treated_fraction=treated_fraction,
+        n_strata=n_strata,
         rng=rng,
     )
     n_days = pre_days + post_days
@@ -309,6 +457,9 @@ def simulate_geo_panel(
     untreated = arrays.expected_untreated[0].ravel()
     treated = treated_geo & is_post
     pair = np.repeat(arrays.pair[0], n_days) if arrays.pair is not None else np.full(geo.size, -1)
+    blocks = {"pair": pair}
+    if design == "strata":
+        blocks["stratum"] = np.repeat(arrays.stratum[0], n_days)
     return pd.DataFrame(
         {
             "geo": geo,
@@ -316,7 +467,7 @@ def simulate_geo_panel(
             "period": np.where(is_post, "post", "pre"),
             "group": np.where(treated_geo, "treatment", "control"),
             "kpi": arrays.kpi[0].ravel(),
-            "pair": pair,
+            **blocks,
             "treated": treated,
             "kpi_untreated": untreated,
             "true_effect": np.where(treated, lift * untreated, 0.0),
@@ -442,5 +593,149 @@ def simulate_staggered_panel(
             "y": (untreated + tau).ravel(),
             "true_effect": tau.ravel(),
             "y_untreated": untreated.ravel(),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ClusteredOutcomes:
+    """Many simulated cluster-randomised experiments (:func:`simulate_clustered_outcomes`).
+
+    Attributes
+    ----------
+    outcome : numpy.ndarray
+        User outcomes, shape ``(n_sims, n_clusters, cluster_size)``.
+    treated : numpy.ndarray
+        Boolean assignment of each cluster, shape ``(n_sims, n_clusters)``.
+    effect : float
+        The additive effect of the treatment on every treated user.
+    icc : float
+        The intra-cluster correlation of the untreated outcomes.
+    """
+
+    outcome: np.ndarray
+    treated: np.ndarray
+    effect: float
+    icc: float
+
+
+def simulate_clustered_outcomes(
+    n_sims: int = 1000,
+    n_clusters: int = 20,
+    cluster_size: int = 50,
+    *,
+    icc: float = 0.05,
+    mean: float = 10.0,
+    sd: float = 2.0,
+    effect: float = 0.0,
+    treated_fraction: float = 0.5,
+    rng: np.random.Generator | int | None = None,
+) -> ClusteredOutcomes:
+    """Simulate ``n_sims`` cluster-randomised experiments at once, vectorised.
+
+    User ``i`` of cluster ``g`` has ``y_gi = mean + b_g + e_gi + effect * D_g`` with
+    cluster effects ``b_g ~ N(0, icc * sd^2)`` and user noise ``e_gi ~ N(0, (1 - icc) *
+    sd^2)``, all independent, so the untreated outcome has sd ``sd`` and two users of one
+    cluster have correlation ``icc``. Exactly ``round(treated_fraction * n_clusters)``
+    clusters are treated, chosen at random (complete randomisation of clusters). The
+    variance of an arm mean is then the individual-randomisation variance times the
+    design effect ``1 + (cluster_size - 1) * icc`` :cite:`gerber2012field`.
+
+    Parameters
+    ----------
+    n_sims, n_clusters, cluster_size : int
+        Simulated experiments, clusters (at least 2) and users per cluster.
+    icc : float
+        Intra-cluster correlation, in [0, 1].
+    mean, sd : float
+        Mean and sd of the untreated outcome.
+    effect : float
+        Additive effect of the treatment.
+    treated_fraction : float
+        Share of clusters treated, in (0, 1); both arms must get a cluster.
+    rng : numpy.random.Generator or int or None
+        Random generator or seed.
+
+    Returns
+    -------
+    ClusteredOutcomes
+        Outcomes ``(n_sims, n_clusters, cluster_size)``, the assignment and the truth.
+
+    Raises
+    ------
+    ValueError
+        If a size is not a positive integer (at least 2 clusters), ``icc`` is outside
+        [0, 1], ``sd`` is negative, a number is not finite, ``treated_fraction`` leaves
+        an arm empty, or ``rng`` is invalid.
+    """
+    rng = check_rng(rng)
+    n_sims = check_integer(n_sims, "n_sims", minimum=1)
+    n_clusters = check_integer(n_clusters, "n_clusters", minimum=2)
+    cluster_size = check_integer(cluster_size, "cluster_size", minimum=1)
+    icc = check_probability(icc, "icc")
+    mean = check_finite_number(mean, "mean")
+    sd = check_positive(sd, "sd", strict=False)
+    effect = check_finite_number(effect, "effect")
+    treated_fraction = check_probability(
+        treated_fraction, "treated_fraction", allow_zero=False, allow_one=False
+    )
+    n_treated = int(round(treated_fraction * n_clusters))
+    if not 1 <= n_treated <= n_clusters - 1:
+        raise ValueError(f"treated_fraction leaves an empty arm with {n_clusters} clusters")
+    cluster_effect = np.sqrt(icc) * sd * rng.standard_normal((n_sims, n_clusters, 1))
+    noise = np.sqrt(1.0 - icc) * sd * rng.standard_normal((n_sims, n_clusters, cluster_size))
+    ranks = np.argsort(rng.random((n_sims, n_clusters)), axis=1)
+    treated = np.zeros((n_sims, n_clusters), dtype=bool)
+    np.put_along_axis(treated, ranks[:, :n_treated], True, axis=1)
+    outcome = mean + cluster_effect + noise + effect * treated[:, :, None]
+    return ClusteredOutcomes(outcome, treated, effect, icc)
+
+
+def simulate_cluster_randomized_users(
+    n_clusters: int = 20,
+    cluster_size: int = 50,
+    *,
+    icc: float = 0.05,
+    mean: float = 10.0,
+    sd: float = 2.0,
+    effect: float = 0.0,
+    treated_fraction: float = 0.5,
+    rng: np.random.Generator | int | None = None,
+) -> pd.DataFrame:
+    """Simulate one cluster-randomised experiment as a tidy user-level table.
+
+    The model and arguments are those of :func:`simulate_clustered_outcomes` with
+    ``n_sims=1``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per user, sorted by cluster, with columns ``user`` (int), ``cluster``
+        (int), ``group`` (``"control"`` or ``"treatment"``, constant within a cluster) and
+        ``outcome`` (float).
+
+    Raises
+    ------
+    ValueError
+        As :func:`simulate_clustered_outcomes`.
+    """
+    draws = simulate_clustered_outcomes(
+        1,
+        n_clusters,
+        cluster_size,
+        icc=icc,
+        mean=mean,
+        sd=sd,
+        effect=effect,
+        treated_fraction=treated_fraction,
+        rng=rng,
+    )
+    n_users = n_clusters * cluster_size
+    return pd.DataFrame(
+        {
+            "user": np.arange(n_users),
+            "cluster": np.repeat(np.arange(n_clusters), cluster_size),
+            "group": np.where(np.repeat(draws.treated[0], cluster_size), "treatment", "control"),
+            "outcome": draws.outcome[0].ravel(),
         }
     )

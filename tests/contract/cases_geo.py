@@ -8,7 +8,13 @@ import pandas as pd
 from contract import Bad, Case
 from playbook_lib import geo
 from playbook_lib.aggregates import ArmStatistics
-from playbook_lib.simulate import simulate_geo_panel, simulate_staggered_panel
+from playbook_lib.datasets import load_mpdta
+from playbook_lib.simulate import (
+    simulate_cluster_randomized_users,
+    simulate_clustered_outcomes,
+    simulate_geo_panel,
+    simulate_staggered_panel,
+)
 
 _panel = simulate_geo_panel(n_geos=8, pre_days=7, post_days=7, lift=0.05, rng=3)
 _pairs_panel = simulate_geo_panel(n_geos=8, pre_days=7, post_days=7, design="pairs", rng=4)
@@ -38,6 +44,14 @@ _flat = _panel.assign(kpi=1.0)
 _one_treated = simulate_geo_panel(n_geos=8, pre_days=7, post_days=7, treated_fraction=1 / 8, rng=8)
 _one_treated_weekly = _one_treated.assign(week=_one_treated["day"] // 7 - 1)
 _labels = {"treatment_label": "text", "pre_label": "text", "post_label": "text"}
+_strata_panel = simulate_geo_panel(
+    n_geos=12, pre_days=7, post_days=7, design="strata", n_strata=3, rng=9
+)
+_stratum = np.repeat(np.arange(3), 4)
+_treated_in_strata = np.tile([True, False], 6)
+_pre_values = _rng.normal(100.0, 10.0, 12)
+_users = simulate_cluster_randomized_users(8, 5, icc=0.1, effect=0.5, rng=10)
+_clustered = simulate_clustered_outcomes(3, 8, 5, icc=0.1, rng=11)
 
 CASES = [
     Case(
@@ -139,6 +153,16 @@ CASES = [
                 ("unit", "treated"),
             ),
             Bad("one treated geo", {"data": _one_treated}, (), expect="warning"),
+        ),
+    ),
+    Case(
+        geo.estimate_twfe,
+        {"data": _panel.assign(w=1.0 + _panel["geo"]), "time": "day", "weights": "w"},
+        kinds={"weights": "text"},
+        label="weighted",
+        extra=(
+            Bad("zero weight", {"data": _panel.assign(w=0.0)}, ("weights",)),
+            Bad("missing weight column", {"weights": "nope"}, ("weights",)),
         ),
     ),
     Case(
@@ -257,4 +281,108 @@ CASES = [
     Case(geo.imputation_horizon_effects, {"data": _staggered}),
     Case(geo.imputation_unit_effects, {"data": _staggered}),
     Case(geo.imputation_unit_effect_covariance, {"data": _staggered}),
+    Case(
+        geo.batch_estimate_ancova,
+        {"post": _values + _pre_values, "pre": _pre_values, "treated": _treated},
+        extra=(
+            Bad("one arm", {"treated": np.ones(12, dtype=bool)}, ("treated",)),
+            Bad("constant pre", {"pre": np.ones(12)}, ("pre",)),
+            Bad("pre of other shape", {"pre": _pre_values[:6]}, ("pre", "length")),
+        ),
+    ),
+    Case(
+        geo.batch_estimate_stratified_did,
+        {"values": _values, "treated": _treated_in_strata, "stratum": _stratum},
+        extra=(
+            Bad(
+                "stratum without controls",
+                {"treated": np.repeat([True, False, True], 4)},
+                ("stratum",),
+            ),
+            Bad("fractional strata", {"stratum": _stratum + 0.5}, ("stratum",)),
+        ),
+    ),
+    Case(
+        geo.estimate_stratified_did,
+        {"data": _strata_panel},
+        kinds={"treatment_label": "text"},
+        extra=(Bad("no stratum column", {"data": _panel}, ("stratum",)),),
+    ),
+    Case(
+        geo.simulate_analysis_estimates,
+        {"n_geos": 10, "pre_days": 7, "post_days": 7, "n_sims": 40, "rng": 1},
+        extra=(
+            Bad("stratified without strata", {"analyses": ("stratified",)}, ("analysis",)),
+            Bad("no analyses", {"analyses": ()}, ("analyses",)),
+        ),
+    ),
+    Case(
+        geo.simulate_design_comparison,
+        {
+            "n_geos": 12,
+            "pre_days": 7,
+            "post_days": (7,),
+            "n_sims": 40,
+            "rng": 1,
+            "designs": ("complete", "strata"),
+            "analyses": ("did", "ancova", "stratified"),
+        },
+        extra=(
+            Bad("unknown analysis", {"analyses": ("magic",)}, ("analyses",)),
+            Bad(
+                "no fitting analysis",
+                {"designs": ("complete",), "analyses": ("paired",)},
+                ("analyses",),
+            ),
+        ),
+    ),
+    Case(
+        geo.estimate_icc,
+        {"data": _users},
+        extra=(
+            Bad("one cluster", {"data": _users.assign(cluster=0)}, ("cluster",)),
+            Bad("one user per cluster", {"data": _users.drop_duplicates("cluster")}, ("cluster",)),
+        ),
+    ),
+    Case(
+        geo.estimate_cluster_randomized,
+        {"data": _users},
+        kinds={"treatment_label": "text"},
+        extra=(
+            Bad(
+                "cluster in both arms",
+                {"data": _users.assign(group=np.where(_users["user"] % 2, "treatment", "control"))},
+                ("group",),
+            ),
+            Bad("unknown method", {"method": "magic"}, ("method",)),
+        ),
+    ),
+    Case(
+        geo.estimate_cluster_randomized,
+        {"data": _users, "method": "cluster_robust"},
+        kinds={"treatment_label": "text"},
+        label="cluster robust",
+    ),
+    Case(
+        geo.batch_estimate_cluster_randomized,
+        {"outcome": _clustered.outcome, "treated": _clustered.treated},
+        extra=(
+            Bad("one treated cluster", {"treated": np.eye(8, dtype=bool)[:3]}, ("treated",)),
+            Bad("four axes", {"outcome": _clustered.outcome[None]}, ("outcome",)),
+        ),
+    ),
+    Case(
+        geo.fit_callaway_santanna,
+        {"data": _staggered},
+        extra=(
+            Bad("unknown comparison", {"control_group": "everyone"}, ("control_group",)),
+            Bad("unbalanced", {"data": _staggered.iloc[1:]}, ("unbalanced",)),
+        ),
+    ),
+    Case(
+        geo.estimate_callaway_santanna,
+        {"data": _staggered, "control_group": "not_yet_treated"},
+        extra=(Bad("unknown kind", {"kind": "weighted"}, ("kind",)),),
+    ),
+    Case(load_mpdta, {}),
 ]

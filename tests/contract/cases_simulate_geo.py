@@ -59,4 +59,42 @@ CASES = [
             Bad("one unit", {"n_units": 1}, ("n_units",)),
         ),
     ),
+    Case(
+        geo_panels.simulate_geo_kpi,
+        {
+            "n_sims": 3,
+            "n_geos": 8,
+            "pre_days": 7,
+            "post_days": 7,
+            "noise_autocorrelation": 0.5,
+            "noise_df": 5.0,
+            "random_walk_sd": 10.0,
+            "geo_weekly_sd": 0.05,
+            "design": "strata",
+            "n_strata": 2,
+            "rng": 1,
+        },
+        kinds={**_sds, "random_walk_sd": "positive", "geo_weekly_sd": "positive"},
+        label="persistent noise, strata",
+        extra=(
+            Bad("unit autocorrelation", {"noise_autocorrelation": 1.0}, ("noise_autocorrelation",)),
+            Bad("noise df of 2", {"noise_df": 2.0}, ("noise_df",)),
+            Bad("too many strata", {"n_strata": 5}, ("n_strata",)),
+        ),
+    ),
+    Case(
+        geo_panels.simulate_clustered_outcomes,
+        {"n_sims": 3, "n_clusters": 6, "cluster_size": 4, "rng": 1},
+        kinds={"icc": "probability", "sd": "positive"},
+        extra=(
+            Bad("one cluster", {"n_clusters": 1}, ("n_clusters",)),
+            Bad("empty arm", {"n_clusters": 2, "treated_fraction": 0.1}, ("treated_fraction",)),
+        ),
+    ),
+    Case(
+        geo_panels.simulate_cluster_randomized_users,
+        {"n_clusters": 6, "cluster_size": 4, "rng": 1},
+        kinds={"icc": "probability", "sd": "positive"},
+        extra=(Bad("one cluster", {"n_clusters": 1}, ("n_clusters",)),),
+    ),
 ]
