@@ -180,7 +180,7 @@ def batch_estimate_cluster_randomized(
     outcome : numpy.ndarray
         User outcomes, shape ``(n_experiments, n_clusters, cluster_size)`` (or
         ``(n_clusters, cluster_size)`` for one experiment), e.g.
-        :attr:`~playbook_lib.simulate.ClusteredOutcomes.outcome`.
+        the ``outcome`` field of :class:`~playbook_lib.simulate.ClusteredOutcomes`.
     treated : numpy.ndarray
         Boolean assignment of each cluster, shape ``(n_experiments, n_clusters)`` (or
         broadcastable); at least two clusters per arm.

@@ -106,7 +106,7 @@ class CallawaySantAnnaFit:
         -------
         Estimates
             Method ``"group-time att"``, one row per cell, with the columns of
-            :attr:`cells`.
+            the ``cells`` field.
         """
         alpha = self._alpha(alpha)
         se = np.sqrt((self.influence**2).sum(axis=0)) / self.n_units
