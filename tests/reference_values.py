@@ -147,6 +147,33 @@ def _rpact_spending_futility():  # noqa: ANN202
 
 
 @cache
+def _rpact_beta_spending(binding: bool):  # noqa: ANN202
+    design = sq.design_beta_spending(
+        information_fractions=[1 / 3, 2 / 3, 1.0],
+        alpha=0.025,
+        power=0.8,
+        binding_futility=binding,
+    )
+    return design, sq.compute_design_characteristics(design, 0.8)
+
+
+@cache
+def _rpact_after_stop():  # noqa: ANN202
+    design = sq.design_from_bounds(
+        [1 / 3, 2 / 3, 1.0], [3.47109144465409, 2.45443229863352, 2.00403557995285], sides=1
+    )
+    se = 2.0 / np.sqrt(np.array([100.0, 200.0]))
+    return sq.estimate_after_stop(design, 2, 3.1 * se[-1], se[-1])
+
+
+@cache
+def _mpdta():  # noqa: ANN202
+    return geo.fit_callaway_santanna(
+        pl.datasets.load_mpdta(), unit="county", time="year", outcome="log_employment"
+    )
+
+
+@cache
 def _prop99() -> synth.Panel:
     return synth.prepare_panel(
         pl.datasets.load_california_prop99(), unit="state", time="year", outcome="cigsale"
@@ -510,6 +537,115 @@ REFERENCE_VALUES: list[ReferenceValue] = [
         lambda: float(bd.compute_beta_superiority_probability(2, 3, 4, 2)),
         test="test_bandits.py::test_exact_beta_propensity_is_five_sixths",
     ),
+    # ------------------------------------------- futility, inference after a stop, cohorts
+    *[
+        ReferenceValue(
+            f"Beta spending (asOF/bsOF, 3 looks, one-sided 0.025, power 0.8, {kind}): {what}",
+            "sequential",
+            expected,
+            "rpact: getDesignGroupSequential(kMax = 3, alpha = 0.025, beta = 0.2, sided = 1, "
+            'typeOfDesign = "asOF", typeBetaSpending = "bsOF", '
+            f"bindingFutility = {str(binding).upper()}), then getDesignCharacteristics",
+            2e-7,
+            compute,
+            test="test_sequential_futility.py::test_beta_spending_design_matches_rpact",
+        )
+        for binding, kind, rows in (
+            (
+                False,
+                "non-binding",
+                (
+                    ("final efficacy bound", 1.9930474832654),
+                    ("first futility bound", -0.236144609880091),
+                    ("inflation factor", 1.10433402287428),
+                ),
+            ),
+            (
+                True,
+                "binding",
+                (
+                    ("final efficacy bound", 1.93091572076082),
+                    ("first futility bound", -0.270005563802686),
+                    ("inflation factor", 1.06077393136479),
+                ),
+            ),
+        )
+        for (what, expected), compute in zip(
+            rows,
+            (
+                lambda b=binding: float(_rpact_beta_spending(b)[0].efficacy_bounds[-1]),
+                lambda b=binding: float(_rpact_beta_spending(b)[0].futility_bounds[0]),
+                lambda b=binding: float(_rpact_beta_spending(b)[1].inflation_factor),
+            ),
+            strict=True,
+        )
+    ],
+    *[
+        ReferenceValue(
+            f"Stopped at look 2 of 3 (z = 1.5, 3.1; log hazard ratio, se 2/sqrt(events)): {what}",
+            "sequential",
+            expected,
+            "rpact: getAnalysisResults(getDesignGroupSequential(kMax = 3, alpha = 0.025, "
+            'sided = 1, typeOfDesign = "OF", informationRates = c(1/3, 2/3, 1)), '
+            "getDataset(overallEvents = c(100, 200), overallLogRanks = c(1.5, 3.1), "
+            "overallAllocationRatios = c(1, 1)), directionUpper = TRUE): final p-value, "
+            "final confidence interval, median unbiased estimate",
+            1e-7,
+            compute,
+            relative=True,
+            test="test_sequential_after_stop.py::test_stagewise_inference_matches_rpact",
+        )
+        for what, expected, compute in (
+            (
+                "stage-wise-ordering p-value",
+                0.00115949310888508,
+                lambda: float(_rpact_after_stop().details["one_sided_p_value"]),
+            ),
+            (
+                "median-unbiased hazard ratio",
+                1.54745442791621,
+                lambda: math.exp(_rpact_after_stop().estimate),
+            ),
+            (
+                "adjusted interval, lower end (hazard ratio)",
+                1.17036554805716,
+                lambda: math.exp(_rpact_after_stop().ci_low),
+            ),
+        )
+    ],
+    *[
+        ReferenceValue(
+            f"Callaway-Sant'Anna on mpdta (never-treated comparison): {what}",
+            "geo",
+            expected,
+            "R package did 2.5.1, README (github.com/bcallaway11/did, commit 71ba8a5): "
+            "att_gt(yname = 'lemp', tname = 'year', idname = 'countyreal', gname = "
+            "'first.treat', data = mpdta), aggte(type = 'dynamic' / 'group')",
+            tolerance,
+            compute,
+            test="test_geo_staggered.py::test_group_time_effects_equal_the_did_package",
+        )
+        for what, expected, tolerance, compute in (
+            (
+                "dynamic (event-study) overall ATT",
+                -0.0772,
+                5e-5,
+                lambda: float(_mpdta().overall("dynamic").estimate),
+            ),
+            (
+                "group (cohort) overall ATT",
+                -0.031,
+                5e-4,
+                lambda: float(_mpdta().overall("group").estimate),
+            ),
+            (
+                "p-value of the pre-test of parallel trends (Wald chi-square)",
+                0.16812,
+                5e-6,
+                lambda: float(_mpdta().pre_trend_test(reference="chi2")["p_value"]),
+            ),
+        )
+    ],
 ]
 
 
