@@ -16,6 +16,7 @@ WHEEL_NEEDS = [
     "playbook_lib/datasets/data/california_prop99.csv",
     "playbook_lib/datasets/data/mpdta.csv",
     "playbook_lib/datasets/data/mpdta_SOURCE.md",  # its source and licence travel with it
+    "playbook_lib/datasets/data/kansas_SOURCE.md",
     "playbook_lib/data/benchmarks.json",  # the performance page reads it in Colab too
 ]
 SDIST_NEEDS = ["LICENSE", "README.md", "pyproject.toml", *WHEEL_NEEDS]

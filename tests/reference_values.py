@@ -167,6 +167,18 @@ def _rpact_after_stop():  # noqa: ANN202
 
 
 @cache
+def _kansas_sc() -> float:
+    panel = synth.prepare_panel(
+        pl.datasets.load_kansas(),
+        unit="state",
+        time="time",
+        outcome="log_gdp_per_capita",
+        treated="treated",
+    )
+    return float(synth.estimate_synthetic_control(panel, rng=0).estimate)
+
+
+@cache
 def _mpdta():  # noqa: ANN202
     return geo.fit_callaway_santanna(
         pl.datasets.load_mpdta(), unit="county", time="year", outcome="log_employment"
@@ -646,6 +658,37 @@ REFERENCE_VALUES: list[ReferenceValue] = [
             ),
         )
     ],
+    ReferenceValue(
+        "Synthetic control on Kansas (2012 tax cuts, log GDP per capita): average effect",
+        "synth",
+        -0.0294,
+        "R package augsynth, vignettes/singlesynth-vignette.md (github.com/ebenmichael/"
+        "augsynth, commit f942957): summary(augsynth(lngdpcapita ~ treated, fips, "
+        "year_qtr, kansas, progfunc = 'None', scm = TRUE)) prints -0.0294",
+        5e-5,
+        _kansas_sc,
+        test="test_published_references.py::test_synthetic_control_on_kansas_matches_augsynth",
+    ),
+    ReferenceValue(
+        "Population-weighted TWFE, castle-doctrine laws on log homicides",
+        "geo",
+        0.075533239,
+        "Stata 18: xtreg l_homicide post i.year [aweight=popwt], fe vce(cluster sid), as "
+        "recorded in github.com/brycewang-stanford/StatsPAI, "
+        "tests/reference_parity/test_castle_stata_parity.py (commit bcc3070c)",
+        5e-10,
+        lambda: float(
+            geo.estimate_twfe(
+                pl.datasets.load_castle(),
+                unit="state",
+                time="year",
+                outcome="log_homicide",
+                treated="treated",
+                weights="population_weight",
+            ).estimate
+        ),
+        test="test_published_references.py::test_castle_twfe_matches_stata_xtreg",
+    ),
 ]
 
 
