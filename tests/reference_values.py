@@ -179,6 +179,19 @@ def _kansas_sc() -> float:
 
 
 @cache
+def _continuation():  # noqa: ANN202
+    rule = dec.DecisionRule(
+        dec.PrimaryMetric("conversion", minimum_effect=0.005),
+        (
+            dec.Guardrail("latency", "lower_is_better", 20.0),
+            dec.Guardrail("retention", "higher_is_better", 0.002),
+        ),
+        alpha=0.025,
+    )
+    return dec.plan_continuation(rule, [40_000, 60_000])
+
+
+@cache
 def _mpdta():  # noqa: ANN202
     return geo.fit_callaway_santanna(
         pl.datasets.load_mpdta(), unit="county", time="year", outcome="log_employment"
@@ -688,6 +701,28 @@ REFERENCE_VALUES: list[ReferenceValue] = [
             ).estimate
         ),
         test="test_published_references.py::test_castle_twfe_matches_stata_xtreg",
+    ),
+    ReferenceValue(
+        "Hold then one more look at 3/2 the sample (one-sided 0.025): the final look's level",
+        "decisions",
+        0.02313706707,
+        'rpact: getDesignGroupSequential(typeOfDesign = "asOF", informationRates = c(2/3, '
+        "1), alpha = 0.025, sided = 1)$stageLevels: 0.00604838913, 0.02313706707",
+        2e-6,
+        lambda: float(_continuation().nominal_alpha[1]),
+        test="test_decisions_continuation.py::test_plan_levels_match_rpact_and_spend_alpha_exactly",
+    ),
+    ReferenceValue(
+        "Hold then re-applying the rule at 0.025 (looks at 2/3 and 1): false-ship rate at the "
+        "margin",
+        "decisions",
+        0.038496,
+        "exact theory: 1 - P(Z_1 <= z, Z_2 <= z) for standard normals with correlation "
+        "sqrt(2/3), z = 1.95996, by one-dimensional quadrature",
+        5e-7,
+        lambda: float(_continuation().unplanned_false_ship_rate),
+        test="test_decisions_continuation.py::"
+        "test_unplanned_second_look_false_ship_rate_is_exactly_3_85_percent",
     ),
 ]
 
