@@ -296,6 +296,8 @@ def test_student_sources_and_configuration(tmp_path: Path, monkeypatch: pytest.M
     for page in ("geo_did.md", "teaching.md", "assignments/week1.md", "assignments/week1.ipynb"):
         shutil.copy(BOOK_DIR / page, repository / "book" / page)
     (repository / "book" / "links.md").write_text("See [the chapter](geo_did.md).\n")
+    (repository / "book" / "api").mkdir()
+    (repository / "book" / "api" / "geo_did.md").write_text("# `playbook_lib.geo`\n")
     monkeypatch.setattr(editions, "REPO_ROOT", repository)
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -303,7 +305,7 @@ def test_student_sources_and_configuration(tmp_path: Path, monkeypatch: pytest.M
     assert replaced == []
     directive = re.compile(r"^\s*(`{3,}|:{3,})\{solution", re.M)
     pages = sorted((tree / "book").rglob("*.md"))
-    assert len(pages) == 4
+    assert len(pages) == 5
     for page in pages:
         assert not directive.search(page.read_text()), page
     assert "answer_1 = ..." in (tree / "book" / "assignments" / "week1.md").read_text()
@@ -318,13 +320,20 @@ def test_student_sources_and_configuration(tmp_path: Path, monkeypatch: pytest.M
     # with the chapter's executed notebook (here: its unexecuted twin)
     executed = tmp_path / "executed"
     executed.mkdir()
-    shutil.copy(BOOK_DIR / "geo_did.ipynb", executed / "geo_did.ipynb")
+    twin = nbformat.read(BOOK_DIR / "geo_did.ipynb", as_version=4)
+    twin.cells.append(nbformat.v4.new_markdown_cell("Back to [the top](geo_did.md)."))
+    nbformat.write(twin, executed / "geo_did.ipynb")
     shutil.copy(BOOK_DIR / "assignments" / "week1.ipynb", executed / "week1.ipynb")
     shutil.rmtree(tree)
     tree.mkdir()
     assert editions.write_student_sources(tree, executed) == ["book/geo_did"]
+    # an API page shares its chapter's file name, not its executed notebook
+    assert (tree / "book" / "api" / "geo_did.md").exists()
+    assert not (tree / "book" / "api" / "geo_did.ipynb").exists()
     chapter = nbformat.read(tree / "book" / "geo_did.ipynb", as_version=4)
     assert not any("{solution" in cell.source for cell in chapter.cells)
+    # a replaced notebook's own links to replaced pages follow them too
+    assert chapter.cells[-1].source == "Back to [the top](geo_did.ipynb)."
     assert not (tree / "book" / "geo_did.md").exists()
     assert (tree / "book" / "links.md").read_text() == "See [the chapter](geo_did.ipynb).\n"
     config = yaml.safe_load((tree / "_config.yml").read_text())

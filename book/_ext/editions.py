@@ -286,7 +286,10 @@ def write_student_sources(root: Path, executed: Path | None = None) -> list[str]
     replaced = []
     for source in sorted((root / "book").rglob("*.md")):
         assignment = source.parent.name == ASSIGNMENTS
-        notebook = executed / f"{source.stem}.ipynb" if executed else None
+        # only the executable pages directly in book/ have executed twins: an API page
+        # such as book/api/bandits.md shares its chapter's file name, not its notebook
+        executable = source.parent == root / "book" and "kernelspec" in source.read_text()[:600]
+        notebook = executed / f"{source.stem}.ipynb" if executed and executable else None
         if notebook is not None and notebook.exists() and not assignment:
             stripped = source.with_suffix(".ipynb")
             strip_source(notebook, stripped, assignment)
@@ -300,7 +303,9 @@ def write_student_sources(root: Path, executed: Path | None = None) -> list[str]
     if replaced:
         stems = "|".join(re.escape(Path(page).name) for page in replaced)
         link = re.compile(r"\]\(((?:[^()\s]*/)?(?:" + stems + r"))\.md([#)])")
-        for page in (root / "book").rglob("*.md"):
+        # in the remaining pages and in the replaced notebooks' own markdown cells
+        pages = [*(root / "book").rglob("*.md"), *(root / "book").rglob("*.ipynb")]
+        for page in pages:
             text = page.read_text()
             if link.search(text):
                 page.write_text(link.sub(r"](\1.ipynb\2", text))
