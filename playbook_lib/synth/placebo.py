@@ -204,19 +204,38 @@ def _set_null(
     return ratios, effects
 
 
+def _set_p_values(
+    ratios: np.ndarray, effects: np.ndarray, null_ratio: np.ndarray, null_effect: np.ndarray
+) -> tuple[float, float]:
+    """Monte Carlo p-values ``(1 + #{T_b >= T}) / (1 + B)`` of the treated set's mean RMSPE
+    ratio and of its absolute mean effect (``ratios``, ``effects``: the treated units')
+    against the set placebos."""
+    observed_ratio, observed_effect = ratios.mean(), abs(effects.mean())
+    size = null_ratio.size
+    return (
+        float((1 + np.sum(null_ratio >= observed_ratio)) / (1 + size)),
+        float((1 + np.sum(np.abs(null_effect) >= observed_effect)) / (1 + size)),
+    )
+
+
+def _set_se(null_effect: np.ndarray) -> float:
+    """Standard error of the treated set's mean effect: the sample sd (divisor ``S - 1``)
+    of the ``S`` placebo sets' mean effects, 0 with fewer than two."""
+    return float(np.std(null_effect, ddof=1)) if null_effect.size > 1 else 0.0
+
+
 def _with_set_null(
     result: PlaceboResult, null_ratio: np.ndarray, null_effect: np.ndarray, n_treated: int
 ) -> PlaceboResult:
     """``result`` with the p-values of the set placebos."""
     summary = result.summary
-    observed_ratio = summary["rmspe_ratio"].to_numpy()[:n_treated].mean()
-    observed_effect = abs(summary["effect"].to_numpy()[:n_treated].mean())
-    size = null_ratio.size
-    return replace(
-        result,
-        p_value=float((1 + np.sum(null_ratio >= observed_ratio)) / (1 + size)),
-        effect_p_value=float((1 + np.sum(np.abs(null_effect) >= observed_effect)) / (1 + size)),
+    p_value, effect_p_value = _set_p_values(
+        summary["rmspe_ratio"].to_numpy()[:n_treated],
+        summary["effect"].to_numpy()[:n_treated],
+        null_ratio,
+        null_effect,
     )
+    return replace(result, p_value=p_value, effect_p_value=effect_p_value)
 
 
 def _subset_means(
@@ -299,8 +318,7 @@ def _placebo_se(
     The sample standard deviation (divisor ``S - 1`` for ``S`` placebo values): dividing
     by ``S`` would understate the spread of ``J`` placebos by ``sqrt((J - 1) / J)``.
     """
-    null = _subset_means(effects, n_treated, n_draws, rng)
-    return float(np.std(null, ddof=1)) if null.size > 1 else 0.0
+    return _set_se(_subset_means(effects, n_treated, n_draws, rng))
 
 
 def _check_placebo_options(
@@ -517,7 +535,7 @@ def estimate_synthetic_control(
             n_starts=n_starts,
         )
         placebo = _with_set_null(placebo, null_ratio, null_effect, panel.n_treated)
-        se = float(np.std(null_effect, ddof=1)) if null_effect.size > 1 else 0.0
+        se = _set_se(null_effect)
     else:
         placebo_effects = placebo.summary["effect"].to_numpy()[panel.n_treated :]
         se = _placebo_se(placebo_effects, panel.n_treated, n_draws, rng)
@@ -717,13 +735,13 @@ def batch_estimate_synthetic_control(
                 predictor_weights="equal",
                 n_starts=1,
             )
-            observed_ratio = computed["ratio"][:n_treated].mean()
-            observed_effect = abs(computed["effect"][:n_treated].mean())
-            p_value = float((1 + np.sum(null_ratio >= observed_ratio)) / (1 + null_ratio.size))
-            effect_p_value = float(
-                (1 + np.sum(np.abs(null_effect) >= observed_effect)) / (1 + null_effect.size)
+            p_value, effect_p_value = _set_p_values(
+                computed["ratio"][:n_treated],
+                computed["effect"][:n_treated],
+                null_ratio,
+                null_effect,
             )
-            se = float(np.std(null_effect, ddof=1)) if null_effect.size > 1 else 0.0
+            se = _set_se(null_effect)
         rows[s] = (
             computed["effect"][:n_treated].mean(),
             se,
