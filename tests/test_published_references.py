@@ -28,6 +28,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import pytest
+from reference_values import augsynth_cv_lambda
 
 import playbook_lib as pl
 from playbook_lib import geo, synth
@@ -75,43 +76,6 @@ def kansas_panel() -> synth.Panel:
     )
 
 
-def _augsynth_cv_lambda(panel: synth.Panel) -> float:
-    """augsynth's default ridge penalty for one treated unit, written from its R source.
-
-    ``cv_lambda``, ``create_lambda_list``, ``choose_lambda`` (``R/cv.R``) and
-    ``get_lambda_errors`` (``R/ridge_lambda.R``) with the defaults of
-    ``fit_ridgeaug_formatted`` (``n_lambda = 20``, ``lambda_min_ratio = 1e-8``,
-    ``holdout_length = 1``, ``min_1se = TRUE``): pre-period outcomes centred by the
-    donors' mean; 21 penalties ``lambda_max * (1e-8)^(k / 20)``, ``k = 0..20``, with
-    ``lambda_max`` the squared top singular value of the centred donor matrix; each of
-    the first ``T0 - 1`` pre-periods in turn is held out, synthetic control is refitted
-    on the others and the ridge weights ``r' (X0' X0 + lambda I)^-1 X0'`` are computed
-    as augsynth writes them (a ``T x T`` solve, not the package's SVD of the ``J x J``
-    form); the largest penalty whose mean squared held-out error is within one standard
-    error of the smallest is chosen.
-    """
-    n0, t0 = panel.n_controls, panel.n_pre
-    pre = panel.outcomes[:, :t0]
-    x_c = pre[:n0] - pre[:n0].mean(axis=0)
-    x_1 = pre[n0] - pre[:n0].mean(axis=0)
-    lambda_max = np.linalg.svd(x_c, compute_uv=False)[0] ** 2
-    lambdas = lambda_max * (1e-8 ** (1 / 20)) ** np.arange(21)
-    errors = np.empty((t0 - 1, lambdas.size))
-    for i in range(t0 - 1):
-        keep = np.arange(t0) != i
-        x_0, x_t = x_c[:, keep], x_1[keep]
-        syn = synth.fit_simplex_weights(x_0.T, x_t).weights
-        gram = x_0.T @ x_0
-        systems = gram[None] + lambdas[:, None, None] * np.eye(t0 - 1)[None]
-        rhs = np.broadcast_to(x_t - syn @ x_0, (lambdas.size, t0 - 1))[..., None]
-        ridge = np.linalg.solve(systems, rhs)[..., 0] @ x_0.T  # (L, J)
-        errors[i] = (x_1[i] - (syn[None] + ridge) @ x_c[:, i]) ** 2
-    mean = errors.mean(axis=0)
-    se = errors.std(axis=0, ddof=1) / np.sqrt(errors.shape[0])
-    best = int(np.argmin(mean))
-    return float(lambdas[mean <= mean[best] + se[best]].max())
-
-
 def test_kansas_is_the_augsynth_data() -> None:
     shipped = resources.files("playbook_lib.datasets").joinpath("data", "kansas.csv")
     assert hashlib.sha256(shipped.read_bytes()).hexdigest() == KANSAS_SHA256
@@ -146,10 +110,11 @@ def test_synthetic_control_on_kansas_matches_augsynth(kansas_panel: synth.Panel)
 def test_ridge_augmented_synthetic_control_on_kansas_matches_augsynth(
     kansas_panel: synth.Panel,
 ) -> None:
-    # augsynth does not print its cross-validated penalty, and the package's own
+    # augsynth does not print its cross-validated penalty (augsynth_cv_lambda, in the
+    # registry tests/reference_values.py, rewrites augsynth's choice), and the package's own
     # cross-validation (rolling origin, 5 folds) picks another one (0.44 against 0.079:
     # average effect -0.0342); with augsynth's choice every printed number is matched
-    ridge_lambda = _augsynth_cv_lambda(kansas_panel)
+    ridge_lambda = augsynth_cv_lambda(kansas_panel)
     assert ridge_lambda == pytest.approx(0.0787, rel=1e-3)
     fit = synth.fit_augmented_synthetic_control(kansas_panel, ridge_lambda=ridge_lambda)
     n_pre = kansas_panel.n_pre
