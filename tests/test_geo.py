@@ -214,7 +214,7 @@ def test_randomization_interval_inverts_the_test() -> None:
 def test_event_study_equals_gap_differences_and_formula_fit() -> None:
     data = simulate_geo_panel(n_geos=12, pre_days=21, post_days=14, rng=9)
     data = data.assign(week=data["day"] // 7 - 3)
-    effects = geo.event_study_effects(data)
+    effects = geo.event_study_effects(data, time="week")
     table = effects.to_frame().set_index("week")
     assert table.loc[-1, "estimate"] == 0 and table.loc[-1, "p_value"] == 1.0
     weekly = data.groupby(["week", "group"])["kpi"].mean().unstack()
@@ -231,7 +231,7 @@ def test_event_study_equals_gap_differences_and_formula_fit() -> None:
     )
     np.testing.assert_allclose(table.loc[weeks, "estimate"], fit.params[names], atol=1e-8)
     np.testing.assert_allclose(table.loc[weeks, "se"], fit.bse[names], rtol=1e-8)
-    check = geo.check_pre_trends(data, [-3, -2])
+    check = geo.check_pre_trends(data, [-3, -2], time="week")
     reference = _krishnamoorthy_yu(data, [-3, -2], -1)
     assert check["f_statistic"] == pytest.approx(reference["f_statistic"], rel=1e-8)
     assert check["df_denominator"] == pytest.approx(reference["df_denominator"], rel=1e-8)
@@ -268,12 +268,13 @@ def _krishnamoorthy_yu(data: pd.DataFrame, periods: list[int], reference: int) -
 
 
 def _reference_imputation(data: pd.DataFrame):  # type: ignore[no-untyped-def]
-    """OLS of y on unit and period dummies on untreated rows (statsmodels), then predict."""
-    dummies = pd.get_dummies(data[["unit", "period"]].astype(str), drop_first=True, dtype=float)
+    """OLS of the outcome on unit and time dummies on untreated rows (statsmodels), then
+    predict."""
+    dummies = pd.get_dummies(data[["unit", "time"]].astype(str), drop_first=True, dtype=float)
     exog = sm.add_constant(dummies.to_numpy())
     treated = data["treated"].to_numpy()
-    fit = sm.OLS(data["y"].to_numpy()[~treated], exog[~treated]).fit()
-    tau = data["y"].to_numpy()[treated] - fit.predict(exog[treated])
+    fit = sm.OLS(data["outcome"].to_numpy()[~treated], exog[~treated]).fit()
+    tau = data["outcome"].to_numpy()[treated] - fit.predict(exog[treated])
     return fit, data[treated], tau, exog[treated]
 
 
@@ -525,7 +526,7 @@ def test_imputation_coverage_and_twfe_bias() -> None:
         unit_truth = data[data["treated"]].groupby("unit")["true_effect"].mean()
         unit_truth = unit_truth.loc[units["unit"]].to_numpy()
         n_untreated = int((~data["treated"]).sum())
-        untreated_df = n_untreated - data["unit"].nunique() - data["period"].nunique() + 1
+        untreated_df = n_untreated - data["unit"].nunique() - data["time"].nunique() + 1
         assert (units["df"] == untreated_df).all()  # t intervals on the untreated fit's df
         unit_covered += round(unit_effects.coverage(unit_truth).estimate * len(units))
         unit_count += len(units)
@@ -575,7 +576,7 @@ def test_twfe_is_biased_under_staggered_heterogeneous_effects() -> None:
     for _ in range(12):
         data = simulate_staggered_panel(n_units=60, rng=rng)
         truth = data.loc[data["treated"], "true_effect"].mean()
-        twfe = geo.estimate_twfe(data, unit="unit", time="period", outcome="y")
+        twfe = geo.estimate_twfe(data, unit="unit", time="time", outcome="outcome")
         gaps.append((twfe.estimate - truth) / twfe.se)
     assert np.mean(gaps) < -2  # biased downwards by several standard errors
 
@@ -600,7 +601,7 @@ def test_did_properties(shift: float, scale: float, seed: int) -> None:
 def test_imputation_shift_invariance(shift: float, seed: int) -> None:
     data = simulate_staggered_panel(n_units=12, n_periods=8, rng=seed)
     base = geo.estimate_imputation(data)
-    shifted = geo.estimate_imputation(data.assign(y=data["y"] + shift))
+    shifted = geo.estimate_imputation(data.assign(outcome=data["outcome"] + shift))
     assert shifted.estimate == pytest.approx(base.estimate, abs=1e-8 * (1 + abs(shift)))
     assert shifted.se == pytest.approx(base.se, rel=1e-6)
 
@@ -667,8 +668,8 @@ def test_bad_staggered_inputs_raise(staggered: pd.DataFrame) -> None:
         geo.estimate_imputation(varying)
     with pytest.raises(ValueError, match="first_treated"):
         geo.estimate_imputation(staggered.assign(first_treated=np.nan))
-    with pytest.raises(ValueError, match="outcome: column 'y' not found"):
-        geo.estimate_imputation(staggered.drop(columns="y"))
+    with pytest.raises(ValueError, match="outcome: column 'outcome' not found"):
+        geo.estimate_imputation(staggered.drop(columns="outcome"))
     with pytest.raises(ValueError, match="variance"):
         geo.estimate_imputation(staggered, variance="robust")
 
@@ -687,7 +688,10 @@ def test_simulators_are_reproducible_and_truthful() -> None:
     never = staggered["first_treated"].isna()
     assert not staggered.loc[never, "treated"].any()
     assert (staggered.loc[~staggered["treated"], "true_effect"] == 0).all()
-    np.testing.assert_allclose(staggered["y"] - staggered["y_untreated"], staggered["true_effect"])
+    assert list(staggered.columns[:5]) == ["unit", "time", "first_treated", "treated", "outcome"]
+    np.testing.assert_allclose(
+        staggered["outcome"] - staggered["outcome_untreated"], staggered["true_effect"]
+    )
     arrays = simulate_geo_kpi(5, 8, 7, 7, design="pairs", rng=1)
     assert arrays.kpi.shape == (5, 8, 14)
     assert (arrays.treated.sum(axis=1) == 4).all()
@@ -774,7 +778,7 @@ def test_one_treated_unit_warns() -> None:
     with pytest.warns(pl.PlaybookWarning, match="one treated unit"):
         geo.estimate_twfe(data, time="day")
     with pytest.warns(pl.PlaybookWarning, match="one treated unit"):
-        geo.event_study_effects(data.assign(week=data["day"] // 7 - 1), reference=0)
+        geo.event_study_effects(data.assign(week=data["day"] // 7 - 1), time="week", reference=0)
 
 
 def test_degenerate_power_and_event_study_inputs(panel: pd.DataFrame) -> None:

@@ -75,7 +75,7 @@ def test_mpdta_is_the_did_package_panel() -> None:
 
 
 def test_group_time_effects_equal_the_did_package(mpdta_fit: geo.CallawaySantAnnaFit) -> None:
-    table = mpdta_fit.group_time().to_frame().set_index(["cohort", "period"])
+    table = mpdta_fit.group_time().to_frame().set_index(["cohort", "time"])
     assert len(table) == len(PUBLISHED_GROUP_TIME)
     for (cohort, period), (estimate, se) in PUBLISHED_GROUP_TIME.items():
         row = table.loc[(cohort, period)]
@@ -101,11 +101,11 @@ def test_cells_are_two_period_did_with_welch_style_variance() -> None:
     data = simulate_staggered_panel(n_units=30, n_periods=8, rng=1)
     for control_group in ("never_treated", "not_yet_treated"):
         fit = geo.fit_callaway_santanna(data, control_group=control_group)
-        wide = data.pivot(index="unit", columns="period", values="y")
+        wide = data.pivot(index="unit", columns="time", values="outcome")
         cohort = data.groupby("unit")["first_treated"].first()
         table = fit.group_time().to_frame()
         for _, row in table.sample(5, random_state=2).iterrows():
-            g, t, b = row["cohort"], row["period"], row["base_period"]
+            g, t, b = row["cohort"], row["time"], row["base_time"]
             change = wide[t] - wide[b]
             treated = change[cohort == g]
             if control_group == "never_treated":
@@ -185,6 +185,6 @@ def test_bad_inputs_raise() -> None:
         geo.fit_callaway_santanna(data.assign(first_treated=np.where(data.index % 2, 2.0, 3.0)))
     with pytest.raises(ValueError, match="kind"):
         geo.estimate_callaway_santanna(data, kind="weighted")
-    frame = pd.DataFrame({"unit": [0, 0, 1, 1], "period": [0, 1, 0, 1], "y": [1.0, 2, 3, 4]})
+    frame = pd.DataFrame({"unit": [0, 0, 1, 1], "time": [0, 1, 0, 1], "outcome": [1.0, 2, 3, 4]})
     with pytest.raises(ValueError, match="first_treated"):
         geo.fit_callaway_santanna(frame.assign(first_treated=np.nan))

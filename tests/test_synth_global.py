@@ -251,29 +251,3 @@ def test_ascm_estimate_on_prop99(prop99_panel: synth.Panel) -> None:
     )
     with pytest.raises(ValueError, match="ridge_lambda"):
         synth.fit_augmented_synthetic_control(prop99_panel, ridge_lambda=-1.0)
-
-
-def test_geo_lift_holdout_windows_are_unseen_by_the_selection() -> None:
-    history = simulate_factor_panel(10, 40, treatment_start=39, lift=0.0, noise_sd=1.0, rng=5).drop(
-        columns=["treated"]
-    )
-    sets = [["unit_01"], ["unit_02"], ["unit_03"]]
-    options = dict(test_length=3, lifts=[0.0, 0.05, 0.2], n_windows=4, alpha=0.2)
-    with_holdout = synth.choose_geo_lift_markets(
-        history, n_treated=1, candidate_sets=sets, holdout_windows=5, **options
-    )
-    # the selection sees only the periods before the last 5 + 3 - 1 = 7
-    seen = history[history["time"] < history["time"].max() - 6]
-    plain = synth.choose_geo_lift_markets(seen, n_treated=1, candidate_sets=sets, **options)
-    shared = ["markets", "min_detectable_lift", "false_positive_rate", "rmspe_pre"]
-    pd.testing.assert_frame_equal(with_holdout.table[shared], plain.table[shared])
-    # the held-out columns are the power on the 5 final windows of the full history
-    for _, row in with_holdout.table.iterrows():
-        held_out = synth.simulate_geo_lift_power(
-            history, row["markets"], **{**options, "n_windows": 5}, min_pre=2
-        )
-        assert row["holdout_min_detectable_lift"] == held_out.min_detectable_lift(0.8)
-        pd.testing.assert_frame_equal(
-            with_holdout.holdout_curves[row["markets"]].table, held_out.table
-        )
-    assert plain.holdout_curves is None

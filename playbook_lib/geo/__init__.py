@@ -37,7 +37,11 @@ per file:
 - :mod:`~playbook_lib.geo.cohorts`: staggered adoption by cohorts, the group-time effects of
   :cite:`callaway2021difference` with the never- or not-yet-treated comparison
   (:func:`fit_callaway_santanna` returning a :class:`CallawaySantAnnaFit`, and
-  :func:`estimate_callaway_santanna`), their aggregations and a joint pre-trend test.
+  :func:`estimate_callaway_santanna`), their aggregations and a joint pre-trend test;
+- :mod:`~playbook_lib.geo.lift`: the design of a geo-lift test with a synthetic control
+  (GeoLift's workflow): the simulated power of a set of treatment markets on historical
+  data (:func:`simulate_geo_lift_power`) and the ranking of candidate sets by their
+  minimum detectable lift (:func:`choose_geo_lift_markets`).
 
 Every ``estimate_*`` returns one :class:`~playbook_lib.Estimate`; ``batch_*`` and
 ``*_effects`` return one :class:`~playbook_lib.Estimates` table.
@@ -81,6 +85,12 @@ from playbook_lib.geo.imputation import (
     imputation_unit_effect_covariance,
     imputation_unit_effects,
 )
+from playbook_lib.geo.lift import (
+    GeoLiftPower,
+    GeoLiftRanking,
+    choose_geo_lift_markets,
+    simulate_geo_lift_power,
+)
 from playbook_lib.geo.power import (
     DidSimulation,
     compute_minimum_detectable_lift,
@@ -95,6 +105,8 @@ from playbook_lib.geo.twfe import check_pre_trends, estimate_twfe, event_study_e
 __all__ = [
     "CallawaySantAnnaFit",
     "DidSimulation",
+    "GeoLiftPower",
+    "GeoLiftRanking",
     "ImputationFit",
     "aggregate_geo_periods",
     "assign_geos_within_strata",
@@ -106,6 +118,7 @@ __all__ = [
     "batch_estimate_stratified_did",
     "check_balance",
     "check_pre_trends",
+    "choose_geo_lift_markets",
     "compute_minimum_detectable_lift",
     "design_effect",
     "estimate_ancova",
@@ -129,4 +142,5 @@ __all__ = [
     "simulate_design_comparison",
     "simulate_did_estimates",
     "simulate_did_power",
+    "simulate_geo_lift_power",
 ]

@@ -66,16 +66,24 @@ def _dummies(codes: np.ndarray, n_levels: int, drop_first: bool) -> np.ndarray:
     return matrix[:, 1:] if drop_first else matrix
 
 
+def _geo_blocks(
+    data: pd.DataFrame, column: str, geo: str, name: str, minimum: int = 1
+) -> np.ndarray:
+    """Block code of each geo (sorted by geo) from a block column (``pair``, ``stratum``)
+    constant per geo; errors name the argument ``name``."""
+    require_columns(data, **{name: column})
+    _label_column(data, column, name)
+    if (data.groupby(geo, sort=True)[column].nunique() > 1).any():
+        raise ValueError(f"{name}: a geo belongs to more than one {name}")
+    codes, levels = _codes(data.groupby(geo, sort=True)[column].first())
+    if levels.size < minimum:
+        raise ValueError(f"{name}: need at least {minimum} {name}s")
+    return codes
+
+
 def _geo_pairs(data: pd.DataFrame, pair: str, geo: str) -> np.ndarray:
     """Pair code of each geo (sorted by geo) from a ``pair`` column constant per geo."""
-    require_columns(data, pair=pair)
-    _label_column(data, pair, "pair")
-    if (data.groupby(geo, sort=True)[pair].nunique() > 1).any():
-        raise ValueError("pair: a geo belongs to more than one pair")
-    codes, levels = _codes(data.groupby(geo, sort=True)[pair].first())
-    if levels.size < 2:
-        raise ValueError("pair: need at least 2 pairs")
-    return codes
+    return _geo_blocks(data, pair, geo, "pair", minimum=2)
 
 
 # --------------------------------------------------------------------------- per-geo arrays
@@ -125,6 +133,26 @@ def _welch_arrays(
     return estimate, se, np.where(np.isnan(df), n_t + n_c - 2.0, df)
 
 
+def _index_codes(codes: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Integer block indices (``pair``, ``stratum``) broadcast to ``shape``, as int64.
+
+    Raises a ``ValueError`` naming ``name`` for a non-numeric or empty array, NaN or
+    fractional indices, or a shape that does not broadcast to ``shape``.
+    """
+    raw = np.asarray(codes)
+    if raw.dtype.kind not in "biuf" or raw.size == 0:
+        raise ValueError(f"{name} must be a non-empty array of integer {name} indices")
+    as_float = raw.astype(float)
+    if not np.isfinite(as_float).all() or np.any(as_float != np.round(as_float)):
+        raise ValueError(f"{name} must hold integer {name} indices (no NaN or fractions)")
+    try:
+        return np.broadcast_to(as_float.astype(np.int64), shape)
+    except ValueError:
+        raise ValueError(
+            f"length mismatch: values has shape {shape}, {name} has shape {raw.shape}"
+        ) from None
+
+
 def _paired_arrays(
     values: np.ndarray, treated: np.ndarray, pair: Any
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -133,18 +161,7 @@ def _paired_arrays(
     ``values`` and ``treated`` are checked (see :func:`_values_and_indicator`); ``pair`` is
     checked here. Returns ``(estimate, se, n_pairs)``.
     """
-    pair_raw = np.asarray(pair)
-    if pair_raw.dtype.kind not in "biuf" or pair_raw.size == 0:
-        raise ValueError("pair must be a non-empty array of integer pair indices")
-    pair_float = pair_raw.astype(float)
-    if not np.isfinite(pair_float).all() or np.any(pair_float != np.round(pair_float)):
-        raise ValueError("pair must hold integer pair indices (no NaN or fractions)")
-    try:
-        pair = np.broadcast_to(pair_float.astype(np.int64), values.shape)
-    except ValueError:
-        raise ValueError(
-            f"length mismatch: values has shape {values.shape}, pair has shape {pair_raw.shape}"
-        ) from None
+    pair = _index_codes(pair, "pair", values.shape)
     n_pairs = values.shape[-1] // 2
     if n_pairs < 2:
         raise ValueError(f"pair: need at least 2 pairs, got {n_pairs}")

@@ -40,8 +40,8 @@ class CallawaySantAnnaFit:
     Attributes
     ----------
     cells : pandas.DataFrame
-        One row per cohort-period cell: ``cohort``, ``period``, ``base_period``,
-        ``event_time`` (``period - cohort``), ``estimate``, ``n_treated`` and
+        One row per cohort-period cell: ``cohort``, ``time``, ``base_time``,
+        ``event_time`` (``time - cohort``), ``estimate``, ``n_treated`` and
         ``n_control``.
     influence : numpy.ndarray
         Per-unit influence functions of the cells, shape ``(n_units, n_cells)``, scaled so
@@ -137,7 +137,7 @@ class CallawaySantAnnaFit:
         if kind == "simple":
             value, influence = self._combination(post, np.ones(post.size))
         elif kind == "group":
-            per_cohort = self.cells.loc[post].groupby("cohort")["period"].transform("size")
+            per_cohort = self.cells.loc[post].groupby("cohort")["time"].transform("size")
             multiplier = np.zeros(post.size)
             multiplier[post] = 1.0 / per_cohort.to_numpy()
             value, influence = self._combination(post, multiplier)
@@ -275,8 +275,8 @@ def fit_callaway_santanna(
     data: pd.DataFrame,
     *,
     unit: str = "unit",
-    time: str = "period",
-    outcome: str = "y",
+    time: str = "time",
+    outcome: str = "outcome",
     first_treated: str = "first_treated",
     control_group: str = "never_treated",
     alpha: float = 0.05,
@@ -364,8 +364,8 @@ def fit_callaway_santanna(
             rows.append(
                 {
                     "cohort": g,
-                    "period": float(t),
-                    "base_period": float(base),
+                    "time": float(t),
+                    "base_time": float(base),
                     "event_time": float(t - g),
                     "estimate": float(mean_t - mean_c),
                     "n_treated": n_treated,
@@ -386,8 +386,8 @@ def estimate_callaway_santanna(
     data: pd.DataFrame,
     *,
     unit: str = "unit",
-    time: str = "period",
-    outcome: str = "y",
+    time: str = "time",
+    outcome: str = "outcome",
     first_treated: str = "first_treated",
     control_group: str = "never_treated",
     kind: str = "simple",

@@ -18,9 +18,10 @@ import pandas as pd
 from playbook_lib._kernels import interval_and_p_value
 from playbook_lib.geo._checks import (
     _check_arm_sizes,
-    _codes,
     _estimates_table,
+    _geo_blocks,
     _geo_pairs,
+    _index_codes,
     _label_column,
     _paired_arrays,
     _t_statistic,
@@ -467,18 +468,7 @@ def _stratified_arrays(
 
 
 def _stratum_codes(stratum: Any, shape: tuple[int, ...]) -> np.ndarray:
-    raw = np.asarray(stratum)
-    if raw.dtype.kind not in "biuf" or raw.size == 0:
-        raise ValueError("stratum must be a non-empty array of integer stratum indices")
-    as_float = raw.astype(float)
-    if not np.isfinite(as_float).all() or np.any(as_float != np.round(as_float)):
-        raise ValueError("stratum must hold integer stratum indices (no NaN or fractions)")
-    try:
-        codes = np.broadcast_to(as_float.astype(np.int64), shape)
-    except ValueError:
-        raise ValueError(
-            f"length mismatch: values has shape {shape}, stratum has shape {raw.shape}"
-        ) from None
+    codes = _index_codes(stratum, "stratum", shape)
     if codes.min() < 0:
         raise ValueError("stratum: indices must be non-negative")
     # renumber per experiment so that empty codes do not count as strata
@@ -597,10 +587,7 @@ def estimate_stratified_did(
     table = aggregate_geo_periods(
         data, geo=geo, period=period, group=group, kpi=kpi, treatment_label=treatment_label
     )
-    _label_column(data, stratum, "stratum")
-    if (data.groupby(geo, sort=True)[stratum].nunique() > 1).any():
-        raise ValueError("stratum: a geo belongs to more than one stratum")
-    codes = _codes(data.groupby(geo, sort=True)[stratum].first())[0]
+    codes = _geo_blocks(data, stratum, geo, "stratum")
     values, mask = _values_and_indicator(table["delta"].to_numpy(), table["treated"].to_numpy())
     estimate, se, df, n_strata = _stratified_arrays(values[None, :], mask[None, :], codes[None, :])
     return Estimate.from_standard_error(

@@ -146,6 +146,25 @@ def aggregate_geo_periods(
 
 
 # --------------------------------------------------------------------------- Welch DiD
+def _geo_arms(
+    data: pd.DataFrame,
+    geo: str,
+    period: str,
+    group: str,
+    kpi: str,
+    treatment_label: str,
+    minimum: int = 2,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The per-geo table of :func:`aggregate_geo_periods` and its treated indicator, with at
+    least ``minimum`` geos in each arm (a ``ValueError`` otherwise)."""
+    table = aggregate_geo_periods(
+        data, geo=geo, period=period, group=group, kpi=kpi, treatment_label=treatment_label
+    )
+    treated = table["treated"].to_numpy()
+    _check_arm_sizes(treated, minimum)
+    return table, treated
+
+
 def _did_estimate(
     n_control: int,
     mean_control: float,
@@ -297,11 +316,7 @@ def estimate_did(
         an invalid ``alpha``.
     """
     alpha = check_alpha(alpha)
-    table = aggregate_geo_periods(
-        data, geo=geo, period=period, group=group, kpi=kpi, treatment_label=treatment_label
-    )
-    treated = table["treated"].to_numpy()
-    _check_arm_sizes(treated)
+    table, treated = _geo_arms(data, geo, period, group, kpi, treatment_label)
     delta = table["delta"].to_numpy()
     # two-pass moments: exact even when the deltas' mean dwarfs their spread
     return _did_estimate(
@@ -415,11 +430,7 @@ def estimate_ancova(
         slope or the effect is not identified), or a geo with leverage 1.
     """
     alpha = check_alpha(alpha)
-    table = aggregate_geo_periods(
-        data, geo=geo, period=period, group=group, kpi=kpi, treatment_label=treatment_label
-    )
-    treated = table["treated"].to_numpy()
-    _check_arm_sizes(treated)
+    table, treated = _geo_arms(data, geo, period, group, kpi, treatment_label)
     pre = table["pre_mean"].to_numpy()
     if np.ptp(pre) <= 1e-12 * max(1.0, float(np.abs(pre).max())):
         raise ValueError(

@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 
 from playbook_lib.geo._checks import (
-    _check_arm_sizes,
     _geo_pairs,
     _paired_arrays,
     _values_and_indicator,
 )
-from playbook_lib.geo.did import aggregate_geo_periods
+from playbook_lib.geo.did import _geo_arms
 from playbook_lib.results import Estimate
 from playbook_lib.validation import check_alpha, check_choice, check_integer, check_rng
 
@@ -129,11 +128,8 @@ def estimate_randomization_inference(
     check_choice(design, "design", ("complete", "pairs"))
     n_permutations = check_integer(n_permutations, "n_permutations", minimum=100)
     max_exact = check_integer(max_exact, "max_exact", minimum=1)
-    table = aggregate_geo_periods(
-        data, geo=geo, period=period, group=group, kpi=kpi, treatment_label=treatment_label
-    )
-    treated = table["treated"].to_numpy()
-    _check_arm_sizes(treated, minimum=1)  # one treated geo is fine: placebo-in-space test
+    # one treated geo is fine: a placebo-in-space test
+    table, treated = _geo_arms(data, geo, period, group, kpi, treatment_label, minimum=1)
     delta = table["delta"].to_numpy()
     pair_codes = None
     if design == "pairs":

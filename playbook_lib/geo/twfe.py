@@ -239,7 +239,7 @@ def event_study_effects(
     data: pd.DataFrame,
     *,
     unit: str = "geo",
-    time: str = "week",
+    time: str = "day",
     outcome: str = "kpi",
     group: str = "group",
     treatment_label: str = "treatment",
@@ -252,8 +252,10 @@ def event_study_effects(
     by OLS with standard errors clustered by unit and t(G - 1) intervals. ``beta_k`` is
     the change in the treatment-control gap between period ``k`` and the reference
     period (usually the last pre-period). Pre-period ``beta_k`` near zero support
-    parallel trends; test them jointly with :func:`check_pre_trends`. Aggregate days to
-    weeks first so each coefficient averages several days. With a single treated unit
+    parallel trends; test them jointly with :func:`check_pre_trends`. The default columns
+    are those of a daily geo panel (:func:`~playbook_lib.simulate.simulate_geo_panel`);
+    aggregate days to weeks first (a ``week`` column, passed as ``time="week"``) so each
+    coefficient averages several days. With a single treated unit
     the clustered errors ignore that unit's own noise (its score is zero): the function
     warns with :class:`~playbook_lib.PlaybookWarning`; read the point estimates, not
     the intervals.
@@ -306,7 +308,7 @@ def check_pre_trends(
     pre_periods: list[Any],
     *,
     unit: str = "geo",
-    time: str = "week",
+    time: str = "day",
     outcome: str = "kpi",
     group: str = "group",
     treatment_label: str = "treatment",
@@ -331,7 +333,8 @@ def check_pre_trends(
     The test needs more units than coefficients in each arm (``q < n_a``; the test of
     Krishnamoorthy and Yu assumes it): otherwise an arm's covariance is singular and the
     test is not identified (e.g. 27 daily pre-periods and 20 geos), so this function raises;
-    aggregate days to weeks (a ``week`` column) to test fewer coefficients. A large p-value
+    aggregate days to weeks (a ``week`` column, passed as ``time="week"``) to test fewer
+    coefficients. A large p-value
     is not proof of parallel trends: the test has low power with few geos, so also look at
     the event-study plot.
 

@@ -528,10 +528,12 @@ def simulate_staggered_panel(
     Returns
     -------
     pandas.DataFrame
-        One row per unit-period, sorted by unit then period, with columns ``unit`` (int),
-        ``period`` (int, from 0), ``first_treated`` (float; NaN for never-treated units),
-        ``treated`` (bool, ``period >= first_treated``), ``y`` (float), ``true_effect``
-        (float: ``tau_it``, 0 when untreated), and ``y_untreated`` (``Y_it(0)``).
+        One row per unit-period, sorted by unit then time, with columns ``unit`` (int),
+        ``time`` (int, from 0), ``first_treated`` (float; NaN for never-treated units),
+        ``treated`` (bool, ``time >= first_treated``), ``outcome`` (float),
+        ``true_effect`` (float: ``tau_it``, 0 when untreated), and ``outcome_untreated``
+        (``Y_it(0)``): the columns the staggered-adoption estimators of
+        :mod:`playbook_lib.geo` read by default.
 
     Raises
     ------
@@ -587,12 +589,12 @@ def simulate_staggered_panel(
     return pd.DataFrame(
         {
             "unit": np.repeat(np.arange(n_units), n_periods),
-            "period": np.tile(periods, n_units),
+            "time": np.tile(periods, n_units),
             "first_treated": np.repeat(first_treated, n_periods),
             "treated": treated.ravel(),
-            "y": (untreated + tau).ravel(),
+            "outcome": (untreated + tau).ravel(),
             "true_effect": tau.ravel(),
-            "y_untreated": untreated.ravel(),
+            "outcome_untreated": untreated.ravel(),
         }
     )
 

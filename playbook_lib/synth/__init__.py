@@ -1,4 +1,4 @@
-"""Synthetic control, synthetic difference-in-differences and geo-lift design.
+"""Synthetic control and synthetic difference-in-differences.
 
 When one or a few units (markets, states) are treated, a weighted combination of untreated
 "donor" units serves as the counterfactual. This package provides
@@ -28,8 +28,9 @@ When one or a few units (markets, states) are treated, a weighted combination of
   weights and point estimates without inference;
 - :func:`batch_estimate_synthetic_control` and :func:`batch_estimate_synthetic_did`: the
   same on a stack of units-by-times arrays, one row per panel, for Monte Carlo studies;
-- :func:`simulate_geo_lift_power` and :func:`choose_geo_lift_markets`: design of a
-  geo-lift test by simulated power on historical data.
+- the design of a geo-lift test on these estimators (choosing markets and a test length
+  by simulated power) is in :mod:`playbook_lib.geo`
+  (:func:`~playbook_lib.geo.choose_geo_lift_markets`).
 
 Typical use::
 
@@ -48,12 +49,6 @@ from playbook_lib.synth.control import (
     SyntheticControlFit,
     compute_leave_one_out,
     fit_synthetic_control,
-)
-from playbook_lib.synth.geo_lift import (
-    GeoLiftPower,
-    GeoLiftRanking,
-    choose_geo_lift_markets,
-    simulate_geo_lift_power,
 )
 from playbook_lib.synth.panel import Panel, compute_outcome_matrix, prepare_panel
 from playbook_lib.synth.placebo import (
@@ -81,8 +76,6 @@ from playbook_lib.synth.weights import (
 __all__ = [
     "SOLVERS",
     "AugmentedSyntheticControlFit",
-    "GeoLiftPower",
-    "GeoLiftRanking",
     "LeaveOneOutResult",
     "Panel",
     "PlaceboResult",
@@ -91,7 +84,6 @@ __all__ = [
     "SyntheticDidFit",
     "batch_estimate_synthetic_control",
     "batch_estimate_synthetic_did",
-    "choose_geo_lift_markets",
     "compute_leave_one_out",
     "compute_least_squares_weights",
     "compute_outcome_matrix",
@@ -107,5 +99,4 @@ __all__ = [
     "fit_synthetic_control",
     "fit_synthetic_did",
     "prepare_panel",
-    "simulate_geo_lift_power",
 ]

@@ -335,6 +335,29 @@ def _check_placebo_options(
     return intercept, n_draws, check_rng(rng)
 
 
+def _placebo_test(
+    panel: Panel,
+    n_draws: int,
+    rng: np.random.Generator,
+    *,
+    placebo_pool: str,
+    treated_gaps: np.ndarray | None = None,
+    **fit_options: Any,
+) -> tuple[PlaceboResult, np.ndarray | None]:
+    """The placebo-in-space test of ``panel`` with every unit fitted by ``fit_options``
+    (``intercept``, ``solver``, ``predictors``, ``predictor_weights``, ``n_starts``), and
+    the mean effects of the set placebos (``None`` unless ``placebo_pool="sets"`` with
+    several treated units, whose p-values then come from those sets)."""
+    gaps = _gaps_all_units(
+        panel, tol=1e-10, placebo_pool=placebo_pool, treated_gaps=treated_gaps, **fit_options
+    )
+    result = _placebo_from_gaps(gaps, panel, n_draws, rng)
+    if placebo_pool != "sets" or panel.n_treated == 1:
+        return result, None
+    null_ratio, null_effect = _set_null(panel, n_draws, rng, tol=1e-10, **fit_options)
+    return _with_set_null(result, null_ratio, null_effect, panel.n_treated), null_effect
+
+
 def compute_placebo_in_space(
     panel: Panel,
     *,
@@ -400,24 +423,17 @@ def compute_placebo_in_space(
     """
     panel = check_panel(panel)
     intercept, n_draws, rng = _check_placebo_options(intercept, solver, n_draws, placebo_pool, rng)
-    gaps = _gaps_all_units(
-        panel, intercept=intercept, solver=solver, tol=1e-10, placebo_pool=placebo_pool
-    )
-    result = _placebo_from_gaps(gaps, panel, n_draws, rng)
-    if placebo_pool == "sets" and panel.n_treated > 1:
-        null_ratio, null_effect = _set_null(
-            panel,
-            n_draws,
-            rng,
-            intercept=intercept,
-            solver=solver,
-            tol=1e-10,
-            predictors=None,
-            predictor_weights="equal",
-            n_starts=1,
-        )
-        result = _with_set_null(result, null_ratio, null_effect, panel.n_treated)
-    return result
+    return _placebo_test(
+        panel,
+        n_draws,
+        rng,
+        placebo_pool=placebo_pool,
+        intercept=intercept,
+        solver=solver,
+        predictors=None,
+        predictor_weights="equal",
+        n_starts=1,
+    )[0]
 
 
 def estimate_synthetic_control(
@@ -508,33 +524,21 @@ def estimate_synthetic_control(
         x = _standardised_predictors(_predictor_table(panel, names, times))
         if not isinstance(predictor_weights, str):
             predictor_weights = fit.predictor_weights.to_numpy()
-    gaps = _gaps_all_units(
+    placebo, null_effect = _placebo_test(
         panel,
+        n_draws,
+        rng,
+        placebo_pool=placebo_pool,
+        treated_gaps=fit.gaps.to_numpy().T,
         intercept=intercept,
         solver=solver,
-        tol=1e-10,
-        placebo_pool=placebo_pool,
         predictors=x,
         predictor_weights=predictor_weights,
         n_starts=n_starts,
-        treated_gaps=fit.gaps.to_numpy().T,
     )
-    placebo = _placebo_from_gaps(gaps, panel, n_draws, rng)
     effects = fit.effects
     estimate = float(effects.mean())
-    if placebo_pool == "sets" and panel.n_treated > 1:
-        null_ratio, null_effect = _set_null(
-            panel,
-            n_draws,
-            rng,
-            intercept=intercept,
-            solver=solver,
-            tol=1e-10,
-            predictors=x,
-            predictor_weights=predictor_weights,
-            n_starts=n_starts,
-        )
-        placebo = _with_set_null(placebo, null_ratio, null_effect, panel.n_treated)
+    if null_effect is not None:
         se = _set_se(null_effect)
     else:
         placebo_effects = placebo.summary["effect"].to_numpy()[panel.n_treated :]

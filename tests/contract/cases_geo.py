@@ -12,6 +12,7 @@ from playbook_lib.datasets import load_mpdta
 from playbook_lib.simulate import (
     simulate_cluster_randomized_users,
     simulate_clustered_outcomes,
+    simulate_factor_panel,
     simulate_geo_panel,
     simulate_staggered_panel,
 )
@@ -30,6 +31,10 @@ _staggered = pd.concat(
     ],
     ignore_index=True,
 )
+# the history a geo-lift design reads (8 markets, 14 periods, no treatment)
+_lift_history = simulate_factor_panel(8, 14, treatment_start=13, lift=0.0, noise_sd=1.0, rng=4)[
+    ["unit", "time", "outcome"]
+]
 _rng = np.random.default_rng(7)
 _values = _rng.normal(size=12)
 _treated = np.arange(12) % 2 == 0
@@ -240,7 +245,7 @@ CASES = [
     ),
     Case(
         geo.event_study_effects,
-        {"data": _weekly},
+        {"data": _weekly, "time": "week"},
         kinds={"treatment_label": "text"},
         extra=(
             Bad(
@@ -258,7 +263,7 @@ CASES = [
     ),
     Case(
         geo.check_pre_trends,
-        {"data": _weekly, "pre_periods": [-3, -2]},
+        {"data": _weekly, "time": "week", "pre_periods": [-3, -2]},
         kinds={"treatment_label": "text"},
         extra=(
             Bad(
@@ -385,4 +390,70 @@ CASES = [
         extra=(Bad("unknown kind", {"kind": "weighted"}, ("kind",)),),
     ),
     Case(load_mpdta, {}),
+    # --------------------------------------------------------------- geo-lift
+    Case(
+        geo.simulate_geo_lift_power,
+        {
+            "data": _lift_history,
+            "treated_units": ["unit_01", "unit_02"],
+            "test_length": 3,
+            "lifts": [0.0, 0.05, 0.2],
+            "n_windows": 2,
+            "rng": 1,
+        },
+        extra=(
+            Bad("unknown market", {"treated_units": ["Atlantis"]}, ("treated_units",)),
+            Bad("too little history", {"n_windows": 20}, ("n_windows",)),
+            Bad("markets as a string", {"treated_units": "unit_01"}, ("treated_units",)),
+            Bad(
+                "duplicated row",
+                {"data": pd.concat([_lift_history, _lift_history.iloc[:1]])},
+                ("data",),
+            ),
+            Bad("unbalanced", {"data": _lift_history.iloc[1:]}, ("data",)),
+        ),
+    ),
+    Case(
+        geo.choose_geo_lift_markets,
+        {
+            "data": _lift_history,
+            "n_treated": 1,
+            "test_length": 3,
+            "lifts": [0.0, 0.2],
+            "n_candidates": 2,
+            "n_windows": 2,
+            "rng": 1,
+        },
+        extra=(
+            Bad("too many treated", {"n_treated": 7}, ("n_treated",)),
+            Bad("candidate set as a string", {"candidate_sets": "unit_01"}, ("candidate_sets",)),
+            Bad(
+                "unknown market in a candidate set",
+                {"candidate_sets": [["Atlantis"]]},
+                ("candidate_sets",),
+            ),
+            Bad(
+                "max_false_positive above one", {"max_false_positive": 1.5}, ("max_false_positive",)
+            ),
+        ),
+    ),
+    Case(
+        geo.choose_geo_lift_markets,
+        {
+            "data": _lift_history,
+            "n_treated": 1,
+            "test_length": 2,
+            "lifts": [0.0, 0.2],
+            "n_candidates": 2,
+            "n_windows": 2,
+            "holdout_windows": 2,
+            "rng": 1,
+        },
+        label="held-out windows",
+        # no held-out windows: the plain ranking
+        accepts=("holdout_windows=0",),
+        extra=(
+            Bad("holdout longer than the history", {"holdout_windows": 20}, ("holdout_windows",)),
+        ),
+    ),
 ]

@@ -31,9 +31,6 @@ _with_predictor = _panel.assign(income=np.random.default_rng(3).normal(10.0, 1.0
 _prepared = synth.prepare_panel(_panel)
 _prepared_multi = synth.prepare_panel(_multi)
 _prepared_predictor = synth.prepare_panel(_with_predictor, covariates=["income"])
-_history = simulate_factor_panel(8, 14, treatment_start=13, lift=0.0, noise_sd=1.0, rng=4)[
-    ["unit", "time", "outcome"]
-]
 _matrix = simulate_factor_panel_arrays(1, 8, 10, rng=5)[0]
 _stack = simulate_factor_panel_arrays(2, 8, 10, rng=7)
 _stack_multi = simulate_factor_panel_arrays(2, 9, 10, rng=6)
@@ -380,68 +377,6 @@ CASES = [
             _TABLE,
             Bad("no more donors than treated", {"n_controls": 3}, ("donors",)),
             Bad("one placebo", {"n_placebo": 1}, ("n_placebo",)),
-        ),
-    ),
-    # --------------------------------------------------------------- geo-lift
-    Case(
-        synth.simulate_geo_lift_power,
-        {
-            "data": _history,
-            "treated_units": ["unit_01", "unit_02"],
-            "test_length": 3,
-            "lifts": [0.0, 0.05, 0.2],
-            "n_windows": 2,
-            "rng": 1,
-        },
-        extra=(
-            Bad("unknown market", {"treated_units": ["Atlantis"]}, ("treated_units",)),
-            Bad("too little history", {"n_windows": 20}, ("n_windows",)),
-            Bad("markets as a string", {"treated_units": "unit_01"}, ("treated_units",)),
-            Bad("duplicated row", {"data": pd.concat([_history, _history.iloc[:1]])}, ("data",)),
-            Bad("unbalanced", {"data": _history.iloc[1:]}, ("data",)),
-        ),
-    ),
-    Case(
-        synth.choose_geo_lift_markets,
-        {
-            "data": _history,
-            "n_treated": 1,
-            "test_length": 3,
-            "lifts": [0.0, 0.2],
-            "n_candidates": 2,
-            "n_windows": 2,
-            "rng": 1,
-        },
-        extra=(
-            Bad("too many treated", {"n_treated": 7}, ("n_treated",)),
-            Bad("candidate set as a string", {"candidate_sets": "unit_01"}, ("candidate_sets",)),
-            Bad(
-                "unknown market in a candidate set",
-                {"candidate_sets": [["Atlantis"]]},
-                ("candidate_sets",),
-            ),
-            Bad(
-                "max_false_positive above one", {"max_false_positive": 1.5}, ("max_false_positive",)
-            ),
-        ),
-    ),
-    Case(
-        synth.choose_geo_lift_markets,
-        {
-            "data": _history,
-            "n_treated": 1,
-            "test_length": 2,
-            "lifts": [0.0, 0.2],
-            "n_candidates": 2,
-            "n_windows": 2,
-            "holdout_windows": 2,
-            "rng": 1,
-        },
-        label="held-out windows",
-        # no held-out windows: the plain ranking
-        accepts=("holdout_windows=0",),
-        extra=(
-            Bad("holdout longer than the history", {"holdout_windows": 20}, ("holdout_windows",)),
         ),
     ),
 ]

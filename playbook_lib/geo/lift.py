@@ -309,6 +309,18 @@ def simulate_geo_lift_power(
     return GeoLiftPower(table, float(rmspe_rel.mean()), 1.0 / (n_placebos + 1))
 
 
+def _curve_summary(power: GeoLiftPower, target_power: float) -> dict[str, float]:
+    """A power curve's minimum detectable lift, power at zero lift (its false-positive
+    rate; NaN when zero is not among the lifts) and power at the largest lift."""
+    table = power.table
+    at_zero = table.loc[table["lift"] == 0, "power"]
+    return {
+        "min_detectable_lift": power.min_detectable_lift(target_power),
+        "false_positive_rate": float(at_zero.iloc[0]) if len(at_zero) else np.nan,
+        "power_at_max_lift": float(table["power"].iloc[-1]),
+    }
+
+
 def choose_geo_lift_markets(
     data: pd.DataFrame,
     *,
@@ -431,58 +443,31 @@ def choose_geo_lift_markets(
             for _ in range(4 * n_candidates)
         ]
         candidate_sets = list(dict.fromkeys(draws))[:n_candidates]
+    options = dict(
+        test_length=test_length,
+        lifts=lifts,
+        unit=unit,
+        time=time,
+        outcome=outcome,
+        pre_length=pre_length,
+        alpha=alpha,
+        intercept=intercept,
+        rng=rng,
+    )
     rows, curves, holdout_curves = [], {}, {}
     for markets in candidate_sets:
         key = tuple(markets)
-        power = simulate_geo_lift_power(
-            data,
-            key,
-            test_length=test_length,
-            lifts=lifts,
-            unit=unit,
-            time=time,
-            outcome=outcome,
-            n_windows=n_windows,
-            pre_length=pre_length,
-            alpha=alpha,
-            intercept=intercept,
-            rng=rng,
-        )
-        table = power.table
-        at_zero = table.loc[table["lift"] == 0, "power"]
+        power = simulate_geo_lift_power(data, key, n_windows=n_windows, **options)
         rows.append(
-            {
-                "markets": key,
-                "min_detectable_lift": power.min_detectable_lift(target_power),
-                "false_positive_rate": float(at_zero.iloc[0]) if len(at_zero) else np.nan,
-                "power_at_max_lift": float(table["power"].iloc[-1]),
-                "rmspe_pre": power.rmspe_pre,
-            }
+            {"markets": key, **_curve_summary(power, target_power), "rmspe_pre": power.rmspe_pre}
         )
         curves[key] = power
         if holdout_windows:
             held_out = simulate_geo_lift_power(
-                full_data,
-                key,
-                test_length=test_length,
-                lifts=lifts,
-                unit=unit,
-                time=time,
-                outcome=outcome,
-                n_windows=holdout_windows,
-                min_pre=2,
-                pre_length=pre_length,
-                alpha=alpha,
-                intercept=intercept,
-                rng=rng,
+                full_data, key, n_windows=holdout_windows, min_pre=2, **options
             )
-            table = held_out.table
-            at_zero = table.loc[table["lift"] == 0, "power"]
-            rows[-1].update(
-                holdout_min_detectable_lift=held_out.min_detectable_lift(target_power),
-                holdout_false_positive_rate=float(at_zero.iloc[0]) if len(at_zero) else np.nan,
-                holdout_power_at_max_lift=float(table["power"].iloc[-1]),
-            )
+            summary = _curve_summary(held_out, target_power)
+            rows[-1].update({f"holdout_{name}": value for name, value in summary.items()})
             holdout_curves[key] = held_out
     ranking = pd.DataFrame(rows)
     # a design that "detects" zero lift too often is biased, not powerful: rank it last
