@@ -425,8 +425,7 @@ def _mpdta():  # noqa: ANN202
 @cache
 def _mpdta_group_time():  # noqa: ANN202
     table = _mpdta().group_time().to_frame()
-    # the cells' calendar column: "time" ("period" before the geo column names changed)
-    return table.set_index(["cohort", "time" if "time" in table.columns else "period"])
+    return table.set_index(["cohort", "time"])
 
 
 @cache
