@@ -21,6 +21,20 @@ DuckDB; and checks that the two give the same sums (every column, to 1e-9 relati
 Peak memory is each process's own high-water mark (``VmHWM`` on Linux): ``ru_maxrss``
 would report the parent's peak (the simulation, about 2 GiB) for a child smaller than it.
 A script, not a test: its figures go in the notes and the chapter.
+
+pandas is written as a careful reader would: integer user keys as the data come, boolean
+masks instead of string comparisons per row in Python, ``groupby(..., sort=False)``.
+
+What did not move DuckDB (measured on 20 million events, 2 cores; wall time of
+``ARM_METRICS_SQL`` 0.50-0.59 s in every variant, within run-to-run noise): the Parquet
+codec (uncompressed, Snappy, LZ4, zstd), row groups of 1 million rows instead of 122,880,
+``preserve_insertion_order = false``, ``perfect_ht_threshold = 21`` (5% less CPU, 50% more
+memory), ``FILTER`` clauses instead of ``SUM(CASE ...)``, casting the per-user counts to
+``BIGINT`` or ``DOUBLE``, aggregating by (user, event) first and pivoting, and replacing
+the ``LEFT JOIN`` by an inner join with the arm sizes counted from ``users`` (5-10%). The
+per-user hash aggregation and the scan of the events are the cost (a filtered scan alone
+is 0.15 s, with the per-user aggregation 0.30 s; the join and the arm level 0.09 s on a
+materialised per-user table); what DuckDB saves is mostly the loading and the memory.
 """
 
 from __future__ import annotations
@@ -104,7 +118,7 @@ frame = pd.DataFrame({
     "pre_revenue": np.where(experiment, 0.0, revenue),
 })
 del events, revenue, experiment
-per_user = frame.groupby("user_id").agg(
+per_user = frame.groupby("user_id", sort=False).agg(
     pageviews=("pageviews", "sum"), clicks=("clicks", "sum"), revenue=("revenue", "sum"),
     converted=("converted", "max"), pre_revenue=("pre_revenue", "sum"))
 per_user = users.set_index("user_id")[["arm"]].join(per_user).fillna(0.0)

@@ -9,8 +9,11 @@ up (``monday + tuesday``), so one query's output feeds any ``_from_stats`` recip
   proportion is the special case ``sum_squares == sum``, see :meth:`ArmStatistics.from_counts`).
 - :class:`RatioStatistics`: a ratio metric's per-unit numerator and denominator sums, their
   squares and their cross products (the delta method's inputs).
-- :class:`CovariateStatistics`: an outcome and one or more pre-period covariates with their
-  cross products (CUPED's and regression adjustment's inputs).
+- :class:`CovariateStatistics`: an outcome and one pre-period covariate with their cross
+  products (single-covariate CUPED's inputs).
+- :class:`CovariateMoments`: an outcome and ``k`` pre-period covariates, with the
+  ``(k + 1) x (k + 1)`` matrix of sums of cross products (the inputs of CUPED and
+  regression adjustment with several covariates).
 
 Each field may be a scalar or a 1-D array (one entry per day, geo or look); arithmetic and
 checks are elementwise, and :meth:`ArmStatistics.cumulative` turns daily statistics into
@@ -34,6 +37,7 @@ from playbook_lib.validation import as_float_array, check_binary, column_as_floa
 
 __all__ = [
     "ArmStatistics",
+    "CovariateMoments",
     "CovariateStatistics",
     "RatioStatistics",
     "arm_statistics",
@@ -425,6 +429,215 @@ class CovariateStatistics(_PairStatistics):
     def covariate(self) -> ArmStatistics:
         """The covariate's :class:`ArmStatistics`."""
         return self._arm("covariate")
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, dtype=float)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class CovariateMoments(_Statistics):
+    """An outcome and ``k`` pre-period covariates in one arm: sums and cross products.
+
+    The first and second moments of ``z = (y, x_1, ..., x_k)`` over the arm's units: what a
+    warehouse ``GROUP BY arm`` returns for regression adjustment with several covariates.
+
+    Parameters
+    ----------
+    n : int
+        Number of units (at least 1).
+    sum_outcome : float
+        Sum of the outcome ``y``.
+    sum_covariates : array of k floats
+        Sums of each covariate ``x_j`` (``k >= 1``; a number is one covariate).
+    sum_cross_products : (k + 1) x (k + 1) array
+        Sums of ``z_i z_j`` over the units, in the order ``(y, x_1, ..., x_k)``: the
+        diagonal holds the sums of squares, entry ``[0, j]`` the sum of ``y x_j``.
+
+    Raises
+    ------
+    ValueError
+        Naming the field: a non-integer, non-positive or non-scalar ``n``; values that are
+        not finite numbers; ``sum_cross_products`` of another shape than
+        ``(k + 1, k + 1)`` or not symmetric; a diagonal entry below ``sum**2 / n`` (a
+        negative variance), or centred sums that are not positive semi-definite (a
+        covariance matrix no data could give), beyond round-off.
+
+    Notes
+    -----
+    Adding two (``+``) pools disjoint sets of units with the same covariates. Centred sums
+    come from ``sum_cross_products - sums sums' / n``, which loses digits when a variable's
+    mean is huge relative to its spread (shift it in the query). Fields are scalars: one
+    experiment per arm (not one entry per day).
+
+    Examples
+    --------
+    >>> moments = CovariateMoments.from_values([1.0, 2.0, 4.0], [[0.0, 1.0], [1.0, 1.0],
+    ...                                                          [2.0, 3.0]])
+    >>> moments.k, moments.mean_outcome
+    (2, 2.3333333333333335)
+    """
+
+    n: int
+    sum_outcome: float
+    sum_covariates: np.ndarray
+    sum_cross_products: np.ndarray
+
+    def __post_init__(self) -> None:
+        if np.ndim(self.n) != 0:
+            raise ValueError(f"n must be one number of units, got shape {np.shape(self.n)}")
+        n = _field(self.n, "n", integer=True)
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        object.__setattr__(self, "n", n)
+        if np.ndim(self.sum_outcome) != 0:
+            raise ValueError(
+                f"sum_outcome must be one number, got shape {np.shape(self.sum_outcome)}"
+            )
+        object.__setattr__(self, "sum_outcome", _field(self.sum_outcome, "sum_outcome"))
+        covariates = np.asarray(_field(self.sum_covariates, "sum_covariates"), dtype=float)
+        covariates = np.atleast_1d(covariates)
+        k = covariates.size
+        if isinstance(self.sum_cross_products, bool | np.bool_ | str | bytes):
+            raise ValueError(
+                f"sum_cross_products must be a ({k + 1}, {k + 1}) array of numbers, got "
+                f"{self.sum_cross_products!r}"
+            )
+        cross = as_float_array(self.sum_cross_products, "sum_cross_products", ndim=2)
+        if cross.shape != (k + 1, k + 1):
+            raise ValueError(
+                f"sum_cross_products must have shape ({k + 1}, {k + 1}) for {k} "
+                f"covariate(s) in sum_covariates, got {cross.shape}"
+            )
+        scale = np.sqrt(np.abs(np.diag(cross)))
+        if np.any(np.abs(cross - cross.T) > _RELATIVE_TOLERANCE * np.outer(scale, scale)):
+            raise ValueError("sum_cross_products must be symmetric (sums of z_i z_j)")
+        cross = (cross + cross.T) / 2
+        sums = np.concatenate(([self.sum_outcome], covariates))
+        _deviations(n, sums, np.diag(cross), "sum_cross_products (its diagonal)")
+        centred = cross - np.outer(sums, sums) / n
+        # PSD up to round-off, on the scale of each variable's raw sum of squares.
+        unit = np.where(scale > 0, scale, 1.0)
+        smallest = float(np.linalg.eigvalsh(centred / np.outer(unit, unit)).min())
+        if smallest < -(k + 1) * 1e3 * _RELATIVE_TOLERANCE:
+            raise ValueError(
+                "sum_cross_products is inconsistent with the sums: the centred sums are not "
+                f"positive semi-definite (smallest scaled eigenvalue {smallest:.3g}), so no "
+                "data give these aggregates"
+            )
+        object.__setattr__(self, "sum_covariates", _readonly(covariates))
+        object.__setattr__(self, "sum_cross_products", _readonly(cross))
+
+    def __add__(self, other: Any) -> Any:
+        if type(other) is not type(self):
+            return NotImplemented
+        if other.k != self.k:
+            raise ValueError(
+                f"other must hold the same {self.k} covariate(s) to pool, got {other.k}"
+            )
+        return super().__add__(other)
+
+    # ------------------------------------------------------------ constructors
+    @classmethod
+    def from_values(cls, outcome: Any, covariates: Any) -> CovariateMoments:
+        """Moments of per-unit outcomes (1-D) and covariates (1-D for one, ``(n, k)``)."""
+        y = as_float_array(outcome, "outcome")
+        x = as_float_array(covariates, "covariates", ndim=min(max(np.ndim(covariates), 1), 2))
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] < 1:
+            raise ValueError(f"covariates must be 1-D or (n, k), got shape {x.shape}")
+        if x.shape[0] != y.size:
+            raise ValueError(f"outcome and covariates lengths differ: {y.size} and {x.shape[0]}")
+        z = np.column_stack([y, x])
+        return cls(y.size, float(y.sum()), x.sum(axis=0), z.T @ z)
+
+    @classmethod
+    def from_frame(
+        cls, data: pd.DataFrame, outcome: str, covariates: str | Sequence[str]
+    ) -> CovariateMoments:
+        """Moments of ``data[outcome]`` and the ``covariates`` columns (one row per unit)."""
+        names = [covariates] if isinstance(covariates, str) else list(covariates)
+        if not names:
+            raise ValueError("covariates must name at least one column")
+        columns = [column_as_float_array(data, name, "covariates") for name in names]
+        return cls.from_values(
+            column_as_float_array(data, outcome, "outcome"), np.column_stack(columns)
+        )
+
+    # --------------------------------------------------------------- views
+    @property
+    def k(self) -> int:
+        """The number of covariates."""
+        return int(self.sum_covariates.size)
+
+    @property
+    def mean_outcome(self) -> float:
+        """The outcome's mean."""
+        return self.sum_outcome / self.n
+
+    @property
+    def mean_covariates(self) -> np.ndarray:
+        """The covariates' means (``k`` numbers)."""
+        return self.sum_covariates / self.n
+
+    @property
+    def centred_cross_products(self) -> np.ndarray:
+        """Sums of centred cross products of ``(y, x_1, ..., x_k)``, ``(k + 1, k + 1)``."""
+        sums = np.concatenate(([self.sum_outcome], self.sum_covariates))
+        return self.sum_cross_products - np.outer(sums, sums) / self.n
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """Sample covariance matrix of ``(y, x_1, ..., x_k)`` (``ddof=1``; 0 for one unit)."""
+        if self.n < 2:
+            return np.zeros_like(self.sum_cross_products)
+        return self.centred_cross_products / (self.n - 1)
+
+    @property
+    def outcome(self) -> ArmStatistics:
+        """The outcome's :class:`ArmStatistics`."""
+        return ArmStatistics(self.n, self.sum_outcome, float(self.sum_cross_products[0, 0]))
+
+    def select(self, covariates: Sequence[int]) -> CovariateMoments:
+        """The moments of the outcome with a subset of the covariates (0-based indices into
+        ``sum_covariates``, in the order given)."""
+        indices = np.asarray(covariates)
+        if (
+            indices.ndim != 1
+            or indices.size < 1
+            or indices.dtype.kind not in "iu"
+            or np.any((indices < 0) | (indices >= self.k))
+            or np.unique(indices).size != indices.size
+        ):
+            raise ValueError(
+                f"covariates must be distinct indices in 0..{self.k - 1}, got {covariates!r}"
+            )
+        keep = np.concatenate(([0], indices + 1))
+        return CovariateMoments(
+            self.n,
+            self.sum_outcome,
+            self.sum_covariates[indices],
+            self.sum_cross_products[np.ix_(keep, keep)],
+        )
+
+    def to_covariate_statistics(self, covariate: int = 0) -> CovariateStatistics:
+        """The single-covariate :class:`CovariateStatistics` of covariate ``covariate``."""
+        if isinstance(covariate, bool) or not isinstance(covariate, int | np.integer):
+            raise ValueError(f"covariate must be an index in 0..{self.k - 1}, got {covariate!r}")
+        if not 0 <= covariate < self.k:
+            raise ValueError(f"covariate must be an index in 0..{self.k - 1}, got {covariate}")
+        j = int(covariate) + 1
+        return CovariateStatistics(
+            self.n,
+            self.sum_outcome,
+            float(self.sum_covariates[j - 1]),
+            float(self.sum_cross_products[0, 0]),
+            float(self.sum_cross_products[j, j]),
+            float(self.sum_cross_products[0, j]),
+        )
 
 
 def arm_statistics(

@@ -37,7 +37,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from playbook_lib.aggregates import ArmStatistics, CovariateStatistics, RatioStatistics
+from playbook_lib.aggregates import (
+    ArmStatistics,
+    CovariateMoments,
+    CovariateStatistics,
+    RatioStatistics,
+)
 from playbook_lib.validation import (
     check_choice,
     check_finite_number,
@@ -49,6 +54,9 @@ from playbook_lib.validation import (
 
 __all__ = [
     "ARM_METRICS_SQL",
+    "COVARIATE_MOMENTS_COVARIATES",
+    "COVARIATE_MOMENTS_OUTCOME",
+    "COVARIATE_MOMENTS_SQL",
     "DAILY_LOOKS_SQL",
     "PER_USER_SQL",
     "SAMPLE_RATIO_SQL",
@@ -60,7 +68,9 @@ __all__ = [
     "EventLog",
     "UnitArms",
     "connect",
+    "covariate_moments_from_rows",
     "query_arm_metrics",
+    "query_covariate_moments",
     "query_daily_looks",
     "query_geo_deltas",
     "query_ipw_scores",
@@ -156,6 +166,54 @@ FROM per_user
 GROUP BY arm
 ORDER BY arm
 """
+
+# CUPED with several covariates: per user, the experiment's revenue and three pre-period
+# covariates (revenue, page views, clicks), then per arm the count, the sums and the sums
+# of every product of two of them (squares included): the moments of regression
+# adjustment. Every pre-period event counts here, so the query reads all the events.
+COVARIATE_MOMENTS_OUTCOME = "revenue"
+COVARIATE_MOMENTS_COVARIATES = ("pre_revenue", "pre_pageviews", "pre_clicks")
+_MOMENT_VARIABLES = (COVARIATE_MOMENTS_OUTCOME, *COVARIATE_MOMENTS_COVARIATES)
+_MOMENT_PRODUCTS = tuple(
+    (first, second) for i, first in enumerate(_MOMENT_VARIABLES) for second in _MOMENT_VARIABLES[i:]
+)
+COVARIATE_MOMENTS_SQL = (
+    """
+WITH per_user_events AS (
+    SELECT
+        user_id,
+        SUM(CASE WHEN day >= 0 THEN revenue ELSE 0 END) AS revenue,
+        SUM(CASE WHEN day < 0 THEN revenue ELSE 0 END) AS pre_revenue,
+        SUM(CASE WHEN day < 0 AND event = 'pageview' THEN 1 ELSE 0 END) AS pre_pageviews,
+        SUM(CASE WHEN day < 0 AND event = 'click' THEN 1 ELSE 0 END) AS pre_clicks
+    FROM events
+    GROUP BY user_id
+),
+per_user AS (
+    SELECT
+        u.arm,
+        COALESCE(e.revenue, 0) AS revenue,
+        COALESCE(e.pre_revenue, 0) AS pre_revenue,
+        COALESCE(e.pre_pageviews, 0) AS pre_pageviews,
+        COALESCE(e.pre_clicks, 0) AS pre_clicks
+    FROM users AS u
+    LEFT JOIN per_user_events AS e ON e.user_id = u.user_id
+)
+SELECT
+    arm,
+    COUNT(*) AS n,
+"""
+    + "".join(f"    SUM({name}) AS sum_{name},\n" for name in _MOMENT_VARIABLES)
+    + ",\n".join(
+        f"    SUM({first} * {second}) AS sum_{first}_x_{second}"
+        for first, second in _MOMENT_PRODUCTS
+    )
+    + """
+FROM per_user
+GROUP BY arm
+ORDER BY arm
+"""
+)
 
 # Sample-ratio check: assigned users per arm (from the assignment table, not from events:
 # a treatment that changes who comes back must not look like a broken split).
@@ -724,6 +782,76 @@ def query_arm_metrics(connection: Any) -> ArmMetrics:
         If ``connection`` is not a connection, or the query does not return both arms.
     """
     return ArmMetrics.from_rows(_arm_rows(connection, ARM_METRICS_SQL))
+
+
+def covariate_moments_from_rows(rows: Any) -> tuple[CovariateMoments, CovariateMoments]:
+    """``(control, treatment)`` :class:`~playbook_lib.aggregates.CovariateMoments` from the
+    result of ``COVARIATE_MOMENTS_SQL`` (one row per arm 0, 1; from any engine).
+
+    The outcome is ``COVARIATE_MOMENTS_OUTCOME`` and the covariates, in order,
+    ``COVARIATE_MOMENTS_COVARIATES``.
+
+    Raises
+    ------
+    ValueError
+        If ``rows`` is not a DataFrame with one row per arm (0 then 1) and the query's
+        columns, or if its sums are inconsistent (see
+        :class:`~playbook_lib.aggregates.CovariateMoments`).
+    """
+    if not isinstance(rows, pd.DataFrame):
+        raise ValueError(f"rows must be a DataFrame, got {type(rows).__name__}")
+    columns = [
+        "arm",
+        "n",
+        *(f"sum_{name}" for name in _MOMENT_VARIABLES),
+        *(f"sum_{first}_x_{second}" for first, second in _MOMENT_PRODUCTS),
+    ]
+    missing = [column for column in columns if column not in rows.columns]
+    if missing:
+        raise ValueError(f"rows lacks the column(s) {missing} of COVARIATE_MOMENTS_SQL")
+    arms = rows["arm"].tolist()
+    if arms != [0, 1]:
+        raise ValueError(f"rows must hold one row per arm (0, 1), got arms {arms}")
+    size = len(_MOMENT_VARIABLES)
+    moments = []
+    for _, row in rows.iterrows():
+        cross = np.empty((size, size))
+        for i, first in enumerate(_MOMENT_VARIABLES):
+            for j in range(i, size):
+                value = float(row[f"sum_{first}_x_{_MOMENT_VARIABLES[j]}"])
+                cross[i, j] = cross[j, i] = value
+        moments.append(
+            CovariateMoments(
+                int(row["n"]),
+                float(row[f"sum_{COVARIATE_MOMENTS_OUTCOME}"]),
+                np.array([float(row[f"sum_{name}"]) for name in COVARIATE_MOMENTS_COVARIATES]),
+                cross,
+            )
+        )
+    return moments[0], moments[1]
+
+
+def query_covariate_moments(connection: Any) -> tuple[CovariateMoments, CovariateMoments]:
+    """Run ``COVARIATE_MOMENTS_SQL``: per arm, the moments of revenue and its three
+    pre-period covariates (revenue, page views, clicks).
+
+    Parameters
+    ----------
+    connection : duckdb.DuckDBPyConnection
+        A connection with the ``users`` and ``events`` views (see :func:`connect`).
+
+    Returns
+    -------
+    tuple of CovariateMoments
+        ``(control, treatment)``, ready for
+        :func:`playbook_lib.cuped.regression.estimate_cuped_moments_from_stats`.
+
+    Raises
+    ------
+    ValueError
+        If ``connection`` is not a connection, or the query does not return both arms.
+    """
+    return covariate_moments_from_rows(_arm_rows(connection, COVARIATE_MOMENTS_SQL))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 from playbook_lib.aggregates import (
     ArmStatistics,
+    CovariateMoments,
     CovariateStatistics,
     RatioStatistics,
     arm_statistics,
@@ -117,3 +118,97 @@ def test_round_off_is_not_a_variance() -> None:
     assert ArmStatistics.from_values(values).variance == 0.0
     with pytest.raises(ValueError, match="treatment has no control"):
         arm_statistics(pd.DataFrame({"y": [1.0, 2.0], "treatment": [1, 1]}), "y")
+
+
+# ------------------------------------------------------------------ CovariateMoments
+def _moment_rows(rng: np.random.Generator, n: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    x = np.column_stack([rng.gamma(2.0, 3.0, n), rng.poisson(4.0, n), rng.normal(5.0, 1.0, n)])
+    y = x @ np.array([0.5, 1.0, -2.0]) + rng.normal(0.0, 2.0, n)
+    return y, x
+
+
+def test_covariate_moments_match_numpy_and_add_up() -> None:
+    y, x = _moment_rows(np.random.default_rng(6))
+    moments = CovariateMoments.from_values(y, x)
+    z = np.column_stack([y, x])
+    assert moments.k == 3 and moments.n == y.size
+    np.testing.assert_allclose(moments.covariance, np.cov(z, rowvar=False), rtol=1e-10)
+    np.testing.assert_allclose(moments.mean_covariates, x.mean(axis=0), rtol=1e-12)
+    assert moments.mean_outcome == pytest.approx(y.mean(), rel=1e-12)
+    assert moments.outcome == ArmStatistics.from_values(y)
+    pooled = CovariateMoments.from_values(y[:100], x[:100]) + CovariateMoments.from_values(
+        y[100:], x[100:]
+    )
+    np.testing.assert_allclose(pooled.sum_cross_products, moments.sum_cross_products, rtol=1e-12)
+    np.testing.assert_allclose(pooled.sum_covariates, moments.sum_covariates, rtol=1e-12)
+    assert pooled.n == moments.n
+    # one covariate: the same numbers as the single-covariate statistics
+    single = CovariateStatistics.from_values(y, x[:, 1])
+    from_moments = moments.to_covariate_statistics(1)
+    for name, value in single.to_dict().items():
+        assert getattr(from_moments, name) == pytest.approx(value, rel=1e-12)
+    subset = moments.select([2, 0])
+    np.testing.assert_allclose(
+        subset.covariance, np.cov(np.column_stack([y, x[:, 2], x[:, 0]]), rowvar=False), rtol=1e-10
+    )
+    frame = pd.DataFrame({"y": y, "a": x[:, 0], "b": x[:, 1], "c": x[:, 2]})
+    assert CovariateMoments.from_frame(frame, "y", ["a", "b", "c"]) == moments
+    assert CovariateMoments.from_frame(frame, "y", "a").k == 1
+    with pytest.raises(ValueError, match="read-only"):
+        moments.sum_covariates[0] = 1.0
+
+
+def _moment_fields(**changes: object) -> dict[str, object]:
+    y, x = _moment_rows(np.random.default_rng(7), 50)
+    return {**CovariateMoments.from_values(y, x).to_dict(), **changes}
+
+
+def _skewed_cross_products() -> np.ndarray:
+    cross = np.array(_moment_fields()["sum_cross_products"])
+    cross[0, 1] += 1.0
+    return cross
+
+
+def _correlation_beyond_one() -> np.ndarray:
+    # three variables each pairwise consistent, jointly impossible: correlations
+    # 0.9 / 0.9 / -0.9 among (y, x1, x2) (eigenvalue below zero).
+    n, sd = 100, 1.0
+    correlation = np.array([[1.0, 0.9, 0.9], [0.9, 1.0, -0.9], [0.9, -0.9, 1.0]])
+    return (n - 1) * sd**2 * correlation  # means 0, so raw sums equal centred sums
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"n": 2.5}, "n must hold integers"),
+        ({"n": [3, 4]}, "n must be one number"),
+        ({"n": 0}, "n must be at least 1"),
+        ({"sum_outcome": np.nan}, "sum_outcome contains NaN"),
+        ({"sum_covariates": [[1.0, 2.0]]}, "sum_covariates must be a number or a 1-D"),
+        ({"sum_covariates": [1.0, 2.0]}, "sum_cross_products must have shape \\(3, 3\\)"),
+        ({"sum_cross_products": "x"}, "sum_cross_products must be"),
+        ({"sum_cross_products": np.ones(4)}, "sum_cross_products must be 2-dimensional"),
+        ({"sum_cross_products": _skewed_cross_products()}, "sum_cross_products must be symm"),
+        ({"sum_cross_products": np.zeros((4, 4))}, "sum_cross_products \\(its diagonal\\)"),
+    ],
+)
+def test_inconsistent_covariate_moments_are_refused(changes, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=match):
+        CovariateMoments(**_moment_fields(**changes))
+
+
+def test_covariate_moments_refuse_a_non_psd_matrix_and_other_pools() -> None:
+    with pytest.raises(ValueError, match="not positive semi-definite"):
+        CovariateMoments(100, 0.0, [0.0, 0.0], _correlation_beyond_one())
+    # Cauchy-Schwarz holds pair by pair, so only the joint (PSD) check catches it.
+    corr = _correlation_beyond_one() / 99
+    assert (np.abs(corr) <= 1).all() and np.linalg.eigvalsh(corr).min() < -0.5
+    moments = CovariateMoments(**_moment_fields())
+    with pytest.raises(ValueError, match="other must hold the same 3 covariate"):
+        moments + moments.select([0])
+    with pytest.raises(ValueError, match="covariates must be distinct indices"):
+        moments.select([0, 0])
+    with pytest.raises(ValueError, match="covariate must be an index"):
+        moments.to_covariate_statistics(3)
+    with pytest.raises(ValueError, match="outcome and covariates lengths differ"):
+        CovariateMoments.from_values(np.ones(3), np.ones((4, 2)))

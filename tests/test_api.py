@@ -16,7 +16,12 @@ import pytest
 
 import playbook_lib
 from playbook_lib import Estimate, Estimates
-from playbook_lib.aggregates import ArmStatistics, CovariateStatistics, RatioStatistics
+from playbook_lib.aggregates import (
+    ArmStatistics,
+    CovariateMoments,
+    CovariateStatistics,
+    RatioStatistics,
+)
 
 PACKAGE = Path(playbook_lib.__file__).parent
 PUBLIC = contract.public_functions()
@@ -123,6 +128,7 @@ ARM_BUILDERS: dict[str, Callable[[np.random.Generator], tuple[Any, Any]]] = {
     "abtest.estimate_relative_lift_from_stats": _arms,
     "abtest.compare_ratio_metrics_from_stats": lambda rng: _pair_arms(RatioStatistics, rng),
     "cuped.estimate_cuped_from_stats": lambda rng: _pair_arms(CovariateStatistics, rng),
+    "cuped.estimate_cuped_moments_from_stats": lambda rng: _pair_arms(CovariateMoments, rng),
     "geo.estimate_did_from_stats": _arms,
     "sequential.compute_interim_statistics_from_stats": _per_look,
     "hbm.unit_effects_from_stats": lambda rng: _arms(rng, (5,)),

@@ -19,6 +19,7 @@ import pytest
 import sqlglot
 
 from playbook_lib import warehouse
+from playbook_lib.cuped.regression import estimate_cuped_moments_from_stats
 
 REQUIRED = os.environ.get("PLAYBOOK_REQUIRE_SPARK") == "1"
 
@@ -69,6 +70,7 @@ QUERIES = {
     "SAMPLE_RATIO_SQL": (warehouse.SAMPLE_RATIO_SQL, ["arm"]),
     "DAILY_LOOKS_SQL": (warehouse.DAILY_LOOKS_SQL, ["day", "arm"]),
     "PER_USER_SQL": (warehouse.PER_USER_SQL, ["user_id"]),
+    "COVARIATE_MOMENTS_SQL": (warehouse.COVARIATE_MOMENTS_SQL, ["arm"]),
 }
 
 
@@ -112,3 +114,25 @@ def test_spark_rows_make_the_same_typed_statistics(engines) -> None:  # type: ig
     assert pd.Series(from_spark.click_through[1].ratio).item() == pytest.approx(
         from_duckdb.click_through[1].ratio, rel=1e-12
     )
+
+
+@pytest.mark.timeout(300)
+def test_spark_rows_make_the_same_covariate_moments(engines) -> None:  # type: ignore[no-untyped-def]
+    """Multi-covariate CUPED moments from Spark: the same typed statistics, and so the
+    same estimate, as from DuckDB."""
+    duck, spark = engines
+    rows = _spark_rows(spark, warehouse.COVARIATE_MOMENTS_SQL)
+    from_spark = warehouse.covariate_moments_from_rows(
+        rows.astype({"arm": int}).sort_values("arm").reset_index(drop=True)
+    )
+    from_duckdb = warehouse.query_covariate_moments(duck)
+    for spark_arm, duck_arm in zip(from_spark, from_duckdb, strict=True):
+        assert spark_arm.n == duck_arm.n
+        np.testing.assert_allclose(
+            spark_arm.sum_cross_products, duck_arm.sum_cross_products, rtol=1e-12
+        )
+        np.testing.assert_allclose(spark_arm.sum_covariates, duck_arm.sum_covariates, rtol=1e-12)
+    spark_estimate = estimate_cuped_moments_from_stats(*from_spark)
+    duck_estimate = estimate_cuped_moments_from_stats(*from_duckdb)
+    assert spark_estimate.estimate == pytest.approx(duck_estimate.estimate, rel=1e-9)
+    assert spark_estimate.se == pytest.approx(duck_estimate.se, rel=1e-9)

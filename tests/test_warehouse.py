@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from scipy import stats
 
-from playbook_lib import Estimate, bandits, geo, warehouse
-from playbook_lib.aggregates import ArmStatistics
+from playbook_lib import Estimate, Estimates, bandits, cuped, geo, warehouse
+from playbook_lib.aggregates import ArmStatistics, CovariateMoments
+from playbook_lib.cuped.regression import estimate_cuped_moments_from_stats
 from playbook_lib.simulate import simulate_bandit_logs
 
 pytest.importorskip("duckdb")
@@ -42,8 +44,16 @@ def _per_user(log: warehouse.EventLog) -> pd.DataFrame:
             "converted": (counts["purchase"] > 0).astype(int),
         }
     )
-    per_user["pre_revenue"] = pre.groupby("user_id")["revenue"].sum()
-    users = log.users.set_index("user_id").join(per_user).fillna(0.0)
+    # the pre-period's users apart: some have no experiment event
+    pre_counts = pre.groupby(["user_id", "event"], observed=False).size().unstack()
+    pre_period = pd.DataFrame(
+        {
+            "pre_revenue": pre.groupby("user_id")["revenue"].sum(),
+            "pre_pageviews": pre_counts["pageview"],
+            "pre_clicks": pre_counts["click"],
+        }
+    )
+    users = log.users.set_index("user_id").join(per_user).join(pre_period).fillna(0.0)
     return users.reset_index()
 
 
@@ -118,7 +128,12 @@ def test_simulated_log_has_its_structure_and_lift() -> None:
 @pytest.mark.parametrize("dialect", ["spark", "bigquery", "snowflake", "postgres"])
 def test_queries_are_portable_sql(dialect: str) -> None:
     sqlglot = pytest.importorskip("sqlglot")
-    for sql in (warehouse.ARM_METRICS_SQL, warehouse.SAMPLE_RATIO_SQL, warehouse.DAILY_LOOKS_SQL):
+    for sql in (
+        warehouse.ARM_METRICS_SQL,
+        warehouse.SAMPLE_RATIO_SQL,
+        warehouse.DAILY_LOOKS_SQL,
+        warehouse.COVARIATE_MOMENTS_SQL,
+    ):
         (translated,) = sqlglot.transpile(sql, read="duckdb", write=dialect)
         assert "SELECT" in translated
 
@@ -264,3 +279,151 @@ def test_event_log_is_written_sorted_by_user(log_and_connection) -> None:  # typ
     user_ids = connection.execute("SELECT user_id FROM events").df()["user_id"].to_numpy()
     assert len(user_ids) == len(log.events)
     assert (np.diff(user_ids) >= 0).all()
+
+
+# ------------------------------------------------------- CUPED with several covariates
+_COVARIATES = list(warehouse.COVARIATE_MOMENTS_COVARIATES)
+
+
+def test_covariate_moments_equal_the_row_level_moments(log_and_connection) -> None:  # type: ignore[no-untyped-def]
+    log, connection = log_and_connection
+    per_user = _per_user(log)
+    found = warehouse.query_covariate_moments(connection)
+    for arm, moments in enumerate(found):
+        rows = per_user[per_user["arm"] == arm]
+        expected = CovariateMoments.from_frame(rows, "revenue", _COVARIATES)
+        assert moments.n == expected.n and moments.k == 3
+        np.testing.assert_allclose(moments.sum_covariates, expected.sum_covariates, rtol=1e-9)
+        np.testing.assert_allclose(
+            moments.sum_cross_products, expected.sum_cross_products, rtol=1e-9
+        )
+        assert moments.sum_outcome == pytest.approx(expected.sum_outcome, rel=1e-9)
+    with pytest.raises(ValueError, match="rows lacks the column"):
+        warehouse.covariate_moments_from_rows(pd.DataFrame({"arm": [0, 1]}))
+    rows = connection.execute(warehouse.COVARIATE_MOMENTS_SQL).df()
+    with pytest.raises(ValueError, match="rows must hold one row per arm"):
+        warehouse.covariate_moments_from_rows(rows.iloc[::-1])
+
+
+def _gap(first: Estimate, second: Estimate) -> float:
+    pairs = [
+        (getattr(first, f), getattr(second, f)) for f in ("estimate", "se", "ci_low", "ci_high")
+    ]
+    return max(abs(a - b) / abs(b) for a, b in pairs)
+
+
+def test_cuped_from_moments_equals_the_row_level_cuped_and_ols(log_and_connection) -> None:  # type: ignore[no-untyped-def]
+    """From SQL moments: the same estimate as estimate_cuped on the per-user rows with a
+    covariate matrix, and the OLS coefficient of y ~ 1 + treatment + x (statsmodels)."""
+    log, connection = log_and_connection
+    per_user = _per_user(log)
+    control, treatment = warehouse.query_covariate_moments(connection)
+    from_sql = estimate_cuped_moments_from_stats(control, treatment)
+    from_rows = cuped.estimate_cuped(
+        per_user["revenue"], per_user[_COVARIATES].to_numpy(), per_user["arm"]
+    )
+    assert _gap(from_sql, from_rows) < 1e-9
+    assert from_sql.p_value == pytest.approx(from_rows.p_value, rel=1e-8)
+    design = sm.add_constant(per_user[["arm", *_COVARIATES]].astype(float).to_numpy())
+    ols = sm.OLS(per_user["revenue"].to_numpy(float), design).fit()
+    assert from_sql.estimate == pytest.approx(ols.params[1], rel=1e-9)
+    np.testing.assert_allclose(from_sql.details["theta"], ols.params[2:], rtol=1e-9)
+    # one covariate: the single-covariate twin's answer
+    single = estimate_cuped_moments_from_stats(control.select([0]), treatment.select([0]))
+    twin = cuped.estimate_cuped_from_stats(
+        *warehouse.query_arm_metrics(connection).revenue_with_pre_revenue
+    )
+    assert _gap(single, twin) < 1e-9
+    # swapping the arms flips the sign; the relative lift is the rows' too
+    swapped = estimate_cuped_moments_from_stats(treatment, control)
+    assert swapped.estimate == pytest.approx(-from_sql.estimate, rel=1e-12)
+    lift = estimate_cuped_moments_from_stats(control, treatment, relative=True)
+    lift_rows = cuped.estimate_cuped(
+        per_user["revenue"], per_user[_COVARIATES].to_numpy(), per_user["arm"], relative=True
+    )
+    assert _gap(lift, lift_rows) < 1e-9
+
+
+def _row_level_cuped(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> tuple[float, float]:
+    """A plain row-level implementation (independent of the package): pooled within-arm
+    theta by least squares on arm-centred rows, then Welch on y - x theta."""
+    centred_y = y - np.where(treated, y[treated].mean(), y[~treated].mean())
+    centred_x = x - np.where(treated[:, None], x[treated].mean(0), x[~treated].mean(0))
+    theta = np.linalg.lstsq(centred_x, centred_y, rcond=None)[0]
+    adjusted = y - x @ theta
+    a, b = adjusted[~treated], adjusted[treated]
+    return b.mean() - a.mean(), np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+
+
+def test_cuped_from_moments_equals_a_row_level_implementation() -> None:
+    rng = np.random.default_rng(31)
+    x = np.column_stack([rng.gamma(2.0, 1.0, 900), rng.poisson(3.0, 900), rng.normal(size=900)])
+    treated = rng.random(900) < 0.35
+    y = x @ [2.0, 0.5, -1.0] + 0.3 * treated + rng.standard_t(5, 900)
+    estimate, se = _row_level_cuped(y, x, treated)
+    found = estimate_cuped_moments_from_stats(
+        CovariateMoments.from_values(y[~treated], x[~treated]),
+        CovariateMoments.from_values(y[treated], x[treated]),
+    )
+    assert found.estimate == pytest.approx(estimate, rel=1e-9)
+    assert found.se == pytest.approx(se, rel=1e-9)
+
+
+def test_cuped_from_moments_interval_covers_at_its_level() -> None:
+    """Monte Carlo: 3,000 experiments of 400 users (35% treated) with skewed covariates,
+    heteroskedastic noise and an effect that varies with a covariate; the 95% interval
+    covers the average effect (1.0) within 3 Monte Carlo standard errors."""
+    rng = np.random.default_rng(20261202)
+    n_sims, n = 3_000, 400
+    x = np.stack(
+        [
+            rng.gamma(2.0, 1.0, (n_sims, n)),
+            rng.poisson(3.0, (n_sims, n)),
+            rng.normal(size=(n_sims, n)),
+        ],
+        axis=-1,
+    )
+    treated = rng.random((n_sims, n)) < 0.35
+    effect = 1.0 + 0.5 * (x[..., 0] - 2.0)  # mean 1.0
+    noise = rng.normal(size=(n_sims, n)) * (0.5 + 0.5 * x[..., 0])
+    y = x @ np.array([2.0, 0.5, -1.0]) + effect * treated + noise
+    z = np.concatenate([y[..., None], x], axis=-1)
+    moments = {}
+    for arm, mask in (("control", ~treated), ("treatment", treated)):
+        w = mask.astype(float)
+        moments[arm] = (
+            w.sum(axis=1),
+            np.einsum("sn,snj->sj", w, z),
+            np.einsum("sn,sni,snj->sij", w, z, z),
+        )
+    estimates = Estimates.from_list(
+        [
+            estimate_cuped_moments_from_stats(
+                *(
+                    CovariateMoments(int(n_arm[s]), sums[s, 0], sums[s, 1:], cross[s])
+                    for n_arm, sums, cross in (moments["control"], moments["treatment"])
+                )
+            )
+            for s in range(n_sims)
+        ]
+    )
+    coverage = estimates.coverage(1.0)
+    assert abs(coverage.estimate - 0.95) < 3 * coverage.details["nominal_se"], coverage
+    # and the adjustment pays: narrower than the unadjusted difference on every draw here
+    frame = estimates.to_frame()
+    assert (frame["variance_reduction"] > 0.3).mean() > 0.99
+
+
+def test_cuped_from_moments_refuses_bad_input() -> None:
+    rng = np.random.default_rng(2)
+    y, x = rng.normal(size=50), rng.normal(size=(50, 2))
+    two = CovariateMoments.from_values(y, x)
+    with pytest.raises(ValueError, match="treatment holds 1 covariate"):
+        estimate_cuped_moments_from_stats(two, two.select([0]))
+    with pytest.raises(ValueError, match="control must be a playbook_lib.aggregates.Covariate"):
+        estimate_cuped_moments_from_stats(two.to_covariate_statistics(0), two)
+    with pytest.raises(ValueError, match="treatment: n must be at least 2"):
+        estimate_cuped_moments_from_stats(two, CovariateMoments.from_values(y[:1], x[:1]))
+    collinear = CovariateMoments.from_values(y, np.column_stack([x[:, 0], 2 * x[:, 0]]))
+    with pytest.raises(ValueError, match="sum_cross_products: the covariates are constant"):
+        estimate_cuped_moments_from_stats(collinear, collinear)

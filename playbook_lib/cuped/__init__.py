@@ -13,8 +13,10 @@ Every estimator compares a treatment arm (``treatment == 1``) with a control arm
   estimator) for many simulated experiments at once, arrays of shape ``(n_sims, n)``,
   returned as one :class:`~playbook_lib.results.Estimates` table (``batch.py``).
 - :func:`estimate_regression_adjustment`: ANCOVA and Lin's (2013) fully interacted
-  estimator with heteroskedasticity-robust (HC2) standard errors, via statsmodels
-  (``regression.py``).
+  estimator with heteroskedasticity-robust (HC2) standard errors, via statsmodels, and
+  :func:`estimate_cuped_moments_from_stats`, CUPED with several covariates from per-arm
+  :class:`~playbook_lib.aggregates.CovariateMoments` (what one SQL ``GROUP BY`` returns;
+  ``regression.py``).
 - :func:`cross_fit_predictions` / :func:`estimate_cupac`: a machine-learning prediction of
   the outcome from pre-period features, cross-fitted, used as the CUPED covariate (CUPAC,
   ``cupac.py``).
@@ -38,7 +40,10 @@ from playbook_lib.cuped.batch import batch_estimate_cuped
 from playbook_lib.cuped.core import estimate_cuped, estimate_cuped_from_stats, summarize_arms
 from playbook_lib.cuped.cupac import cross_fit_predictions, estimate_cupac
 from playbook_lib.cuped.ratio import estimate_ratio_cuped
-from playbook_lib.cuped.regression import estimate_regression_adjustment
+from playbook_lib.cuped.regression import (
+    estimate_cuped_moments_from_stats,
+    estimate_regression_adjustment,
+)
 from playbook_lib.cuped.strata import estimate_post_stratified
 
 __all__ = [
@@ -47,6 +52,7 @@ __all__ = [
     "estimate_cupac",
     "estimate_cuped",
     "estimate_cuped_from_stats",
+    "estimate_cuped_moments_from_stats",
     "estimate_post_stratified",
     "estimate_ratio_cuped",
     "estimate_regression_adjustment",

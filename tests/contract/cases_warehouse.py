@@ -39,6 +39,24 @@ CASES = [
     ),
     Case(warehouse.query_arm_metrics, {"connection": _CONNECTION}, kinds={"connection": "object"}),
     Case(
+        warehouse.query_covariate_moments,
+        {"connection": _CONNECTION},
+        kinds={"connection": "object"},
+    ),
+    Case(
+        warehouse.covariate_moments_from_rows,
+        {"rows": _CONNECTION.execute(warehouse.COVARIATE_MOMENTS_SQL).df()},
+        kinds={"rows": "skip"},
+        extra=(
+            Bad("not a frame", {"rows": "rows"}, ("rows",)),
+            Bad(
+                "arms reversed",
+                {"rows": _CONNECTION.execute(warehouse.COVARIATE_MOMENTS_SQL).df().iloc[::-1]},
+                ("rows",),
+            ),
+        ),
+    ),
+    Case(
         warehouse.query_sample_ratio_counts,
         {"connection": _CONNECTION},
         kinds={"connection": "object"},
