@@ -15,6 +15,8 @@ single-fit MC SEs), with no additive padding.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import time
 import warnings
 from typing import Any
@@ -1668,3 +1670,27 @@ def test_complete_pooling_shifts_with_the_outcome(seed: int, shift: float) -> No
     moved = hbm.complete_pooling_effects(rescaled(effects, shift=shift), groups).to_frame()
     np.testing.assert_allclose(moved["estimate"], base["estimate"] + shift, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(moved["se"], base["se"], rtol=1e-12)
+
+
+def test_importing_the_package_and_hbm_leaves_the_bayesian_stack_unimported() -> None:
+    """PyMC, ArviZ, nutpie and PyTensor load inside the functions that need them, so a
+    process that only needs REML or the grid posterior does not pay seconds for them."""
+    code = (
+        "import sys\n"
+        "import playbook_lib\n"
+        "from playbook_lib import hbm\n"
+        "hbm.compute_hyperparameter_posterior\n"
+        "print(sorted(m for m in ('pymc', 'arviz', 'nutpie', 'pytensor') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_psis_loo_still_finds_arviz_when_the_package_imported_it_lazily() -> None:
+    draws = np.random.default_rng(3).normal(size=(2, 50, 4))
+    idata = az.from_dict(
+        posterior={"mu": draws[..., 0]}, log_likelihood={"y": 0.01 * draws[..., 1:] - 5.0}
+    )
+    assert diagnostics._psis_loo(idata).elpd_loo == az.loo(idata, pointwise=True).elpd_loo

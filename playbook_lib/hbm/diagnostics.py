@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import fft, special, stats
 
-from playbook_lib.hbm._arviz import az
+from playbook_lib.hbm._arviz import load_arviz
 from playbook_lib.hbm._checks import onehot, unit_data
 from playbook_lib.hbm._sampling import check_sampler_settings, stack
 from playbook_lib.hbm.hierarchical import HierarchicalFit, fit_hierarchical_model
@@ -385,7 +385,7 @@ def _psis_loo(idata: Any) -> Any:
         warnings.filterwarnings(
             "ignore", message="Estimated shape parameter of Pareto", category=UserWarning
         )
-        return az.loo(idata, pointwise=True)
+        return load_arviz().loo(idata, pointwise=True)
 
 
 def compute_loo(idata: Any, threshold: float = 0.7) -> dict[str, float]:
@@ -530,6 +530,6 @@ def fit_groupings(
         )
         # ArviZ 0.23 calls DataFrame.sort_values(inplace=True), deprecated in pandas 3.1.
         warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.sort_values")
-        table = az.compare(loos, ic="loo")
+        table = load_arviz().compare(loos, ic="loo")
     table["n_high_k"] = [int((np.asarray(loos[name].pareto_k) > 0.7).sum()) for name in table.index]
     return GroupingComparison(table, fits)
