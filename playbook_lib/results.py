@@ -183,6 +183,71 @@ class Estimate:
             details=details or {},
         )
 
+    @classmethod
+    def from_proportion(
+        cls,
+        hits: Any,
+        *,
+        nominal: float | None = None,
+        method: str = "proportion",
+        alpha: float = 0.05,
+    ) -> Estimate:
+        """The share of true entries of ``hits`` (e.g. intervals that cover a truth in a
+        Monte Carlo study) with its binomial standard error and Wilson interval.
+
+        The standard error is ``sqrt(p (1 - p) / n)`` and the ``1 - alpha`` interval is
+        Wilson's score interval (Wilson, 1927), which keeps its coverage near 0 and 1.
+        ``details`` hold ``n`` and, when ``nominal`` (the share expected under exact
+        calibration, e.g. ``0.95`` for a coverage) is given, ``nominal``, its standard
+        error ``sqrt(c (1 - c) / n)`` and ``z_vs_nominal``, the distance of the share from
+        ``nominal`` in those units (NaN when ``nominal`` is 0 or 1).
+
+        Raises
+        ------
+        ValueError
+            If ``hits`` is empty or holds values other than 0/1 (or booleans), ``nominal``
+            is outside [0, 1], or ``alpha`` is outside (0, 1).
+        """
+        # statsmodels loads in about a second: import it when a proportion is computed,
+        # so that `import playbook_lib` stays cheap.
+        from statsmodels.stats.proportion import proportion_confint
+
+        values = np.asarray(hits)
+        if values.size == 0:
+            raise ValueError("hits must hold at least one value")
+        if values.dtype != bool:
+            numeric = np.asarray(values, dtype=float)
+            if not np.isin(numeric, (0.0, 1.0)).all():
+                raise ValueError("hits must hold booleans or 0/1 values")
+            values = numeric == 1.0
+        alpha = _as_float(alpha, "alpha")
+        if not 0.0 < alpha < 1.0:
+            raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+        n = int(values.size)
+        successes = int(values.sum())
+        rate = successes / n
+        low, high = proportion_confint(successes, n, alpha=alpha, method="wilson")
+        details: dict[str, Any] = {"n": n}
+        if nominal is not None:
+            nominal = _as_float(nominal, "nominal")
+            if not 0.0 <= nominal <= 1.0:
+                raise ValueError(f"nominal must lie in [0, 1], got {nominal}")
+            nominal_se = math.sqrt(nominal * (1 - nominal) / n)
+            details.update(
+                nominal=nominal,
+                nominal_se=nominal_se,
+                z_vs_nominal=(rate - nominal) / nominal_se if 0 < nominal < 1 else math.nan,
+            )
+        return cls(
+            method,
+            rate,
+            math.sqrt(rate * (1 - rate) / n),
+            float(low),
+            float(high),
+            alpha=alpha,
+            details=details,
+        )
+
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # ``details`` is a read-only mapping proxy, which pickle and copy cannot handle:
         # rebuild from a plain dict (so Estimates pickle, deep-copy and cross processes).
@@ -293,35 +358,6 @@ class Estimate:
 
 
 _ESTIMATES_COLUMNS = ("method", "estimate", "se", "ci_low", "ci_high", "alpha", "p_value", "df")
-
-
-def _proportion(hits: np.ndarray, alpha: float, method: str, nominal: float) -> Estimate:
-    """A Monte Carlo proportion with its binomial standard error and Wilson interval."""
-    # statsmodels loads in about a second: import it when a calibration is computed, so
-    # that `import playbook_lib` stays cheap.
-    from statsmodels.stats.proportion import proportion_confint
-
-    n = int(hits.size)
-    if n == 0:
-        raise ValueError("a Monte Carlo proportion needs at least one row")
-    rate = float(hits.mean())
-    low, high = proportion_confint(int(hits.sum()), n, alpha=alpha, method="wilson")
-    return Estimate(
-        method,
-        rate,
-        math.sqrt(rate * (1 - rate) / n),
-        float(low),
-        float(high),
-        alpha=alpha,
-        details={
-            "n": n,
-            "nominal": nominal,
-            "nominal_se": math.sqrt(nominal * (1 - nominal) / n),
-            "z_vs_nominal": (rate - nominal) / math.sqrt(nominal * (1 - nominal) / n)
-            if 0 < nominal < 1
-            else math.nan,
-        },
-    )
 
 
 class Estimates:
@@ -549,7 +585,9 @@ class Estimates:
         truth = _broadcast_truth(truth, len(self))
         low, high = self._frame["ci_low"].to_numpy(), self._frame["ci_high"].to_numpy()
         alpha = self._common_alpha()
-        return _proportion((low <= truth) & (truth <= high), 0.05, "coverage", 1 - alpha)
+        return Estimate.from_proportion(
+            (low <= truth) & (truth <= high), nominal=1 - alpha, method="coverage"
+        )
 
     def rejection_rate(self, *, null_value: float = 0.0, alpha: float | None = None) -> Estimate:
         """Share of rows whose test rejects ``estimate == null_value`` at ``alpha``.
@@ -572,7 +610,7 @@ class Estimates:
             if np.isnan(p_value).any():
                 raise ValueError("alpha: some rows have no p-value; use alpha=None")
             level, rejected = alpha, p_value <= alpha
-        return _proportion(rejected, 0.05, "rejection rate", level)
+        return Estimate.from_proportion(rejected, nominal=level, method="rejection rate")
 
     def bias(self, truth: Any) -> Estimate:
         """Mean of ``estimate - truth`` with its Monte Carlo standard error (normal CI)."""

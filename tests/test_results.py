@@ -294,3 +294,28 @@ def test_estimate_pickles_and_deep_copies() -> None:
     result = make(details={"n": 3})
     for clone in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result), copy.copy(result)):
         assert clone == result and clone.details["n"] == 3
+
+
+def test_from_proportion_matches_wilson_and_reports_its_distance_from_nominal() -> None:
+    # Wilson limits computed once with statsmodels 0.14:
+    # proportion_confint(37, 40, alpha=0.05, method="wilson")
+    # proportion_confint(0, 25, alpha=0.1, method="wilson")
+    hits = np.r_[np.ones(37, bool), np.zeros(3, bool)]
+    share = Estimate.from_proportion(hits, nominal=0.95, method="coverage")
+    assert share.method == "coverage" and share.estimate == pytest.approx(0.925)
+    assert share.se == pytest.approx(math.sqrt(0.925 * 0.075 / 40))
+    assert share.ci == pytest.approx((0.8013576648, 0.9741639742), abs=1e-9)
+    assert share.details["nominal_se"] == pytest.approx(math.sqrt(0.95 * 0.05 / 40))
+    z = (0.925 - 0.95) / math.sqrt(0.95 * 0.05 / 40)
+    assert share.details["z_vs_nominal"] == pytest.approx(z)
+    none = Estimate.from_proportion(np.zeros(25), alpha=0.1)
+    assert none.estimate == 0 and none.se == 0 and dict(none.details) == {"n": 25}
+    assert none.ci == pytest.approx((0.0, 0.0976535060), abs=1e-9)
+    for bad, match in (
+        (dict(hits=[]), "hits"),
+        (dict(hits=[0, 2]), "hits"),
+        (dict(hits=[0, 1], nominal=1.5), "nominal"),
+        (dict(hits=[0, 1], alpha=0.0), "alpha"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            Estimate.from_proportion(**bad)

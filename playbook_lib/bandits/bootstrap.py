@@ -88,7 +88,8 @@ def estimate_block_bootstrap(
     The per-round scores are resampled in blocks of consecutive rounds
     (:func:`compute_block_bootstrap_means`), which keeps short-range dependence. It treats the score
     series as stationary; under adaptive allocation the scores' variance drifts with the
-    propensities, so the interval can under-cover (the chapter measures by how much).
+    propensities, so the interval under-covers when propensities approach 0 (Hadad et al.,
+    2021).
 
     Parameters
     ----------

@@ -57,8 +57,8 @@ def estimate_ipw(
 
     The interval is the usual normal one from the sample variance of the per-round scores.
     It is valid for i.i.d. logging (fixed or contextual propensities). Under adaptive
-    allocation it covers when every arm keeps an exploration floor (checked by simulation
-    in the chapter and tests) and under-covers when propensities collapse towards 0.
+    allocation it covers when every arm keeps an exploration floor and under-covers when
+    propensities collapse towards 0 (Hadad et al., 2021).
 
     Parameters
     ----------
@@ -204,14 +204,12 @@ def estimate_adaptive_aipw(
     not Hadad et al.'s own estimator of a contrast: they weight each arm's scores by its
     stable-variance weight :math:`\pi_t(a)^{1/2}`, estimate each arm's value separately
     and combine the two estimates with their cross-covariance; the single weight
-    :math:`h_t` here targets the difference directly. On the chapter's simulated designs
-    the two give coverages within about 0.03 of each other.
+    :math:`h_t` here targets the difference directly.
 
     Assumes the outcome predictions use only past rounds (the default, running posterior
     means) and that propensities do not collapse to 0 too fast. The weights depend on the
-    data, so in finite samples the estimate carries some bias (the chapter measures it): in
-    our simulations it helps when propensities collapse but does not restore nominal
-    coverage there, and with an exploration floor plain :func:`estimate_aipw` covers as well.
+    data, so in finite samples the estimate carries some bias, and when propensities
+    collapse towards 0 its interval can still under-cover.
 
     Parameters
     ----------

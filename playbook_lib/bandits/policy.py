@@ -16,8 +16,8 @@ import numpy as np
 from scipy import special
 
 from playbook_lib.bandits._checks import MAX_CELLS, played_column
+from playbook_lib.bandits._quadrature import two_beta_superiority
 from playbook_lib.bandits.propensities import (
-    _two_beta,
     compute_thompson_propensities,
     compute_top_two_propensities,
 )
@@ -132,7 +132,7 @@ class _TwoArmRecurrence:
         self.total = 2.0 * (prior_alpha + prior_beta)  # a + b + c + d, alike in every row
         self.arm_one = np.full(n_reps, prior_alpha + prior_beta)  # a + b
         self.successes = np.full(n_reps, 2.0 * prior_alpha)  # a + c
-        start = _two_beta(prior_alpha, prior_beta, prior_alpha, prior_beta)
+        start = two_beta_superiority(prior_alpha, prior_beta, prior_alpha, prior_beta)
         self.h = np.full(n_reps, float(start))
         log_g = special.betaln(2 * prior_alpha, 2 * prior_beta) - 2 * special.betaln(
             prior_alpha, prior_beta
@@ -196,7 +196,7 @@ def _recompute_extreme_rounds(
             arms[chunk], rewards[chunk], 2, prior_alpha, prior_beta
         )
         alpha, beta = alpha[extreme], beta[extreme]
-        exact = _two_beta(alpha[:, 0], beta[:, 0], alpha[:, 1], beta[:, 1])
+        exact = two_beta_superiority(alpha[:, 0], beta[:, 0], alpha[:, 1], beta[:, 1])
         part[extreme] = np.stack([1.0 - exact, exact], axis=-1)
         propensities[chunk] = part
 
@@ -232,7 +232,7 @@ def _two_arm_probabilities(h: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -
     extreme = (h < _RECURRENCE_FLOOR) | (h > 1.0 - _RECURRENCE_FLOOR)
     if np.any(extreme):
         a, b = alpha[extreme], beta[extreme]
-        h[extreme] = _two_beta(a[:, 0], b[:, 0], a[:, 1], b[:, 1])
+        h[extreme] = two_beta_superiority(a[:, 0], b[:, 0], a[:, 1], b[:, 1])
     return np.stack([1.0 - h, h], axis=-1)
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from playbook_lib.bandits._checks import Log, prepare_log
 from playbook_lib.bandits._scores import ipw_scores, mean_and_se
-from playbook_lib.results import Estimate, _proportion
+from playbook_lib.results import Estimate
 from playbook_lib.validation import as_numeric_array, check_alpha
 
 __all__ = [
@@ -324,7 +324,7 @@ def compute_confidence_sequence_coverage(
             np.log1p(wealth, out=wealth)
             np.cumsum(wealth, axis=-1, out=wealth)
             covered &= wealth.max(-1) < threshold
-    return _proportion(covered, 0.05, "time-uniform coverage", 1 - alpha)
+    return Estimate.from_proportion(covered, nominal=1 - alpha, method="time-uniform coverage")
 
 
 def _check_rounds(rounds: Any, n: int) -> np.ndarray:
