@@ -844,7 +844,7 @@ def query_covariate_moments(connection: Any) -> tuple[CovariateMoments, Covariat
     -------
     tuple of CovariateMoments
         ``(control, treatment)``, ready for
-        :func:`playbook_lib.cuped.regression.estimate_cuped_moments_from_stats`.
+        :func:`playbook_lib.cuped.estimate_cuped_moments_from_stats`.
 
     Raises
     ------

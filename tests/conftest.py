@@ -55,8 +55,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # beside another worker, so the budget keeps a margin above the 20 s target that the book
 # build's own timings are held to; the warehouse chapter's DuckDB queries run on both
 # cores, so its CPU time is about 1.2x its wall time (19 s alone).
-DEFAULT_CHAPTER_BUDGET_SECONDS = 25.0
-CHAPTER_BUDGET_SECONDS = {"hbm": 60.0, "bandits": 30.0, "warehouse": 30.0}
+# The same 2-core machine is not always the same processor: on 2026-12-03 it was an
+# Intel Xeon instead of the AMD EPYC above, and the same chapters took 1.3-1.4x the CPU
+# (bandits 34 s and synthetic control 25 s alone; the geo-power benchmark's loop over
+# scipy calls 2.7x). The budgets hold on both with a margin of about 15%; they catch a
+# regression, while the targets (hbm 60 s, bandits 30 s, others 20 s) are tracked on
+# the execution-statistics page and in the speed issue, not by failing the suite.
+DEFAULT_CHAPTER_BUDGET_SECONDS = 30.0
+CHAPTER_BUDGET_SECONDS = {"hbm": 75.0, "bandits": 40.0, "warehouse": 36.0}
 BOOK_DIR = REPO_ROOT / "book"
 
 
