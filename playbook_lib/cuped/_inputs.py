@@ -22,6 +22,20 @@ from playbook_lib.validation import (
 ARMS = ("control", "treatment")
 
 
+def check_arm_statistics(control: Any, treatment: Any, kind: type) -> tuple[Any, Any]:
+    """The two arms' statistics, each an instance of ``kind`` with at least 2 units (a
+    :class:`ValueError` naming the arm otherwise); scalar fields are the caller's check."""
+    for statistics, name in zip((control, treatment), ARMS, strict=True):
+        if not isinstance(statistics, kind):
+            raise ValueError(
+                f"{name} must be a playbook_lib.aggregates.{kind.__name__}, got "
+                f"{type(statistics).__name__}"
+            )
+        if np.ndim(statistics.n) == 0 and statistics.n < 2:
+            raise ValueError(f"{name}: n must be at least 2 units, got {statistics.n}")
+    return control, treatment
+
+
 def column(data: pd.DataFrame | None, value: Any, name: str, *, allow_nan: bool = False) -> Any:
     """Return ``data[value]`` when ``data`` is given and ``value`` names column(s).
 

@@ -19,6 +19,7 @@ from playbook_lib._kernels import moments_from_sums
 from playbook_lib.aggregates import CovariateStatistics
 from playbook_lib.cuped._inputs import (
     ARMS,
+    check_arm_statistics,
     comparison_estimate,
     outcome_covariates_treatment,
     two_arm_welch,
@@ -373,20 +374,13 @@ def estimate_cuped_from_stats(
     and p = 1 (equal means) or 0, with a :class:`~playbook_lib.PlaybookWarning`.
     """
     alpha = _check_options(alpha, theta_method, relative)
-    arms = (control, treatment)
+    arms = check_arm_statistics(control, treatment, CovariateStatistics)
     for statistics, name in zip(arms, ARMS, strict=True):
-        if not isinstance(statistics, CovariateStatistics):
-            raise ValueError(
-                f"{name} must be a playbook_lib.aggregates.CovariateStatistics, got "
-                f"{type(statistics).__name__}"
-            )
         if np.ndim(statistics.n) != 0:
             raise ValueError(
                 f"{name} must hold one experiment's statistics (scalar fields), got "
                 f"fields of shape {np.shape(statistics.n)}"
             )
-        if statistics.n < 2:
-            raise ValueError(f"{name}: n must be at least 2 units, got {statistics.n}")
 
     def field(name: str) -> np.ndarray:
         return np.array([getattr(statistics, name) for statistics in arms], dtype=float)

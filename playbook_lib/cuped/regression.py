@@ -11,7 +11,11 @@ import pandas as pd
 import statsmodels.api as sm
 
 from playbook_lib.aggregates import CovariateMoments
-from playbook_lib.cuped._inputs import ARMS, comparison_estimate, outcome_covariates_treatment
+from playbook_lib.cuped._inputs import (
+    check_arm_statistics,
+    comparison_estimate,
+    outcome_covariates_treatment,
+)
 from playbook_lib.cuped.core import _check_options, _cuped_core
 from playbook_lib.results import Estimate
 from playbook_lib.validation import check_alpha, check_choice, check_regression_design
@@ -218,15 +222,7 @@ def estimate_cuped_moments_from_stats(
     :func:`~playbook_lib.cuped.estimate_cuped_from_stats`.
     """
     alpha = _check_options(alpha, theta_method, relative)
-    arms = (control, treatment)
-    for statistics, name in zip(arms, ARMS, strict=True):
-        if not isinstance(statistics, CovariateMoments):
-            raise ValueError(
-                f"{name} must be a playbook_lib.aggregates.CovariateMoments, got "
-                f"{type(statistics).__name__}"
-            )
-        if statistics.n < 2:
-            raise ValueError(f"{name}: n must be at least 2 units, got {statistics.n}")
+    arms = check_arm_statistics(control, treatment, CovariateMoments)
     if treatment.k != control.k:
         raise ValueError(
             f"treatment holds {treatment.k} covariate(s) but control {control.k}: the arms "
