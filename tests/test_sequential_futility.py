@@ -35,70 +35,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import reference_values as registry
 
 from playbook_lib import sequential as sq
 from playbook_lib.simulate import simulate_z_paths
 
 THIRDS = [1 / 3, 2 / 3, 1.0]
+# The rpact literals are kept once, in the validation registry (the R commands above).
 RPACT_DESIGNS = {
-    "asOF/bsOF non-binding": (
-        {"information_fractions": THIRDS, "alpha": 0.025, "power": 0.8},
-        [3.7103028732625, 2.51142748445272, 1.9930474832654],
-        [-0.236144609880091, 1.17037203116342],
-        [
-            8.66778493209013,
-            1.10433402287428,
-            0.87520994677452,
-            0.834134871094387,
-            0.627409515076705,
-        ],
-    ),
-    "asOF/bsOF binding": (
-        {"information_fractions": THIRDS, "alpha": 0.025, "power": 0.8, "binding_futility": True},
-        [3.7103028732625, 2.5111084356904, 1.93091572076082],
-        [-0.270005563802686, 1.12248460715637],
-        [
-            8.32588701261494,
-            1.06077393136479,
-            0.847936728754366,
-            0.807321350523086,
-            0.610695336626305,
-        ],
-    ),
-    "asP/bsKD uneven non-binding": (
-        {
-            "information_fractions": [0.2, 0.45, 0.7, 1.0],
-            "alpha": 0.025,
-            "power": 0.9,
-            "spending": "pocock",
-            "beta_spending": "power",
-            "beta_gamma": 2.0,
-        },
-        [2.43797668805001, 2.37650979310274, 2.3630550429225, 2.32651939243078],
-        [-1.04576569209166, 0.312580315861851, 1.26907560089603],
-        [12.901064593999, 1.2278048117566, 0.692582482935466, 0.85581829176587, 0.643859325844535],
-    ),
-    "asHSD/bsHSD binding": (
-        {
-            "information_fractions": [0.25, 0.5, 0.75, 1.0],
-            "alpha": 0.05,
-            "power": 0.8,
-            "spending": "hwang-shih-decani",
-            "gamma": -2.0,
-            "beta_spending": "hwang-shih-decani",
-            "beta_gamma": -2.0,
-            "binding_futility": True,
-        },
-        [2.57055287981281, 2.3207658007741, 2.0491873845458, 1.71932067722082],
-        [-0.748558740221995, 0.125907864887267, 0.907364500220865],
-        [
-            6.74840955396141,
-            1.09152399253355,
-            0.760093698232203,
-            0.798588274824222,
-            0.63504769963539,
-        ],
-    ),
+    name: (
+        {**arguments, "information_fractions": list(arguments["information_fractions"])},
+        *registry._RPACT_DESIGNS[name],
+    )
+    for name, arguments in registry._BETA_SPENDING_ARGUMENTS.items()
 }
 
 
@@ -155,26 +104,8 @@ def test_binding_lowers_efficacy_bounds_and_maximum_information(designs) -> None
     )
 
 
-RPACT_POWER_MEANS = {  # overallReject, earlyStop, futilityStop, expectedNumberOfSubjects
-    "asOF/bsOF non-binding": (
-        [0.0220407889104623, 0.473597314518243, 0.814569219550328],
-        [0.888834782799014, 0.52275204265166, 0.583390847932979],
-        [0.882792732197097, 0.33272798736546, 0.107968091686146],
-        [227.253530935769, 318.641540474076, 315.751497937157],
-    ),
-    "asOF/bsOF binding": (
-        [0.0250000002074752, 0.495981758596649, 0.829123274686093],
-        [0.879196492589375, 0.505829859981868, 0.575085627714508],
-        [0.873148103375101, 0.315699493801988, 0.0995004719192571],
-        [230.282935343474, 321.5665124662, 317.109986516413],
-    ),
-    "Pocock two-sided K=4": (
-        [0.0499999999999993, 0.427808887286658, 0.779984151288317],
-        [0.0417548079124644, 0.317526807194388, 0.637782255785456],
-        [0.0, 0.0, 0.0],
-        [390.848815775912, 339.451566297119, 273.052187517053],
-    ),
-}
+# overallReject, earlyStop, futilityStop, expectedNumberOfSubjects, per design
+RPACT_POWER_MEANS = registry._RPACT_POWER_MEANS
 
 
 @pytest.mark.parametrize("name", list(RPACT_POWER_MEANS))
