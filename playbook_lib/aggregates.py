@@ -474,8 +474,8 @@ class CovariateMoments(_Statistics):
 
     Examples
     --------
-    >>> moments = CovariateMoments.from_values([1.0, 2.0, 4.0], [[0.0, 1.0], [1.0, 1.0],
-    ...                                                          [2.0, 3.0]])
+    >>> covariates = [[0.0, 1.0], [1.0, 1.0], [2.0, 3.0]]
+    >>> moments = CovariateMoments.from_values([1.0, 2.0, 4.0], covariates)
     >>> moments.k, moments.mean_outcome
     (2, 2.3333333333333335)
     """

@@ -19,29 +19,17 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import reference_values as registry
 
 import playbook_lib as pl
 from playbook_lib import geo
 from playbook_lib.simulate import simulate_staggered_panel
 
-# did README: ATT(g, t) and its (bootstrap) standard error, never-treated comparison
-PUBLISHED_GROUP_TIME = {
-    (2004, 2004): (-0.0105, 0.0246),
-    (2004, 2005): (-0.0704, 0.0332),
-    (2004, 2006): (-0.1373, 0.0397),
-    (2004, 2007): (-0.1008, 0.0357),
-    (2006, 2004): (0.0065, 0.0229),
-    (2006, 2005): (-0.0028, 0.0197),
-    (2006, 2006): (-0.0046, 0.0179),
-    (2006, 2007): (-0.0412, 0.0192),
-    (2007, 2004): (0.0305, 0.0154),
-    (2007, 2005): (-0.0027, 0.0164),
-    (2007, 2006): (-0.0311, 0.0184),
-    (2007, 2007): (-0.0261, 0.0170),
-}
-PUBLISHED_EVENT_TIME = {-3: 0.0305, -2: -0.0006, -1: -0.0245, 0: -0.0199, 1: -0.0510,
-                        2: -0.1373, 3: -0.1008}  # fmt: skip
-PUBLISHED_COHORT = {2004: -0.0797, 2006: -0.0229, 2007: -0.0261}
+# The did README's ATT(g, t) with its (bootstrap) standard error (never-treated
+# comparison), event-time and cohort effects: kept once, in the validation registry.
+PUBLISHED_GROUP_TIME = registry._DID_GROUP_TIME
+PUBLISHED_EVENT_TIME = registry._DID_EVENT_TIME
+PUBLISHED_COHORT = registry._DID_COHORT
 PUBLISHED_DYNAMIC = (-0.0772, 0.0219)
 PUBLISHED_GROUP = (-0.031, 0.0126)
 PUBLISHED_PRE_TEST_P = 0.16812  # "P-value for pre-test of parallel trends assumption"
