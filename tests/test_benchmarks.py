@@ -30,6 +30,10 @@ COMPARISONS = {
 CURVES = {"hierarchical_fit", "geo_power", "synthetic_control", "thompson_many_arms"}
 
 
+# The module's tests share one quick benchmark run (22 s): one worker runs them all.
+pytestmark = pytest.mark.xdist_group("benchmarks")
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     output = tmp_path_factory.mktemp("benchmarks") / "quick.json"

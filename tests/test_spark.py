@@ -34,6 +34,10 @@ def _missing_engine() -> str | None:
     return None
 
 
+# The module's tests share one Spark session (25 s to start): one worker runs them all.
+pytestmark = pytest.mark.xdist_group("spark")
+
+
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, object]]:
     reason = _missing_engine()
