@@ -392,10 +392,8 @@ def estimate_paired_did(
         constant per geo.
     pair : str
         Pair column.
-    geo, period, group, kpi, treatment_label : str
-        Column names and the treatment label.
-    alpha : float
-        One minus the interval's coverage.
+    geo, period, group, kpi, treatment_label, alpha
+        As in :func:`~playbook_lib.geo.estimate_did`.
 
     Returns
     -------
@@ -564,10 +562,8 @@ def estimate_stratified_did(
         constant per geo.
     stratum : str
         Stratum column.
-    geo, period, group, kpi, treatment_label : str
-        Column names and the treatment label.
-    alpha : float
-        One minus the interval's coverage.
+    geo, period, group, kpi, treatment_label, alpha
+        As in :func:`~playbook_lib.geo.estimate_did`.
 
     Returns
     -------

@@ -410,12 +410,8 @@ def estimate_ancova(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        Tidy panel, see :func:`aggregate_geo_periods`.
-    geo, period, group, kpi, treatment_label : str
-        Column names and the treatment label.
-    alpha : float
-        One minus the interval's coverage.
+    data, geo, period, group, kpi, treatment_label, alpha
+        As in :func:`estimate_did`.
 
     Returns
     -------

@@ -575,12 +575,8 @@ def imputation_horizon_effects(
 
     Parameters
     ----------
-    data, unit, time, outcome, first_treated
-        The panel and its column names, as for :func:`fit_imputation`.
-    alpha : float
-        One minus the intervals' coverage.
-    variance : {"cluster", "homoskedastic", "leave_out"}
-        See :meth:`ImputationFit.overall`.
+    data, unit, time, outcome, first_treated, alpha, variance
+        As for :func:`estimate_imputation` (``alpha``: one minus the intervals' coverage).
 
     Returns
     -------
@@ -614,10 +610,8 @@ def imputation_unit_effects(
 
     Parameters
     ----------
-    data, unit, time, outcome, first_treated
-        The panel and its column names, as for :func:`fit_imputation`.
-    alpha : float
-        One minus the intervals' coverage.
+    data, unit, time, outcome, first_treated, alpha
+        As for :func:`estimate_imputation` (``alpha``: one minus the intervals' coverage).
 
     Returns
     -------

@@ -199,10 +199,8 @@ def compute_confidence_sequence(
 
     Parameters
     ----------
-    estimates : array-like
-        Shape ``(..., n_looks)``, running effect estimates in time order.
-    variances : array-like
-        Their variances, broadcastable to ``estimates``.
+    estimates, variances
+        As in :func:`compute_always_valid_p_values`.
     mixture_variance : float
         ``tau^2`` (see :func:`choose_mixture_variance`).
     alpha : float
