@@ -220,6 +220,14 @@ def test_ancova_is_more_powerful_than_did_on_the_same_draws() -> None:
     )
     assert 0 < did["mde_mc_se"] < 0.01
     assert abs(ancova["coverage"] - 0.95) < three_mc_se(0.95, 1000) + 0.005
+    # the coverage's own Monte Carlo se, and its distance from nominal in units of the
+    # binomial se of an exactly calibrated interval
+    for row in (did, ancova):
+        c = row["coverage"]
+        assert row["coverage_mc_se"] == pytest.approx(np.sqrt(c * (1 - c) / 1000), rel=1e-12)
+        assert row["coverage_z_vs_nominal"] == pytest.approx(
+            (c - 0.95) / np.sqrt(0.95 * 0.05 / 1000), rel=1e-12
+        )
 
 
 def test_minimum_detectable_lift_with_an_analysis_has_its_power() -> None:

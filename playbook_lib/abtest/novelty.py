@@ -189,12 +189,12 @@ def estimate_effect_trend(
         raise ValueError(f"unit: column {unit!r} needs at least 3 units, got {n_units}")
     if np.ptp(d) == 0:
         raise ValueError(f"exposure_day: column {exposure_day!r} is constant")
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS
 
     centred = d - d.mean()
     treated = t.astype(float)
     design = np.column_stack([np.ones_like(y), treated, centred, treated * centred])
-    fit = sm.OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+    fit = OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
     df = float(n_units - 1)
     return Estimate.from_standard_error(
         "effect trend",

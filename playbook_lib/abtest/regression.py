@@ -175,9 +175,9 @@ def estimate_regression_effect(
         fit_options = {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
     if np.ptp(y) == 0:
         return _exact_fit_estimate(method, 0.0, y, alpha, df_resid, details)
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS
 
-    fit = sm.OLS(y, design).fit(use_t=True, **fit_options)
+    fit = OLS(y, design).fit(use_t=True, **fit_options)
     centred_y = y - y.mean()
     if fit.ssr <= 1e-24 * float(centred_y @ centred_y):
         return _exact_fit_estimate(method, float(fit.params[1]), y, alpha, df_resid, details)
@@ -271,12 +271,13 @@ def estimate_logistic_effect(
             pd.concat(labels, axis=1).astype("category"), drop_first=True, dtype=float
         )
         design = pd.concat([design, dummies.set_axis(design.index)], axis=1)
-    import statsmodels.api as sm
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     x = design.to_numpy(dtype=float)
     if np.linalg.matrix_rank(x) < x.shape[1]:
         raise ValueError("fixed_effects are collinear with the treatment")
-    fit = sm.GLM(y, x, family=sm.families.Binomial()).fit()
+    fit = GLM(y, x, family=Binomial()).fit()
     x1, x0 = x.copy(), x.copy()
     x1[:, 1], x0[:, 1] = 1.0, 0.0
     p1, p0 = special.expit(x1 @ fit.params), special.expit(x0 @ fit.params)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from playbook_lib.aggregates import CovariateMoments
 from playbook_lib.cuped._inputs import (
@@ -122,7 +122,7 @@ def estimate_regression_adjustment(
     centred_y = y - y.mean()
     exact = np.ptp(y) == 0
     if not exact:
-        fit = sm.OLS(y, design).fit(cov_type=cov_type)
+        fit = OLS(y, design).fit(cov_type=cov_type)
         exact = fit.ssr <= 1e-24 * float(centred_y @ centred_y)
     if exact:
         # A constant outcome (or one the regression fits exactly): se 0. statsmodels

@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
 
 from playbook_lib.geo._checks import (
     _codes,
@@ -328,7 +328,7 @@ def estimate_cluster_randomized(
     }
     if method == "cluster_robust":
         design = np.column_stack([np.ones(y.size), user_treated.astype(float)])
-        fit = sm.OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
+        fit = OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
         return Estimate.from_standard_error(
             _METHODS[method],
             float(fit.params[1]),

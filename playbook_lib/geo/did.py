@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from playbook_lib._kernels import welch
 from playbook_lib.aggregates import ArmStatistics
@@ -441,7 +441,7 @@ def estimate_ancova(
         )
     # A geo with leverage 1 makes HC2 divide by zero; it is refused just below.
     with np.errstate(divide="ignore", invalid="ignore"):
-        fit = sm.OLS(table["post_mean"].to_numpy(), design).fit(cov_type="HC2", use_t=True)
+        fit = OLS(table["post_mean"].to_numpy(), design).fit(cov_type="HC2", use_t=True)
     if not (np.isfinite(fit.bse[1]) and np.isfinite(fit.params).all()):
         raise ValueError(
             f"data: too few geos ({treated.size}) for HC2 standard errors (a geo has "

@@ -719,7 +719,10 @@ def simulate_design_comparison(
     pandas.DataFrame
         One row per design, analysis and test length: ``design``, ``analysis``,
         ``post_days``, ``power`` (share rejecting at ``lift``), ``power_mc_se``,
-        ``coverage`` (of the true effect at ``lift``), ``mde_lift`` and ``mde_mc_se``.
+        ``coverage`` (share of intervals holding the true effect at ``lift``),
+        ``coverage_mc_se``, ``coverage_z_vs_nominal`` (distance of the coverage from
+        ``1 - alpha`` in standard errors of exact calibration, ``sqrt(c (1 - c) / n_sims)``
+        with ``c = 1 - alpha``), ``mde_lift`` and ``mde_mc_se``.
 
     Raises
     ------
@@ -768,6 +771,7 @@ def simulate_design_comparison(
                     _METHODS[analysis], estimate, se, alpha=alpha, df=df
                 )
                 rejection = table.rejection_rate(alpha=alpha)
+                coverage = table.coverage(lift * truth_per_lift)
                 mde = _minimum_detectable_lift(test, truth_per_lift, power, alpha, halvings=16)
                 rows.append(
                     {
@@ -776,7 +780,9 @@ def simulate_design_comparison(
                         "post_days": days,
                         "power": rejection.estimate,
                         "power_mc_se": rejection.se,
-                        "coverage": table.coverage(lift * truth_per_lift).estimate,
+                        "coverage": coverage.estimate,
+                        "coverage_mc_se": coverage.se,
+                        "coverage_z_vs_nominal": coverage.details["z_vs_nominal"],
                         "mde_lift": mde["mde_lift"],
                         "mde_mc_se": mde["mde_mc_se"],
                     }

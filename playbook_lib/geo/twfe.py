@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS, WLS
 
 from playbook_lib.geo._checks import (
     _codes,
@@ -159,7 +159,7 @@ def estimate_twfe(
     design = np.column_stack([d, fixed_effects])
     _check_identified(design, fixed_effects, treated, unit, time)
     _warn_if_one_treated_unit(int(np.unique(unit_codes[d == 1]).size))
-    model = sm.OLS(y, design) if weight_values is None else sm.WLS(y, design, weights=weight_values)
+    model = OLS(y, design) if weight_values is None else WLS(y, design, weights=weight_values)
     fit = model.fit(cov_type="cluster", cov_kwds={"groups": unit_codes}, use_t=True)
     return Estimate.from_standard_error(
         "twfe (cluster)" if weight_values is None else "twfe (cluster, weighted)",
@@ -220,7 +220,7 @@ def _fit_event_study(
         )
     _check_identified(design, fixed_effects, group, unit, time)
     _warn_if_one_treated_unit(int(np.unique(unit_codes[in_treatment]).size), stacklevel=4)
-    fit = sm.OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": unit_codes}, use_t=True)
+    fit = OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": unit_codes}, use_t=True)
     k = len(keep)
     scores = np.zeros((units.size, design.shape[1]))
     np.add.at(scores, unit_codes, design * fit.resid[:, None])
