@@ -114,8 +114,8 @@ def _install_strict_notebook_runs() -> None:
 
     Each chapter's kernel starts with empty user directories (:func:`fresh_user_directories`).
 
-    Budget: 25 s of CPU time per chapter, 30 s for bandits and 60 s for the
-    hierarchical-models chapter. The
+    Budget: ``CHAPTER_BUDGET_SECONDS`` of CPU time per chapter (the default
+    ``DEFAULT_CHAPTER_BUDGET_SECONDS``; the comment above them gives the measurements). The
     budget is on the kernel's own CPU time (user + system, read from ``RUSAGE_CHILDREN``
     once nbclient has shut the kernel down), not on wall time: with two pytest workers on
     two cores, or other work on the machine, a chapter's wall time grows with the machine's

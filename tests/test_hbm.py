@@ -36,7 +36,7 @@ from playbook_lib import hbm
 from playbook_lib.aggregates import ArmStatistics
 from playbook_lib.hbm import _densities as densities
 from playbook_lib.hbm import _models as models
-from playbook_lib.hbm import diagnostics
+from playbook_lib.hbm import diagnostics, grid_posterior
 from playbook_lib.hbm._sampling import stack
 from playbook_lib.simulate import simulate_creator_experiments, simulate_geo_deltas
 
@@ -1082,6 +1082,38 @@ def test_mixture_quantiles_solve_the_mixture_cdf() -> None:
         for column, probability in enumerate(probabilities):
             exact = optimize.brentq(excess, -20, 20, args=(row, probability), xtol=1e-12)
             assert ours[row, column] == pytest.approx(exact, abs=1e-8)
+
+
+def test_mixture_quantiles_return_a_checked_root_even_when_the_first_guess_is_exact() -> None:
+    # One normal component: the normal-approximation start is the exact quantile, so its
+    # CDF excess can be exactly 0. The solver must return that point, not a bisection step
+    # taken after it (a bug that once returned a 0.003 quantile for 0.025).
+
+    probabilities = np.array([0.025, 0.1, 0.5, 0.975])
+    one = grid_posterior._mixture_quantiles(
+        np.ones((1, 1)),
+        np.zeros((1, 1)),
+        np.ones((1, 1)),
+        np.zeros(1),
+        np.ones(1),
+        probabilities,
+    )
+    np.testing.assert_allclose(one[0], stats.norm.ppf(probabilities), rtol=1e-9, atol=1e-12)
+    # Skewed two- and three-component mixtures against scipy's brentq on the same CDF.
+    weights = np.array([[0.9, 0.1, 0.0], [0.5, 0.3, 0.2]])
+    centre = np.array([[0.0, -3.0, 0.0], [1.0, -2.0, 5.0]])
+    spread = np.array([[0.3, 2.0, 1.0], [0.5, 3.0, 0.1]])
+    mean = (weights * centre).sum(axis=1)
+    sd = np.sqrt((weights * (centre**2 + spread**2)).sum(axis=1) - mean**2)
+    got = grid_posterior._mixture_quantiles(weights, centre, spread, mean, sd, probabilities)
+    for row in range(2):
+
+        def cdf(x: float, row: int = row) -> float:
+            return float((weights[row] * stats.norm.cdf((x - centre[row]) / spread[row])).sum())
+
+        for column, p in enumerate(probabilities):
+            root = optimize.brentq(lambda x, p=p: cdf(x) - p, -50, 50, xtol=1e-13)
+            assert got[row, column] == pytest.approx(root, abs=1e-8)
 
 
 def test_hyperparameter_posterior_is_vectorised_scale_free_and_prior_aware() -> None:
