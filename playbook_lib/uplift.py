@@ -23,7 +23,7 @@ from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from playbook_lib._kernels import moments_from_sums, welch
+from playbook_lib._kernels import welch
 from playbook_lib.results import Estimate
 from playbook_lib.validation import (
     as_float_array,
@@ -276,8 +276,10 @@ def estimate_uplift_at_k(
     if n_t < 2 or n_c < 2:
         raise ValueError("fraction must leave at least two treated and two control units")
     y_t, y_c = y[top][treated], y[top][~treated]
-    mean_t, var_t = moments_from_sums(n_t, y_t.sum(), (y_t**2).sum())
-    mean_c, var_c = moments_from_sums(n_c, y_c.sum(), (y_c**2).sum())
+    # Two-pass moments from the rows (sums of squares would lose the spread of an outcome
+    # far from zero, e.g. a timestamp, to cancellation).
+    mean_t, var_t = y_t.mean(), y_t.var(ddof=1)
+    mean_c, var_c = y_c.mean(), y_c.var(ddof=1)
     estimate, se, _ = welch(n_c, mean_c, var_c, n_t, mean_t, var_t)
     return Estimate.from_standard_error(
         "uplift at k",

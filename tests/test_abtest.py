@@ -596,6 +596,27 @@ def test_probability_treatment_better_exact(counts: tuple[int, int, int, int]) -
     assert abs(monte_carlo - exact) <= 3 * math.sqrt(max(exact * (1 - exact), 1e-6) / draws)
 
 
+@pytest.mark.parametrize(
+    "counts", [(30, 100, 3_000_000, 10_000_000), (2_500_000, 10_000_000, 50, 200)]
+)
+def test_probability_treatment_better_when_one_posterior_is_far_narrower(
+    counts: tuple[int, int, int, int],
+) -> None:
+    # A posterior 300 times narrower than the other is a near-step inside one quadrature
+    # panel of the wider one; integrating over the wider one erred by 7e-4 here.
+    s_c, n_c, s_t, n_t = counts
+    a_c, b_c, a_t, b_t = 1 + s_c, 1 + n_c - s_c, 1 + s_t, 1 + n_t - s_t
+    # Miller's sum over the smaller first parameter: P(p_t > p_c) = 1 - P(p_c > p_t)
+    closed = (
+        1 - _closed_form_probability(a_t, b_t, a_c, b_c)
+        if a_c < a_t
+        else _closed_form_probability(a_c, b_c, a_t, b_t)
+    )
+    exact = ab.probability_treatment_better(s_c, n_c, s_t, n_t)
+    # scipy's betaln of a ~1e7 parameter carries ~1e-8 of round-off into the sum
+    assert exact == pytest.approx(closed, abs=1e-7)
+
+
 def test_probability_treatment_better_with_unbounded_prior_density() -> None:
     """Jeffreys prior and zero successes: the control density is unbounded at 0 (quad path)."""
     exact = ab.probability_treatment_better(0, 10, 3, 10, prior_alpha=0.5, prior_beta=0.5)

@@ -595,8 +595,22 @@ def test_batched_logistic_equals_statsmodels() -> None:
     x = sm.add_constant(data[["x1", "x2", "x3"]].to_numpy())
     y = data["treatment"].to_numpy(dtype=float)
     reference = sm.Logit(y, x).fit(disp=0).params
-    batched = _fit_logistic_batched(x[None], y[None])[0]
-    assert np.allclose(batched, reference, atol=1e-7)
+    batched, converged = _fit_logistic_batched(x[None], y[None])
+    assert np.allclose(batched[0], reference, atol=1e-7) and converged.all()
+
+
+def test_batched_logistic_warns_when_the_classes_are_separated() -> None:
+    # Replication 1's treatment is x1 > 0 exactly: no maximum-likelihood fit exists
+    # (statsmodels raises or warns on it too); replication 0 is an ordinary data set.
+    data = pl.simulate.simulate_confounded_replications(400, 2, rng=3)
+    features = np.stack([data["x1"], data["x2"]], -1)
+    treatment = data["treatment"].copy()
+    treatment[1] = (data["x1"][1] > 0).astype(float)
+    with pytest.warns(pl.PlaybookWarning, match="did not converge in 1 of 2 replications"):
+        bd.batch_estimate_ipw_estimated_propensity(features, treatment, data["outcome"])
+    x = np.concatenate([np.ones((2, 400, 1)), features], -1)
+    _, converged = _fit_logistic_batched(x, treatment)
+    assert converged.tolist() == [True, False]
 
 
 def test_dr_is_consistent_when_one_model_is_wrong() -> None:

@@ -237,6 +237,24 @@ def test_power_monitor_equals_statsmodels_with_equal_variances(alternative: str)
     assert abs(check.projected_power - t_power) < 1e-3
 
 
+def test_power_monitor_two_sided_size_when_power_is_barely_above_alpha() -> None:
+    # Two-sided power tends to alpha as n -> 0, so for a power just above alpha the size
+    # is far below the one-sided formula's (a fixed bracket around it once missed it).
+    control, treatment = _arms(3_000, 3_000, 4.0, 4.0)
+    check = dec.monitor_power(
+        control,
+        treatment,
+        planned_effect=0.4,
+        planned_n_per_arm=1_500,
+        alpha=0.05,
+        power=0.051,
+        alternative="two-sided",
+    )
+    n_needed = NormalIndPower().solve_power(0.1, alpha=0.05, power=0.051, alternative="two-sided")
+    assert check.needed_n_per_arm == max(2, int(np.ceil(float(np.squeeze(n_needed)))))
+    assert NormalIndPower().power(0.1, check.needed_n_per_arm, 0.05) >= 0.051
+
+
 def test_power_monitor_unequal_variances_and_traffic_exact_theory() -> None:
     control, treatment = _arms(2_000, 1_900, 3.0, 5.0)
     check = dec.monitor_power(

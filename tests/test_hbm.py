@@ -28,7 +28,7 @@ import pytest
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 import playbook_lib as pl
@@ -411,6 +411,51 @@ def test_reml_tau2_equals_a_full_matrix_maximisation() -> None:
             y[codes == g], se[codes == g], np.zeros(15, dtype=int), method="reml"
         )
         assert per_group[g] == pytest.approx(alone, rel=1e-6, abs=1e-12)
+
+
+def test_reml_tau2_finds_a_small_widely_spread_group() -> None:
+    # A pair at -/+10 beside 48 units near 0: the pair's REML tau^2 is exact theory (its
+    # contrast y1 - y2 ~ N(0, 2 (s^2 + tau^2)), so tau^2 = (y1 - y2)^2 / 2 - s^2), far
+    # above 3 sd of all the estimates (a bracket from that sd returned 37.3, not 199.99).
+    rng = np.random.default_rng(1)
+    y = np.concatenate([rng.normal(0.0, 0.1, 48), [-10.0, 10.0]])
+    se = np.full(50, 0.1)
+    exact = 20.0**2 / 2 - 0.1**2
+    per_group = hbm.compute_between_variance(y, se, np.repeat([0, 1], [48, 2]), per_group=True)
+    # (golden-section search: tau to about sqrt(machine epsilon), relative)
+    assert per_group[1] == pytest.approx(exact, rel=1e-6)
+    # one common tau: 18 singleton groups carry no within-group spread, only the pair does
+    y_common = np.concatenate([np.zeros(18), [-10.0, 10.0]])
+    codes = np.concatenate([np.arange(18), [18, 18]])
+    common = hbm.compute_between_variance(y_common, np.full(20, 0.1), codes)
+    assert common == pytest.approx(exact, rel=1e-6)
+
+
+def test_reml_tau2_is_exactly_zero_where_the_score_at_zero_is_negative() -> None:
+    # Exact theory: the restricted log-likelihood's derivative in tau^2 at 0 is
+    # 1/2 [sum w^2 (y - beta_g)^2 + sum_g (sum_g w^2) / W_g - sum w] with w = 1 / s^2, and
+    # REML puts tau^2 at the boundary exactly when it is <= 0. Near-homogeneous platforms
+    # sit at the boundary often; the answer there must be 0, not 1e-17 on some rows and 0
+    # on others as the likelihood's last digits round (that once reported 21% of
+    # platforms at 0 where 38% are).
+    sims = pl.simulate.simulate_creator_experiments(creator_sd=0.05, n_replications=100, rng=1)
+    raw = no_pooling(sims, ["replication", "creator_id"]).to_frame()
+    y = raw["estimate"].to_numpy().reshape(100, -1)
+    se = raw["se"].to_numpy().reshape(100, -1)
+    codes = sims["genre"].astype("category").cat.codes.to_numpy().reshape(100, -1)
+    tau2 = hbm.compute_between_variance(y, se, codes)
+    w = 1 / se**2
+    indicators = codes[..., None] == np.arange(codes.max() + 1)
+    w_g = np.einsum("rn,rng->rg", w, indicators)
+    beta = np.einsum("rn,rng->rg", w * y, indicators) / w_g
+    resid = y - np.take_along_axis(beta, codes, axis=1)
+    score = (
+        (w**2 * resid**2).sum(1)
+        + (np.einsum("rn,rng->rg", w**2, indicators) / w_g).sum(1)
+        - w.sum(1)
+    )
+    assert np.array_equal(tau2 == 0, score <= 0)
+    assert 0.3 < (tau2 == 0).mean() < 0.5 and tau2[tau2 > 0].min() > 1e-8
 
 
 def test_tau2_is_vectorised_over_simulations() -> None:
@@ -1088,7 +1133,6 @@ def test_mixture_quantiles_return_a_checked_root_even_when_the_first_guess_is_ex
     # One normal component: the normal-approximation start is the exact quantile, so its
     # CDF excess can be exactly 0. The solver must return that point, not a bisection step
     # taken after it (a bug that once returned a 0.003 quantile for 0.025).
-
     probabilities = np.array([0.025, 0.1, 0.5, 0.975])
     one = grid_posterior._mixture_quantiles(
         np.ones((1, 1)),
@@ -1114,6 +1158,54 @@ def test_mixture_quantiles_return_a_checked_root_even_when_the_first_guess_is_ex
         for column, p in enumerate(probabilities):
             root = optimize.brentq(lambda x, p=p: cdf(x) - p, -50, 50, xtol=1e-13)
             assert got[row, column] == pytest.approx(root, abs=1e-8)
+
+
+def _one_group_sd_posterior(y: np.ndarray, s: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Brute-force posterior of group_sd (half-Cauchy(1) prior, HalfNormal(1) unit_sd) with
+    one group, on ``grid``: the group mean and mu add up to one N(0, g^2 + 100) offset, so
+    y ~ N(offset, diag(s^2 + u^2)); u is integrated on a fine log grid."""
+    u = np.exp(np.linspace(np.log(1e-3), np.log(10.0), 400))[:, None]
+    v = s**2 + u**2
+    w = 1 / v
+    total_w = w.sum(1)
+    ybar = (w * y).sum(1) / total_w
+    within = (w * (y - ybar[:, None]) ** 2).sum(1)
+    between = 1 / total_w[:, None] + grid[None, :] ** 2 + 100.0
+    log_lik = -0.5 * (
+        (np.log(v).sum(1) + within + np.log(total_w))[:, None]
+        + np.log(total_w[:, None] * between)
+        + ybar[:, None] ** 2 / between
+    )
+    log_u = (-0.5 * u[:, 0] ** 2 + np.log(u[:, 0]))[:, None]  # log-scale Jacobian
+    marginal = special.logsumexp(log_lik + log_u, axis=0)
+    log_post = marginal - np.log1p(grid**2) + np.log(grid)
+    mass = np.exp(log_post - log_post.max())
+    return mass / mass.sum()
+
+
+def test_hyperparameter_posterior_extends_to_heavy_tails_and_warns_of_an_infinite_sd() -> None:
+    # One group under a half-Cauchy prior: group_sd's posterior falls only as g^-2 on the
+    # log scale, so its mean exists and its sd does not. The grid reaches 1e4 c (it once
+    # stopped at 1e2 c, which put the mean 2.3% low) and the function says the sd is
+    # infinite.
+    y = np.random.default_rng(0).normal(0.0, 1.0, 8)
+    effects = pl.Estimates.from_standard_errors("one group", y, np.ones(8))
+    with pytest.warns(pl.PlaybookWarning, match="infinite standard deviation"):
+        table = hbm.compute_hyperparameter_posterior(
+            effects, np.zeros(8, int), group_sd_prior="half-cauchy", prior_scale=1.0
+        ).to_frame()
+    grid = np.exp(np.linspace(np.log(1e-4), np.log(1e7), 6000))
+    mass = _one_group_sd_posterior(y, np.ones(8), grid)
+    assert table.loc["group_sd", "estimate"] == pytest.approx((grid * mass).sum(), rel=2e-3)
+    upper = grid[np.searchsorted(np.cumsum(mass), 0.975)]
+    assert table.loc["group_sd", "ci_high"] == pytest.approx(upper, rel=5e-3)
+    # two groups, or a half-t with 3 df: finite sd, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pl.PlaybookWarning)
+        hbm.compute_hyperparameter_posterior(
+            effects, np.arange(8) % 2, group_sd_prior="half-cauchy"
+        )
+        hbm.compute_hyperparameter_posterior(effects, np.zeros(8, int), group_sd_prior="half-t")
 
 
 def test_hyperparameter_posterior_is_vectorised_scale_free_and_prior_aware() -> None:

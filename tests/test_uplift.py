@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression
 
@@ -96,6 +97,20 @@ def test_uplift_at_k_and_policy_value(uplift_split) -> None:
     treated[np.argsort(-tau, kind="stable")[:6000]] = True
     true_value = np.mean(np.where(treated, test["p_treated"], test["p_control"]))
     assert value.ci_low < true_value < value.ci_high
+
+
+def test_uplift_at_k_standard_error_matches_welch_far_from_zero() -> None:
+    # An outcome 1.7e9 +/- 1000 (a timestamp in seconds): a sum of squares would cancel
+    # the whole spread away (se 0, p 0); the two-pass moments keep Welch's se.
+    rng = np.random.default_rng(0)
+    score, w = rng.normal(size=400), rng.integers(0, 2, 400)
+    y = 1.7e9 + rng.normal(0.0, 1000.0, 400)
+    result = uplift.estimate_uplift_at_k(score, w, y, 1.0)
+    reference = stats.ttest_ind(y[w == 1], y[w == 0], equal_var=False)
+    assert result.se == pytest.approx(
+        (y[w == 1].mean() - y[w == 0].mean()) / reference.statistic, rel=1e-6
+    )
+    assert result.se == pytest.approx(uplift.estimate_uplift_at_k(score, w, y - 1.7e9, 1.0).se)
 
 
 def test_policy_value_is_unbiased_over_replications() -> None:

@@ -4,6 +4,8 @@ probability that the treatment is better, and a credible interval for the differ
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy import integrate, optimize, stats
@@ -33,29 +35,45 @@ _GAUSS_NODES, _GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(20)
 
 
 def _difference_cdf(value: float, a_c: float, b_c: float, a_t: float, b_t: float) -> float:
-    """P(p_t - p_c <= value) = integral of f_c(x) F_t(x + value) dx over the control posterior.
+    """P(p_t - p_c <= value), one 1-D integral over the narrower of the two posteriors.
 
-    Composite Gauss-Legendre quadrature (64 panels x 20 nodes) over the central
-    ``1 - 2e-13`` of the control posterior when its density is bounded (both parameters
-    >= 1); otherwise adaptive :func:`scipy.integrate.quad`, which copes with the
-    integrable singularity at 0 or 1.
+    ``integral f_c(x) F_t(x + value) dx`` over the control posterior, or
+    ``integral f_t(y) S_c(y - value) dy`` over the treatment posterior when it is the
+    narrower one: the other posterior's CDF is then smooth on the integration grid (over
+    the wider one, a much narrower posterior's CDF is a near-step inside one panel, e.g.
+    30/100 against 3,000,000/10,000,000 erred by 7e-4).
     """
     control = stats.beta(a_c, b_c)
     treatment = stats.beta(a_t, b_t)
-    low, high = control.ppf(1e-13), control.isf(1e-13)
-    if a_c >= 1 and b_c >= 1:
+    if treatment.std() < control.std():
+        return _expectation(treatment, a_t, b_t, lambda y: control.sf(np.clip(y - value, 0, 1)))
+    return _expectation(control, a_c, b_c, lambda x: treatment.cdf(np.clip(x + value, 0, 1)))
+
+
+def _expectation(density: Any, a: float, b: float, function: Callable[[Any], Any]) -> float:
+    """``E[function(X)]`` for ``X ~ Beta(a, b)`` (``density``), a probability in [0, 1].
+
+    Composite Gauss-Legendre quadrature (64 panels x 20 nodes) over the central
+    ``1 - 2e-13`` of the density when it is bounded (both parameters >= 1); otherwise
+    adaptive :func:`scipy.integrate.quad`, which copes with the integrable singularity at 0
+    or 1.
+    """
+    low, high = density.ppf(1e-13), density.isf(1e-13)
+    if a >= 1 and b >= 1:
         edges = np.linspace(low, high, 65)
         half = np.diff(edges)[:, None] / 2
         x = (edges[:-1, None] + half) + half * _GAUSS_NODES[None, :]
-        values = control.pdf(x) * treatment.cdf(np.clip(x + value, 0.0, 1.0))
-        result = float(np.sum(half * _GAUSS_WEIGHTS[None, :] * values))
+        result = float(np.sum(half * _GAUSS_WEIGHTS[None, :] * density.pdf(x) * function(x)))
     else:
-
-        def integrand(x: float) -> float:
-            return control.pdf(x) * treatment.cdf(min(max(x + value, 0.0), 1.0))
-
-        points = [control.ppf(q) for q in (1e-4, 0.05, 0.5, 0.95, 1 - 1e-4)]
-        result, _ = integrate.quad(integrand, low, high, points=points, limit=200, epsabs=1e-13)
+        points = [density.ppf(q) for q in (1e-4, 0.05, 0.5, 0.95, 1 - 1e-4)]
+        result, _ = integrate.quad(
+            lambda x: float(density.pdf(x) * function(x)),
+            low,
+            high,
+            points=points,
+            limit=200,
+            epsabs=1e-13,
+        )
     return float(min(max(result, 0.0), 1.0))
 
 
@@ -72,8 +90,8 @@ def probability_treatment_better(
     With a ``Beta(prior_alpha, prior_beta)`` prior per arm the posteriors are
     ``Beta(prior_alpha + successes, prior_beta + failures)`` and
     ``P(p_t > p_c) = 1 - integral f_c(x) F_t(x) dx``, computed by 1-D quadrature over
-    the control posterior's support (composite Gauss-Legendre, or adaptive
-    :func:`scipy.integrate.quad` when the control density is unbounded)
+    the narrower posterior's support (composite Gauss-Legendre, or adaptive
+    :func:`scipy.integrate.quad` when that density is unbounded)
     (Gelman et al. 2013). No Monte Carlo error: it agrees with the closed-form sum for
     integer parameters (Miller's formula) to about 1e-9 in absolute terms.
 

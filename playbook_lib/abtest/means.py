@@ -109,7 +109,9 @@ def _welch_estimate(
 ) -> Estimate:
     estimate, se, df = (scalar(value) for value in welch(*control, *treatment))
     if se == 0:
-        warn_point_interval("compare_means: both arms are constant")
+        warn_point_interval(
+            "compare_means: both arms are constant (to the digits of their sums of squares)"
+        )
     (n_c, mean_c, var_c), (n_t, mean_t, var_t) = control, treatment
     return Estimate.from_standard_error(
         "welch",

@@ -14,6 +14,7 @@ recent fits are kept under a digest of their inputs.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections import OrderedDict
 from typing import Any
 
@@ -24,6 +25,7 @@ from scipy import special
 from playbook_lib.bandits._checks import check_clip, row_blocks
 from playbook_lib.results import Estimate, Estimates
 from playbook_lib.validation import (
+    PlaybookWarning,
     as_numeric_array,
     check_alpha,
     check_binary,
@@ -89,14 +91,16 @@ def _fit_logistic_batched(
     mask: np.ndarray | None = None,
     n_iterations: int = 25,
     ridge: float = 1e-8,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Unpenalised logistic regression by Newton-Raphson, vectorised over leading axes.
 
     ``features`` (..., n, p) already includes an intercept column if wanted; ``mask``
-    (..., n) selects the rows used in each fit. Returns coefficients (..., p). Equal to
-    statsmodels' ``Logit`` maximum likelihood (tested); used for fast simulation studies.
-    The fits run a few data sets at a time (cache-sized blocks), each block iterating until
-    its own steps are below 1e-10.
+    (..., n) selects the rows used in each fit. Returns coefficients (..., p) and whether
+    each fit converged (..., ): its last Newton step below 1e-10, which a data set whose
+    classes the features separate never reaches (its maximum-likelihood fit does not
+    exist). Equal to statsmodels' ``Logit`` maximum likelihood (tested); used for fast
+    simulation studies. The fits run a few data sets at a time (cache-sized blocks), each
+    block iterating until its own steps are below 1e-10.
     """
     n, p = features.shape[-2:]
     lead = features.shape[:-2]
@@ -104,15 +108,16 @@ def _fit_logistic_batched(
     flat_y = outcome.reshape((-1, n))
     flat_mask = None if mask is None else mask.reshape((-1, n))
     coef = np.empty((len(flat_x), p))
+    converged = np.empty(len(flat_x), dtype=bool)
     for rows in row_blocks(len(flat_x), n * p):
-        coef[rows] = _newton_logistic(
+        coef[rows], converged[rows] = _newton_logistic(
             flat_x[rows],
             flat_y[rows],
             None if flat_mask is None else flat_mask[rows],
             n_iterations,
             ridge,
         )
-    return coef.reshape(lead + (p,))
+    return coef.reshape(lead + (p,)), converged.reshape(lead)
 
 
 def _newton_logistic(
@@ -121,12 +126,13 @@ def _newton_logistic(
     mask: np.ndarray | None,
     n_iterations: int,
     ridge: float,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """The Newton-Raphson iterations of :func:`_fit_logistic_batched` on one block."""
     weights_rows = np.ones(outcome.shape) if mask is None else mask.astype(float)
     p = features.shape[-1]
     coef = np.zeros(features.shape[:-2] + (p,))
     eye = np.eye(p) * ridge
+    converged = np.zeros(coef.shape[:-1], dtype=bool)
     for _ in range(n_iterations):
         eta = (features @ coef[..., None])[..., 0]
         mu = special.expit(eta)
@@ -137,9 +143,10 @@ def _newton_logistic(
         hessian = np.swapaxes(features * w[..., None], -1, -2) @ features + eye
         step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
         coef = coef + step
-        if np.max(np.abs(step)) < 1e-10:
+        converged = np.abs(step).max(axis=-1) < 1e-10
+        if converged.all():
             break
-    return coef
+    return coef, converged
 
 
 # Fitted coefficients of recent batched fits, keyed by a digest of the fit's inputs: a
@@ -164,9 +171,18 @@ def _digest(*arrays: np.ndarray | None) -> bytes:
 
 
 def _fit_logistic_once(
-    features: np.ndarray, outcome: np.ndarray, mask: np.ndarray | None = None
+    features: np.ndarray,
+    outcome: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    what: str,
+    stacklevel: int,
 ) -> np.ndarray:
-    """:func:`_fit_logistic_batched`, reusing the result of an identical recent fit."""
+    """:func:`_fit_logistic_batched`, reusing the result of an identical recent fit.
+
+    Warns (:class:`~playbook_lib.PlaybookWarning`, at ``stacklevel``) when some fit did
+    not converge, every time its result is used (cached or not).
+    """
     key = _digest(features, outcome, mask)
     if key in _FIT_CACHE:
         _FIT_CACHE.move_to_end(key)
@@ -174,7 +190,17 @@ def _fit_logistic_once(
         _FIT_CACHE[key] = _fit_logistic_batched(features, outcome, mask)
         if len(_FIT_CACHE) > _FIT_CACHE_SIZE:
             _FIT_CACHE.popitem(last=False)
-    return _FIT_CACHE[key].copy()
+    coef, converged = _FIT_CACHE[key]
+    if not converged.all():
+        warnings.warn(
+            f"the logistic {what} did not converge in {int((~converged).sum())} of "
+            f"{converged.size} replications: the features separate its 0s from its 1s "
+            "(or nearly), so no maximum-likelihood fit exists and its fitted probabilities "
+            "are pushed to 0 or 1; use fewer features or more rows",
+            PlaybookWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return coef.copy()
 
 
 def _rows(array: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -231,7 +257,9 @@ def _cross_fitted_propensity(
     e_hat = np.empty_like(w)
     for f in range(n_folds):
         train, test = fold != f, fold == f
-        coef = _fit_logistic_once(_rows(x_e, train), _rows(w, train))
+        coef = _fit_logistic_once(
+            _rows(x_e, train), _rows(w, train), what="propensity model", stacklevel=3
+        )
         e_hat[:, test] = special.expit(np.einsum("rnp,rp->rn", _rows(x_e, test), coef))
     return e_hat
 
@@ -348,7 +376,9 @@ def batch_estimate_dr(
         x_train, y_train, w_train = _rows(x_m, train), _rows(y, train), _rows(w, train)
         x_test = _rows(x_m, test)
         for arm, target in ((1, m1), (0, m0)):
-            coef = _fit_logistic_once(x_train, y_train, w_train == arm)
+            coef = _fit_logistic_once(
+                x_train, y_train, w_train == arm, what="outcome model", stacklevel=2
+            )
             target[:, test] = special.expit(np.einsum("rnp,rp->rn", x_test, coef))
     estimate, se = _dr_mean_and_se(w, y, np.clip(e_hat, clip, 1 - clip), m1, m0)
     return Estimates.from_standard_errors(

@@ -228,7 +228,12 @@ def monitor_power(
                     _power(planned_effect / math.sqrt(variance_sum / n), alpha, alternative) - power
                 )
 
-            closed_form = optimize.brentq(shortfall, closed_form * 0.5, closed_form * 1.01)
+            # The one-sided size is an upper bound; the root lies below it, as far below as
+            # power is close to alpha (power -> alpha as n -> 0), so halve until bracketed.
+            low = closed_form * 0.5
+            while shortfall(low) > 0:
+                low /= 2
+            closed_form = optimize.brentq(shortfall, low, closed_form * 1.01)
         needed = max(2, math.ceil(closed_form - 1e-9))
     additional_days = None
     if days_elapsed is not None:

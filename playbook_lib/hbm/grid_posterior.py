@@ -12,6 +12,7 @@ of the hyperparameters' intervals, and a prior-sensitivity analysis.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from playbook_lib.hbm._checks import onehot
 from playbook_lib.hbm.pooling import _replication_blocks
 from playbook_lib.results import Estimates
 from playbook_lib.validation import (
+    PlaybookWarning,
     check_alpha,
     check_choice,
     check_integer,
@@ -147,7 +149,7 @@ def compute_hyperparameter_posterior(
     ``mu``, the group means and the unit effects are integrated out exactly (the marginal
     likelihood of :func:`~playbook_lib.hbm.fit_hierarchical_model`'s default model, by the
     matrix determinant lemma), and the posterior of ``(log group_sd, log unit_sd)`` is
-    evaluated on a grid: a coarse grid over ``c 1e-4 .. c 1e2`` (``group_sd``) and
+    evaluated on a grid: a coarse grid over ``c 1e-4 .. c 1e4`` (``group_sd``) and
     ``c 1e-3 .. c 1e1`` (``unit_sd``) finds where the posterior lives, then a grid of
     ``grid_size`` points per axis covers that region (every point within ``exp(-25)`` of
     the largest density). Given the sds ``mu`` is normal, so its posterior is a mixture of
@@ -219,7 +221,7 @@ def compute_hyperparameter_posterior(
         indicators = onehot(codes[part], len(labels))
         settings = (yb, s2b, indicators, cb, group_sd_prior, prior_df)
         unit_grid = cb[:, None] * np.logspace(-3, 1, 41)[None, :]
-        group_grid = cb[:, None] * np.logspace(-4, 2, 61)[None, :]
+        group_grid = cb[:, None] * np.logspace(-4, 4, 81)[None, :]
         coarse = _log_posterior(unit_grid, group_grid, *settings)[0]
         unit_grid = _refined(unit_grid, _logsumexp(coarse, 2), grid_size, 1e-3)
         group_grid = _refined(group_grid, _logsumexp(coarse, 1), grid_size, 1e-4)
@@ -247,6 +249,22 @@ def compute_hyperparameter_posterior(
         summaries[part, 0, :2] = np.column_stack([mean, sd])
         summaries[part, 0, 2:] = _mixture_quantiles(
             flat[rows, top], centre[rows, top], spread[rows, top], mean, sd, probabilities
+        )
+    # For group_sd = g far above every scale of the data, the G group means are G draws
+    # of variance ~g^2 (mu's prior is proper), so the likelihood falls as g^-G; a half-t
+    # prior with nu degrees of freedom falls as g^-(nu + 1). The posterior's k-th moment
+    # exists only for k < G + nu: with G + nu <= 2 its sd is infinite, and the grid
+    # (which ends at 1e4 c) reports the sd of the posterior cut off there.
+    tail_df = {"halfnormal": np.inf, "half-t": prior_df, "half-cauchy": 1.0}[group_sd_prior]
+    if len(labels) + tail_df <= 2:
+        warnings.warn(
+            f"compute_hyperparameter_posterior: with {len(labels)} group(s) and a "
+            f"{group_sd_prior} prior (tail degrees of freedom {tail_df:g}) the posterior of "
+            "group_sd has an infinite standard deviation; its reported sd is that of the "
+            "posterior cut off at 1e4 times the prior scale. Report its interval, or use a "
+            "lighter-tailed prior",
+            PlaybookWarning,
+            stacklevel=2,
         )
     parameters = ["mu", "group_sd", "unit_sd"]
     if replication_values is None:

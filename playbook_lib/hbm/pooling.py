@@ -115,8 +115,8 @@ def compute_between_variance(
     - ``method="reml"``: maximises the restricted likelihood
       ``-1/2 [sum log(s^2 + tau^2) + sum_g log W_g + sum w* (y - beta*_g)^2]`` with
       ``w* = 1 / (s^2 + tau^2)``, ``W_g = sum_{j in g} w*_j`` :cite:`viechtbauer2005bias`,
-      by a golden-section search over ``tau`` in ``[0, 3 sd(y) + max s]`` run for all
-      rows at once.
+      by a golden-section search over ``tau`` in
+      ``[0, max(3 sd(y), 2 max within-group range) + max s]`` run for all rows at once.
 
     Vectorised: ``estimates`` may be ``(n_sims, n)``, each row one data set.
 
@@ -194,7 +194,18 @@ def compute_between_variance(
             return -0.5 * (group_sum(terms, indicators) + np.log(w_g))
         return -0.5 * (terms.sum(axis=-1) + np.log(w_g).sum(axis=-1))
 
-    upper = 3 * y2.std(axis=-1) + np.sqrt(s2.max(axis=-1))
+    # The restricted likelihood falls for tau beyond the largest within-group spread (its
+    # maximum is near sqrt(pooled within-group variance) when tau dominates s, at most
+    # the range / sqrt 2), so twice the largest within-group range bounds the search;
+    # 3 sd of all estimates is kept as a floor. (A bracket from that sd alone missed a
+    # small, widely spread group.)
+    member = indicators > 0
+    y_units = y2[..., None]
+    group_range = np.where(member, y_units, -np.inf).max(axis=-2) - np.where(
+        member, y_units, np.inf
+    ).min(axis=-2)
+    spread = np.maximum(3 * y2.std(axis=-1), 2 * group_range.max(axis=-1))
+    upper = spread + np.sqrt(s2.max(axis=-1))
     shape = (y2.shape[0], n_groups) if per_group else (y2.shape[0],)
     low = np.zeros(shape)
     high = np.broadcast_to(upper[:, None] if per_group else upper, shape).copy()
@@ -215,8 +226,14 @@ def compute_between_variance(
         a, value_a = np.where(move_up, kept, new), np.where(move_up, kept_value, new_value)
         b, value_b = np.where(move_up, new, kept), np.where(move_up, new_value, kept_value)
     tau = (low + high) / 2
-    # The boundary tau = 0 is a candidate the interior search can only approach.
-    at_zero = restricted_loglik(np.zeros(shape)) >= restricted_loglik(tau)
+    # The boundary tau = 0 is a candidate the interior search can only approach: a search
+    # that ended there (tau a few golden steps from 0, ~1e-13 of the bracket) has found
+    # the boundary, and whether the likelihood at that tau rounds above or below its value
+    # at 0 must not decide between "0" and "1e-17".
+    bracket = np.broadcast_to(upper[:, None] if per_group else upper, shape)
+    at_zero = (tau <= 1e-9 * bracket) | (
+        restricted_loglik(np.zeros(shape)) >= restricted_loglik(tau)
+    )
     tau2 = np.where(at_zero, 0.0, tau**2)
     return tau2[0] if squeeze else tau2
 
