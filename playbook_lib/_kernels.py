@@ -91,6 +91,11 @@ def interval_and_p_value(
     return low, high, np.broadcast_to(p_value, low.shape).copy()
 
 
+# A sum of squared deviations at or below this share of the sum of squares is round-off of
+# a constant sample (the sums hold no more digits of its spread).
+ROUND_OFF = 1e-12
+
+
 def moments_from_sums(n: Any, total: Any, sum_squares: Any) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sample variance (``ddof=1``) from size, sum and sum of squares.
 
@@ -104,7 +109,7 @@ def moments_from_sums(n: Any, total: Any, sum_squares: Any) -> tuple[np.ndarray,
     sum_squares = np.asarray(sum_squares, dtype=float)
     mean = total / n
     deviations = sum_squares - total * mean
-    constant = deviations <= 1e-12 * np.abs(sum_squares)
+    constant = deviations <= ROUND_OFF * np.abs(sum_squares)
     return mean, np.where(constant, 0.0, deviations) / (n - 1)
 
 

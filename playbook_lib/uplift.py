@@ -14,6 +14,7 @@ naming the argument.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from threadpoolctl import threadpool_limits
 from playbook_lib._kernels import welch
 from playbook_lib.results import Estimate
 from playbook_lib.validation import (
+    PlaybookWarning,
     as_float_array,
     check_alpha,
     check_binary,
@@ -234,7 +236,31 @@ def compute_qini_curve(score: Any, treatment: Any, outcome: Any) -> pd.DataFrame
     n = len(s)
     fraction = np.arange(n + 1) / n
     qini = np.concatenate([[0.0], qini]) / n
+    # Tied scores have no order: the curve is defined where the score changes (after the
+    # last unit of each tie) and linear in between, as an ROC curve is, so it does not
+    # depend on the rows' order.
+    ends = np.append(np.flatnonzero(np.diff(s[order]) != 0), n - 1) + 1
+    knots = np.concatenate([[0], ends])
+    qini = np.interp(np.arange(n + 1), knots, qini[knots])
     return pd.DataFrame({"fraction": fraction, "qini": qini, "random": fraction * qini[-1]})
+
+
+def _top_by_score(score: np.ndarray, k: int, function: str) -> np.ndarray:
+    """The indices of the ``k`` highest scores (ties in row order), with a
+    :class:`~playbook_lib.PlaybookWarning` when the cut splits a run of tied scores: which
+    of those units are in the top ``k`` then follows the rows' order, and so does the
+    answer."""
+    order = np.argsort(-score, kind="stable")
+    if 0 < k < score.size and score[order[k - 1]] == score[order[k]]:
+        tied = int((score == score[order[k]]).sum())
+        warnings.warn(
+            f"{function}: the top {k} units cut through {tied} units with the same score, "
+            "so which of them count as targeted follows the rows' order (and so does the "
+            "answer); choose a fraction where the score changes, or break the ties",
+            PlaybookWarning,
+            stacklevel=3,
+        )
+    return order[:k]
 
 
 def compute_qini_coefficient(score: Any, treatment: Any, outcome: Any) -> float:
@@ -270,7 +296,7 @@ def estimate_uplift_at_k(
     alpha = check_alpha(alpha)
     fraction = check_probability(fraction, "fraction", allow_zero=False)
     s, w, y = _check_uplift_inputs(score, treatment, outcome)
-    top = np.argsort(-s, kind="stable")[: max(int(round(fraction * len(s))), 1)]
+    top = _top_by_score(s, max(int(round(fraction * len(s))), 1), "estimate_uplift_at_k")
     treated = w[top] == 1
     n_t, n_c = int(treated.sum()), int((~treated).sum())
     if n_t < 2 or n_c < 2:
@@ -326,7 +352,7 @@ def estimate_targeting_policy_value(
     s, w, y = _check_uplift_inputs(score, treatment, outcome)
     n = len(s)
     policy = np.zeros(n)
-    policy[np.argsort(-s, kind="stable")[: int(round(fraction * n))]] = 1
+    policy[_top_by_score(s, int(round(fraction * n)), "estimate_targeting_policy_value")] = 1
     probability = np.where(policy == 1, g, 1 - g)
     terms = y * (w == policy) / probability
     return Estimate.from_standard_error(

@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy import stats
 
+import playbook_lib as pl
 from playbook_lib.aggregates import (
     ArmStatistics,
     CovariateMoments,
@@ -125,6 +127,20 @@ def _moment_rows(rng: np.random.Generator, n: int = 300) -> tuple[np.ndarray, np
     x = np.column_stack([rng.gamma(2.0, 3.0, n), rng.poisson(4.0, n), rng.normal(5.0, 1.0, n)])
     y = x @ np.array([0.5, 1.0, -2.0]) + rng.normal(0.0, 2.0, n)
     return y, x
+
+
+def test_variance_keeps_a_small_spread_far_from_zero() -> None:
+    # 1e5 +/- 1: the spread is 1e-10 of the mean square, which the sums still hold to about
+    # six digits. A wider zero floor once returned variance 0, so the DiD from these
+    # statistics had se 0 and p 0 without a warning.
+    rows = 1e5 + np.random.default_rng(8).normal(0.0, 1.0, (2, 500))
+    rows[1] += 0.2
+    control, treatment = (ArmStatistics.from_values(arm) for arm in rows)
+    assert control.variance == pytest.approx(rows[0].var(ddof=1), rel=1e-5)
+    did = pl.geo.estimate_did_from_stats(control, treatment)
+    reference = stats.ttest_ind(rows[1], rows[0], equal_var=False)
+    assert did.p_value == pytest.approx(reference.pvalue, rel=1e-3)
+    assert did.se == pytest.approx(pl.abtest.compare_means_from_stats(control, treatment).se)
 
 
 def test_covariate_moments_match_numpy_and_add_up() -> None:

@@ -590,6 +590,23 @@ def test_block_bootstrap_estimate_on_a_log() -> None:
 
 
 # --------------------------------------------------------------------------- confounded
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.bool_, np.int64])
+def test_ipw_and_confidence_sequence_take_any_reward_dtype(dtype: type) -> None:
+    # Horvitz-Thompson by hand on float rewards; unsigned 8-bit rewards once wrapped a
+    # difference of rewards to 255 (IPW 104 instead of 0.18).
+    rng = np.random.default_rng(4)
+    arms = (rng.random(3000) < 0.5).astype(int)
+    rewards = rng.random(3000) < np.where(arms == 1, 0.6, 0.4)
+    propensity = np.full(3000, 0.5)
+    by_hand = np.mean(rewards * (arms == 1) / 0.5) - np.mean(rewards * (arms == 0) / 0.5)
+    typed = rewards.astype(dtype)
+    assert bd.estimate_ipw(arms, typed, propensity).estimate == pytest.approx(by_hand)
+    last = bd.compute_confidence_sequence(arms, typed, propensity).iloc[-1]
+    floats = bd.compute_confidence_sequence(arms, rewards.astype(float), propensity).iloc[-1]
+    assert last["estimate"] == pytest.approx(by_hand)
+    assert (last["ci_low"], last["ci_high"]) == pytest.approx((floats["ci_low"], floats["ci_high"]))
+
+
 def test_batched_logistic_equals_statsmodels() -> None:
     data = pl.simulate.simulate_confounded_logs(3000, rng=15)
     x = sm.add_constant(data[["x1", "x2", "x3"]].to_numpy())

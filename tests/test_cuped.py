@@ -512,6 +512,24 @@ def test_invariances(seed: int, shift: float, scale: float) -> None:
 
 
 # ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("unit", [1e-9, 1e9])
+def test_a_covariate_in_other_units_gives_the_same_cuped(unit: float) -> None:
+    # Regression adjustment is invariant to a covariate's units; a rank check on the raw
+    # sums once called a covariate in other units "collinear". Exactly collinear
+    # covariates still raise, in any units.
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(400, 2))
+    t = rng.integers(0, 2, 400)
+    y = x @ np.array([1.0, 0.5]) + 0.3 * t + rng.normal(size=400)
+    base = cuped.estimate_cuped(y, x, t)
+    rescaled = cuped.estimate_cuped(y, x * np.array([1.0, unit]), t)
+    assert (rescaled.estimate, rescaled.se) == pytest.approx((base.estimate, base.se), rel=1e-9)
+    batch = cuped.batch_estimate_cuped(y[None], (x * np.array([1.0, unit]))[None], t)
+    assert batch.to_frame()["estimate"].iloc[0] == pytest.approx(base.estimate, rel=1e-9)
+    with pytest.raises(ValueError, match="collinear"):
+        cuped.estimate_cuped(y, np.column_stack([x[:, 0], unit * x[:, 0]]), t)
+
+
 def test_bad_inputs_name_the_argument() -> None:
     y, x, t = _experiment(n=50)
     with pytest.raises(ValueError, match="covariate"):

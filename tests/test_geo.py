@@ -72,6 +72,28 @@ def test_did_equals_statsmodels_welch(panel: pd.DataFrame) -> None:
     assert twin.p_value == pytest.approx(result.p_value, abs=1e-10)
 
 
+def test_a_categorical_geo_column_in_any_category_order_changes_nothing() -> None:
+    # Grouping a categorical column follows its categories' order while a pivot of the
+    # labels sorts them: the arms were once matched to other geos' outcomes (the DiD
+    # changed sign with reversed categories).
+    paired = simulate_geo_panel(n_geos=16, pre_days=7, post_days=7, design="pairs", rng=3)
+    geos = sorted(paired["geo"].unique())
+    for categories in (geos[::-1], list(np.random.default_rng(0).permutation(geos))):
+        recoded = paired.assign(geo=pd.Categorical(paired["geo"], categories=categories))
+        table = geo.aggregate_geo_periods(recoded)
+        assert (table["treated"] == (table["group"] == "treatment")).all()
+        ri = {"design": "pairs", "n_permutations": 200, "rng": 1}
+        for estimator, kwargs in (
+            (geo.estimate_did, {}),
+            (geo.estimate_ancova, {}),
+            (geo.estimate_paired_did, {}),
+            (geo.estimate_randomization_inference, ri),
+        ):
+            assert estimator(recoded, **kwargs).estimate == pytest.approx(
+                estimator(paired, **kwargs).estimate
+            )
+
+
 def test_did_from_stats_with_swapped_arms_flips_the_sign() -> None:
     control = ArmStatistics.from_moments(12, 10.0, 5.0)
     treatment = ArmStatistics.from_moments(10, 12.5, 4.0)

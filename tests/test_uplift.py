@@ -8,6 +8,8 @@ from the Monte Carlo standard error.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -111,6 +113,29 @@ def test_uplift_at_k_standard_error_matches_welch_far_from_zero() -> None:
         (y[w == 1].mean() - y[w == 0].mean()) / reference.statistic, rel=1e-6
     )
     assert result.se == pytest.approx(uplift.estimate_uplift_at_k(score, w, y - 1.7e9, 1.0).se)
+
+
+def test_tied_scores_do_not_let_the_row_order_decide() -> None:
+    # A constant score ranks nobody ahead: its Qini curve is the random-targeting line
+    # (coefficient 0), in any row order. A binary score's curve is order-free too; a cut
+    # through its ties warns, since which tied units count as targeted is then arbitrary.
+    data = pl.simulate.simulate_uplift_data(3000, rng=9)
+    w, y = data["treatment"].to_numpy(), data["conversion"].to_numpy()
+    binary = (data["x1"].to_numpy() > 0).astype(float)
+    shuffle = np.random.default_rng(1).permutation(3000)
+    for score in (np.zeros(3000), binary):
+        curve = uplift.compute_qini_curve(score, w, y)
+        again = uplift.compute_qini_curve(score[shuffle], w[shuffle], y[shuffle])
+        np.testing.assert_allclose(curve["qini"], again["qini"], rtol=1e-12, atol=1e-15)
+    constant = uplift.compute_qini_curve(np.zeros(3000), w, y)
+    np.testing.assert_allclose(constant["qini"], constant["random"], atol=1e-15)
+    assert uplift.compute_qini_coefficient(np.zeros(3000), w, y) == pytest.approx(0, abs=1e-15)
+    cut = int(binary.sum())  # the treated-by-score block ends exactly here: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pl.PlaybookWarning)
+        uplift.estimate_uplift_at_k(binary, w, y, cut / 3000)
+    with pytest.warns(pl.PlaybookWarning, match="same score"):
+        uplift.estimate_targeting_policy_value(binary, w, y, 0.7)
 
 
 def test_policy_value_is_unbiased_over_replications() -> None:

@@ -72,9 +72,10 @@ def as_floats(values: Any, name: str) -> np.ndarray:
 
 def _rewards(values: Any) -> np.ndarray:
     """Checked rewards: a simulation's 0/1 rewards (bool, int8 or uint8 array) as they are
-    (a bool array viewed as int8), without a float copy; anything else as floats (see
-    :func:`as_floats`). Products and differences of 0/1 values stay in -1..1 and sums
-    accumulate in int64, so every estimator gives the same numbers as with floats."""
+    (viewed as int8: signed, so a difference of two rewards is -1, never 255), without a
+    float copy; anything else as floats (see :func:`as_floats`). Products and differences
+    of 0/1 values stay in -1..1 and sums accumulate in int64, so every estimator gives the
+    same numbers as with floats."""
     if (
         type(values) is np.ndarray
         and values.ndim > 0
@@ -83,7 +84,7 @@ def _rewards(values: Any) -> np.ndarray:
         and values.min() >= 0
         and values.max() <= 1
     ):
-        return values.view(np.int8) if values.dtype == np.bool_ else values
+        return values.view(np.int8)
     return as_floats(values, "rewards")
 
 

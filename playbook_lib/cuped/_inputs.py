@@ -121,6 +121,17 @@ def outcome_covariates_treatment(
     return y, x, treatment_mask(t)
 
 
+def full_rank(matrix: np.ndarray) -> np.ndarray:
+    """Whether each symmetric positive semi-definite ``matrix`` (..., k, k) of within-arm
+    covariate sums has rank ``k``, judged on its correlation form (each covariate scaled
+    to unit sum of squares), so that a covariate's units (x 1e-9 or x 1e9) do not decide
+    it; a zero diagonal entry (a covariate constant within arms) is rank-deficient."""
+    diagonal = np.diagonal(matrix, axis1=-2, axis2=-1)
+    scale = np.where(diagonal > 0, 1 / np.sqrt(np.where(diagonal > 0, diagonal, 1.0)), 0.0)
+    correlation = matrix * scale[..., :, None] * scale[..., None, :]
+    return np.linalg.matrix_rank(correlation, hermitian=True) == matrix.shape[-1]
+
+
 def satterthwaite_df(components: np.ndarray, dofs: np.ndarray) -> np.ndarray:
     """Welch-Satterthwaite degrees of freedom of a sum of variance components.
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from playbook_lib.cuped._inputs import satterthwaite_df, two_arm_welch
+from playbook_lib.cuped._inputs import full_rank, satterthwaite_df, two_arm_welch
 from playbook_lib.results import Estimates
 from playbook_lib.validation import as_float_array, check_alpha, check_choice
 
@@ -127,7 +127,7 @@ def batch_estimate_cuped(
             rows = np.flatnonzero(constant.any(axis=-1))[:5].tolist()
             where = "within an arm" if method == "lin" else "within both arms"
             raise ValueError(f"covariate is constant {where} in row(s) {rows}")
-        if method == "cuped" and (np.linalg.matrix_rank(sxx.sum(axis=0)) < x.shape[2]).any():
+        if method == "cuped" and not full_rank(sxx.sum(axis=0)).all():
             raise ValueError("covariate: columns are collinear within arms in some rows")
     if method == "lin":
         estimate, se, df, theta = _lin(

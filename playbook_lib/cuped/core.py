@@ -21,6 +21,7 @@ from playbook_lib.cuped._inputs import (
     ARMS,
     check_arm_statistics,
     comparison_estimate,
+    full_rank,
     outcome_covariates_treatment,
     two_arm_welch,
     unadjusted_details,
@@ -85,7 +86,7 @@ def _cuped_core(
     within_xx = sxx.sum(axis=0)
     within_xy = sxy.sum(axis=0)
     within_yy = float(syy.sum())
-    if np.linalg.matrix_rank(within_xx) < k:
+    if not full_rank(within_xx):
         raise ValueError(
             "covariate is constant within arms or its columns are collinear "
             "(with each other or with the treatment)"

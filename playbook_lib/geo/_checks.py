@@ -66,6 +66,13 @@ def _dummies(codes: np.ndarray, n_levels: int, drop_first: bool) -> np.ndarray:
     return matrix[:, 1:] if drop_first else matrix
 
 
+def geo_labels(data: pd.DataFrame, geo: str) -> np.ndarray:
+    """The geo column's label values as a plain array: grouping by it sorts geos by label,
+    as a pivot of the labels does (a categorical column would group in its categories'
+    order, which silently misaligned per-geo arms and outcomes)."""
+    return np.asarray(data[geo].to_numpy())
+
+
 def _geo_blocks(
     data: pd.DataFrame, column: str, geo: str, name: str, minimum: int = 1
 ) -> np.ndarray:
@@ -73,9 +80,10 @@ def _geo_blocks(
     constant per geo; errors name the argument ``name``."""
     require_columns(data, **{name: column})
     _label_column(data, column, name)
-    if (data.groupby(geo, sort=True)[column].nunique() > 1).any():
+    per_geo = data[column].groupby(geo_labels(data, geo), sort=True)
+    if (per_geo.nunique() > 1).any():
         raise ValueError(f"{name}: a geo belongs to more than one {name}")
-    codes, levels = _codes(data.groupby(geo, sort=True)[column].first())
+    codes, levels = _codes(per_geo.first())
     if levels.size < minimum:
         raise ValueError(f"{name}: need at least {minimum} {name}s")
     return codes

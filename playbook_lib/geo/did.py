@@ -25,6 +25,7 @@ from playbook_lib.geo._checks import (
     _t_statistic,
     _values_and_indicator,
     _welch_arrays,
+    geo_labels,
 )
 from playbook_lib.results import Estimate, Estimates
 from playbook_lib.validation import (
@@ -32,6 +33,7 @@ from playbook_lib.validation import (
     check_alpha,
     column_as_float_array,
     require_columns,
+    warn_point_interval,
 )
 
 __all__ = [
@@ -106,13 +108,14 @@ def aggregate_geo_periods(
             f"group: column {group!r} must hold two arms, one labelled treatment_label "
             f"{treatment_label!r}; got {sorted(map(str, groups))} (one group only?)"
         )
-    arms_per_geo = data.groupby(geo, sort=True)[group].nunique()
+    # Group by the geo labels' values (sorted), as the pivot below does: a categorical
+    # column would otherwise group in its categories' order while the pivot sorts labels.
+    geo_key = geo_labels(data, geo)
+    arms_per_geo = data[group].groupby(geo_key, sort=True).nunique()
     if (arms_per_geo > 1).any():
         both = arms_per_geo.index[arms_per_geo > 1].tolist()[:5]
         raise ValueError(f"geo: geos in both arms (e.g. {both}); a geo has one arm")
-    frame = pd.DataFrame(
-        {"geo": data[geo].to_numpy(), "period": data[period].to_numpy(), "kpi": values}
-    )
+    frame = pd.DataFrame({"geo": geo_key, "period": data[period].to_numpy(), "kpi": values})
     table = frame.pivot_table(
         index="geo", columns="period", values="kpi", aggfunc=["mean", "count"], observed=True
     )
@@ -128,12 +131,12 @@ def aggregate_geo_periods(
                 f"{sorted(counts[label].unique().astype(int).tolist())} rows; "
                 "fill or drop days so every geo has the same days"
             )
-    arm = data.groupby(geo, sort=True)[group].first()
+    arm = data[group].groupby(geo_key, sort=True).first().reindex(table.index)
     means = table["mean"]
     out = pd.DataFrame(
         {
             "group": arm,
-            "treated": arm.to_numpy() == treatment_label,
+            "treated": arm == treatment_label,
             "pre_mean": means[pre_label],
             "post_mean": means[post_label],
         }
@@ -186,6 +189,10 @@ def _did_estimate(
             variance_treatment,
         )
     )
+    if se == 0:
+        warn_point_interval(
+            "DiD: every geo's delta equals its arm's mean (to the digits of the sums of squares)"
+        )
     return Estimate.from_standard_error(
         "did (welch)",
         estimate,
