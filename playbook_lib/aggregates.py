@@ -682,6 +682,13 @@ def arm_statistics(
     is_treated = np.where(
         labels == treatment_label, 1.0, np.where(labels == control_label, 0.0, 2.0)
     )
+    if (is_treated == 2.0).any():
+        others = pd.unique(labels[is_treated == 2.0])[:5]
+        raise ValueError(
+            f"treatment: column {treatment!r} holds labels other than arms={tuple(arms)!r} "
+            f"(control, treatment), e.g. {list(others)!r}; pass arms=(control label, "
+            "treatment label)"
+        )
     indicator = check_binary(is_treated, "treatment")
     if by is None:
         return (

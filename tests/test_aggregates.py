@@ -65,6 +65,10 @@ def test_daily_statistics_become_looks() -> None:
     _assert_close(overall[1], treatment.total())
     labelled = frame.assign(arm=np.where(frame["t"] == 1, "B", "A"))
     assert arm_statistics(labelled, "y", "arm", arms=("A", "B"))[0] == overall[0]
+    # labels the default arms=(0, 1) does not know: the error names them and arms=
+    strings = frame.assign(t=frame["t"].astype(str))
+    with pytest.raises(ValueError, match=r"labels other than arms=\(0, 1\).*'0'"):
+        arm_statistics(strings, "y", "t")
 
 
 def _assert_close(first: ArmStatistics, second: ArmStatistics) -> None:
