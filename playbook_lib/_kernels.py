@@ -93,13 +93,13 @@ def interval_and_p_value(
 
 # A sum of squared deviations at or below this share of the sum of squares is round-off of
 # a constant sample (the sums hold no more digits of its spread).
-ROUND_OFF = 1e-12
+ROUND_OFF = 1e-14
 
 
 def moments_from_sums(n: Any, total: Any, sum_squares: Any) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sample variance (``ddof=1``) from size, sum and sum of squares.
 
-    A sum of squared deviations at or below ``1e-12`` of the sum of squares is round-off
+    A sum of squared deviations at or below ``1e-14`` of the sum of squares is round-off
     of a constant sample and counts as exactly 0 (the sums carry no more digits).
     Assumes ``n >= 2`` and consistent sums (see
     :func:`playbook_lib.validation.check_sum_of_squares`).

@@ -639,13 +639,39 @@ def write_table(frame: pd.DataFrame, directory: str | Path, name: str) -> Path:
     return path
 
 
-def _check_connection(connection: Any) -> Any:
+def _check_connection(connection: Any, *, experiment: bool = True) -> Any:
+    """The connection, checked; with ``experiment``, also one row per user in ``users``
+    (a duplicate counts twice in every sum and can fake a sample-ratio mismatch) and a
+    revenue on every event (``SUM`` skips a NULL: a purchase worth 0, silently)."""
     if not callable(getattr(connection, "execute", None)):
         raise ValueError(
             f"connection must be a DuckDB connection (from connect()), got "
             f"{type(connection).__name__}"
         )
+    if experiment:
+        duplicated, missing_users, null_revenue = connection.execute(_TABLE_CHECKS_SQL).fetchone()
+        if duplicated:
+            raise ValueError(
+                f"users: {duplicated} user_id value(s) appear more than once (one row per "
+                "user: deduplicate the assignment, or a join duplicated them)"
+            )
+        if missing_users:
+            raise ValueError(f"users: {missing_users} row(s) with a NULL user_id or arm")
+        if null_revenue:
+            raise ValueError(
+                f"events: {null_revenue} event(s) with a NULL revenue (use 0 for events "
+                "without revenue; a NULL is skipped by SUM and would count as 0 silently)"
+            )
     return connection
+
+
+# One scan of each table: duplicated or NULL users, and events without a revenue.
+_TABLE_CHECKS_SQL = """
+SELECT
+    (SELECT COUNT(user_id) - COUNT(DISTINCT user_id) FROM users) AS duplicated_users,
+    (SELECT COUNT(*) FROM users WHERE user_id IS NULL OR arm IS NULL) AS missing_users,
+    (SELECT COUNT(*) FROM events WHERE revenue IS NULL) AS null_revenue
+"""
 
 
 def _arm_rows(connection: Any, sql: str) -> pd.DataFrame:
@@ -929,7 +955,7 @@ def query_ipw_scores(connection: Any) -> ArmStatistics:
         If ``connection`` is not a connection or has no ``bandit_log`` with at least two
         rounds.
     """
-    connection = _check_connection(connection)
+    connection = _check_connection(connection, experiment=False)
     tables = set(connection.execute("SELECT view_name FROM duckdb_views()").df()["view_name"])
     if "bandit_log" not in tables:
         raise ValueError("connection has no bandit_log table (see write_table)")

@@ -290,6 +290,28 @@ def test_ratio_metric_matches_linearisation_and_stats_twin() -> None:
     assert batch[0].se == pytest.approx(result.se, rel=1e-12)
 
 
+def test_ratio_metric_keeps_a_small_linearised_variance_of_a_large_denominator() -> None:
+    # Denominators near 1e6 per user with a ratio fixed to 1e-7: the linearised outcome's
+    # variance is 2e-14 of the raw second moments, which the sums still hold to a few
+    # digits (a floor of 1e-12 of them returned se 0 and p 0 as if the ratio were
+    # constant). Reference: the delta method on the rows (np.cov).
+    rng = np.random.default_rng(3)
+    rows = []
+    for shift in (0.0, 2e-8):
+        denominator = rng.normal(1e6, 1e5, 40)
+        numerator = (0.5 + shift) * denominator + rng.normal(0.0, 0.1, 40)
+        rows.append((numerator, denominator))
+    terms = []
+    for numerator, denominator in rows:
+        ratio = numerator.sum() / denominator.sum()
+        covariance = np.cov(numerator, denominator)
+        variance = covariance[0, 0] - 2 * ratio * covariance[0, 1] + ratio**2 * covariance[1, 1]
+        terms.append(variance / (40 * denominator.mean() ** 2))
+    control, treatment = (RatioStatistics.from_values(x, y) for x, y in rows)
+    result = ab.compare_ratio_metrics_from_stats(control, treatment)
+    assert result.se == pytest.approx(math.sqrt(sum(terms)), rel=0.05)
+
+
 def test_ratio_metric_delta_covers_and_naive_binomial_does_not() -> None:
     n_sims = 4000
     sim = simulate_clicks_pageviews(n_sims, 500, ctr=0.05, concentration=2.0, rng=8)
@@ -522,6 +544,24 @@ def test_minimum_detectable_effect_inverts_power() -> None:
     assert ab.sample_size_means(0.5, 2.0) == pytest.approx(
         TTestIndPower().solve_power(0.25, alpha=0.05, power=0.8)
     )
+
+
+def test_power_at_or_below_alpha_is_refused_and_huge_effects_need_two_units() -> None:
+    # With no effect a two-sided test already rejects with probability alpha: a power at
+    # or below it needs no data (the solvers returned NaN or a bare brentq error).
+    for call in (
+        lambda: ab.sample_size_means(0.1, 1.0, power=0.03),
+        lambda: ab.sample_size_proportions(0.10, 0.11, power=0.05),
+        lambda: ab.minimum_detectable_effect_means(1.0, 100, power=0.03),
+        lambda: ab.minimum_detectable_effect_proportions(0.10, 1000, power=0.03),
+    ):
+        with pytest.raises(ValueError, match="power must exceed alpha"):
+            call()
+    # an effect of 10 sds: two units per arm (the fewest a t-test takes) have the power
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ab.sample_size_means(10.0, 1.0) == 2.0
+    assert TTestIndPower().power(10.0, 2, 0.05) >= 0.8
 
 
 def test_simulated_power_agrees_with_analytic() -> None:

@@ -238,6 +238,17 @@ def test_placebo_ratios_do_not_depend_on_which_unit_is_labelled_treated() -> Non
     assert not np.allclose(ratios["donors", units[0]], ratios["donors", units[5]])
 
 
+def test_times_that_would_sort_out_of_order_are_refused() -> None:
+    # As strings, 0..19 sort as 0, 1, 10, 11, ..., 2: the pre-period and the treatment
+    # start would silently be other times. A categorical's order is dropped by the pivot.
+    frame = simulate_factor_panel(12, 20, treatment_start=15, rng=2)
+    with pytest.raises(ValueError, match="numbers written as strings"):
+        synth.prepare_panel(frame.assign(time=frame["time"].astype(str)), treatment_start="15")
+    months = pd.Categorical(frame["time"], categories=sorted(frame["time"].unique())[::-1])
+    with pytest.raises(ValueError, match="categorical"):
+        synth.prepare_panel(frame.assign(time=months))
+
+
 def test_placebo_intervals_cover_at_nominal_rate() -> None:
     # truth is zero; intervals are estimate -/+ t(J - 1) * placebo SE
     n_sims = 150

@@ -149,6 +149,26 @@ def test_bad_inputs_are_refused(tmp_path: Path) -> None:
         warehouse.write_event_log("log", tmp_path)
 
 
+def test_duplicated_users_and_null_revenues_are_refused(tmp_path: Path) -> None:
+    # Both would change every sum silently: a duplicated user counts twice (and fakes a
+    # sample-ratio mismatch); SUM skips a NULL revenue, so the purchase counts as 0.
+    log = warehouse.simulate_event_log(200, rng=3)
+    duplicated = pd.concat([log.users, log.users.iloc[[0]]], ignore_index=True)
+    null_revenue = log.events.assign(revenue=log.events["revenue"].astype(float))
+    null_revenue.loc[null_revenue["revenue"] > 0, "revenue"] = np.nan
+    for name, users, events, match in (
+        ("dup", duplicated, log.events, "users: 1 user_id value"),
+        ("null", log.users, null_revenue, "events: .* NULL revenue"),
+    ):
+        directory = tmp_path / name
+        warehouse.write_table(users, directory, "users")
+        warehouse.write_table(events, directory, "events")
+        connection = warehouse.connect(directory, threads=1)
+        for query in (warehouse.query_arm_metrics, warehouse.query_sample_ratio_counts):
+            with pytest.raises(ValueError, match=match):
+                query(connection)
+
+
 def _flatten(values: object) -> list[float]:
     if isinstance(values, tuple):
         return [item for value in values for item in _flatten(value)]

@@ -149,7 +149,7 @@ def compare_means_from_stats(
     ``scipy.stats.ttest_ind(..., equal_var=False)``.
 
     Sums of squares lose digits when an arm's mean is huge relative to its spread (a
-    variance below ``1e-12`` of the mean square counts as 0); centre the metric in the
+    variance below ``1e-14`` of the mean square counts as 0); centre the metric in the
     query (subtract a constant) if so, or use :func:`compare_means` on the rows.
 
     Parameters

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
@@ -36,6 +37,18 @@ __all__ = [
 ]
 
 _SAMPLE_SIZE_METHODS = ("pooled-unpooled", "cohen-h", "pooled", "unpooled")
+
+
+def _check_power(power: Any, alpha: float) -> float:
+    """``power`` in (alpha, 1): with no effect a two-sided test already rejects with
+    probability ``alpha``, so a power at or below it needs no data (and solvers fail)."""
+    power = check_probability(power, "power", allow_zero=False, allow_one=False)
+    if power <= alpha:
+        raise ValueError(
+            f"power must exceed alpha ({alpha:g}), got {power:g}: a test rejects with "
+            "probability alpha when there is no effect at all"
+        )
+    return power
 
 
 def sample_size_proportions(
@@ -86,7 +99,7 @@ def sample_size_proportions(
     if p_c == p_t:
         raise ValueError("p_treatment must differ from p_control")
     alpha = check_alpha(alpha)
-    power = check_probability(power, "power", allow_zero=False, allow_one=False)
+    power = _check_power(power, alpha)
     method = check_choice(method, "method", _SAMPLE_SIZE_METHODS)
     from statsmodels.stats.power import NormalIndPower
     from statsmodels.stats.proportion import (
@@ -176,9 +189,9 @@ def minimum_detectable_effect_proportions(
         Bad inputs, or if even ``p_treatment`` near 1 cannot reach the power.
     """
     p_c = check_probability(p_control, "p_control", allow_zero=False, allow_one=False)
-    power = check_probability(power, "power", allow_zero=False, allow_one=False)
     check_positive(n_per_arm, "n_per_arm")
     alpha = check_alpha(alpha)
+    power = _check_power(power, alpha)
     upper = 1 - 1e-9
     if power_proportions(p_c, upper, n_per_arm, alpha) < power:
         raise ValueError("n_per_arm is too small to reach that power at any effect")
@@ -209,21 +222,27 @@ def sample_size_means(effect: float, sd: float, alpha: float = 0.05, power: floa
     Returns
     -------
     float
-        The unrounded size per arm; round **up** to plan.
+        The unrounded size per arm; round **up** to plan. At least 2 (the fewest units per
+        arm a t-test takes), returned when 2 already have the power.
 
     Raises
     ------
     ValueError
-        If ``effect`` is zero, ``sd`` not positive, or bad ``alpha``/``power``.
+        If ``effect`` is zero, ``sd`` not positive, or bad ``alpha``/``power`` (``power``
+        must exceed ``alpha``).
     """
     effect = check_finite_number(effect, "effect")
     if effect == 0:
         raise ValueError("effect must be non-zero")
     sd = check_positive(sd, "sd")
     alpha = check_alpha(alpha)
-    power = check_probability(power, "power", allow_zero=False, allow_one=False)
+    power = _check_power(power, alpha)
     from statsmodels.stats.power import TTestIndPower
 
+    # An effect so large that 2 units per arm (the fewest a t-test takes) have the power
+    # needs no solver, and statsmodels' fails there (NaN and a ConvergenceWarning).
+    if TTestIndPower().power(abs(effect) / sd, 2, alpha) >= power:
+        return 2.0
     return float(
         TTestIndPower().solve_power(effect_size=abs(effect) / sd, alpha=alpha, power=power)
     )
@@ -290,7 +309,7 @@ def minimum_detectable_effect_means(
     if n < 2:
         raise ValueError("n_per_arm must be at least 2")
     alpha = check_alpha(alpha)
-    power = check_probability(power, "power", allow_zero=False, allow_one=False)
+    power = _check_power(power, alpha)
     from statsmodels.stats.power import TTestIndPower
 
     return float(TTestIndPower().solve_power(nobs1=n, alpha=alpha, power=power) * sd)

@@ -367,7 +367,7 @@ def estimate_cuped_from_stats(
     -----
     Centred sums come from ``sum_covariate_squares - n mean_x²`` etc. This loses digits
     when the means are huge relative to the spread (> 1e6 times); centre the metric in the
-    query (e.g. subtract a constant) if so. A centred sum below ``1e-12`` of the raw sum of
+    query (e.g. subtract a constant) if so. A centred sum below ``1e-14`` of the raw sum of
     squares carries no digits of the spread, so that arm's covariate (or outcome) is
     treated as constant: a covariate constant (up to round-off) in both arms raises
     :class:`ValueError` instead of dividing round-off by round-off (which gave effects like
@@ -387,7 +387,7 @@ def estimate_cuped_from_stats(
         return np.array([getattr(statistics, name) for statistics in arms], dtype=float)
 
     n = field("n")
-    # moments_from_sums: a centred sum below 1e-12 of the raw one is round-off of a
+    # moments_from_sums: a centred sum below 1e-14 of the raw one is round-off of a
     # constant, so it counts as exactly 0 (the sums hold no digits of the spread).
     mean_y, variance_y = moments_from_sums(n, field("sum_outcome"), field("sum_outcome_squares"))
     mean_x, variance_x = moments_from_sums(
@@ -396,7 +396,7 @@ def estimate_cuped_from_stats(
     if (variance_x == 0).all():
         raise ValueError(
             "sum_covariate_squares implies a constant covariate in both arms (zero "
-            "variance, or a variance below 1e-12 of its mean square, i.e. lost to round-off)"
+            "variance, or a variance below 1e-14 of its mean square, i.e. lost to round-off)"
         )
     cross = field("sum_cross_products") - n * mean_x * mean_y
     cross = np.where((variance_x > 0) & (variance_y > 0), cross, 0.0)

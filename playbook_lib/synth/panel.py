@@ -148,8 +148,24 @@ class Panel:
 
 # ------------------------------------------------------------------------ checks
 def _check_labels(data: pd.DataFrame, column: Hashable, name: str) -> None:
-    """Unit or time labels: no missing or non-finite values, one sortable type."""
+    """Unit or time labels: no missing or non-finite values, one sortable type; times
+    that would sort in another order than they mean (a categorical, whose order the pivot
+    drops, or numbers written as strings, where '10' < '2') are refused."""
     series = data[column]
+    if name == "time" and isinstance(series.dtype, pd.CategoricalDtype):
+        raise ValueError(
+            f"data: time column {column!r} is categorical; the panel sorts times by value, "
+            "not by the categories' order: pass numbers or dates"
+        )
+    if (
+        name == "time"
+        and series.dtype.kind in "OUT"
+        and pd.to_numeric(series, errors="coerce").notna().all()
+    ):
+        raise ValueError(
+            f"data: time column {column!r} holds numbers written as strings, which sort "
+            "as text ('10' before '2'): convert it with pd.to_numeric"
+        )
     missing = int(series.isna().sum())
     if missing:
         raise ValueError(f"data: {name} column {column!r} has {missing} missing value(s)")
