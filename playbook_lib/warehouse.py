@@ -987,9 +987,10 @@ def query_daily_looks(connection: Any) -> tuple[ArmStatistics, ArmStatistics]:
     """``(control, treatment)`` cumulative first-day conversion at the end of each day
     (array statistics, one entry per day) by ``DAILY_LOOKS_SQL``."""
     rows = _check_connection(connection).execute(DAILY_LOOKS_SQL).df()
-    table = rows.pivot(index="day", columns="arm", values=["n", "conversions"])
+    # A day without arrivals in an arm has no row: its running sums are the day before's.
+    table = rows.pivot(index="day", columns="arm", values=["n", "conversions"]).ffill()
     if table.isna().to_numpy().any() or list(table["n"].columns) != [0, 1]:
-        raise ValueError("every day must have users in both arms (0 and 1)")
+        raise ValueError("users: both arms (0 and 1) must have users from the first day")
     return tuple(  # type: ignore[return-value]
         ArmStatistics.from_counts(
             table[("conversions", arm)].to_numpy(np.int64), table[("n", arm)].to_numpy(np.int64)

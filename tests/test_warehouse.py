@@ -169,6 +169,27 @@ def test_duplicated_users_and_null_revenues_are_refused(tmp_path: Path) -> None:
                 query(connection)
 
 
+def test_daily_looks_carry_an_arm_through_a_day_without_arrivals(tmp_path: Path) -> None:
+    users = pd.DataFrame(
+        {"user_id": range(6), "arm": [0, 0, 0, 1, 1, 1], "geo": 1, "first_day": [0, 1, 2, 0, 0, 2]}
+    )
+    events = pd.DataFrame(
+        {
+            "user_id": [0, 3, 5],
+            "day": [0, 0, 2],
+            "event_time": pd.Timestamp("2026-03-02 01:00"),
+            "event": ["purchase", "purchase", "purchase"],
+            "revenue": [10.0, 20.0, 30.0],
+        }
+    )
+    warehouse.write_table(users, tmp_path, "users")
+    warehouse.write_table(events, tmp_path, "events")
+    control, treatment = warehouse.query_daily_looks(warehouse.connect(tmp_path, threads=1))
+    # treatment has nobody arriving on day 1: its running sums stay at day 0's
+    assert treatment.n.tolist() == [2, 2, 3] and treatment.sum.tolist() == [1.0, 1.0, 2.0]
+    assert control.n.tolist() == [1, 2, 3] and control.sum.tolist() == [1.0, 1.0, 1.0]
+
+
 def _flatten(values: object) -> list[float]:
     if isinstance(values, tuple):
         return [item for value in values for item in _flatten(value)]
