@@ -159,7 +159,7 @@ def _check_labels(data: pd.DataFrame, column: Hashable, name: str) -> None:
         )
     if (
         name == "time"
-        and series.dtype.kind in "OUT"
+        and pd.api.types.infer_dtype(series, skipna=True) == "string"
         and pd.to_numeric(series, errors="coerce").notna().all()
     ):
         raise ValueError(
