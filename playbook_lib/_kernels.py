@@ -8,6 +8,8 @@ assumes checked, finite inputs.
 
 - :func:`interval_and_p_value`: normal or t interval ends and p-values (two- or one-sided),
   with the se -> 0 limit;
+- :func:`without_round_off`: a sum of squared deviations (or a variance) that is round-off
+  of a constant sample, set to exactly 0;
 - :func:`moments_from_sums`: mean and sample variance from n, sum and sum of squares;
 - :func:`welch`: difference in means, its unpooled standard error and the
   Welch-Satterthwaite degrees of freedom;
@@ -96,6 +98,14 @@ def interval_and_p_value(
 ROUND_OFF = 1e-14
 
 
+def without_round_off(deviations: Any, scale: Any) -> np.ndarray:
+    """``deviations`` (a centred sum of squares, or a variance built from sums), or exactly
+    0 where it is at or below :data:`ROUND_OFF` times ``scale`` (the raw sums of squares
+    it was computed from): round-off of a constant sample, not a spread."""
+    deviations = np.asarray(deviations, dtype=float)
+    return np.where(deviations <= ROUND_OFF * np.abs(scale), 0.0, deviations)
+
+
 def moments_from_sums(n: Any, total: Any, sum_squares: Any) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sample variance (``ddof=1``) from size, sum and sum of squares.
 
@@ -108,9 +118,7 @@ def moments_from_sums(n: Any, total: Any, sum_squares: Any) -> tuple[np.ndarray,
     total = np.asarray(total, dtype=float)
     sum_squares = np.asarray(sum_squares, dtype=float)
     mean = total / n
-    deviations = sum_squares - total * mean
-    constant = deviations <= ROUND_OFF * np.abs(sum_squares)
-    return mean, np.where(constant, 0.0, deviations) / (n - 1)
+    return mean, without_round_off(sum_squares - total * mean, sum_squares) / (n - 1)
 
 
 def welch(

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playbook_lib._kernels import ROUND_OFF
+from playbook_lib._kernels import without_round_off
 from playbook_lib.validation import as_float_array, check_binary, column_as_float_array
 
 __all__ = [
@@ -82,7 +82,7 @@ def _deviations(n: Any, total: Any, squares: Any, name: str) -> np.ndarray:
     # Zero within the round-off of a constant sample, the same floor as
     # playbook_lib._kernels.moments_from_sums (the validation allowance above is wider: a
     # spread 1e-10 of the mean square still holds about six good digits).
-    return np.where(deviations > ROUND_OFF * np.abs(squares), deviations, 0.0)
+    return without_round_off(deviations, squares)
 
 
 def _shape(statistics: Any) -> tuple[int, ...]:

@@ -241,11 +241,10 @@ def sample_size_means(effect: float, sd: float, alpha: float = 0.05, power: floa
 
     # An effect so large that 2 units per arm (the fewest a t-test takes) have the power
     # needs no solver, and statsmodels' fails there (NaN and a ConvergenceWarning).
-    if TTestIndPower().power(abs(effect) / sd, 2, alpha) >= power:
+    effect_size = abs(effect) / sd
+    if TTestIndPower().power(effect_size, 2, alpha) >= power:
         return 2.0
-    return float(
-        TTestIndPower().solve_power(effect_size=abs(effect) / sd, alpha=alpha, power=power)
-    )
+    return float(TTestIndPower().solve_power(effect_size=effect_size, alpha=alpha, power=power))
 
 
 def power_means(effect: float, sd: float, n_per_arm: float, alpha: float = 0.05) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from playbook_lib._kernels import ROUND_OFF, moments_from_sums
+from playbook_lib._kernels import moments_from_sums, without_round_off
 from playbook_lib.abtest._checks import (
     as_floats,
     check_statistics,
@@ -49,7 +49,7 @@ def _ratio_arm(statistics: RatioStatistics) -> tuple[np.ndarray, np.ndarray]:
     variance = (var_x - 2 * ratio * covariance + ratio**2 * var_y) / (n * mean_y**2)
     # Round-off of a linearised outcome that is constant (every unit at the same ratio).
     scale = (q_x + ratio**2 * q_y) / ((n - 1) * n * mean_y**2)
-    return ratio, np.where(variance <= ROUND_OFF * scale, 0.0, variance)
+    return ratio, without_round_off(variance, scale)
 
 
 def _ratio_table(control: Any, treatment: Any, *, one_arm: bool) -> dict[str, Any]:

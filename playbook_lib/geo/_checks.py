@@ -70,7 +70,7 @@ def geo_labels(data: pd.DataFrame, geo: str) -> np.ndarray:
     """The geo column's label values as a plain array: grouping by it sorts geos by label,
     as a pivot of the labels does (a categorical column would group in its categories'
     order, which silently misaligned per-geo arms and outcomes)."""
-    return np.asarray(data[geo].to_numpy())
+    return data[geo].to_numpy()
 
 
 def _geo_blocks(

@@ -207,8 +207,9 @@ def compute_between_variance(
     spread = np.maximum(3 * y2.std(axis=-1), 2 * group_range.max(axis=-1))
     upper = spread + np.sqrt(s2.max(axis=-1))
     shape = (y2.shape[0], n_groups) if per_group else (y2.shape[0],)
+    bracket = np.broadcast_to(upper[:, None] if per_group else upper, shape)
     low = np.zeros(shape)
-    high = np.broadcast_to(upper[:, None] if per_group else upper, shape).copy()
+    high = bracket.copy()
     ratio = (np.sqrt(5) - 1) / 2
     a = high - ratio * (high - low)
     b = low + ratio * (high - low)
@@ -230,7 +231,6 @@ def compute_between_variance(
     # that ended there (tau a few golden steps from 0, ~1e-13 of the bracket) has found
     # the boundary, and whether the likelihood at that tau rounds above or below its value
     # at 0 must not decide between "0" and "1e-17".
-    bracket = np.broadcast_to(upper[:, None] if per_group else upper, shape)
     at_zero = (tau <= 1e-9 * bracket) | (
         restricted_loglik(np.zeros(shape)) >= restricted_loglik(tau)
     )
