@@ -28,7 +28,7 @@ The tables (one row per user, one row per event):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -776,12 +776,14 @@ _ARM_METRICS_COLUMNS = (
 )
 
 
-def _check_arm_rows(rows: Any) -> pd.DataFrame:
+def _check_arm_rows(
+    rows: Any, columns: Sequence[str] = _ARM_METRICS_COLUMNS, query: str = "ARM_METRICS_SQL"
+) -> pd.DataFrame:
     if not isinstance(rows, pd.DataFrame):
         raise ValueError(f"rows must be a DataFrame, got {type(rows).__name__}")
-    missing = [column for column in _ARM_METRICS_COLUMNS if column not in rows.columns]
+    missing = [column for column in columns if column not in rows.columns]
     if missing:
-        raise ValueError(f"rows lacks the column(s) {missing} of ARM_METRICS_SQL")
+        raise ValueError(f"rows lacks the column(s) {missing} of {query}")
     arms = rows["arm"].tolist()
     if arms != [0, 1]:
         raise ValueError(f"rows must hold one row per arm (0, 1), got arms {arms}")
@@ -824,20 +826,13 @@ def covariate_moments_from_rows(rows: Any) -> tuple[CovariateMoments, CovariateM
         columns, or if its sums are inconsistent (see
         :class:`~playbook_lib.aggregates.CovariateMoments`).
     """
-    if not isinstance(rows, pd.DataFrame):
-        raise ValueError(f"rows must be a DataFrame, got {type(rows).__name__}")
     columns = [
         "arm",
         "n",
         *(f"sum_{name}" for name in _MOMENT_VARIABLES),
         *(f"sum_{first}_x_{second}" for first, second in _MOMENT_PRODUCTS),
     ]
-    missing = [column for column in columns if column not in rows.columns]
-    if missing:
-        raise ValueError(f"rows lacks the column(s) {missing} of COVARIATE_MOMENTS_SQL")
-    arms = rows["arm"].tolist()
-    if arms != [0, 1]:
-        raise ValueError(f"rows must hold one row per arm (0, 1), got arms {arms}")
+    rows = _check_arm_rows(rows, columns, "COVARIATE_MOMENTS_SQL")
     size = len(_MOMENT_VARIABLES)
     moments = []
     for _, row in rows.iterrows():

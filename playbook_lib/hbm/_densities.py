@@ -65,6 +65,21 @@ _HEADER = 3  # length, start and stop of the log-scale block of x
 
 
 # ----------------------------------------------------------------------------- densities
+@numba.njit(cache=True)
+def _grouped_estimates(data):  # type: ignore[no-untyped-def]
+    """Unpack the data layout ``n, G, c``, then ``y``, ``s^2`` and the group codes
+    (after the header), shared by the two densities with the effects integrated out."""
+    n = int(data[3])
+    return (
+        n,
+        int(data[4]),
+        data[5],
+        data[6 : 6 + n],
+        data[6 + n : 6 + 2 * n],
+        data[6 + 2 * n : 6 + 3 * n],
+    )
+
+
 def _hyperparameter_logp(dim, x_, gradient_, logp_, data_):  # type: ignore[no-untyped-def]
     """The default model's log density at ``x = (log group_sd, log unit_sd)``.
 
@@ -90,12 +105,7 @@ def _hyperparameter_logp(dim, x_, gradient_, logp_, data_):  # type: ignore[no-u
     x = numba.carray(x_, (2,), np.float64)
     gradient = numba.carray(gradient_, (2,), np.float64)
     out = numba.carray(logp_, (1,), np.float64)
-    n = int(data[3])
-    n_groups = int(data[4])
-    prior_scale = data[5]
-    y = data[6 : 6 + n]
-    se_squared = data[6 + n : 6 + 2 * n]
-    codes = data[6 + 2 * n : 6 + 3 * n]
+    n, n_groups, prior_scale, y, se_squared, codes = _grouped_estimates(data)
     log_c = math.log(prior_scale)
     if not (abs(x[0] - log_c) < 50.0 and abs(x[1] - log_c) < 50.0):
         out[0] = -np.inf
@@ -281,12 +291,7 @@ def _arm_logp(dim, x_, gradient_, logp_, data_):  # type: ignore[no-untyped-def]
     """
     head = numba.carray(data_, (1,), np.float64)
     data = numba.carray(data_, (int(head[0]),), np.float64)
-    n = int(data[3])
-    n_arms = int(data[4])
-    prior_scale = data[5]
-    y = data[6 : 6 + n]
-    se_squared = data[6 + n : 6 + 2 * n]
-    codes = data[6 + 2 * n : 6 + 3 * n]
+    n, n_arms, prior_scale, y, se_squared, codes = _grouped_estimates(data)
     x = numba.carray(x_, (n_arms,), np.float64)
     gradient = numba.carray(gradient_, (n_arms,), np.float64)
     out = numba.carray(logp_, (1,), np.float64)

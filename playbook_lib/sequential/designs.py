@@ -298,7 +298,21 @@ def _design_with_shape(
     sides = _check_sides(sides)
     shape = shape_of(fractions)
     constant = _design_constant_shape(shape, fractions, alpha, sides)
-    bounds = constant * shape
+    return _design_from_bounds(method, fractions, constant * shape, alpha, sides, futility_bounds)
+
+
+def _design_from_bounds(
+    method: str,
+    fractions: np.ndarray,
+    bounds: np.ndarray,
+    alpha: float,
+    sides: int,
+    futility_bounds: Any,
+    **options: Any,
+) -> GroupSequentialDesign:
+    """A design from checked fractions and efficacy bounds: the type-I error each look
+    spends and the checked futility bounds are computed here (``options`` as the
+    dataclass's other fields)."""
     return GroupSequentialDesign(
         method=method,
         information_fractions=fractions,
@@ -307,6 +321,7 @@ def _design_with_shape(
         sides=sides,
         cumulative_alpha=np.cumsum(_type_one_by_look(fractions, bounds, sides)),
         futility_bounds=_check_futility(futility_bounds, sides, bounds),
+        **options,
     )
 
 

@@ -18,8 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from playbook_lib.sequential._checks import _check_fractions, _check_sides
-from playbook_lib.sequential.designs import GroupSequentialDesign, _check_futility
-from playbook_lib.sequential.recursion import _solve_spending_bounds, _type_one_by_look
+from playbook_lib.sequential.designs import GroupSequentialDesign, _design_from_bounds
+from playbook_lib.sequential.recursion import _solve_spending_bounds
 from playbook_lib.validation import (
     as_float_array,
     as_numeric_array,
@@ -227,14 +227,13 @@ def design_alpha_spending(
     cumulative = compute_alpha_spending(times, alpha, spending, sides, gamma)
     increments = np.diff(cumulative, prepend=0.0)
     bounds = _solve_spending_bounds(fractions, increments, sides)
-    return GroupSequentialDesign(
-        method=f"spending: {spending}",
-        information_fractions=fractions,
-        efficacy_bounds=bounds,
-        alpha=alpha,
-        sides=sides,
-        cumulative_alpha=np.cumsum(_type_one_by_look(fractions, bounds, sides)),
-        futility_bounds=_check_futility(futility_bounds, sides, bounds),
+    return _design_from_bounds(
+        f"spending: {spending}",
+        fractions,
+        bounds,
+        alpha,
+        sides,
+        futility_bounds,
         spending=spending,
         gamma=gamma,
         spending_times=None if spending_times is None else times,

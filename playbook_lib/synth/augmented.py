@@ -9,13 +9,12 @@ pre-period outcomes predicts from the remaining pre-period imbalance;
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from playbook_lib._kernels import interval_and_p_value
 from playbook_lib.results import Estimate
 from playbook_lib.synth._checks import PLACEBO_POOLS, check_panel
 from playbook_lib.synth._simplex import simplex_fit
@@ -322,16 +321,13 @@ def estimate_augmented_synthetic_control(
     estimate = float(effects.mean())
     se = _placebo_se(donor_gaps[:, n_pre:].mean(axis=1), panel.n_treated, n_draws, rng)
     df = n0 - 1
-    low, high, _ = interval_and_p_value(estimate, se, alpha, df=df)
-    return Estimate(
-        "augmented synthetic control",
-        estimate,
-        se,
-        float(low),
-        float(high),
-        alpha,
+    # The t interval of the placebo se, and the placebo test's own p-value.
+    interval = Estimate.from_standard_error(
+        "augmented synthetic control", estimate, se, alpha=alpha, df=df
+    )
+    return replace(
+        interval,
         p_value=placebo.p_value,
-        df=df,
         details={
             "weights": fit.weights,
             "sc_weights": fit.sc_weights,

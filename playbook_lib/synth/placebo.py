@@ -544,18 +544,12 @@ def estimate_synthetic_control(
         placebo_effects = placebo.summary["effect"].to_numpy()[panel.n_treated :]
         se = _placebo_se(placebo_effects, panel.n_treated, n_draws, rng)
     df = panel.n_controls - 1
-    low, high, _ = interval_and_p_value(estimate, se, alpha, df=df)
     scale_total = panel.n_treated * panel.n_post
     ratio = fit.rmspe_post / fit.rmspe_pre
-    absolute = Estimate(
-        "synthetic control",
-        estimate,
-        se,
-        float(low),
-        float(high),
-        alpha,
+    # The t interval of the placebo se, and the placebo test's own p-value.
+    absolute = replace(
+        Estimate.from_standard_error("synthetic control", estimate, se, alpha=alpha, df=df),
         p_value=placebo.p_value,
-        df=df,
     )
     counterfactual_level = float(fit.synthetic.iloc[panel.n_pre :].to_numpy().mean())
     relative = (
