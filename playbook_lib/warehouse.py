@@ -90,7 +90,7 @@ _EVENTS = ("pageview", "click", "purchase")
 # JOIN from users keeps users without events (an inner join would drop them and bias
 # every mean); aggregating events per user before any join keeps a user from being
 # counted once per event. COUNT(CASE WHEN c THEN 1 END) counts the rows where c holds
-# (the CASE is NULL elsewhere): SUM(CASE WHEN c THEN 1 ELSE 0 END), with less work.
+# (the CASE is NULL elsewhere): the number SUM(CASE WHEN c THEN 1 ELSE 0 END) gives.
 PER_USER_SQL = """
 WITH per_user_events AS (
     SELECT
