@@ -922,8 +922,9 @@ def query_geo_deltas(connection: Any) -> tuple[ArmStatistics, ArmStatistics]:
     Raises
     ------
     ValueError
-        If ``connection`` is not a connection, an arm is missing, or some geo holds users
-        of both arms (then users were randomised, and the geo deltas do not compare arms).
+        If ``connection`` is not a connection, an arm is missing, some geo holds users of
+        both arms (then users were randomised, and the geo deltas do not compare arms), or
+        the events lack a pre-period or experiment days.
     """
     rows = _check_connection(connection).execute(GEO_DELTAS_SQL).df()
     mixed = int(rows["mixed_geos"].sum())
@@ -934,6 +935,8 @@ def query_geo_deltas(connection: Any) -> tuple[ArmStatistics, ArmStatistics]:
         )
     if rows["arm"].tolist() != [0, 1]:
         raise ValueError(f"the geos must fall in both arms (0, 1), got {rows['arm'].tolist()}")
+    if rows["sum_delta"].isna().any():  # a period without days: its mean divides by 0
+        raise ValueError("events must hold pre-period (day < 0) and experiment days (day >= 0)")
     return tuple(  # type: ignore[return-value]
         ArmStatistics(int(row.n), float(row.sum_delta), float(row.sum_delta_squares))
         for row in rows.itertuples()

@@ -256,6 +256,17 @@ def test_geo_deltas_equal_the_row_level_deltas(geo_log_and_connection) -> None: 
         warehouse.query_unit_statistics(connection)
 
 
+@pytest.mark.parametrize("kept", ["day >= 0", "day < 0"])
+def test_geo_deltas_name_a_missing_period(kept: str, tmp_path: Path) -> None:
+    # A reader's own log may lack one period: each geo's mean over it divides by 0 days.
+    log = warehouse.simulate_event_log(2_000, n_days=3, n_pre_days=3, assignment="geo", rng=1)
+    warehouse.write_event_log(dataclasses.replace(log, events=log.events.query(kept)), tmp_path)
+    connection = warehouse.connect(tmp_path, threads=1)
+    with pytest.raises(ValueError, match=r"pre-period \(day < 0\) and experiment days"):
+        warehouse.query_geo_deltas(connection)
+    connection.close()
+
+
 def test_geo_assignment_needs_two_geos() -> None:
     with pytest.raises(ValueError, match="n_geos"):
         warehouse.simulate_event_log(100, n_geos=1, assignment="geo")
