@@ -40,7 +40,9 @@ first and pivoting, aggregating purchases apart, an inner join instead of the
 ``LEFT JOIN``, Hive partitioning by day, and DuckDB 1.5 (slower than 2.0). What helped:
 ``COUNT(CASE WHEN ... THEN 1 END)`` instead of ``SUM(CASE WHEN ... THEN 1 ELSE 0 END)``
 (10-20%, adopted) and sorting the files by (period, event, user) (5-12%, not adopted: it
-ties the files to one experiment's start). The per-user hash aggregation and the scan of
+ties the files to one experiment's start). What hurt: the same rows in time order, as
+events arrive, took 1.7 times as long as sorted by user (0.6 s against 0.36 s), the figure
+the chapter quotes. The per-user hash aggregation and the scan of
 the events are the cost (a filtered scan alone is about a sixth of the query); what DuckDB
 saves is mostly the loading and the memory.
 """
